@@ -1,0 +1,251 @@
+/* edgesparse runtime: public API and model blob layout.
+ *
+ * A model is one const byte blob (in flash) plus one arena (in RAM) whose size the
+ * toolchain computes. The blob is little-endian and 8-byte aligned; every record and
+ * table inside it is 4-byte aligned and addressed by an offset from the blob start, so
+ * the model runs in place. The byte layout's single source of truth on the Python side
+ * is toolchain/encode/format.py; tests/encode/test_format_layout.py compiles a program
+ * printing sizeof/offsetof of the structs below and compares them with it.
+ *
+ * Blob:   es_model_header_t
+ *         io table      uint16_t[input_count + output_count]  (tensor indices)
+ *         tensors       es_tensor_t[tensor_count]
+ *         layers        es_layer_t[layer_count]
+ *         per layer     op params struct (es_fc_params_t, ...) and its tables
+ *
+ * Usage:  es_model_t m;
+ *         es_model_init(&m, blob, blob_bytes, arena, arena_bytes)   -> validates everything
+ *         memcpy(es_model_input(&m, 0, &n), x, n);
+ *         es_model_invoke(&m);
+ *         es_model_output(&m, 0, &n)
+ *
+ * No malloc, no stdio, no global mutable state: all state lives in es_model_t and the arena.
+ */
+#ifndef EDGESPARSE_H
+#define EDGESPARSE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ES_MAGIC 0x424D5345u /* "ESMB" read as a little-endian uint32 */
+#define ES_FORMAT_VERSION 1u
+#define ES_BLOB_ALIGN_BYTES 8u
+#define ES_NO_TENSOR 0xFFFFu
+#define ES_MAX_DIMS 4u
+
+/* header.flags */
+#define ES_FLAG_CRC32 0x1u /* header.crc32 holds CRC-32/IEEE of bytes [header_bytes, blob_bytes) */
+
+/* Op codes: the TFLite builtin operator codes, so the two never need a translation table. */
+typedef enum {
+    ES_OP_ADD = 0,
+    ES_OP_AVERAGE_POOL_2D = 1,
+    ES_OP_CONV_2D = 3,
+    ES_OP_DEPTHWISE_CONV_2D = 4,
+    ES_OP_FULLY_CONNECTED = 9,
+    ES_OP_MAX_POOL_2D = 17,
+    ES_OP_RESHAPE = 22,
+    ES_OP_SOFTMAX = 25
+} es_op_t;
+
+/* Weight formats (es_layer_t.format). */
+typedef enum {
+    ES_FMT_NONE = 0,  /* op has no weights */
+    ES_FMT_DENSE = 1, /* int8 [rows][cols] */
+    ES_FMT_CSR8 = 2   /* es_csr8_t: relative 8-bit column deltas with filler zeros */
+} es_format_t;
+
+typedef enum {
+    ES_TYPE_INT8 = 1
+} es_type_t;
+
+typedef enum {
+    ES_OK = 0,
+    ES_ERR_NULL = 1,          /* a NULL pointer argument */
+    ES_ERR_ALIGNMENT = 2,     /* blob or arena not aligned to ES_BLOB_ALIGN_BYTES / 4 */
+    ES_ERR_TRUNCATED = 3,     /* blob shorter than its header or its declared size */
+    ES_ERR_MAGIC = 4,         /* not an edgesparse model blob */
+    ES_ERR_VERSION = 5,       /* blob written for another format version */
+    ES_ERR_CRC = 6,           /* CRC-32 of the blob does not match the header */
+    ES_ERR_ARENA_TOO_SMALL = 7,
+    ES_ERR_TABLE_BOUNDS = 8,  /* a record or table lies (partly) outside the blob */
+    ES_ERR_TENSOR_BOUNDS = 9, /* a tensor lies outside the arena, or a bad tensor index */
+    ES_ERR_OP = 10,           /* unknown op code */
+    ES_ERR_FORMAT = 11,       /* weight format not valid for this op */
+    ES_ERR_SHAPE = 12,        /* op params inconsistent with tensor sizes */
+    ES_ERR_INDEX = 13,        /* a sparse index or row length out of range */
+    ES_ERR_QUANT = 14,        /* a requantization shift outside [-31, 30] */
+    ES_ERR_NOT_READY = 15     /* invoke before a successful init */
+} es_status_t;
+
+typedef struct {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t header_bytes;
+    uint32_t blob_bytes;
+    uint32_t flags;
+    uint32_t crc32;
+    uint32_t arena_bytes;
+    uint32_t io_offset;
+    uint32_t tensors_offset;
+    uint32_t layers_offset;
+    uint16_t tensor_count;
+    uint16_t layer_count;
+    uint16_t input_count;
+    uint16_t output_count;
+} es_model_header_t;
+
+typedef struct {
+    uint32_t arena_offset;
+    uint32_t bytes;
+    uint16_t dims[ES_MAX_DIMS]; /* N, H, W, C; lower ranks are left-padded with 1 */
+    uint8_t rank;
+    uint8_t type; /* es_type_t */
+    uint16_t reserved;
+    int32_t zero_point;
+    float scale; /* informative, for users quantizing inputs; the runtime does no float math */
+} es_tensor_t;
+
+typedef struct {
+    uint8_t op;     /* es_op_t */
+    uint8_t format; /* es_format_t */
+    uint16_t reserved;
+    uint16_t input[2]; /* tensor indices; ES_NO_TENSOR when unused */
+    uint16_t output;
+    uint16_t reserved2;
+    uint32_t params_offset;
+    uint32_t params_bytes;
+} es_layer_t;
+
+/* CSR with relative column indices, one row per output channel. Row r holds
+ * counts[r] entries; walking them, the column starts at 0 and each entry advances it by
+ * its delta before its value applies (so the first delta is the first column itself).
+ * A gap wider than 255 is bridged by filler entries (delta 255, value 0). */
+typedef struct {
+    uint32_t rows;
+    uint32_t cols;
+    uint32_t entry_count;
+    uint32_t counts_offset; /* uint16_t[rows] */
+    uint32_t deltas_offset; /* uint8_t[entry_count] */
+    uint32_t values_offset; /* int8_t[entry_count] */
+} es_csr8_t;
+
+/* FULLY_CONNECTED. Weights are [out_features][in_features]. bias already holds
+ * bias - input_zero_point * sum(w) per output, so kernels accumulate x * w only. */
+typedef struct {
+    uint32_t in_features;
+    uint32_t out_features;
+    uint32_t batches;
+    int32_t output_zero_point;
+    int32_t act_min;
+    int32_t act_max;
+    uint32_t bias_offset;    /* int32_t[out_features] */
+    uint32_t mult_offset;    /* int32_t[out_features], Q31 multipliers */
+    uint32_t shift_offset;   /* int32_t[out_features], TFLite shift convention (>0: left) */
+    uint32_t weights_offset; /* dense: int8_t[out][in]; csr8: es_csr8_t */
+    uint32_t weights_bytes;
+} es_fc_params_t;
+
+/* CONV_2D and DEPTHWISE_CONV_2D, NHWC, batch 1. Conv weights are [out_c][k_h][k_w][in_c]
+ * (TFLite OHWI); depthwise weights are [k_h][k_w][out_c] (TFLite 1HWO). bias is the
+ * model's own int32 bias; kernels add input_offset to each input (padding taps skipped). */
+typedef struct {
+    uint16_t in_h, in_w, in_c;
+    uint16_t out_h, out_w, out_c;
+    uint16_t k_h, k_w;
+    uint16_t stride_h, stride_w;
+    uint16_t dil_h, dil_w;
+    uint16_t pad_top, pad_left;
+    uint16_t depth_multiplier; /* depthwise only; 0 for CONV_2D */
+    uint16_t reserved;
+    int32_t input_offset; /* -input zero point */
+    int32_t output_zero_point;
+    int32_t act_min;
+    int32_t act_max;
+    uint32_t bias_offset;  /* int32_t[out_c] */
+    uint32_t mult_offset;  /* int32_t[out_c] */
+    uint32_t shift_offset; /* int32_t[out_c] */
+    uint32_t weights_offset;
+    uint32_t weights_bytes;
+} es_conv_params_t;
+
+/* MAX_POOL_2D and AVERAGE_POOL_2D, NHWC, batch 1. */
+typedef struct {
+    uint16_t in_h, in_w, channels;
+    uint16_t out_h, out_w;
+    uint16_t f_h, f_w;
+    uint16_t stride_h, stride_w;
+    uint16_t pad_top, pad_left;
+    uint16_t reserved;
+    int32_t act_min;
+    int32_t act_max;
+} es_pool_params_t;
+
+/* SOFTMAX over the last dimension (beta folded into the multiplier). */
+typedef struct {
+    uint32_t outer;
+    uint32_t depth;
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+    int32_t diff_min;
+} es_softmax_params_t;
+
+/* ADD of two int8 tensors of the same shape. */
+typedef struct {
+    uint32_t count;
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} es_add_params_t;
+
+/* RESHAPE: a byte copy (a no-op when the planner aliased input and output). */
+typedef struct {
+    uint32_t bytes;
+} es_reshape_params_t;
+
+typedef struct {
+    const uint8_t *blob;
+    const es_model_header_t *header;
+    const uint16_t *io;
+    const es_tensor_t *tensors;
+    const es_layer_t *layers;
+    uint8_t *arena;
+    uint32_t arena_bytes;
+    uint32_t ready;
+} es_model_t;
+
+/* Called before (is_end = 0) and after (is_end = 1) each layer by es_model_invoke_hooked. */
+typedef void (*es_layer_hook_t)(void *ctx, uint32_t layer_index, uint32_t is_end);
+
+/* Validates the blob completely (header, CRC, every record, table, offset, sparse index)
+ * and binds the arena. Returns ES_OK or the first problem found; on error the model is
+ * left unusable and nothing outside *model was written. blob must be 8-byte aligned,
+ * arena 4-byte aligned and at least header.arena_bytes long. */
+es_status_t es_model_init(es_model_t *model, const void *blob, uint32_t blob_bytes, void *arena,
+                          uint32_t arena_bytes);
+
+/* Runs every layer once. Inputs must have been written to es_model_input(). */
+es_status_t es_model_invoke(const es_model_t *model);
+es_status_t es_model_invoke_hooked(const es_model_t *model, es_layer_hook_t hook, void *ctx);
+
+/* The index-th input / output buffer inside the arena and its size; NULL if out of range
+ * or not initialised. */
+int8_t *es_model_input(const es_model_t *model, uint32_t index, uint32_t *bytes);
+const int8_t *es_model_output(const es_model_t *model, uint32_t index, uint32_t *bytes);
+const es_tensor_t *es_model_input_tensor(const es_model_t *model, uint32_t index);
+const es_tensor_t *es_model_output_tensor(const es_model_t *model, uint32_t index);
+
+/* Stable name of a status code, e.g. "ES_ERR_CRC". */
+const char *es_status_name(es_status_t status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EDGESPARSE_H */

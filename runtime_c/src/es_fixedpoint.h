@@ -1,0 +1,62 @@
+/* Integer requantization arithmetic, bit-exact with TFLite's reference kernels
+ * (tensorflow/lite/kernels/internal/common.h and gemmlowp fixedpoint), default
+ * double-rounding MultiplyByQuantizedMultiplier. Internal to the runtime. */
+#ifndef ES_FIXEDPOINT_H
+#define ES_FIXEDPOINT_H
+
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define ES_INLINE static inline __attribute__((always_inline))
+#else
+#define ES_INLINE static inline
+#endif
+
+/* Wrapping add/sub: gemmlowp's int32 fixed-point Add/Sub wrap; signed overflow in C is UB. */
+ES_INLINE int32_t es_wrap_add(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+ES_INLINE int32_t es_wrap_sub(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a - (uint32_t)b);
+}
+
+ES_INLINE int32_t es_srdhm(int32_t a, int32_t b)
+{
+    if (a == b && a == INT32_MIN) {
+        return INT32_MAX;
+    }
+    {
+        const int64_t ab = (int64_t)a * (int64_t)b;
+        const int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+        return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    }
+}
+
+/* Arithmetic right shift with round-half-away-from-zero; exponent in [0, 31]. Right shift
+ * of a negative value is arithmetic on every compiler this runtime supports (gcc, clang). */
+ES_INLINE int32_t es_rounding_divide_by_pot(int32_t x, int exponent)
+{
+    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* MultiplyByQuantizedMultiplier: shift > 0 is a left shift, shift <= 0 a rounding right shift. */
+ES_INLINE int32_t es_requantize(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int left_shift = shift > 0 ? (int)shift : 0;
+    const int right_shift = shift > 0 ? 0 : (int)-shift;
+    return es_rounding_divide_by_pot(es_srdhm((int32_t)((uint32_t)x << left_shift), multiplier),
+                                     right_shift);
+}
+
+ES_INLINE int32_t es_clamp(int32_t x, int32_t lo, int32_t hi)
+{
+    return x < lo ? lo : (x > hi ? hi : x);
+}
+
+#endif /* ES_FIXEDPOINT_H */

@@ -1,0 +1,507 @@
+/* Model validation and the interpreter loop. Everything a kernel relies on is checked once
+ * here (TFLM's Prepare), so kernels index their tables without bounds checks. */
+#include <string.h>
+
+#include "edgesparse.h"
+#include "es_kernels.h"
+
+typedef struct {
+    const uint8_t *blob;
+    uint32_t blob_bytes;
+    uint32_t arena_bytes;
+    const es_tensor_t *tensors;
+    uint32_t tensor_count;
+} es_checker_t;
+
+static uint32_t es_crc32(const uint8_t *data, uint32_t len)
+{
+    uint32_t crc = 0xFFFFFFFFu;
+    uint32_t i;
+    for (i = 0; i < len; ++i) {
+        int bit;
+        crc ^= data[i];
+        for (bit = 0; bit < 8; ++bit) {
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+        }
+    }
+    return ~crc;
+}
+
+/* A table of count elements of elem_bytes at offset, aligned to align, inside the blob. */
+static int es_table_ok(const es_checker_t *c, uint32_t offset, uint64_t count, uint32_t elem_bytes,
+                       uint32_t align)
+{
+    const uint64_t end = (uint64_t)offset + count * elem_bytes;
+    return (offset % align) == 0 && end <= c->blob_bytes;
+}
+
+static const es_tensor_t *es_tensor_at(const es_checker_t *c, uint16_t index)
+{
+    return index < c->tensor_count ? &c->tensors[index] : (const es_tensor_t *)0;
+}
+
+static es_status_t es_check_tensor(const es_checker_t *c, const es_tensor_t *t)
+{
+    uint64_t elems = 1;
+    uint32_t d;
+    if (t->type != ES_TYPE_INT8 || t->rank == 0 || t->rank > ES_MAX_DIMS) {
+        return ES_ERR_SHAPE;
+    }
+    for (d = 0; d < ES_MAX_DIMS; ++d) {
+        elems *= t->dims[d];
+    }
+    if (elems != t->bytes || t->bytes == 0) {
+        return ES_ERR_SHAPE;
+    }
+    if ((uint64_t)t->arena_offset + t->bytes > c->arena_bytes || (t->arena_offset % 4u) != 0) {
+        return ES_ERR_TENSOR_BOUNDS;
+    }
+    return ES_OK;
+}
+
+static es_status_t es_check_quant(const es_checker_t *c, uint32_t bias_offset, uint32_t mult_offset,
+                                  uint32_t shift_offset, uint32_t channels, int32_t act_min,
+                                  int32_t act_max)
+{
+    const int32_t *shifts;
+    uint32_t i;
+    if (!es_table_ok(c, bias_offset, channels, 4, 4) || !es_table_ok(c, mult_offset, channels, 4, 4) ||
+        !es_table_ok(c, shift_offset, channels, 4, 4)) {
+        return ES_ERR_TABLE_BOUNDS;
+    }
+    shifts = (const int32_t *)(const void *)(c->blob + shift_offset);
+    for (i = 0; i < channels; ++i) {
+        if (shifts[i] < -31 || shifts[i] > 30) {
+            return ES_ERR_QUANT;
+        }
+    }
+    if (act_min < -128 || act_max > 127 || act_min > act_max) {
+        return ES_ERR_QUANT;
+    }
+    return ES_OK;
+}
+
+static es_status_t es_check_csr8(const es_checker_t *c, uint32_t offset, uint32_t bytes, uint32_t rows,
+                                 uint32_t cols)
+{
+    const es_csr8_t *csr;
+    const uint16_t *counts;
+    const uint8_t *deltas;
+    uint64_t total = 0;
+    uint32_t r, k = 0;
+    if (bytes < sizeof(es_csr8_t) || !es_table_ok(c, offset, 1, sizeof(es_csr8_t), 4) ||
+        (uint64_t)offset + bytes > c->blob_bytes) {
+        return ES_ERR_TABLE_BOUNDS;
+    }
+    csr = (const es_csr8_t *)(const void *)(c->blob + offset);
+    if (csr->rows != rows || csr->cols != cols) {
+        return ES_ERR_SHAPE;
+    }
+    if (!es_table_ok(c, csr->counts_offset, rows, 2, 2) ||
+        !es_table_ok(c, csr->deltas_offset, csr->entry_count, 1, 1) ||
+        !es_table_ok(c, csr->values_offset, csr->entry_count, 1, 1)) {
+        return ES_ERR_TABLE_BOUNDS;
+    }
+    counts = (const uint16_t *)(const void *)(c->blob + csr->counts_offset);
+    deltas = c->blob + csr->deltas_offset;
+    for (r = 0; r < rows; ++r) {
+        uint32_t col = 0, e;
+        total += counts[r];
+        if (total > csr->entry_count) {
+            return ES_ERR_INDEX;
+        }
+        for (e = 0; e < counts[r]; ++e, ++k) {
+            col += deltas[k];
+            if (col >= cols) {
+                return ES_ERR_INDEX;
+            }
+        }
+    }
+    return total == csr->entry_count ? ES_OK : ES_ERR_INDEX;
+}
+
+static es_status_t es_check_weights(const es_checker_t *c, uint8_t format, uint32_t offset,
+                                    uint32_t bytes, uint32_t rows, uint32_t cols)
+{
+    switch (format) {
+    case ES_FMT_DENSE:
+        if ((uint64_t)rows * cols != bytes) {
+            return ES_ERR_SHAPE;
+        }
+        return es_table_ok(c, offset, bytes, 1, 1) ? ES_OK : ES_ERR_TABLE_BOUNDS;
+    case ES_FMT_CSR8:
+        return es_check_csr8(c, offset, bytes, rows, cols);
+    default:
+        return ES_ERR_FORMAT;
+    }
+}
+
+static es_status_t es_check_fc(const es_checker_t *c, const es_layer_t *l, const es_tensor_t *in,
+                               const es_tensor_t *out)
+{
+    const es_fc_params_t *p = (const es_fc_params_t *)(const void *)(c->blob + l->params_offset);
+    es_status_t st;
+    if (l->params_bytes != sizeof(*p)) {
+        return ES_ERR_TABLE_BOUNDS;
+    }
+    if (p->in_features == 0 || p->out_features == 0 ||
+        (uint64_t)p->batches * p->in_features != in->bytes ||
+        (uint64_t)p->batches * p->out_features != out->bytes) {
+        return ES_ERR_SHAPE;
+    }
+    st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_features, p->act_min,
+                        p->act_max);
+    if (st != ES_OK) {
+        return st;
+    }
+    if (p->output_zero_point < -128 || p->output_zero_point > 127) {
+        return ES_ERR_QUANT;
+    }
+    return es_check_weights(c, l->format, p->weights_offset, p->weights_bytes, p->out_features,
+                            p->in_features);
+}
+
+static es_status_t es_check_conv(const es_checker_t *c, const es_layer_t *l, const es_tensor_t *in,
+                                 const es_tensor_t *out)
+{
+    const es_conv_params_t *p = (const es_conv_params_t *)(const void *)(c->blob + l->params_offset);
+    const int depthwise = l->op == ES_OP_DEPTHWISE_CONV_2D;
+    es_status_t st;
+    if (l->params_bytes != sizeof(*p)) {
+        return ES_ERR_TABLE_BOUNDS;
+    }
+    if (p->k_h == 0 || p->k_w == 0 || p->stride_h == 0 || p->stride_w == 0 || p->dil_h == 0 ||
+        p->dil_w == 0 || p->in_c == 0 || p->out_c == 0 ||
+        (uint64_t)p->in_h * p->in_w * p->in_c != in->bytes ||
+        (uint64_t)p->out_h * p->out_w * p->out_c != out->bytes) {
+        return ES_ERR_SHAPE;
+    }
+    if (depthwise && (p->depth_multiplier == 0 || (uint32_t)p->in_c * p->depth_multiplier != p->out_c)) {
+        return ES_ERR_SHAPE;
+    }
+    if (p->input_offset < -127 || p->input_offset > 128 || p->output_zero_point < -128 ||
+        p->output_zero_point > 127) {
+        return ES_ERR_QUANT;
+    }
+    st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_c, p->act_min,
+                        p->act_max);
+    if (st != ES_OK) {
+        return st;
+    }
+    if (depthwise) {
+        if (l->format != ES_FMT_DENSE) {
+            return ES_ERR_FORMAT;
+        }
+        return es_check_weights(c, l->format, p->weights_offset, p->weights_bytes,
+                                (uint32_t)p->k_h * p->k_w, p->out_c);
+    }
+    return es_check_weights(c, l->format, p->weights_offset, p->weights_bytes, p->out_c,
+                            (uint32_t)p->k_h * p->k_w * p->in_c);
+}
+
+static es_status_t es_check_pool(const es_checker_t *c, const es_layer_t *l, const es_tensor_t *in,
+                                 const es_tensor_t *out)
+{
+    const es_pool_params_t *p = (const es_pool_params_t *)(const void *)(c->blob + l->params_offset);
+    if (l->params_bytes != sizeof(*p)) {
+        return ES_ERR_TABLE_BOUNDS;
+    }
+    if (p->f_h == 0 || p->f_w == 0 || p->stride_h == 0 || p->stride_w == 0 || p->channels == 0 ||
+        (uint64_t)p->in_h * p->in_w * p->channels != in->bytes ||
+        (uint64_t)p->out_h * p->out_w * p->channels != out->bytes) {
+        return ES_ERR_SHAPE;
+    }
+    if (p->act_min < -128 || p->act_max > 127 || p->act_min > p->act_max) {
+        return ES_ERR_QUANT;
+    }
+    return ES_OK;
+}
+
+static es_status_t es_check_layer(const es_checker_t *c, const es_layer_t *l)
+{
+    const es_tensor_t *in = es_tensor_at(c, l->input[0]);
+    const es_tensor_t *in2 = es_tensor_at(c, l->input[1]);
+    const es_tensor_t *out = es_tensor_at(c, l->output);
+    if (in == 0 || out == 0) {
+        return ES_ERR_TENSOR_BOUNDS;
+    }
+    if (!es_table_ok(c, l->params_offset, 1, l->params_bytes, 4)) {
+        return ES_ERR_TABLE_BOUNDS;
+    }
+    if (l->format != ES_FMT_NONE && l->op != ES_OP_FULLY_CONNECTED && l->op != ES_OP_CONV_2D &&
+        l->op != ES_OP_DEPTHWISE_CONV_2D) {
+        return ES_ERR_FORMAT;
+    }
+    if ((l->op == ES_OP_ADD) != (l->input[1] != ES_NO_TENSOR)) {
+        return ES_ERR_TENSOR_BOUNDS;
+    }
+    switch (l->op) {
+    case ES_OP_FULLY_CONNECTED:
+        return es_check_fc(c, l, in, out);
+    case ES_OP_CONV_2D:
+    case ES_OP_DEPTHWISE_CONV_2D:
+        return es_check_conv(c, l, in, out);
+    case ES_OP_MAX_POOL_2D:
+    case ES_OP_AVERAGE_POOL_2D:
+        return es_check_pool(c, l, in, out);
+    case ES_OP_SOFTMAX: {
+        const es_softmax_params_t *p =
+            (const es_softmax_params_t *)(const void *)(c->blob + l->params_offset);
+        if (l->params_bytes != sizeof(*p)) {
+            return ES_ERR_TABLE_BOUNDS;
+        }
+        if (p->depth == 0 || p->depth > 4096 || (uint64_t)p->outer * p->depth != in->bytes || in->bytes != out->bytes) {
+            return ES_ERR_SHAPE;
+        }
+        if (p->input_left_shift < 0 || p->input_left_shift > 31 || p->diff_min > 0) {
+            return ES_ERR_QUANT;
+        }
+        return ES_OK;
+    }
+    case ES_OP_ADD: {
+        const es_add_params_t *p = (const es_add_params_t *)(const void *)(c->blob + l->params_offset);
+        if (l->params_bytes != sizeof(*p)) {
+            return ES_ERR_TABLE_BOUNDS;
+        }
+        if (in2 == 0) {
+            return ES_ERR_TENSOR_BOUNDS;
+        }
+        if (p->count != in->bytes || p->count != in2->bytes || p->count != out->bytes) {
+            return ES_ERR_SHAPE;
+        }
+        if (p->left_shift < 0 || p->left_shift > 20 || p->input1_shift > 0 || p->input1_shift < -31 ||
+            p->input2_shift > 0 || p->input2_shift < -31 || p->output_shift > 0 ||
+            p->output_shift < -31 || p->input1_offset < -127 || p->input1_offset > 128 ||
+            p->input2_offset < -127 || p->input2_offset > 128 || p->act_min < -128 ||
+            p->act_max > 127 || p->act_min > p->act_max) {
+            return ES_ERR_QUANT;
+        }
+        return ES_OK;
+    }
+    case ES_OP_RESHAPE: {
+        const es_reshape_params_t *p =
+            (const es_reshape_params_t *)(const void *)(c->blob + l->params_offset);
+        if (l->params_bytes != sizeof(*p)) {
+            return ES_ERR_TABLE_BOUNDS;
+        }
+        return (p->bytes == in->bytes && p->bytes == out->bytes) ? ES_OK : ES_ERR_SHAPE;
+    }
+    default:
+        return ES_ERR_OP;
+    }
+}
+
+es_status_t es_model_init(es_model_t *model, const void *blob, uint32_t blob_bytes, void *arena,
+                          uint32_t arena_bytes)
+{
+    const uint8_t *b = (const uint8_t *)blob;
+    const es_model_header_t *h;
+    es_checker_t c;
+    uint32_t i, io_count;
+    es_status_t st;
+
+    if (model == 0 || blob == 0 || (arena == 0 && arena_bytes != 0)) {
+        return ES_ERR_NULL;
+    }
+    model->ready = 0;
+    if (((uintptr_t)blob % ES_BLOB_ALIGN_BYTES) != 0 || ((uintptr_t)arena % 4u) != 0) {
+        return ES_ERR_ALIGNMENT;
+    }
+    if (blob_bytes < sizeof(es_model_header_t)) {
+        return ES_ERR_TRUNCATED;
+    }
+    h = (const es_model_header_t *)blob;
+    if (h->magic != ES_MAGIC) {
+        return ES_ERR_MAGIC;
+    }
+    if (h->version != ES_FORMAT_VERSION || h->header_bytes != sizeof(es_model_header_t)) {
+        return ES_ERR_VERSION;
+    }
+    if (h->blob_bytes > blob_bytes || h->blob_bytes < sizeof(es_model_header_t)) {
+        return ES_ERR_TRUNCATED;
+    }
+    if ((h->flags & ES_FLAG_CRC32) != 0 &&
+        es_crc32(b + h->header_bytes, h->blob_bytes - h->header_bytes) != h->crc32) {
+        return ES_ERR_CRC;
+    }
+    if (h->arena_bytes > arena_bytes) {
+        return ES_ERR_ARENA_TOO_SMALL;
+    }
+    c.blob = b;
+    c.blob_bytes = h->blob_bytes;
+    c.arena_bytes = h->arena_bytes;
+    c.tensors = (const es_tensor_t *)(const void *)(b + h->tensors_offset);
+    c.tensor_count = h->tensor_count;
+    io_count = (uint32_t)h->input_count + h->output_count;
+    if (!es_table_ok(&c, h->io_offset, io_count, 2, 2) ||
+        !es_table_ok(&c, h->tensors_offset, h->tensor_count, sizeof(es_tensor_t), 4) ||
+        !es_table_ok(&c, h->layers_offset, h->layer_count, sizeof(es_layer_t), 4)) {
+        return ES_ERR_TABLE_BOUNDS;
+    }
+    if (h->input_count == 0 || h->output_count == 0) {
+        return ES_ERR_TENSOR_BOUNDS;
+    }
+    for (i = 0; i < h->tensor_count; ++i) {
+        st = es_check_tensor(&c, &c.tensors[i]);
+        if (st != ES_OK) {
+            return st;
+        }
+    }
+    {
+        const uint16_t *io = (const uint16_t *)(const void *)(b + h->io_offset);
+        for (i = 0; i < io_count; ++i) {
+            if (io[i] >= h->tensor_count) {
+                return ES_ERR_TENSOR_BOUNDS;
+            }
+        }
+        model->io = io;
+    }
+    {
+        const es_layer_t *layers = (const es_layer_t *)(const void *)(b + h->layers_offset);
+        for (i = 0; i < h->layer_count; ++i) {
+            st = es_check_layer(&c, &layers[i]);
+            if (st != ES_OK) {
+                return st;
+            }
+        }
+        model->layers = layers;
+    }
+    model->blob = b;
+    model->header = h;
+    model->tensors = c.tensors;
+    model->arena = (uint8_t *)arena;
+    model->arena_bytes = arena_bytes;
+    model->ready = 1;
+    return ES_OK;
+}
+
+es_status_t es_model_invoke_hooked(const es_model_t *model, es_layer_hook_t hook, void *ctx)
+{
+    uint32_t i;
+    if (model == 0) {
+        return ES_ERR_NULL;
+    }
+    if (!model->ready) {
+        return ES_ERR_NOT_READY;
+    }
+    for (i = 0; i < model->header->layer_count; ++i) {
+        const es_layer_t *l = &model->layers[i];
+        const void *params = model->blob + l->params_offset;
+        const int8_t *in = (const int8_t *)(model->arena + model->tensors[l->input[0]].arena_offset);
+        int8_t *out = (int8_t *)(model->arena + model->tensors[l->output].arena_offset);
+        if (hook) {
+            hook(ctx, i, 0);
+        }
+        switch (l->op) {
+        case ES_OP_FULLY_CONNECTED:
+            if (l->format == ES_FMT_CSR8) {
+                es_fully_connected_csr8_s8((const es_fc_params_t *)params, model->blob, in, out);
+            } else {
+                es_fully_connected_dense_s8((const es_fc_params_t *)params, model->blob, in, out);
+            }
+            break;
+        case ES_OP_CONV_2D:
+            if (l->format == ES_FMT_CSR8) {
+                es_conv2d_csr8_s8((const es_conv_params_t *)params, model->blob, in, out);
+            } else {
+                es_conv2d_dense_s8((const es_conv_params_t *)params, model->blob, in, out);
+            }
+            break;
+        case ES_OP_DEPTHWISE_CONV_2D:
+            es_depthwise_conv2d_dense_s8((const es_conv_params_t *)params, model->blob, in, out);
+            break;
+        case ES_OP_MAX_POOL_2D:
+            es_max_pool2d_s8((const es_pool_params_t *)params, in, out);
+            break;
+        case ES_OP_AVERAGE_POOL_2D:
+            es_avg_pool2d_s8((const es_pool_params_t *)params, in, out);
+            break;
+        case ES_OP_SOFTMAX:
+            es_softmax_s8((const es_softmax_params_t *)params, in, out);
+            break;
+        case ES_OP_ADD:
+            es_add_s8((const es_add_params_t *)params, in,
+                      (const int8_t *)(model->arena + model->tensors[l->input[1]].arena_offset), out);
+            break;
+        case ES_OP_RESHAPE:
+            if ((const int8_t *)out != in) {
+                memmove(out, in, ((const es_reshape_params_t *)params)->bytes);
+            }
+            break;
+        default:
+            return ES_ERR_OP;
+        }
+        if (hook) {
+            hook(ctx, i, 1);
+        }
+    }
+    return ES_OK;
+}
+
+es_status_t es_model_invoke(const es_model_t *model)
+{
+    return es_model_invoke_hooked(model, (es_layer_hook_t)0, (void *)0);
+}
+
+static const es_tensor_t *es_io_tensor(const es_model_t *model, uint32_t index, int output)
+{
+    if (model == 0 || !model->ready) {
+        return (const es_tensor_t *)0;
+    }
+    if (output) {
+        if (index >= model->header->output_count) {
+            return (const es_tensor_t *)0;
+        }
+        index += model->header->input_count;
+    } else if (index >= model->header->input_count) {
+        return (const es_tensor_t *)0;
+    }
+    return &model->tensors[model->io[index]];
+}
+
+const es_tensor_t *es_model_input_tensor(const es_model_t *model, uint32_t index)
+{
+    return es_io_tensor(model, index, 0);
+}
+
+const es_tensor_t *es_model_output_tensor(const es_model_t *model, uint32_t index)
+{
+    return es_io_tensor(model, index, 1);
+}
+
+int8_t *es_model_input(const es_model_t *model, uint32_t index, uint32_t *bytes)
+{
+    const es_tensor_t *t = es_io_tensor(model, index, 0);
+    if (t == 0) {
+        return (int8_t *)0;
+    }
+    if (bytes) {
+        *bytes = t->bytes;
+    }
+    return (int8_t *)(model->arena + t->arena_offset);
+}
+
+const int8_t *es_model_output(const es_model_t *model, uint32_t index, uint32_t *bytes)
+{
+    const es_tensor_t *t = es_io_tensor(model, index, 1);
+    if (t == 0) {
+        return (const int8_t *)0;
+    }
+    if (bytes) {
+        *bytes = t->bytes;
+    }
+    return (const int8_t *)(model->arena + t->arena_offset);
+}
+
+const char *es_status_name(es_status_t status)
+{
+    static const char *const names[] = {
+        "ES_OK",          "ES_ERR_NULL",          "ES_ERR_ALIGNMENT",    "ES_ERR_TRUNCATED",
+        "ES_ERR_MAGIC",   "ES_ERR_VERSION",       "ES_ERR_CRC",          "ES_ERR_ARENA_TOO_SMALL",
+        "ES_ERR_TABLE_BOUNDS", "ES_ERR_TENSOR_BOUNDS", "ES_ERR_OP",       "ES_ERR_FORMAT",
+        "ES_ERR_SHAPE",   "ES_ERR_INDEX",         "ES_ERR_QUANT",        "ES_ERR_NOT_READY"};
+    if ((unsigned)status < sizeof(names) / sizeof(names[0])) {
+        return names[status];
+    }
+    return "ES_ERR_UNKNOWN";
+}

@@ -1,0 +1,33 @@
+/* AVERAGE_POOL_2D int8 (TFLite reference_integer_ops::AveragePool): the divisor counts
+ * only taps inside the input; the quotient rounds half away from zero. */
+#include "es_fixedpoint.h"
+#include "es_kernels.h"
+
+void es_avg_pool2d_s8(const es_pool_params_t *p, const int8_t *input, int8_t *output)
+{
+    int oy, ox, c, ky, kx;
+    for (oy = 0; oy < p->out_h; ++oy) {
+        const int y0 = oy * p->stride_h - p->pad_top;
+        const int ky0 = y0 < 0 ? -y0 : 0;
+        const int ky1 = p->in_h - y0 < p->f_h ? p->in_h - y0 : p->f_h;
+        for (ox = 0; ox < p->out_w; ++ox) {
+            const int x0 = ox * p->stride_w - p->pad_left;
+            const int kx0 = x0 < 0 ? -x0 : 0;
+            const int kx1 = p->in_w - x0 < p->f_w ? p->in_w - x0 : p->f_w;
+            const int32_t count = (ky1 - ky0) * (kx1 - kx0);
+            for (c = 0; c < p->channels; ++c) {
+                int32_t acc = 0;
+                for (ky = ky0; ky < ky1; ++ky) {
+                    for (kx = kx0; kx < kx1; ++kx) {
+                        acc += input[((y0 + ky) * p->in_w + x0 + kx) * p->channels + c];
+                    }
+                }
+                if (count > 0) {
+                    acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                }
+                output[(oy * p->out_w + ox) * p->channels + c] =
+                    (int8_t)es_clamp(acc, p->act_min, p->act_max);
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+/* CONV_2D, dense int8 per-channel weights [out_c][k_h][k_w][in_c]: the reference kernel
+ * (TFLite reference_integer_ops::ConvPerChannel). */
+#include "es_fixedpoint.h"
+#include "es_kernels.h"
+
+void es_conv2d_dense_s8(const es_conv_params_t *p, const uint8_t *blob, const int8_t *input,
+                        int8_t *output)
+{
+    const int8_t *weights = (const int8_t *)(blob + p->weights_offset);
+    const int32_t *bias = (const int32_t *)(const void *)(blob + p->bias_offset);
+    const int32_t *mult = (const int32_t *)(const void *)(blob + p->mult_offset);
+    const int32_t *shift = (const int32_t *)(const void *)(blob + p->shift_offset);
+    const int in_h = p->in_h, in_w = p->in_w, in_c = p->in_c;
+    int oy, ox, oc, ky, kx, ic;
+    for (oy = 0; oy < p->out_h; ++oy) {
+        const int y0 = oy * p->stride_h - p->pad_top;
+        for (ox = 0; ox < p->out_w; ++ox) {
+            const int x0 = ox * p->stride_w - p->pad_left;
+            for (oc = 0; oc < p->out_c; ++oc) {
+                const int8_t *w = weights + (uint32_t)oc * p->k_h * p->k_w * in_c;
+                int32_t acc = bias[oc];
+                for (ky = 0; ky < p->k_h; ++ky) {
+                    const int y = y0 + ky * p->dil_h;
+                    for (kx = 0; kx < p->k_w; ++kx) {
+                        const int x = x0 + kx * p->dil_w;
+                        const int8_t *wk = w + (ky * p->k_w + kx) * in_c;
+                        const int8_t *xin;
+                        if (y < 0 || y >= in_h || x < 0 || x >= in_w) {
+                            continue;
+                        }
+                        xin = input + (y * in_w + x) * in_c;
+                        for (ic = 0; ic < in_c; ++ic) {
+                            acc += ((int32_t)xin[ic] + p->input_offset) * wk[ic];
+                        }
+                    }
+                }
+                acc = es_requantize(acc, mult[oc], shift[oc]) + p->output_zero_point;
+                output[(oy * p->out_w + ox) * p->out_c + oc] =
+                    (int8_t)es_clamp(acc, p->act_min, p->act_max);
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+"""Assemble the model blob: header, io table, tensor and layer records, per-layer tables.
+
+The order of sections is the one runtime_c/include/edgesparse.h documents; every offset is
+absolute from the blob start and 4-byte aligned.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from toolchain.encode import format as fmt
+from toolchain.encode.format import WeightFormat
+from toolchain.errors import UnsupportedOpError
+from toolchain.ir.graph import Graph
+from toolchain.plan.arena import ArenaPlan
+from toolchain.plan.lower import Layer
+from toolchain.plan.select import ENCODERS, Choice
+
+
+@dataclass
+class Blob:
+    data: bytes
+    layer_bytes: list[int]  # per layer: params struct + bias/requant tables + weight table
+    weight_table_bytes: list[int]  # per layer: the weight table alone
+    tensor_index: dict[int, int]  # graph tensor index -> blob tensor index
+
+
+def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: ArenaPlan,
+               crc: bool = True) -> Blob:
+    tensors = sorted(arena.offsets)
+    tindex = {t: i for i, t in enumerate(tensors)}
+    io = [tindex[t] for t in graph.inputs] + [tindex[t] for t in graph.outputs]
+
+    io_offset = fmt.HEADER.size
+    tensors_offset = fmt.align(io_offset + 2 * len(io))
+    layers_offset = tensors_offset + fmt.TENSOR.size * len(tensors)
+    pos = layers_offset + fmt.LAYER.size * len(layers)
+
+    body = bytearray()
+    body += np.array(io, dtype="<u2").tobytes()
+    body += bytes(tensors_offset - io_offset - len(body))
+    for t in tensors:
+        body += _tensor_record(graph, t, arena)
+
+    layer_records, tables = [], bytearray()
+    layer_bytes, weight_bytes = [], []
+    for layer, choice in zip(layers, choices):
+        start = pos
+        struct = fmt.PARAMS_STRUCT[layer.opcode]
+        params_offset = pos
+        pos += fmt.align(struct.size)
+        chunk = bytearray(fmt.align(struct.size))
+        values = dict(layer.params)
+        wfmt = WeightFormat.NONE
+        if layer.weights is not None:
+            for key, arr in (("bias_offset", layer.bias), ("mult_offset", layer.mult),
+                             ("shift_offset", layer.shift)):
+                values[key] = pos
+                raw = np.asarray(arr, dtype="<i4").tobytes()
+                chunk += raw
+                pos += len(raw)
+            encoder = ENCODERS[choice.format]
+            table = encoder.encode(layer.weights, pos)
+            values["weights_offset"] = pos
+            values["weights_bytes"] = len(table)
+            wfmt = encoder.FORMAT
+            padded = table + bytes(fmt.align(len(table)) - len(table))
+            chunk += padded
+            pos += len(padded)
+            weight_bytes.append(len(table))
+        else:
+            weight_bytes.append(0)
+        chunk[:struct.size] = struct.pack(**values)
+        tables += chunk
+        layer_bytes.append(pos - start)
+        inputs = [tindex[t] for t in layer.inputs] + [fmt.NO_TENSOR] * (2 - len(layer.inputs))
+        layer_records.append(fmt.LAYER.pack(op=int(layer.opcode), format=int(wfmt), input=inputs,
+                                            output=tindex[layer.output], params_offset=params_offset,
+                                            params_bytes=struct.size))
+
+    payload = bytes(body) + b"".join(layer_records) + bytes(tables)
+    blob_bytes = fmt.HEADER.size + len(payload)
+    if blob_bytes != pos:
+        raise AssertionError(f"blob layout mismatch: {blob_bytes} != {pos}")
+    header = fmt.HEADER.pack(
+        magic=fmt.MAGIC, version=fmt.FORMAT_VERSION, header_bytes=fmt.HEADER.size,
+        blob_bytes=blob_bytes, flags=fmt.FLAG_CRC32 if crc else 0,
+        crc32=zlib.crc32(payload) & 0xFFFFFFFF if crc else 0, arena_bytes=arena.arena_bytes,
+        io_offset=io_offset, tensors_offset=tensors_offset, layers_offset=layers_offset,
+        tensor_count=len(tensors), layer_count=len(layers), input_count=len(graph.inputs),
+        output_count=len(graph.outputs))
+    return Blob(header + payload, layer_bytes, weight_bytes, tindex)
+
+
+def _tensor_record(graph: Graph, t: int, arena: ArenaPlan) -> bytes:
+    tensor = graph.tensors[t]
+    shape = list(tensor.shape) or [1]
+    if len(shape) > fmt.MAX_DIMS or any(d > 0xFFFF or d <= 0 for d in shape):
+        raise UnsupportedOpError(f"tensor '{tensor.name}' of shape {shape}: the runtime takes up to "
+                                 f"{fmt.MAX_DIMS} dimensions of 1..65535")
+    dims = [1] * (fmt.MAX_DIMS - len(shape)) + shape
+    zp = int(tensor.zero_point[0]) if tensor.zero_point.size else 0
+    scale = float(tensor.scale[0]) if tensor.scale.size else 0.0
+    return fmt.TENSOR.pack(arena_offset=arena.offsets[t], bytes=tensor.size_bytes, dims=dims,
+                           rank=len(shape), type=int(fmt.TensorType.INT8), zero_point=zp, scale=scale)

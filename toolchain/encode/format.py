@@ -1,0 +1,201 @@
+"""Byte layout of the model blob: the single source of truth on the Python side.
+
+The C mirror is runtime_c/include/edgesparse.h. tests/encode/test_format_layout.py compiles a
+program printing sizeof/offsetof of every struct there and compares it with STRUCTS below,
+so the two cannot drift apart silently.
+
+All integers are little-endian. Every record and table is 4-byte aligned; the blob itself
+is 8-byte aligned in memory. Version history:
+  1: header, io table, tensors, layers; FULLY_CONNECTED / CONV_2D with dense or CSR8
+     weights, DEPTHWISE_CONV_2D dense, pools, SOFTMAX, ADD, RESHAPE.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+MAGIC = 0x424D5345  # "ESMB"
+FORMAT_VERSION = 1
+BLOB_ALIGN_BYTES = 8
+TABLE_ALIGN_BYTES = 4
+NO_TENSOR = 0xFFFF
+MAX_DIMS = 4
+FLAG_CRC32 = 0x1
+
+
+class OpCode(IntEnum):
+    """Runtime op codes; equal to the TFLite builtin operator codes."""
+
+    ADD = 0
+    AVERAGE_POOL_2D = 1
+    CONV_2D = 3
+    DEPTHWISE_CONV_2D = 4
+    FULLY_CONNECTED = 9
+    MAX_POOL_2D = 17
+    RESHAPE = 22
+    SOFTMAX = 25
+
+
+class WeightFormat(IntEnum):
+    NONE = 0
+    DENSE = 1
+    CSR8 = 2
+
+
+class TensorType(IntEnum):
+    INT8 = 1
+
+
+class Status(IntEnum):
+    """es_status_t, in the same order as the C enum."""
+
+    OK = 0
+    ERR_NULL = 1
+    ERR_ALIGNMENT = 2
+    ERR_TRUNCATED = 3
+    ERR_MAGIC = 4
+    ERR_VERSION = 5
+    ERR_CRC = 6
+    ERR_ARENA_TOO_SMALL = 7
+    ERR_TABLE_BOUNDS = 8
+    ERR_TENSOR_BOUNDS = 9
+    ERR_OP = 10
+    ERR_FORMAT = 11
+    ERR_SHAPE = 12
+    ERR_INDEX = 13
+    ERR_QUANT = 14
+    ERR_NOT_READY = 15
+
+
+@dataclass(frozen=True)
+class Struct:
+    """A C struct with natural alignment and no implicit padding.
+
+    fields: (name, struct-module code, count); count > 1 is a C array."""
+
+    c_name: str
+    fields: tuple[tuple[str, str, int], ...]
+
+    @property
+    def _fmt(self) -> str:
+        return "<" + "".join(f"{n}{code}" if n > 1 else code for _, code, n in self.fields)
+
+    @property
+    def size(self) -> int:
+        return struct.calcsize(self._fmt)
+
+    def offsets(self) -> dict[str, int]:
+        out, pos = {}, 0
+        for name, code, n in self.fields:
+            out[name] = pos
+            pos += struct.calcsize("<" + code) * n
+        return out
+
+    def pack(self, **values) -> bytes:
+        names = [name for name, _, _ in self.fields]
+        unknown = set(values) - set(names)
+        missing = [n for n in names if n not in values and not n.startswith("reserved")]
+        if unknown or missing:
+            raise ValueError(f"{self.c_name}: unknown fields {sorted(unknown)}, missing {missing}")
+        flat = []
+        for name, _, n in self.fields:
+            v = values.get(name, 0 if n == 1 else [0] * n)
+            if n > 1:
+                v = list(v)
+                if len(v) != n:
+                    raise ValueError(f"{self.c_name}.{name} needs {n} values, got {len(v)}")
+                flat.extend(v)
+            else:
+                flat.append(v)
+        return struct.pack(self._fmt, *flat)
+
+    def unpack(self, data: bytes, offset: int = 0) -> dict:
+        vals = list(struct.unpack_from(self._fmt, data, offset))
+        out = {}
+        for name, _, n in self.fields:
+            out[name] = vals[:n] if n > 1 else vals[0]
+            del vals[:n]
+        return out
+
+
+def _s(c_name: str, *fields) -> Struct:
+    return Struct(c_name, tuple((f[0], f[1], f[2] if len(f) > 2 else 1) for f in fields))
+
+
+HEADER = _s(
+    "es_model_header_t",
+    ("magic", "I"), ("version", "H"), ("header_bytes", "H"), ("blob_bytes", "I"), ("flags", "I"),
+    ("crc32", "I"), ("arena_bytes", "I"), ("io_offset", "I"), ("tensors_offset", "I"),
+    ("layers_offset", "I"), ("tensor_count", "H"), ("layer_count", "H"), ("input_count", "H"),
+    ("output_count", "H"),
+)
+TENSOR = _s(
+    "es_tensor_t",
+    ("arena_offset", "I"), ("bytes", "I"), ("dims", "H", MAX_DIMS), ("rank", "B"), ("type", "B"),
+    ("reserved", "H"), ("zero_point", "i"), ("scale", "f"),
+)
+LAYER = _s(
+    "es_layer_t",
+    ("op", "B"), ("format", "B"), ("reserved", "H"), ("input", "H", 2), ("output", "H"),
+    ("reserved2", "H"), ("params_offset", "I"), ("params_bytes", "I"),
+)
+CSR8 = _s(
+    "es_csr8_t",
+    ("rows", "I"), ("cols", "I"), ("entry_count", "I"), ("counts_offset", "I"),
+    ("deltas_offset", "I"), ("values_offset", "I"),
+)
+FC_PARAMS = _s(
+    "es_fc_params_t",
+    ("in_features", "I"), ("out_features", "I"), ("batches", "I"), ("output_zero_point", "i"),
+    ("act_min", "i"), ("act_max", "i"), ("bias_offset", "I"), ("mult_offset", "I"),
+    ("shift_offset", "I"), ("weights_offset", "I"), ("weights_bytes", "I"),
+)
+CONV_PARAMS = _s(
+    "es_conv_params_t",
+    ("in_h", "H"), ("in_w", "H"), ("in_c", "H"), ("out_h", "H"), ("out_w", "H"), ("out_c", "H"),
+    ("k_h", "H"), ("k_w", "H"), ("stride_h", "H"), ("stride_w", "H"), ("dil_h", "H"),
+    ("dil_w", "H"), ("pad_top", "H"), ("pad_left", "H"), ("depth_multiplier", "H"),
+    ("reserved", "H"), ("input_offset", "i"), ("output_zero_point", "i"), ("act_min", "i"),
+    ("act_max", "i"), ("bias_offset", "I"), ("mult_offset", "I"), ("shift_offset", "I"),
+    ("weights_offset", "I"), ("weights_bytes", "I"),
+)
+POOL_PARAMS = _s(
+    "es_pool_params_t",
+    ("in_h", "H"), ("in_w", "H"), ("channels", "H"), ("out_h", "H"), ("out_w", "H"), ("f_h", "H"),
+    ("f_w", "H"), ("stride_h", "H"), ("stride_w", "H"), ("pad_top", "H"), ("pad_left", "H"),
+    ("reserved", "H"), ("act_min", "i"), ("act_max", "i"),
+)
+SOFTMAX_PARAMS = _s(
+    "es_softmax_params_t",
+    ("outer", "I"), ("depth", "I"), ("input_multiplier", "i"), ("input_left_shift", "i"),
+    ("diff_min", "i"),
+)
+ADD_PARAMS = _s(
+    "es_add_params_t",
+    ("count", "I"), ("input1_offset", "i"), ("input2_offset", "i"), ("output_offset", "i"),
+    ("left_shift", "i"), ("input1_multiplier", "i"), ("input1_shift", "i"),
+    ("input2_multiplier", "i"), ("input2_shift", "i"), ("output_multiplier", "i"),
+    ("output_shift", "i"), ("act_min", "i"), ("act_max", "i"),
+)
+RESHAPE_PARAMS = _s("es_reshape_params_t", ("bytes", "I"))
+
+STRUCTS: tuple[Struct, ...] = (
+    HEADER, TENSOR, LAYER, CSR8, FC_PARAMS, CONV_PARAMS, POOL_PARAMS, SOFTMAX_PARAMS, ADD_PARAMS,
+    RESHAPE_PARAMS,
+)
+
+PARAMS_STRUCT = {
+    OpCode.FULLY_CONNECTED: FC_PARAMS,
+    OpCode.CONV_2D: CONV_PARAMS,
+    OpCode.DEPTHWISE_CONV_2D: CONV_PARAMS,
+    OpCode.MAX_POOL_2D: POOL_PARAMS,
+    OpCode.AVERAGE_POOL_2D: POOL_PARAMS,
+    OpCode.SOFTMAX: SOFTMAX_PARAMS,
+    OpCode.ADD: ADD_PARAMS,
+    OpCode.RESHAPE: RESHAPE_PARAMS,
+}
+
+
+def align(n: int, to: int = TABLE_ALIGN_BYTES) -> int:
+    return (n + to - 1) // to * to

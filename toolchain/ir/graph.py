@@ -1,0 +1,57 @@
+"""The toolchain's own graph IR: what a .tflite model says, normalised and checked."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from toolchain.encode.format import OpCode
+
+
+@dataclass
+class Tensor:
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    dtype: str  # numpy dtype name: "int8", "int32", "float32", ...
+    scale: np.ndarray  # float32, one per channel or a single value; empty if unquantized
+    zero_point: np.ndarray  # int64, same length as scale
+    quant_axis: int = 0
+    data: np.ndarray | None = None  # constant contents, shaped; None for activations
+
+    @property
+    def is_constant(self) -> bool:
+        return self.data is not None
+
+    @property
+    def size_bytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
+
+
+@dataclass
+class Op:
+    index: int
+    opcode: OpCode
+    inputs: list[int]  # -1 marks an omitted optional input
+    outputs: list[int]
+    options: dict = field(default_factory=dict)
+    name: str = ""  # the output tensor's name: what users recognise as the layer
+
+    @property
+    def label(self) -> str:
+        return f"op {self.index} {self.opcode.name} ('{self.name}')"
+
+
+@dataclass
+class Graph:
+    name: str
+    tensors: list[Tensor]
+    ops: list[Op]
+    inputs: list[int]
+    outputs: list[int]
+
+    def tensor(self, index: int) -> Tensor:
+        return self.tensors[index]
+
+    def consumers(self, tensor_index: int) -> list[Op]:
+        return [op for op in self.ops if tensor_index in op.inputs]

@@ -1,0 +1,74 @@
+"""Arena planning: every activation tensor gets an offset in one RAM buffer.
+
+Lifetimes run from the op that writes a tensor to the last op that reads it (graph inputs
+from the start, graph outputs to the end). RESHAPE outputs alias their input: the bytes are
+the same. Offsets are placed greedily, largest tensor first, at the lowest 4-aligned offset
+that overlaps no tensor alive at the same time (TFLM's greedy planner does the same).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from toolchain.encode.format import OpCode, align
+from toolchain.ir.graph import Graph
+from toolchain.plan.lower import Layer
+
+
+@dataclass
+class ArenaPlan:
+    offsets: dict[int, int]  # graph tensor index -> byte offset
+    sizes: dict[int, int]  # graph tensor index -> bytes
+    lifetimes: dict[int, tuple[int, int]]  # graph tensor index -> (first, last) layer index
+    arena_bytes: int
+
+
+def plan_arena(graph: Graph, layers: list[Layer]) -> ArenaPlan:
+    alias: dict[int, int] = {}
+
+    def root(t: int) -> int:
+        while t in alias:
+            t = alias[t]
+        return t
+
+    for layer in layers:
+        if layer.opcode == OpCode.RESHAPE:
+            alias[layer.output] = root(layer.inputs[0])
+
+    last = len(layers) - 1
+    span: dict[int, list[int]] = {}
+
+    def touch(t: int, at: int) -> None:
+        r = root(t)
+        s = span.setdefault(r, [at, at])
+        s[0], s[1] = min(s[0], at), max(s[1], at)
+
+    for t in graph.inputs:
+        touch(t, 0)
+    for i, layer in enumerate(layers):
+        for t in [*layer.inputs, layer.output]:
+            touch(t, i)
+    for t in graph.outputs:
+        touch(t, last)
+
+    sizes = {r: align(graph.tensors[r].size_bytes) for r in span}
+    placed: list[tuple[int, int, int, int]] = []  # (offset, size, first, last)
+    offsets: dict[int, int] = {}
+    for r in sorted(span, key=lambda r: (-sizes[r], span[r][0], r)):
+        first, end = span[r]
+        offset = 0
+        for o, s, f, e in sorted(placed):
+            if e < first or f > end:
+                continue
+            if offset + sizes[r] <= o:
+                break
+            offset = max(offset, o + s)
+        offsets[r] = offset
+        placed.append((offset, sizes[r], first, end))
+
+    all_tensors = {t for layer in layers for t in [*layer.inputs, layer.output]}
+    all_tensors |= set(graph.inputs) | set(graph.outputs)
+    result_offsets = {t: offsets[root(t)] for t in all_tensors}
+    result_sizes = {t: graph.tensors[t].size_bytes for t in all_tensors}
+    lifetimes = {t: tuple(span[root(t)]) for t in all_tensors}
+    arena = max((offsets[r] + sizes[r] for r in offsets), default=0)
+    return ArenaPlan(result_offsets, result_sizes, lifetimes, align(arena, 8))

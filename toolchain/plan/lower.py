@@ -1,0 +1,271 @@
+"""Lower graph ops to runtime layers: kernel params, requantization tables, weight matrices.
+
+Everything the runtime would otherwise compute in a Prepare step is computed here, offline,
+with TFLite's own formulas (toolchain.quantize.requant). Each check that fails names the op.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from toolchain.encode.format import OpCode
+from toolchain.errors import UnsupportedOpError
+from toolchain.ir.graph import Graph, Op, Tensor
+from toolchain.quantize import requant
+
+WEIGHTED_OPS = (OpCode.FULLY_CONNECTED, OpCode.CONV_2D, OpCode.DEPTHWISE_CONV_2D)
+SPARSE_CAPABLE_OPS = (OpCode.FULLY_CONNECTED, OpCode.CONV_2D)
+
+
+@dataclass
+class Layer:
+    """One runtime layer. `weights` is the int8 matrix in the order its kernel reads it:
+    rows are output channels for FC / conv ([out, in] and [out, k_h*k_w*in_c]); depthwise is
+    [k_h*k_w, out_c]. Tables (bias, mult, shift) are int32, one per output channel."""
+
+    index: int
+    name: str
+    opcode: OpCode
+    inputs: list[int]  # graph tensor indices of activation inputs
+    output: int
+    params: dict  # params-struct fields other than table offsets
+    weights: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    mult: np.ndarray | None = None
+    shift: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def sparse_capable(self) -> bool:
+        return self.opcode in SPARSE_CAPABLE_OPS
+
+    @property
+    def param_count(self) -> int:
+        return 0 if self.weights is None else int(self.weights.size)
+
+    @property
+    def nonzero_count(self) -> int:
+        return 0 if self.weights is None else int(np.count_nonzero(self.weights))
+
+
+def lower_graph(graph: Graph) -> list[Layer]:
+    layers = []
+    for op in graph.ops:
+        for ti in [*op.inputs, *op.outputs]:
+            t = graph.tensors[ti] if ti >= 0 else None
+            if t is not None and not t.is_constant and t.dtype != "int8":
+                raise UnsupportedOpError(f"{op.label}: tensor '{t.name}' is {t.dtype}; the runtime "
+                                         "computes int8 activations only")
+        layers.append(_LOWER[op.opcode](graph, op, len(layers)))
+    return layers
+
+
+def _scale(t: Tensor) -> float:
+    if t.scale.size == 0:
+        raise UnsupportedOpError(f"tensor '{t.name}' is not quantized")
+    return float(t.scale[0])
+
+
+def _zp(t: Tensor) -> int:
+    return int(t.zero_point[0]) if t.zero_point.size else 0
+
+
+def _act(op: Op, out: Tensor) -> tuple[int, int]:
+    act = op.options.get("activation", "NONE")
+    try:
+        return requant.activation_range(act, _scale(out), _zp(out))
+    except ValueError:
+        raise UnsupportedOpError(f"{op.label}: fused activation {act} is not supported") from None
+
+
+def _const(graph: Graph, op: Op, pos: int, what: str, dtype: str) -> Tensor:
+    if pos >= len(op.inputs) or op.inputs[pos] < 0:
+        raise UnsupportedOpError(f"{op.label}: missing {what}")
+    t = graph.tensors[op.inputs[pos]]
+    if not t.is_constant:
+        raise UnsupportedOpError(f"{op.label}: {what} '{t.name}' is not a constant; the runtime needs "
+                                 "constant weights")
+    if t.dtype != dtype:
+        raise UnsupportedOpError(f"{op.label}: {what} '{t.name}' is {t.dtype}, expected {dtype} "
+                                 "(a full-integer int8 model)")
+    return t
+
+
+def _bias(graph: Graph, op: Op, channels: int) -> np.ndarray:
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        b = _const(graph, op, 2, "bias", "int32").data.astype(np.int64).ravel()
+        if b.size != channels:
+            raise UnsupportedOpError(f"{op.label}: bias has {b.size} values for {channels} channels")
+        return b
+    return np.zeros(channels, dtype=np.int64)
+
+
+def _symmetric(op: Op, w: Tensor) -> None:
+    if w.zero_point.size and np.any(w.zero_point != 0):
+        raise UnsupportedOpError(f"{op.label}: weights '{w.name}' have a non-zero zero point; "
+                                 "int8 weights must be symmetric")
+
+
+def _activation_io(graph: Graph, op: Op) -> tuple[Tensor, Tensor]:
+    x = graph.tensors[op.inputs[0]]
+    if x.is_constant:
+        raise UnsupportedOpError(f"{op.label}: a constant first input is not supported")
+    return x, graph.tensors[op.outputs[0]]
+
+
+def _int32(a: np.ndarray, op: Op, what: str) -> np.ndarray:
+    if a.size and (a.min() < -(2**31) or a.max() >= 2**31):
+        raise UnsupportedOpError(f"{op.label}: {what} overflows int32")
+    return a.astype(np.int32)
+
+
+def _fully_connected(graph: Graph, op: Op, index: int) -> Layer:
+    x, y = _activation_io(graph, op)
+    w = _const(graph, op, 1, "weights", "int8")
+    _symmetric(op, w)
+    if len(w.shape) != 2:
+        raise UnsupportedOpError(f"{op.label}: weights of shape {list(w.shape)}, expected 2-D")
+    out_f, in_f = w.shape
+    in_elems = int(np.prod(x.shape))
+    if in_elems % in_f:
+        raise UnsupportedOpError(f"{op.label}: input of {in_elems} values is not a multiple of {in_f}")
+    batches = in_elems // in_f
+    if int(np.prod(y.shape)) != batches * out_f:
+        raise UnsupportedOpError(f"{op.label}: output shape {list(y.shape)} does not match "
+                                 f"{batches}x{out_f}")
+    if w.scale.size == 1:
+        m, s = requant.fc_per_tensor_multiplier(_scale(x), float(w.scale[0]), _scale(y))
+        mult, shift = np.full(out_f, m, np.int32), np.full(out_f, s, np.int32)
+    else:
+        mult, shift = requant.conv_multipliers(_scale(x), w.scale, _scale(y))
+    wmat = w.data.astype(np.int8)
+    folded = _bias(graph, op, out_f) - _zp(x) * wmat.astype(np.int64).sum(axis=1)
+    lo, hi = _act(op, y)
+    return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0],
+                 dict(in_features=in_f, out_features=out_f, batches=batches,
+                      output_zero_point=_zp(y), act_min=lo, act_max=hi),
+                 weights=wmat, bias=_int32(folded, op, "folded bias"), mult=mult, shift=shift)
+
+
+def _nhwc(op: Op, t: Tensor, what: str) -> tuple[int, int, int]:
+    if len(t.shape) != 4 or t.shape[0] != 1:
+        raise UnsupportedOpError(f"{op.label}: {what} '{t.name}' has shape {list(t.shape)}, "
+                                 "expected [1, H, W, C]")
+    return t.shape[1], t.shape[2], t.shape[3]
+
+
+def _window(op: Op, in_hw, k_hw, out_hw) -> dict:
+    o = op.options
+    sh, sw = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
+    dh, dw = int(o.get("dilation_h", 1) or 1), int(o.get("dilation_w", 1) or 1)
+    padding = o.get("padding", "VALID")
+    oh, pt = requant.compute_padding(in_hw[0], k_hw[0], sh, dh, padding)
+    ow, pl = requant.compute_padding(in_hw[1], k_hw[1], sw, dw, padding)
+    if (oh, ow) != tuple(out_hw):
+        raise UnsupportedOpError(f"{op.label}: output {out_hw[0]}x{out_hw[1]} does not match "
+                                 f"{padding} padding ({oh}x{ow})")
+    return dict(stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw, pad_top=pt, pad_left=pl)
+
+
+def _conv(graph: Graph, op: Op, index: int) -> Layer:
+    x, y = _activation_io(graph, op)
+    w = _const(graph, op, 1, "weights", "int8")
+    _symmetric(op, w)
+    ih, iw, ic = _nhwc(op, x, "input")
+    oh, ow, oc = _nhwc(op, y, "output")
+    depthwise = op.opcode == OpCode.DEPTHWISE_CONV_2D
+    if len(w.shape) != 4:
+        raise UnsupportedOpError(f"{op.label}: weights of shape {list(w.shape)}, expected 4-D")
+    if depthwise:
+        _, kh, kw, wc = w.shape
+        if wc != oc or oc % ic:
+            raise UnsupportedOpError(f"{op.label}: depthwise weights {list(w.shape)} do not fit "
+                                     f"{ic} input and {oc} output channels")
+        wmat = w.data.reshape(kh * kw, oc)
+        dm = oc // ic
+    else:
+        wo, kh, kw, wi = w.shape
+        if wo != oc or wi != ic:
+            raise UnsupportedOpError(f"{op.label}: weights {list(w.shape)} do not fit input "
+                                     f"channels {ic} / output channels {oc} (grouped convolution "
+                                     "is not supported)")
+        wmat = w.data.reshape(oc, kh * kw * ic)
+        dm = 0
+    scales = w.scale if w.scale.size == oc else np.full(oc, w.scale[0], np.float32)
+    mult, shift = requant.conv_multipliers(_scale(x), scales, _scale(y))
+    lo, hi = _act(op, y)
+    params = dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
+                  depth_multiplier=dm, input_offset=-_zp(x), output_zero_point=_zp(y),
+                  act_min=lo, act_max=hi, **_window(op, (ih, iw), (kh, kw), (oh, ow)))
+    return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0], params,
+                 weights=wmat.astype(np.int8), bias=_int32(_bias(graph, op, oc), op, "bias"),
+                 mult=mult, shift=shift)
+
+
+def _pool(graph: Graph, op: Op, index: int) -> Layer:
+    x, y = _activation_io(graph, op)
+    ih, iw, c = _nhwc(op, x, "input")
+    oh, ow, oc = _nhwc(op, y, "output")
+    if oc != c:
+        raise UnsupportedOpError(f"{op.label}: pooling changes channels {c} -> {oc}")
+    if _zp(x) != _zp(y) or not np.isclose(_scale(x), _scale(y)):
+        raise UnsupportedOpError(f"{op.label}: input and output quantization differ; TFLite "
+                                 "pooling requires them equal")
+    fh, fw = int(op.options.get("filter_h", 1)), int(op.options.get("filter_w", 1))
+    win = _window(op, (ih, iw), (fh, fw), (oh, ow))
+    lo, hi = _act(op, y)
+    return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0],
+                 dict(in_h=ih, in_w=iw, channels=c, out_h=oh, out_w=ow, f_h=fh, f_w=fw,
+                      stride_h=win["stride_h"], stride_w=win["stride_w"], pad_top=win["pad_top"],
+                      pad_left=win["pad_left"], act_min=lo, act_max=hi))
+
+
+def _softmax(graph: Graph, op: Op, index: int) -> Layer:
+    x, y = _activation_io(graph, op)
+    depth = int(x.shape[-1])
+    if abs(_scale(y) - 1.0 / 256) > 1e-9 or _zp(y) != -128:
+        raise UnsupportedOpError(f"{op.label}: int8 softmax output must have scale 1/256 and zero "
+                                 f"point -128 (has {_scale(y)}, {_zp(y)})")
+    if depth > 4096:
+        raise UnsupportedOpError(f"{op.label}: softmax over {depth} classes; at most 4096")
+    mult, shift, diff_min = requant.softmax_params(float(op.options.get("beta", 1.0)), _scale(x))
+    return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0],
+                 dict(outer=int(np.prod(x.shape)) // depth, depth=depth, input_multiplier=mult,
+                      input_left_shift=shift, diff_min=diff_min))
+
+
+def _add(graph: Graph, op: Op, index: int) -> Layer:
+    a, y = _activation_io(graph, op)
+    b = graph.tensors[op.inputs[1]]
+    if b.is_constant:
+        raise UnsupportedOpError(f"{op.label}: adding a constant tensor is not supported yet")
+    if tuple(a.shape) != tuple(b.shape) or tuple(a.shape) != tuple(y.shape):
+        raise UnsupportedOpError(f"{op.label}: broadcasting ADD {list(a.shape)} + {list(b.shape)} "
+                                 "is not supported yet; both inputs must have the output's shape")
+    lo, hi = _act(op, y)
+    p = requant.add_params(_scale(a), _scale(b), _scale(y))
+    return Layer(index, op.name, op.opcode, [op.inputs[0], op.inputs[1]], op.outputs[0],
+                 dict(count=int(np.prod(y.shape)), input1_offset=-_zp(a), input2_offset=-_zp(b),
+                      output_offset=_zp(y), act_min=lo, act_max=hi, **p))
+
+
+def _reshape(graph: Graph, op: Op, index: int) -> Layer:
+    x, y = _activation_io(graph, op)
+    if x.size_bytes != y.size_bytes:
+        raise UnsupportedOpError(f"{op.label}: reshape changes size {x.size_bytes} -> {y.size_bytes}")
+    if _zp(x) != _zp(y) or not np.isclose(_scale(x), _scale(y)):
+        raise UnsupportedOpError(f"{op.label}: reshape changes quantization")
+    return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0], dict(bytes=y.size_bytes))
+
+
+_LOWER = {
+    OpCode.FULLY_CONNECTED: _fully_connected,
+    OpCode.CONV_2D: _conv,
+    OpCode.DEPTHWISE_CONV_2D: _conv,
+    OpCode.MAX_POOL_2D: _pool,
+    OpCode.AVERAGE_POOL_2D: _pool,
+    OpCode.SOFTMAX: _softmax,
+    OpCode.ADD: _add,
+    OpCode.RESHAPE: _reshape,
+}
