@@ -1,0 +1,212 @@
+"""Builds: the model + runtime as a host shared library (ctypes, tests), and Cortex-M
+firmware (ELF for QEMU or a board) from the startup/linker/main templates.
+
+Firmware is built by running the generated Makefile, so `make -C <build_dir>` by hand
+does exactly what this module does.
+"""
+from __future__ import annotations
+
+import math
+import shlex
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from toolchain.codegen.env import render
+from toolchain.errors import BuildError
+from toolchain.targets.boards import Board
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RUNTIME_DIR = REPO_ROOT / "runtime_c"
+
+HOST_CFLAGS = ["-std=c99", "-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror"]
+SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"]
+DEFAULT_STACK_BYTES = 16 * 1024
+
+# Sources generated into the firmware build directory (besides the linker script).
+FIRMWARE_SOURCES = ("startup.c", "main.c", "test_vectors.c")
+
+
+@dataclass
+class Firmware:
+    """A linked firmware image.
+
+    sizes (bytes, from the ELF's allocated sections):
+      text   = .vectors + .text + .ARM.exidx/.ARM.extab + .init_array etc. (code in flash)
+      rodata = .rodata* (the model blob and tables, constants)
+      data   = .data (RAM, with an equal-sized load image in flash)
+      bss    = .bss + .stack (NOLOAD; the model arena is in .bss)
+      stack  = the .stack reservation alone, so bss - stack is static RAM use
+    flash = text + rodata + data; RAM = data + bss.
+    """
+
+    elf: Path
+    sizes: dict[str, int]
+    build_dir: Path | None = None
+
+
+def runtime_sources() -> list[Path]:
+    return sorted((RUNTIME_DIR / "src").rglob("*.c"))
+
+
+def _run(cmd: list[str], what: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    except FileNotFoundError as exc:
+        raise BuildError(f"{what}: {exc.filename} not found; run scripts/bootstrap.sh") from None
+    if proc.returncode != 0:
+        output = (proc.stderr + proc.stdout).strip()
+        raise BuildError(f"{what} failed (exit {proc.returncode}):\n$ {shlex.join(cmd)}\n{output}")
+    return proc
+
+
+def build_host_library(model_src: Path, build_dir: Path, sanitize: bool = False,
+                       cc: str = "gcc") -> Path:
+    """Compiles model_src/*.c, runtime_c/src/**/*.c and the host port into one shared
+    library for ctypes; returns its path. sanitize adds ASan/UBSan (such a library must be
+    loaded by a sanitizer-aware process, so not by plain ctypes)."""
+    model_src = Path(model_src)
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    model_sources = sorted(model_src.glob("*.c"))
+    if not model_sources:
+        raise BuildError(f"{model_src}: no generated model sources (*.c) to build")
+    port_sources = sorted((RUNTIME_DIR / "port" / "common").glob("*.c")) + \
+        sorted((RUNTIME_DIR / "port" / "host").glob("*.c"))
+    sources = model_sources + runtime_sources() + port_sources
+    lib = build_dir / ("libes_model_san.so" if sanitize else "libes_model.so")
+    cmd = [cc, *HOST_CFLAGS, *(SANITIZE_FLAGS if sanitize else []),
+           f"-I{RUNTIME_DIR / 'include'}", f"-I{RUNTIME_DIR / 'src'}", f"-I{RUNTIME_DIR / 'port'}",
+           f"-I{model_src}",
+           "-o", str(lib), *map(str, sources)]
+    _run(cmd, f"host build of {model_src}")
+    return lib
+
+
+def qemu_args(board: Board) -> list[str]:
+    """Arguments of qemu-system-arm for this board, without -kernel."""
+    if board.qemu_machine is None:
+        raise BuildError(f"{board.path}: board {board.name} has no [qemu] machine")
+    # Without a chardev QEMU 7.2 writes semihosting output to stderr; route it to stdout.
+    return ["-M", board.qemu_machine, "-icount", "shift=0",
+            "-chardev", "stdio,id=es_semihost",
+            "-semihosting-config", "enable=on,target=native,chardev=es_semihost",
+            "-nographic", "-monitor", "none", "-serial", "null"]
+
+
+def instructions_per_tick(board: Board) -> tuple[int, int]:
+    """(num, den) with instructions = ticks * num / den: 1 instruction = 1 ns under
+    -icount shift=0, so ns per SysTick count = 1e9 / systick_hz, reduced."""
+    g = math.gcd(10**9, board.systick_hz)
+    return 10**9 // g, board.systick_hz // g
+
+
+def render_firmware_project(build_dir: Path, board: Board, model_src: Path,
+                            test_inputs: np.ndarray, model_name: str,
+                            stack_bytes: int = DEFAULT_STACK_BYTES) -> None:
+    """Writes startup.c, linker.ld, main.c, test_vectors.[ch] and Makefile into build_dir."""
+    inputs = np.asarray(test_inputs)
+    if inputs.dtype != np.int8:
+        raise BuildError(f"test inputs must be int8, got {inputs.dtype}")
+    if inputs.ndim < 2 or inputs.shape[0] < 1:
+        raise BuildError(f"test inputs must be [N>=1, input_bytes], got shape {inputs.shape}")
+    inputs = inputs.reshape(inputs.shape[0], -1)
+    num, den = instructions_per_tick(board)
+    qemu = shlex.join(qemu_args(board)) if board.qemu_machine else "$(error no QEMU machine)"
+    ctx = dict(board=board, model_name=model_name, model_src=str(Path(model_src).resolve()),
+               runtime_dir=str(RUNTIME_DIR), stack_bytes=stack_bytes,
+               arch_flags=" ".join(board.cflags()), qemu_args=qemu,
+               local_sources=FIRMWARE_SOURCES, sample_count=inputs.shape[0],
+               input_bytes=inputs.shape[1], inputs=inputs.tolist(),
+               ns_per_tick_num=num, ns_per_tick_den=den)
+    files = {
+        "startup.c": "startup_cortex_m.c.j2",
+        "linker.ld": "linker_cortex_m.ld.j2",
+        "main.c": "firmware_main.c.j2",
+        "test_vectors.h": "test_vectors.h.j2",
+        "test_vectors.c": "test_vectors.c.j2",
+        "Makefile": "Makefile.j2",
+    }
+    build_dir.mkdir(parents=True, exist_ok=True)
+    for out_name, template in files.items():
+        text = render(template, **ctx)
+        path = build_dir / out_name
+        # Unchanged files keep their mtime so make does not rebuild them.
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+
+
+def make_firmware(build_dir: Path, jobs: int = 8) -> Path:
+    """Runs the generated Makefile; returns the ELF path."""
+    if shutil.which("make") is None:
+        raise BuildError("make not found; run scripts/bootstrap.sh")
+    _run(["make", "-C", str(build_dir), f"-j{jobs}", "all"], f"firmware build in {build_dir}")
+    return build_dir / "firmware.elf"
+
+
+def build_firmware(model_src: Path, build_dir: Path, board: Board, test_inputs: np.ndarray,
+                   model_name: str, stack_bytes: int = DEFAULT_STACK_BYTES) -> Firmware:
+    """Renders the firmware project for board into build_dir and builds it with
+    arm-none-eabi-gcc (-O3). model_src holds the generated model.c/model.h."""
+    model_src = Path(model_src)
+    build_dir = Path(build_dir).resolve()
+    if not (model_src / "model.h").is_file():
+        raise BuildError(f"{model_src}: model.h not found (generate the model sources first)")
+    render_firmware_project(build_dir, board, model_src, test_inputs, model_name, stack_bytes)
+    elf = make_firmware(build_dir)
+    return Firmware(elf=elf, sizes=elf_sizes(elf), build_dir=build_dir)
+
+
+def elf_sizes(elf: Path) -> dict[str, int]:
+    """Section sizes of an ELF grouped as text/rodata/data/bss (see Firmware), plus stack."""
+    from elftools.elf.constants import SH_FLAGS
+    from elftools.elf.elffile import ELFFile
+
+    sizes = {"text": 0, "rodata": 0, "data": 0, "bss": 0, "stack": 0}
+    with open(elf, "rb") as f:
+        for section in ELFFile(f).iter_sections():
+            if not section["sh_flags"] & SH_FLAGS.SHF_ALLOC:
+                continue
+            name, size = section.name, section["sh_size"]
+            if name == ".stack":
+                sizes["stack"] += size
+                sizes["bss"] += size
+            elif section["sh_type"] == "SHT_NOBITS":
+                sizes["bss"] += size
+            elif name.startswith(".rodata"):
+                sizes["rodata"] += size
+            elif name.startswith(".data"):
+                sizes["data"] += size
+            else:
+                sizes["text"] += size
+    return sizes
+
+
+def build_program(sources: list[Path], build_dir: Path, board: Board,
+                  include_dirs: tuple[Path, ...] = (), defines: tuple[str, ...] = (),
+                  stack_bytes: int = DEFAULT_STACK_BYTES, opt: str = "-O3") -> Firmware:
+    """Builds a bare-metal program (startup, linker script and Cortex-M port from the
+    templates, plus `sources` that define main) for board with one arm-none-eabi-gcc call.
+    For kernel benchmarks and tests that need no model."""
+    build_dir = Path(build_dir).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    (build_dir / "startup.c").write_text(render("startup_cortex_m.c.j2", board=board))
+    (build_dir / "linker.ld").write_text(
+        render("linker_cortex_m.ld.j2", board=board, stack_bytes=stack_bytes))
+    port = sorted((RUNTIME_DIR / "port" / "common").glob("*.c")) + \
+        sorted((RUNTIME_DIR / "port" / "cortex_m").glob("*.c"))
+    elf = build_dir / "program.elf"
+    cmd = ["arm-none-eabi-gcc", *board.cflags(), "-std=c99", opt, "-g",
+           "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra", "-Werror",
+           f"-DES_PORT_TICK_HZ={board.systick_hz}u",
+           f"-I{RUNTIME_DIR / 'include'}", f"-I{RUNTIME_DIR / 'port'}",
+           *[f"-I{d}" for d in include_dirs], *[f"-D{d}" for d in defines],
+           "--specs=nano.specs", "--specs=nosys.specs", "-nostartfiles",
+           "-Wl,--gc-sections", f"-Wl,-T,{build_dir / 'linker.ld'}",
+           f"-Wl,-Map,{build_dir / 'program.map'}", "-o", str(elf),
+           str(build_dir / "startup.c"), *map(str, port), *map(str, sources)]
+    _run(cmd, f"firmware build in {build_dir}")
+    return Firmware(elf=elf, sizes=elf_sizes(elf), build_dir=build_dir)

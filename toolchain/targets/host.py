@@ -1,0 +1,79 @@
+"""Runs a generated model on the host through ctypes (the library from build_host_library)."""
+from __future__ import annotations
+
+import ctypes
+from pathlib import Path
+
+import numpy as np
+
+from toolchain.errors import RunError
+
+# es_model_t is opaque here: 8 pointer-sized-or-smaller fields; reserve generously.
+_MODEL_T_BYTES = 256
+
+
+class HostModel:
+    """One initialised model instance: es_model_init on the library's es_model_blob with an
+    8-byte-aligned arena of es_model_arena_bytes."""
+
+    def __init__(self, library: Path):
+        self.path = Path(library)
+        try:
+            self.lib = ctypes.CDLL(str(self.path))
+        except OSError as exc:
+            raise RunError(f"{self.path}: cannot load: {exc}") from None
+        lib = self.lib
+        lib.es_model_init.restype = ctypes.c_int
+        lib.es_model_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32,
+                                      ctypes.c_void_p, ctypes.c_uint32]
+        lib.es_model_invoke.restype = ctypes.c_int
+        lib.es_model_invoke.argtypes = [ctypes.c_void_p]
+        lib.es_model_input.restype = ctypes.c_void_p
+        lib.es_model_input.argtypes = [ctypes.c_void_p, ctypes.c_uint32,
+                                       ctypes.POINTER(ctypes.c_uint32)]
+        lib.es_model_output.restype = ctypes.c_void_p
+        lib.es_model_output.argtypes = [ctypes.c_void_p, ctypes.c_uint32,
+                                        ctypes.POINTER(ctypes.c_uint32)]
+        lib.es_status_name.restype = ctypes.c_char_p
+        lib.es_status_name.argtypes = [ctypes.c_int]
+
+        blob_bytes = ctypes.c_uint32.in_dll(lib, "es_model_blob_bytes").value
+        self.arena_bytes = ctypes.c_uint32.in_dll(lib, "es_model_arena_bytes").value
+        blob = (ctypes.c_uint8 * blob_bytes).in_dll(lib, "es_model_blob")
+        # uint64 elements give the 8-byte alignment the runtime requires.
+        self._arena = (ctypes.c_uint64 * max(1, (self.arena_bytes + 7) // 8))()
+        self._model = (ctypes.c_uint64 * (_MODEL_T_BYTES // 8))()
+        self._blob = blob
+        self._check(lib.es_model_init(self._model, ctypes.addressof(blob), blob_bytes,
+                                      self._arena, self.arena_bytes), "es_model_init")
+        n = ctypes.c_uint32(0)
+        self._input = lib.es_model_input(self._model, 0, ctypes.byref(n))
+        self.input_bytes = n.value
+        self._output = lib.es_model_output(self._model, 0, ctypes.byref(n))
+        self.output_bytes = n.value
+        if not self._input or not self._output:
+            raise RunError(f"{self.path}: model has no input or output 0")
+
+    def status_name(self, status: int) -> str:
+        name = self.lib.es_status_name(status)
+        return name.decode() if name else f"status {status}"
+
+    def _check(self, status: int, what: str) -> None:
+        if status != 0:
+            raise RunError(f"{self.path}: {what} returned {self.status_name(status)}")
+
+    def run(self, x_int8: np.ndarray) -> np.ndarray:
+        """x_int8: [N, ...] int8 with input_bytes per sample -> int8 [N, output_bytes]."""
+        x = np.asarray(x_int8)
+        if x.dtype != np.int8:
+            raise RunError(f"{self.path}: inputs must be int8, got {x.dtype}")
+        x = np.ascontiguousarray(x.reshape(x.shape[0], -1))
+        if x.shape[1] != self.input_bytes:
+            raise RunError(f"{self.path}: each input must have {self.input_bytes} bytes, "
+                           f"got {x.shape[1]}")
+        out = np.empty((x.shape[0], self.output_bytes), dtype=np.int8)
+        for i in range(x.shape[0]):
+            ctypes.memmove(self._input, x[i].ctypes.data, self.input_bytes)
+            self._check(self.lib.es_model_invoke(self._model), f"es_model_invoke (sample {i})")
+            ctypes.memmove(out[i].ctypes.data, self._output, self.output_bytes)
+        return out
