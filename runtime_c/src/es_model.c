@@ -217,11 +217,31 @@ static es_status_t es_check_pool(const es_checker_t *c, const es_layer_t *l, con
     return ES_OK;
 }
 
+static int es_op_known(uint8_t op)
+{
+    switch (op) {
+    case ES_OP_ADD:
+    case ES_OP_AVERAGE_POOL_2D:
+    case ES_OP_CONV_2D:
+    case ES_OP_DEPTHWISE_CONV_2D:
+    case ES_OP_FULLY_CONNECTED:
+    case ES_OP_MAX_POOL_2D:
+    case ES_OP_RESHAPE:
+    case ES_OP_SOFTMAX:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static es_status_t es_check_layer(const es_checker_t *c, const es_layer_t *l)
 {
     const es_tensor_t *in = es_tensor_at(c, l->input[0]);
     const es_tensor_t *in2 = es_tensor_at(c, l->input[1]);
     const es_tensor_t *out = es_tensor_at(c, l->output);
+    if (!es_op_known(l->op)) {
+        return ES_ERR_OP;
+    }
     if (in == 0 || out == 0) {
         return ES_ERR_TENSOR_BOUNDS;
     }

@@ -50,7 +50,10 @@ def plan_arena(graph: Graph, layers: list[Layer]) -> ArenaPlan:
     for t in graph.outputs:
         touch(t, last)
 
-    sizes = {r: align(graph.tensors[r].size_bytes) for r in span}
+    sizes: dict[int, int] = {}
+    for t in {t for layer in layers for t in [*layer.inputs, layer.output]} | set(span):
+        r = root(t)
+        sizes[r] = max(sizes.get(r, 0), align(graph.tensors[t].size_bytes))
     placed: list[tuple[int, int, int, int]] = []  # (offset, size, first, last)
     offsets: dict[int, int] = {}
     for r in sorted(span, key=lambda r: (-sizes[r], span[r][0], r)):

@@ -77,3 +77,21 @@ class HostModel:
             self._check(self.lib.es_model_invoke(self._model), f"es_model_invoke (sample {i})")
             ctypes.memmove(out[i].ctypes.data, self._output, self.output_bytes)
         return out
+
+
+def init_status(library: Path, blob: bytes, arena_bytes: int | None = None, misalign: int = 0) -> str:
+    """es_model_init's status name for an arbitrary byte string as the blob (for validation
+    tests and fuzzing). The bytes are copied to an 8-byte-aligned buffer, shifted by misalign."""
+    lib = ctypes.CDLL(str(library))
+    lib.es_model_init.restype = ctypes.c_int
+    lib.es_model_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32,
+                                  ctypes.c_void_p, ctypes.c_uint32]
+    lib.es_status_name.restype = ctypes.c_char_p
+    buf = (ctypes.c_uint64 * ((len(blob) + misalign + 7) // 8 + 1))()
+    ctypes.memmove(ctypes.addressof(buf) + misalign, blob, len(blob))
+    if arena_bytes is None:
+        arena_bytes = 1 << 20
+    arena = (ctypes.c_uint64 * max(1, (arena_bytes + 7) // 8))()
+    model = (ctypes.c_uint64 * (_MODEL_T_BYTES // 8))()
+    status = lib.es_model_init(model, ctypes.addressof(buf) + misalign, len(blob), arena, arena_bytes)
+    return lib.es_status_name(status).decode()

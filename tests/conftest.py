@@ -1,0 +1,47 @@
+"""Fixtures shared by the tests: convert a Keras model to int8, compile it, run it on the host."""
+import numpy as np
+import pytest
+
+import toolchain  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
+
+
+@pytest.fixture
+def to_int8():
+    """(keras model, float inputs) -> int8 .tflite bytes."""
+    from toolchain.quantize.convert import to_int8_tflite
+
+    return lambda model, x: to_int8_tflite(model, x)
+
+
+@pytest.fixture
+def host_vs_reference(tmp_path):
+    """(tflite, float inputs, force_format=None) -> (ours, tflm reference, plan), int8 [N, out]."""
+    from toolchain.codegen.model import write_model_sources
+    from toolchain.pipeline import plan_model, reference
+    from toolchain.quantize.convert import input_quantization, quantize_input
+    from toolchain.targets.build import build_host_library
+    from toolchain.targets.host import HostModel
+
+    counter = iter(range(1000))
+
+    def run(tflite, x, force_format=None):
+        work = tmp_path / f"m{next(counter)}"
+        plan = plan_model(tflite, "test_model", force_format=force_format)
+        write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, work / "src")
+        lib = build_host_library(work / "src", work / "build", sanitize=False)
+        scale, zp = input_quantization(tflite)
+        xq = quantize_input(x, scale, zp)
+        ours = HostModel(lib).run(xq).reshape(len(xq), -1)
+        ref = reference(tflite, xq)
+        return ours, ref, plan
+
+    return run
+
+
+def random_sparse_weights(model, rng, sparsity=0.7):
+    """Zero a random fraction of every kernel so the sparse formats get exercised."""
+    for layer in model.layers:
+        ws = layer.get_weights()
+        if ws and ws[0].ndim >= 2:
+            ws[0] = np.where(rng.random(ws[0].shape) < sparsity, 0, ws[0]).astype(ws[0].dtype)
+            layer.set_weights(ws)

@@ -1,0 +1,103 @@
+"""Every kernel against TFLM's reference kernels, exact to the byte, on random shapes and
+random quantization parameters (random input ranges and weight magnitudes give the converter
+different scales and zero points each time). Sparse formats are also forced dense and
+compared, so the CSR kernels are checked against the dense oracle as well."""
+import numpy as np
+import pytest
+from conftest import random_sparse_weights
+
+
+def _keras():
+    import tf_keras as keras
+
+    return keras
+
+
+def _inputs(rng, shape, n=12):
+    lo = rng.uniform(-3, 0.5)
+    hi = lo + rng.uniform(0.1, 6)
+    return rng.uniform(lo, hi, size=(n, *shape)).astype(np.float32)
+
+
+def _scale_weights(model, rng):
+    for layer in model.layers:
+        ws = layer.get_weights()
+        if ws:
+            layer.set_weights([w * rng.uniform(0.2, 3.0) for w in ws])
+
+
+def _check(host_vs_reference, to_int8, model, x, rng, formats=(None, "dense")):
+    _scale_weights(model, rng)
+    random_sparse_weights(model, rng, sparsity=rng.uniform(0.3, 0.95))
+    tflite = to_int8(model, x)
+    for f in formats:
+        ours, ref, plan = host_vs_reference(tflite, x, force_format=f)
+        assert ours.shape == ref.shape
+        bad = np.count_nonzero(ours != ref)
+        assert bad == 0, f"{bad} of {ref.size} bytes differ (format {f}): {ours[0][:8]} vs {ref[0][:8]}"
+    return plan
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(4))
+def test_fully_connected(seed, host_vs_reference, to_int8):
+    rng = np.random.default_rng(seed)
+    keras = _keras()
+    n_in, n_out = int(rng.integers(1, 700)), int(rng.integers(1, 120))
+    act = ["relu", None, "relu6"][seed % 3]
+    inp = keras.Input((n_in,), batch_size=1)
+    model = keras.Model(inp, keras.layers.Dense(n_out, activation=act)(inp))
+    plan = _check(host_vs_reference, to_int8, model, _inputs(rng, (n_in,)), rng)
+    assert [l.opcode.name for l in plan.layers] == ["FULLY_CONNECTED"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(4))
+def test_conv2d(seed, host_vs_reference, to_int8):
+    rng = np.random.default_rng(100 + seed)
+    keras = _keras()
+    h, w, c = (int(v) for v in rng.integers(3, 14, size=3))
+    k = int(rng.integers(1, min(h, w, 5) + 1))
+    stride = int(rng.integers(1, 3))
+    padding = ["same", "valid"][seed % 2]
+    dil = 2 if seed == 3 and k <= 2 and stride == 1 else 1
+    inp = keras.Input((h, w, c), batch_size=1)
+    out = keras.layers.Conv2D(int(rng.integers(1, 24)), k, strides=stride, padding=padding,
+                              dilation_rate=dil, activation=["relu", None][seed % 2])(inp)
+    plan = _check(host_vs_reference, to_int8, keras.Model(inp, out), _inputs(rng, (h, w, c), n=6), rng)
+    assert plan.layers[0].opcode.name == "CONV_2D"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_depthwise_conv2d(seed, host_vs_reference, to_int8):
+    rng = np.random.default_rng(200 + seed)
+    keras = _keras()
+    h, w, c = (int(v) for v in rng.integers(3, 12, size=3))
+    inp = keras.Input((h, w, c), batch_size=1)
+    out = keras.layers.DepthwiseConv2D(int(rng.integers(1, 4)), strides=int(rng.integers(1, 3)),
+                                       padding=["same", "valid", "same"][seed],
+                                       depth_multiplier=[1, 2, 3][seed], activation="relu6")(inp)
+    plan = _check(host_vs_reference, to_int8, keras.Model(inp, out), _inputs(rng, (h, w, c), n=6), rng)
+    assert plan.layers[0].opcode.name == "DEPTHWISE_CONV_2D"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_pools_add_softmax_reshape(seed, host_vs_reference, to_int8):
+    rng = np.random.default_rng(300 + seed)
+    keras = _keras()
+    h, w, c = (int(v) for v in rng.integers(4, 12, size=3))
+    inp = keras.Input((h, w, c), batch_size=1)
+    a = keras.layers.Conv2D(c, 3, padding="same", activation="relu")(inp)
+    b = keras.layers.Conv2D(c, 1, padding="same")(inp)
+    x = keras.layers.Add()([a, b])
+    pad = ["same", "valid", "same"][seed]
+    x = keras.layers.MaxPooling2D(int(rng.integers(2, 4)), strides=int(rng.integers(1, 3)), padding=pad)(x)
+    x = keras.layers.AveragePooling2D(int(rng.integers(1, 3)), padding=pad)(x)
+    x = keras.layers.Reshape((-1,))(x)
+    x = keras.layers.Dense(int(rng.integers(2, 40)))(x)
+    x = keras.layers.Softmax()(x)
+    plan = _check(host_vs_reference, to_int8, keras.Model(inp, x), _inputs(rng, (h, w, c), n=10), rng)
+    ops = {l.opcode.name for l in plan.layers}
+    assert {"ADD", "MAX_POOL_2D", "SOFTMAX", "FULLY_CONNECTED"} <= ops

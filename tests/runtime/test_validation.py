@@ -1,0 +1,137 @@
+"""es_model_init rejects every corrupted blob with its own status code, before any kernel runs."""
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+from toolchain.encode import format as fmt
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    """A small conv + FC model compiled with CSR8 layers, its blob and host library."""
+    import tf_keras as keras
+
+    from toolchain.codegen.model import write_model_sources
+    from toolchain.pipeline import plan_model
+    from toolchain.quantize.convert import to_int8_tflite
+    from toolchain.targets.build import build_host_library
+
+    rng = np.random.default_rng(0)
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((6, 6, 2), batch_size=1)
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inp)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(5)(x)
+    model = keras.Model(inp, x)
+    for layer in model.layers:
+        ws = layer.get_weights()
+        if ws:
+            ws[0][rng.random(ws[0].shape) < 0.8] = 0
+            layer.set_weights(ws)
+    tflite = to_int8_tflite(model, rng.random((20, 6, 6, 2)).astype(np.float32))
+    plan = plan_model(tflite, "v")
+    assert "csr8" in [c.format for c in plan.choices]
+    work = tmp_path_factory.mktemp("validation")
+    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, work / "src")
+    return plan, build_host_library(work / "src", work / "build")
+
+
+def _status(compiled, blob, **kw):
+    from toolchain.targets.host import init_status
+
+    return init_status(compiled[1], bytes(blob), **kw)
+
+
+def _recrc(blob: bytearray) -> bytearray:
+    h = fmt.HEADER.unpack(blob)
+    crc = zlib.crc32(bytes(blob[h["header_bytes"]:h["blob_bytes"]])) & 0xFFFFFFFF
+    blob[fmt.HEADER.offsets()["crc32"]:fmt.HEADER.offsets()["crc32"] + 4] = struct.pack("<I", crc)
+    return blob
+
+
+def _poke(blob: bytearray, offset: int, code: str, value) -> bytearray:
+    struct.pack_into("<" + code, blob, offset, value)
+    return _recrc(blob)
+
+
+def _first_layer(plan, fmt_name):
+    i = next(i for i, c in enumerate(plan.choices) if c.format == fmt_name)
+    h = fmt.HEADER.unpack(plan.blob.data)
+    rec = fmt.LAYER.unpack(plan.blob.data, h["layers_offset"] + i * fmt.LAYER.size)
+    return i, h, rec
+
+
+def test_valid_blob_initialises(compiled):
+    assert _status(compiled, compiled[0].blob.data) == "ES_OK"
+
+
+def test_header_errors(compiled):
+    blob = compiled[0].blob.data
+    off = fmt.HEADER.offsets()
+    assert _status(compiled, blob[:10]) == "ES_ERR_TRUNCATED"
+    assert _status(compiled, blob[:-4]) == "ES_ERR_TRUNCATED"
+    assert _status(compiled, b"XXXX" + blob[4:]) == "ES_ERR_MAGIC"
+    assert _status(compiled, _poke(bytearray(blob), off["version"], "H", 99)) == "ES_ERR_VERSION"
+    flipped = bytearray(blob)
+    flipped[-1] ^= 0x40
+    assert _status(compiled, flipped) == "ES_ERR_CRC"
+    assert _status(compiled, blob, arena_bytes=compiled[0].arena.arena_bytes - 8) == "ES_ERR_ARENA_TOO_SMALL"
+    assert _status(compiled, blob, misalign=4) == "ES_ERR_ALIGNMENT"
+    assert _status(compiled, _poke(bytearray(blob), off["layers_offset"], "I", len(blob) - 8)) == \
+        "ES_ERR_TABLE_BOUNDS"
+
+
+def test_tensor_and_layer_errors(compiled):
+    plan = compiled[0]
+    h = fmt.HEADER.unpack(plan.blob.data)
+    t0 = h["tensors_offset"]
+    t_off = fmt.TENSOR.offsets()
+    big = _poke(bytearray(plan.blob.data), t0 + t_off["arena_offset"], "I", h["arena_bytes"])
+    assert _status(compiled, big) == "ES_ERR_TENSOR_BOUNDS"
+    shape = _poke(bytearray(plan.blob.data), t0 + t_off["bytes"], "I", 7)
+    assert _status(compiled, shape) == "ES_ERR_SHAPE"
+    l0 = h["layers_offset"]
+    l_off = fmt.LAYER.offsets()
+    assert _status(compiled, _poke(bytearray(plan.blob.data), l0 + l_off["op"], "B", 77)) == "ES_ERR_OP"
+    assert _status(compiled, _poke(bytearray(plan.blob.data), l0 + l_off["format"], "B", 9)) == "ES_ERR_FORMAT"
+    assert _status(compiled, _poke(bytearray(plan.blob.data), l0 + l_off["output"], "H", 999)) == \
+        "ES_ERR_TENSOR_BOUNDS"
+
+
+def test_sparse_index_and_quant_errors(compiled):
+    plan = compiled[0]
+    _, _, rec = _first_layer(plan, "csr8")
+    struct_ = fmt.PARAMS_STRUCT[fmt.OpCode(rec["op"])]
+    params = struct_.unpack(plan.blob.data, rec["params_offset"])
+    csr = fmt.CSR8.unpack(plan.blob.data, params["weights_offset"])
+    # a delta that walks past the last column
+    bad = _poke(bytearray(plan.blob.data), csr["deltas_offset"], "B", 255)
+    assert _status(compiled, bad) == "ES_ERR_INDEX"
+    # a row count that claims more entries than the table holds
+    bad = _poke(bytearray(plan.blob.data), csr["counts_offset"], "H", 0xFFFF)
+    assert _status(compiled, bad) == "ES_ERR_INDEX"
+    # counts/deltas arrays pointing outside the blob
+    bad = _poke(bytearray(plan.blob.data), params["weights_offset"] + fmt.CSR8.offsets()["values_offset"],
+                "I", len(plan.blob.data))
+    assert _status(compiled, bad) == "ES_ERR_TABLE_BOUNDS"
+    # a requantization shift outside [-31, 30]
+    bad = _poke(bytearray(plan.blob.data), params["shift_offset"], "i", 40)
+    assert _status(compiled, bad) == "ES_ERR_QUANT"
+
+
+def test_random_corruption_never_crashes(compiled):
+    """Flip random bytes (CRC re-sealed so validation goes past the checksum): init either
+    accepts or names a problem; under ASan this would catch any out-of-bounds read."""
+    rng = np.random.default_rng(7)
+    seen = set()
+    for _ in range(300):
+        blob = bytearray(compiled[0].blob.data)
+        for _ in range(int(rng.integers(1, 4))):
+            blob[int(rng.integers(fmt.HEADER.size, len(blob)))] = int(rng.integers(0, 256))
+        seen.add(_status(compiled, _recrc(blob)))
+    assert seen <= {s for s in ("ES_" + x.name for x in fmt.Status)}
+    assert len(seen) >= 3

@@ -1,0 +1,94 @@
+"""User errors: one clear message, exit code 2, no traceback, and no output directory left."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from toolchain.cli import main
+
+EDGESPARSE = [sys.executable, "-m", "toolchain.cli"]
+
+
+def _run(args, cwd):
+    return subprocess.run(EDGESPARSE + args, cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_missing_model_subprocess(tmp_path):
+    r = _run(["compile", str(tmp_path / "nope.tflite"), "--out", str(tmp_path / "o")], tmp_path)
+    assert r.returncode == 2
+    assert "edgesparse: error:" in r.stderr and "nope.tflite" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("content,match", [
+    (b"", "not a TFLite flatbuffer"),
+    (b"\x00" * 3, "not a TFLite flatbuffer"),
+    (bytes(range(256)) * 4, "not a TFLite flatbuffer"),
+])
+def test_bad_tflite_bytes(tmp_path, capsys, content, match):
+    model = tmp_path / "bad.tflite"
+    model.write_bytes(content)
+    assert main(["compile", str(model), "--out", str(tmp_path / "o")]) == 2
+    assert match in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_text_file_named_keras(tmp_path, capsys):
+    model = tmp_path / "model.keras"
+    model.write_text("not a keras archive")
+    assert main(["compile", str(model), "--out", str(tmp_path / "o"), "--data", "digits"]) == 2
+    err = capsys.readouterr().err
+    assert "model.keras" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_sparsity_out_of_range(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["compile", "m.tflite", "--out", str(tmp_path / "o"), "--sparsity", "1.5"])
+    assert e.value.code == 2
+    assert "outside [0, 1)" in capsys.readouterr().err
+
+
+def test_unknown_board(tmp_path, capsys):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"xxxxTFL3")
+    assert main(["compile", str(model), "--out", str(tmp_path / "o"), "--board", "no-such-board"]) == 2
+    assert "no-such-board" in capsys.readouterr().err
+
+
+def test_failed_compile_leaves_existing_output_untouched(tmp_path, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "keep.txt").write_text("previous result")
+    model = tmp_path / "bad.tflite"
+    model.write_bytes(b"junk")
+    assert main(["compile", str(model), "--out", str(out)]) == 2
+    assert (out / "keep.txt").read_text() == "previous result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tflite", "o"]
+
+
+def test_run_on_a_directory_that_was_never_compiled(tmp_path, capsys):
+    assert main(["run", str(tmp_path), "--on", "host"]) == 2
+    assert "missing report.json" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_dataset_shape_mismatch(tmp_path, capsys):
+    """A .tflite for 8x8x1 inputs with an .npz of 28x28x1 samples."""
+    import tf_keras as keras
+
+    from toolchain.quantize.convert import to_int8_tflite
+
+    inp = keras.Input((8, 8, 1), batch_size=1)
+    model = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Flatten()(inp)))
+    tfl = tmp_path / "m.tflite"
+    tfl.write_bytes(to_int8_tflite(model, np.random.default_rng(0).random((5, 8, 8, 1)).astype(np.float32)))
+    data = tmp_path / "d.npz"
+    np.savez(data, x=np.zeros((4, 28, 28, 1), np.float32))
+    assert main(["compile", str(tfl), "--out", str(tmp_path / "o"), "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "28" in err and "8" in err
+    assert not (tmp_path / "o").exists()
