@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from toolchain.data import load_dataset
+from toolchain.errors import DatasetError, ToolchainError
+from toolchain.models import build_model, evaluate, train
+from toolchain.quantize import input_quantization, quantize_input, to_int8_tflite
+from toolchain.verify import accuracy_from_outputs, reference_outputs
+
+
+def test_accuracy_from_outputs_uses_last_axis_argmax():
+    outputs = np.array([[-128, 5, 3], [100, -1, 0], [0, 0, 127], [1, 2, 3]], dtype=np.int8)
+    assert accuracy_from_outputs(outputs, np.array([1, 0, 2, 0])) == 0.75
+
+
+def test_accuracy_from_outputs_length_mismatch():
+    with pytest.raises(DatasetError, match="2 outputs but 3 labels"):
+        accuracy_from_outputs(np.zeros((2, 3), np.int8), np.zeros(3))
+
+
+@pytest.fixture(scope="module")
+def trained():
+    ds = load_dataset("digits")
+    model = build_model("digits_cnn", ds.input_shape, ds.num_classes)
+    train(model, ds, epochs=2, verbose=0)
+    tflite = to_int8_tflite(model, ds.x_train, max_samples=100)
+    scale, zero_point = input_quantization(tflite)
+    return model, ds, tflite, quantize_input(ds.x_test, scale, zero_point)
+
+
+def test_unknown_backend():
+    with pytest.raises(ToolchainError, match="unknown reference backend 'xnnpack'"):
+        reference_outputs(b"", np.zeros((1, 8, 8, 1), np.int8), backend="xnnpack")
+
+
+@pytest.mark.slow
+def test_input_dtype_and_shape_are_checked(trained):
+    _, _, tflite, x = trained
+    with pytest.raises(DatasetError, match="must be int8, got float32"):
+        reference_outputs(tflite, x.astype(np.float32))
+    with pytest.raises(DatasetError, match=r"shape \(64,\) but the .tflite model expects \(8, 8, 1\)"):
+        reference_outputs(tflite, x.reshape(len(x), 64))
+
+
+@pytest.mark.slow
+def test_tflm_outputs_track_float_model(trained):
+    model, ds, tflite, x = trained
+    outputs = reference_outputs(tflite, x, backend="tflm")
+    assert outputs.shape == (450, 10) and outputs.dtype == np.int8
+    int8_accuracy = accuracy_from_outputs(outputs, ds.y_test)
+    assert abs(int8_accuracy - evaluate(model, ds.x_test, ds.y_test)) < 0.03
+
+
+@pytest.mark.slow
+def test_tflm_and_litert_reference_agree(trained):
+    _, _, tflite, x = trained
+    tflm = reference_outputs(tflite, x[:200], backend="tflm").astype(np.int16)
+    litert = reference_outputs(tflite, x[:200], backend="litert").astype(np.int16)
+    assert tflm.shape == litert.shape == (200, 10)
+    # LiteRT's reference FULLY_CONNECTED requantizes with single rounding, TFLM with double
+    # rounding: they may differ by 1 on rare outputs, never by more.
+    assert np.abs(tflm - litert).max() <= 1
+    assert np.count_nonzero(tflm != litert) <= 0.01 * tflm.size
+
+
+@pytest.mark.slow
+def test_tflm_is_deterministic_per_sample(trained):
+    _, _, tflite, x = trained
+    together = reference_outputs(tflite, x[:10])
+    one_by_one = np.concatenate([reference_outputs(tflite, x[i:i + 1]) for i in range(10)])
+    np.testing.assert_array_equal(together, one_by_one)

@@ -1,0 +1,122 @@
+"""The one place that chooses reference interpreters for int8 .tflite models.
+
+Only reference kernels count as "correct": TFLM's (the `tflite_micro` package) or LiteRT's
+BUILTIN_REF op resolver. LiteRT's default kernels and XNNPACK may round differently and are
+never used here.
+
+TFLM is the default and the oracle for the C runtime: it requantizes with double rounding
+(saturating rounding doubling high multiply, then rounding divide by a power of two). The
+ai_edge_litert 2.3 (and tf.lite 2.21) reference kernels requantize FULLY_CONNECTED with single
+rounding, so on rare outputs (about 1 in 1000 bytes) the two backends differ by 1.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from toolchain.errors import DatasetError, InputFileError, ToolchainError
+
+BACKENDS = ("tflm", "litert")
+
+
+def reference_outputs(tflite_bytes: bytes, x_int8: np.ndarray, backend: str = "tflm") -> np.ndarray:
+    """Run each sample of x_int8 through the model's reference kernels; return the int8 outputs.
+
+    x_int8 has shape [n, *input_shape] where input_shape is the model's input shape without
+    its batch of 1. The result has shape [n, *output_shape] (output without the batch).
+    backend is "tflm" (TFLM reference kernels) or "litert" (LiteRT BUILTIN_REF). Raises
+    ToolchainError for an unknown backend, DatasetError for mismatching data and
+    InputFileError for a model the interpreter rejects.
+    """
+    if backend not in BACKENDS:
+        raise ToolchainError(f"unknown reference backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    x = np.asarray(x_int8)
+    if x.dtype != np.int8:
+        raise DatasetError(f"reference input must be int8, got {x.dtype}; quantize it first")
+    runner = _TflmRunner(tflite_bytes) if backend == "tflm" else _LiteRtRunner(tflite_bytes)
+    if tuple(runner.input_shape[0:1]) != (1,):
+        raise InputFileError(
+            f"model input has shape {tuple(runner.input_shape)}; the reference run needs batch 1"
+        )
+    per_sample = tuple(runner.input_shape[1:])
+    if tuple(x.shape[1:]) != per_sample:
+        raise DatasetError(
+            f"input samples have shape {tuple(x.shape[1:])} but the .tflite model expects {per_sample}"
+        )
+    outputs = [runner.run(sample[np.newaxis, ...]) for sample in x]
+    if not outputs:
+        return np.zeros((0, *runner.output_shape[1:]), dtype=np.int8)
+    return np.stack([out[0] for out in outputs]).astype(np.int8, copy=False)
+
+
+def accuracy_from_outputs(outputs_int8: np.ndarray, y: np.ndarray) -> float:
+    """Top-1 accuracy (argmax over the last axis of outputs_int8 against labels y), in [0, 1]."""
+    outputs = np.asarray(outputs_int8)
+    labels = np.asarray(y)
+    if len(outputs) != len(labels):
+        raise DatasetError(f"{len(outputs)} outputs but {len(labels)} labels")
+    if len(labels) == 0:
+        raise DatasetError("cannot compute accuracy on 0 samples")
+    predictions = np.argmax(outputs.reshape(len(outputs), -1), axis=-1)
+    return float(np.mean(predictions == labels.reshape(-1)))
+
+
+def litert_interpreter(tflite_bytes: bytes):
+    """An allocated LiteRT interpreter using the BUILTIN_REF (reference kernel) op resolver.
+
+    Prefers ai_edge_litert, then tflite_runtime, then tf.lite. Raises InputFileError if the
+    model cannot be loaded.
+    """
+    interpreter_class, resolver = _litert_interpreter_class()
+    try:
+        interpreter = interpreter_class(
+            model_content=bytes(tflite_bytes),
+            experimental_op_resolver_type=resolver.BUILTIN_REF,
+        )
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        raise InputFileError(f"LiteRT cannot load the .tflite model: {exc}") from exc
+    return interpreter
+
+
+def _litert_interpreter_class():
+    try:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter, OpResolverType
+        except ImportError:
+            import tensorflow as tf
+
+            Interpreter, OpResolverType = tf.lite.Interpreter, tf.lite.experimental.OpResolverType
+    return Interpreter, OpResolverType
+
+
+class _LiteRtRunner:
+    def __init__(self, tflite_bytes: bytes):
+        self._interpreter = litert_interpreter(tflite_bytes)
+        self._input = self._interpreter.get_input_details()[0]
+        self._output = self._interpreter.get_output_details()[0]
+        self.input_shape = tuple(int(d) for d in self._input["shape"])
+        self.output_shape = tuple(int(d) for d in self._output["shape"])
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        self._interpreter.set_tensor(self._input["index"], x)
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output["index"]).copy()
+
+
+class _TflmRunner:
+    def __init__(self, tflite_bytes: bytes):
+        from tflite_micro.python.tflite_micro import runtime
+
+        try:
+            self._interpreter = runtime.Interpreter.from_bytes(bytes(tflite_bytes))
+        except (ValueError, RuntimeError) as exc:
+            raise InputFileError(f"TFLM cannot load the .tflite model: {exc}") from exc
+        self.input_shape = tuple(int(d) for d in self._interpreter.get_input_details(0)["shape"])
+        self.output_shape = tuple(int(d) for d in self._interpreter.get_output_details(0)["shape"])
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        self._interpreter.set_input(x, 0)
+        self._interpreter.invoke()
+        return np.array(self._interpreter.get_output(0), copy=True)
