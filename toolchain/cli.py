@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--data", default=None,
                    help="digits | digits28 | FILE.npz (x, optional y); default from the input shape")
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--name", default=None,
+                   help="model name used in the sources and report (default: the file's stem)")
 
     r = sub.add_parser("run", help="build DIR, run it, verify against the reference, update report.json")
     r.add_argument("dir", type=Path)
@@ -60,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             pipeline.demo(args.out, models=models, sparsity=args.sparsity, seed=args.seed)
         elif args.command == "compile":
             report = pipeline.compile_model(args.model, args.out, board=args.board,
-                                            sparsity=args.sparsity, data=args.data, seed=args.seed)
+                                            sparsity=args.sparsity, data=args.data, seed=args.seed,
+                                            name=args.name)
             print(layer_table(report))
         elif args.command == "run":
             report = pipeline.run_output_dir(args.dir, args.on)
