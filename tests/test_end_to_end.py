@@ -25,7 +25,7 @@ def demo_out(tmp_path_factory):
 def test_demo_model_is_bit_exact_on_host_and_qemu(demo_out, name):
     d = demo_out / name
     for f in ("float.keras", "pruned.keras", "model_int8.tflite", "src/model.c", "src/model.h",
-              "report.json"):
+              "report.json", "report.png"):
         assert (d / f).exists(), f
     r = json.loads((d / "report.json").read_text())
     for key, typ in REPORT_KEYS.items():
@@ -41,6 +41,7 @@ def test_demo_model_is_bit_exact_on_host_and_qemu(demo_out, name):
     assert 0.19 <= w["nonzero"] / w["params"] <= 0.21  # pruned to 80%
     assert w["bytes"] < w["bytes_dense_int8"] < w["bytes_float32"]
     assert sum(layer["params"] for layer in r["layers"]) == w["params"]
+    assert sum(layer["bytes"] for layer in r["layers"]) < sum(l["bytes_dense_int8"] for l in r["layers"])
     assert "csr8" in {layer["format"] for layer in r["layers"]}
     assert all(layer["instructions"] > 0 for layer in r["layers"])
     assert r["instructions_per_inference"] >= sum(layer["instructions"] for layer in r["layers"]) * 0.9

@@ -30,6 +30,7 @@ from toolchain.plan.arena import ArenaPlan, plan_arena
 from toolchain.plan.lower import Layer, lower_graph
 from toolchain.plan.select import Choice, choose_formats
 from toolchain.report import report as rpt
+from toolchain.report.plots import layer_figure
 
 QEMU_SAMPLES = 20  # test inputs embedded in the firmware
 DATA_FILE = "data.npz"  # the evaluation split, int8 as the model takes it, and labels
@@ -280,6 +281,7 @@ def run_qemu_target(out: Path, samples: int = QEMU_SAMPLES) -> dict:
     for layer, n in zip(report["layers"], run.layer_instructions):
         layer["instructions"] = int(n)
     write_json_atomic(out / "report.json", report)
+    layer_figure(report, out / "report.png")
     return report
 
 

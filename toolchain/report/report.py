@@ -26,8 +26,9 @@ def new_report(name: str, board: str, plan, dense_blob) -> dict:
         },
         "layers": [
             {"name": l.name, "op": l.opcode.name, "format": c.format, "params": l.param_count,
-             "nonzero": l.nonzero_count, "bytes": b, "instructions": None}
-            for l, c, b in zip(plan.layers, plan.choices, plan.blob.layer_bytes)
+             "nonzero": l.nonzero_count, "bytes": b, "bytes_dense_int8": bd, "instructions": None}
+            for l, c, b, bd in zip(plan.layers, plan.choices, plan.blob.layer_bytes,
+                                   dense_blob.layer_bytes)
         ],
         "firmware": {"text": None, "rodata": None, "data": None, "bss": None},
         "arena_bytes": plan.arena.arena_bytes,
