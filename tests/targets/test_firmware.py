@@ -208,7 +208,7 @@ def test_tiny_model_firmware_on_an386(tmp_path):
 def test_bad_blob_reports_status_name(tmp_path):
     src = tiny.write_sources(tmp_path / "src")
     text = (src / "model.c").read_text()
-    (src / "model.c").write_text(text.replace("{69, 83,", "{70, 83,", 1))  # corrupt the magic
+    (src / "model.c").write_text(text.replace("0x45, 0x53, 0x4d, 0x42", "0x46, 0x53, 0x4d, 0x42", 1))  # corrupt the magic
     from toolchain.targets.host import HostModel
 
     with pytest.raises(RunError, match="ES_ERR_MAGIC"):
@@ -221,7 +221,7 @@ def test_bad_blob_reports_status_name(tmp_path):
 def test_firmware_init_error_is_reported(tmp_path):
     src = tiny.write_sources(tmp_path / "src")
     text = (src / "model.c").read_text()
-    (src / "model.c").write_text(text.replace("{69, 83,", "{70, 83,", 1))
+    (src / "model.c").write_text(text.replace("0x45, 0x53, 0x4d, 0x42", "0x46, 0x53, 0x4d, 0x42", 1))
     board = load_board("mps2-an386")
     fw = build_firmware(src, tmp_path / "fw", board, tiny.inputs(1), tiny.NAME)
     with pytest.raises(RunError, match=r"firmware reported ES_ERROR ES_ERR_MAGIC \(exit 1\)"):
