@@ -115,13 +115,21 @@ class Plan:
     blob: Blob
 
 
-def plan_model(tflite: bytes, name: str, force_format: str | None = None) -> Plan:
-    graph = load_tflite(tflite, name)
+def plan_graph(graph: Graph, force_format: str | None = None) -> Plan:
     layers = lower_graph(graph)
     choices = choose_formats(layers, force=force_format)
     arena = plan_arena(graph, layers)
     blob = build_blob(graph, layers, choices, arena)
     return Plan(graph, layers, choices, arena, blob)
+
+
+def plan_model(tflite: bytes, name: str, force_format: str | None = None) -> Plan:
+    return plan_graph(load_tflite(tflite, name), force_format)
+
+
+def dense_blob(plan: Plan) -> Blob:
+    """The same model with every layer dense: the baseline sizes are reported against."""
+    return build_blob(plan.graph, plan.layers, choose_formats(plan.layers, force="dense"), plan.arena)
 
 
 def generate(plan: Plan, out: Path) -> None:
@@ -168,6 +176,7 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
     is_tflite = model_path is not None and Path(model_path).suffix == ".tflite"
     name = name or (Path(model_path).stem if model_path is not None else "model")
     with atomic_output_dir(out) as tmp:
+        graph = None
         if is_tflite:
             tflite = _read_tflite(Path(model_path))
             graph = load_tflite(tflite, name)  # reject unsupported models before reading data
@@ -190,14 +199,13 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
             stages = train_prune_quantize(keras_model, ds, tmp, sparsity, seed, train_epochs,
                                           PRUNE_EPOCHS if prune_epochs is None else prune_epochs)
         log("importing the int8 model, choosing formats, planning the arena")
-        plan = plan_model(stages.tflite, name)
-        dense = plan_model(stages.tflite, name, force_format="dense")
+        plan = plan_graph(graph if graph is not None else load_tflite(stages.tflite, name))
         generate(plan, tmp)
         x_int8, y = eval_split(stages.tflite, ds)
         np.savez(tmp / DATA_FILE, x=x_int8, **({"y": y} if y is not None else {}))
         log(f"running the reference interpreter (TFLM reference kernels) on {len(x_int8)} samples")
         ref = reference(stages.tflite, x_int8)
-        report = rpt.new_report(name, board_obj.name, plan, dense.blob)
+        report = rpt.new_report(name, board_obj.name, plan, dense_blob(plan))
         report["accuracy"].update(stages.accuracy)
         report["accuracy"]["int8_reference"] = accuracy(ref, y)
         report["compile_seconds"] = round(time.time() - t0, 1)
