@@ -138,12 +138,13 @@ def generate(plan: Plan, out: Path) -> None:
 
 # --- reference -----------------------------------------------------------------------------
 
-def eval_split(tflite: bytes, ds) -> tuple[np.ndarray, np.ndarray | None]:
-    """The test split as int8 model inputs, and its labels."""
-    from toolchain.quantize.convert import input_quantization, quantize_input
+def eval_split(graph: Graph, ds) -> tuple[np.ndarray, np.ndarray | None]:
+    """The test split as int8 model inputs (quantized with the input tensor's scale and zero
+    point), and its labels."""
+    from toolchain.quantize.convert import quantize_input
 
-    scale, zp = input_quantization(tflite)
-    return quantize_input(ds.x_test, scale, zp), ds.y_test
+    x = graph.tensors[graph.inputs[0]]
+    return quantize_input(ds.x_test, float(x.scale[0]), int(x.zero_point[0])), ds.y_test
 
 
 def reference(tflite: bytes, x_int8: np.ndarray, backend: str = "tflm") -> np.ndarray:
@@ -201,7 +202,7 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
         log("importing the int8 model, choosing formats, planning the arena")
         plan = plan_graph(graph if graph is not None else load_tflite(stages.tflite, name))
         generate(plan, tmp)
-        x_int8, y = eval_split(stages.tflite, ds)
+        x_int8, y = eval_split(plan.graph, ds)
         np.savez(tmp / DATA_FILE, x=x_int8, **({"y": y} if y is not None else {}))
         log(f"running the reference interpreter (TFLM reference kernels) on {len(x_int8)} samples")
         ref = reference(stages.tflite, x_int8)
