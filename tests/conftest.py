@@ -15,7 +15,8 @@ def to_int8():
 
 @pytest.fixture
 def host_vs_reference(tmp_path):
-    """(tflite, float inputs, force_format=None) -> (ours, tflm reference, plan), int8 [N, out]."""
+    """(tflite, float inputs, force_format=None, defines=()) -> (ours, tflm reference, plan),
+    int8 [N, out]; defines are extra -D macros for the host build (e.g. ES_FORCE_DSP)."""
     from toolchain.codegen.model import write_model_sources
     from toolchain.pipeline import plan_model, reference
     from toolchain.quantize.convert import input_quantization, quantize_input
@@ -24,11 +25,11 @@ def host_vs_reference(tmp_path):
 
     counter = iter(range(1000))
 
-    def run(tflite, x, force_format=None):
+    def run(tflite, x, force_format=None, defines=()):
         work = tmp_path / f"m{next(counter)}"
         plan = plan_model(tflite, "test_model", force_format=force_format)
         write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, work / "src")
-        lib = build_host_library(work / "src", work / "build", sanitize=False)
+        lib = build_host_library(work / "src", work / "build", sanitize=False, defines=defines)
         scale, zp = input_quantization(tflite)
         xq = quantize_input(x, scale, zp)
         ours = HostModel(lib).run(xq).reshape(len(xq), -1)

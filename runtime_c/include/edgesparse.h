@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define ES_MAGIC 0x424D5345u /* "ESMB" read as a little-endian uint32 */
-#define ES_FORMAT_VERSION 1u
+#define ES_FORMAT_VERSION 2u
 #define ES_BLOB_ALIGN_BYTES 8u
 #define ES_NO_TENSOR 0xFFFFu
 #define ES_MAX_DIMS 4u
@@ -55,7 +55,10 @@ typedef enum {
 typedef enum {
     ES_FMT_NONE = 0,  /* op has no weights */
     ES_FMT_DENSE = 1, /* int8 [rows][cols] */
-    ES_FMT_CSR8 = 2   /* es_csr8_t: relative 8-bit column deltas with filler zeros */
+    ES_FMT_CSR8 = 2,  /* es_sparse_t: relative 8-bit column deltas with filler zeros */
+    ES_FMT_CSR16 = 3, /* es_sparse_t: absolute 16-bit column indices */
+    ES_FMT_BLOCK1X4 = 4, /* es_sparse_t: blocks of 4 consecutive weights of a row */
+    ES_FMT_NM24 = 5   /* es_sparse_t: 2:4, two weights per group of 4 inputs */
 } es_format_t;
 
 typedef enum {
@@ -120,18 +123,30 @@ typedef struct {
     uint32_t params_bytes;
 } es_layer_t;
 
-/* CSR with relative column indices, one row per output channel. Row r holds
- * counts[r] entries; walking them, the column starts at 0 and each entry advances it by
- * its delta before its value applies (so the first delta is the first column itself).
- * A gap wider than 255 is bridged by filler entries (delta 255, value 0). */
+/* The sparse weight formats share one table header; rows are output channels, cols the
+ * reduction (FC inputs; conv k_h*k_w*in_c). Per format:
+ *   CSR8:     counts[r] entries per row (fillers included); index uint8 deltas[entry_count]:
+ *             walking a row the column starts at 0 and each entry advances it by its delta
+ *             before its value applies; a gap wider than 255 is bridged by filler entries
+ *             (delta 255, value 0); values int8[entry_count].
+ *   CSR16:    counts[r] entries per row; index uint16 columns[entry_count] (increasing per
+ *             row); values int8[entry_count].
+ *   BLOCK1X4: counts[r] blocks per row; index uint16 first column of each block (col + 4 <=
+ *             cols); values int8[4 * entry_count], 4 per block, 4-byte aligned.
+ *   NM24:     cols % 4 == 0; counts[r] == cols / 4 groups per row; index uint16[entry_count]
+ *             (entry_count = rows * cols / 4): for group g the byte offset g*24 + code*4 of
+ *             its input pair in the pair table, code 0..5 = positions (0,1) (0,2) (0,3)
+ *             (1,2) (1,3) (2,3); values: per row, per two groups g (even) and g+1 one word
+ *             [a_g, a_g+1, b_g, b_g+1] (a: weight at the first position, b: at the second;
+ *             an odd last group leaves bytes 1 and 3 zero), 4 * ceil(groups / 2) bytes. */
 typedef struct {
     uint32_t rows;
     uint32_t cols;
     uint32_t entry_count;
     uint32_t counts_offset; /* uint16_t[rows] */
-    uint32_t deltas_offset; /* uint8_t[entry_count] */
-    uint32_t values_offset; /* int8_t[entry_count] */
-} es_csr8_t;
+    uint32_t index_offset;
+    uint32_t values_offset;
+} es_sparse_t;
 
 /* FULLY_CONNECTED. Weights are [out_features][in_features]. bias already holds
  * bias - input_zero_point * sum(w) per output, so kernels accumulate x * w only. */
@@ -145,13 +160,19 @@ typedef struct {
     uint32_t bias_offset;    /* int32_t[out_features] */
     uint32_t mult_offset;    /* int32_t[out_features], Q31 multipliers */
     uint32_t shift_offset;   /* int32_t[out_features], TFLite shift convention (>0: left) */
-    uint32_t weights_offset; /* dense: int8_t[out][in]; csr8: es_csr8_t */
+    uint32_t weights_offset; /* dense: int8_t[out][in]; sparse formats: es_sparse_t */
     uint32_t weights_bytes;
+    uint32_t scratch_offset; /* arena offset of the layer's scratch buffer (4-aligned) */
+    uint32_t scratch_bytes;  /* 0 when the format needs none */
 } es_fc_params_t;
 
 /* CONV_2D and DEPTHWISE_CONV_2D, NHWC, batch 1. Conv weights are [out_c][k_h][k_w][in_c]
- * (TFLite OHWI); depthwise weights are [k_h][k_w][out_c] (TFLite 1HWO). bias is the
- * model's own int32 bias; kernels add input_offset to each input (padding taps skipped). */
+ * (TFLite OHWI) in any weight format; depthwise weights are [k_h][k_w][out_c] (TFLite 1HWO),
+ * dense. CONV_2D: bias holds bias + input_offset * sum(w) per output channel and the kernel
+ * multiplies raw inputs, taking -input_offset (the input zero point) for padding taps; its
+ * scratch holds the im2col column (align4(k_h*k_w*in_c) bytes, none for an unpadded 1x1
+ * conv) followed by the format's matvec scratch. DEPTHWISE_CONV_2D: bias is the model's
+ * own; the kernel adds input_offset to each input and skips padding taps. */
 typedef struct {
     uint16_t in_h, in_w, in_c;
     uint16_t out_h, out_w, out_c;
@@ -170,6 +191,8 @@ typedef struct {
     uint32_t shift_offset; /* int32_t[out_c] */
     uint32_t weights_offset;
     uint32_t weights_bytes;
+    uint32_t scratch_offset;
+    uint32_t scratch_bytes;
 } es_conv_params_t;
 
 /* MAX_POOL_2D and AVERAGE_POOL_2D, NHWC, batch 1. */

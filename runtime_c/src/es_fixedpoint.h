@@ -45,13 +45,18 @@ ES_INLINE int32_t es_rounding_divide_by_pot(int32_t x, int exponent)
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-/* MultiplyByQuantizedMultiplier: shift > 0 is a left shift, shift <= 0 a rounding right shift. */
+/* MultiplyByQuantizedMultiplier: shift > 0 is a left shift, shift <= 0 a rounding right shift.
+ * multiplier must be >= 0 (es_model_init checks), so SRDHM's one saturating case
+ * (INT32_MIN * INT32_MIN) cannot occur and SRDHM is exactly (x * m + 2^30) >> 31: gemmlowp
+ * nudges negative products by 1 - 2^30 and truncates toward zero, which for a negative
+ * numerator equals flooring (x * m + 2^30) / 2^31. One 64-bit multiply-accumulate and a
+ * shift instead of a 64-bit division. */
 ES_INLINE int32_t es_requantize(int32_t x, int32_t multiplier, int32_t shift)
 {
     const int left_shift = shift > 0 ? (int)shift : 0;
     const int right_shift = shift > 0 ? 0 : (int)-shift;
-    return es_rounding_divide_by_pot(es_srdhm((int32_t)((uint32_t)x << left_shift), multiplier),
-                                     right_shift);
+    const int64_t ab = (int64_t)(int32_t)((uint32_t)x << left_shift) * multiplier;
+    return es_rounding_divide_by_pot((int32_t)((ab + ((int64_t)1 << 30)) >> 31), right_shift);
 }
 
 ES_INLINE int32_t es_clamp(int32_t x, int32_t lo, int32_t hi)

@@ -1,21 +1,22 @@
 /* Kernel entry points, internal to the runtime. Each kernel receives its layer's params
  * struct (already validated by es_model_init), the blob base its table offsets are
  * relative to, and its input and output buffers inside the arena (never overlapping).
- * Reference kernels (src/ops/) are the bit-exact oracle; format kernels (src/kernels/)
- * must produce identical bytes. */
+ * Ops live in src/ops/; the weight-format matrix-vector kernels FC and conv share live in
+ * src/kernels/ (es_matvec.h). Every kernel's output equals TFLite's reference kernels byte
+ * for byte (tests/runtime compare them with TFLM). */
 #ifndef ES_KERNELS_H
 #define ES_KERNELS_H
 
 #include "edgesparse.h"
 
-void es_fully_connected_dense_s8(const es_fc_params_t *p, const uint8_t *blob, const int8_t *input,
-                                 int8_t *output);
-void es_fully_connected_csr8_s8(const es_fc_params_t *p, const uint8_t *blob, const int8_t *input,
-                                int8_t *output);
-void es_conv2d_dense_s8(const es_conv_params_t *p, const uint8_t *blob, const int8_t *input,
-                        int8_t *output);
-void es_conv2d_csr8_s8(const es_conv_params_t *p, const uint8_t *blob, const int8_t *input,
-                       int8_t *output);
+/* FULLY_CONNECTED and CONV_2D in any weight format (es_matvec.h kernels); arena holds the
+ * layer's scratch buffer at p->scratch_offset. */
+void es_fully_connected_s8(const es_fc_params_t *p, uint8_t format, const uint8_t *blob,
+                           uint8_t *arena, const int8_t *input, int8_t *output);
+void es_conv2d_s8(const es_conv_params_t *p, uint8_t format, const uint8_t *blob, uint8_t *arena,
+                  const int8_t *input, int8_t *output);
+/* Bytes of the im2col column es_conv2d_s8 keeps at the start of its scratch (0: none). */
+uint32_t es_conv2d_im2col_bytes(const es_conv_params_t *p);
 void es_depthwise_conv2d_dense_s8(const es_conv_params_t *p, const uint8_t *blob,
                                   const int8_t *input, int8_t *output);
 void es_max_pool2d_s8(const es_pool_params_t *p, const int8_t *input, int8_t *output);

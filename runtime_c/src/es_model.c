@@ -4,6 +4,7 @@
 
 #include "edgesparse.h"
 #include "es_kernels.h"
+#include "es_matvec.h"
 
 typedef struct {
     const uint8_t *blob;
@@ -63,15 +64,16 @@ static es_status_t es_check_quant(const es_checker_t *c, uint32_t bias_offset, u
                                   uint32_t shift_offset, uint32_t channels, int32_t act_min,
                                   int32_t act_max)
 {
-    const int32_t *shifts;
+    const int32_t *shifts, *mults;
     uint32_t i;
     if (!es_table_ok(c, bias_offset, channels, 4, 4) || !es_table_ok(c, mult_offset, channels, 4, 4) ||
         !es_table_ok(c, shift_offset, channels, 4, 4)) {
         return ES_ERR_TABLE_BOUNDS;
     }
     shifts = (const int32_t *)(const void *)(c->blob + shift_offset);
+    mults = (const int32_t *)(const void *)(c->blob + mult_offset);
     for (i = 0; i < channels; ++i) {
-        if (shifts[i] < -31 || shifts[i] > 30) {
+        if (shifts[i] < -31 || shifts[i] > 30 || mults[i] < 0) {
             return ES_ERR_QUANT;
         }
     }
@@ -81,43 +83,90 @@ static es_status_t es_check_quant(const es_checker_t *c, uint32_t bias_offset, u
     return ES_OK;
 }
 
-static es_status_t es_check_csr8(const es_checker_t *c, uint32_t offset, uint32_t bytes, uint32_t rows,
-                                 uint32_t cols)
+/* The index stream of one sparse format, row by row: every column it makes the kernel read
+ * lies inside [0, cols). */
+static es_status_t es_check_sparse_index(const es_sparse_t *s, uint8_t format, const uint8_t *blob,
+                                         const uint16_t *counts)
 {
-    const es_csr8_t *csr;
-    const uint16_t *counts;
-    const uint8_t *deltas;
-    uint64_t total = 0;
-    uint32_t r, k = 0;
-    if (bytes < sizeof(es_csr8_t) || !es_table_ok(c, offset, 1, sizeof(es_csr8_t), 4) ||
-        (uint64_t)offset + bytes > c->blob_bytes) {
-        return ES_ERR_TABLE_BOUNDS;
-    }
-    csr = (const es_csr8_t *)(const void *)(c->blob + offset);
-    if (csr->rows != rows || csr->cols != cols) {
-        return ES_ERR_SHAPE;
-    }
-    if (!es_table_ok(c, csr->counts_offset, rows, 2, 2) ||
-        !es_table_ok(c, csr->deltas_offset, csr->entry_count, 1, 1) ||
-        !es_table_ok(c, csr->values_offset, csr->entry_count, 1, 1)) {
-        return ES_ERR_TABLE_BOUNDS;
-    }
-    counts = (const uint16_t *)(const void *)(c->blob + csr->counts_offset);
-    deltas = c->blob + csr->deltas_offset;
-    for (r = 0; r < rows; ++r) {
-        uint32_t col = 0, e;
-        total += counts[r];
-        if (total > csr->entry_count) {
-            return ES_ERR_INDEX;
-        }
+    const uint8_t *d8 = blob + s->index_offset;
+    const uint16_t *i16 = (const uint16_t *)(const void *)(blob + s->index_offset);
+    uint32_t r, e, k = 0;
+    for (r = 0; r < s->rows; ++r) {
+        uint32_t col = 0;
         for (e = 0; e < counts[r]; ++e, ++k) {
-            col += deltas[k];
-            if (col >= cols) {
-                return ES_ERR_INDEX;
+            switch (format) {
+            case ES_FMT_CSR8:
+                col += d8[k];
+                if (col >= s->cols) {
+                    return ES_ERR_INDEX;
+                }
+                break;
+            case ES_FMT_CSR16:
+                if (i16[k] >= s->cols) {
+                    return ES_ERR_INDEX;
+                }
+                break;
+            case ES_FMT_BLOCK1X4:
+                if ((uint32_t)i16[k] + 4u > s->cols) {
+                    return ES_ERR_INDEX;
+                }
+                break;
+            default: /* ES_FMT_NM24: group e's pair, one of its six table words */
+                if (i16[k] < e * 24u || i16[k] >= e * 24u + 24u || (i16[k] & 3u) != 0) {
+                    return ES_ERR_INDEX;
+                }
+                break;
             }
         }
     }
-    return total == csr->entry_count ? ES_OK : ES_ERR_INDEX;
+    return ES_OK;
+}
+
+static es_status_t es_check_sparse(const es_checker_t *c, uint8_t format, uint32_t offset,
+                                   uint32_t bytes, uint32_t rows, uint32_t cols)
+{
+    const es_sparse_t *s;
+    const uint16_t *counts;
+    uint64_t total = 0, value_bytes;
+    uint32_t r, index_bytes = format == ES_FMT_CSR8 ? 1u : 2u;
+    if (bytes < sizeof(es_sparse_t) || !es_table_ok(c, offset, 1, sizeof(es_sparse_t), 4) ||
+        (uint64_t)offset + bytes > c->blob_bytes) {
+        return ES_ERR_TABLE_BOUNDS;
+    }
+    s = (const es_sparse_t *)(const void *)(c->blob + offset);
+    if (s->rows != rows || s->cols != cols) {
+        return ES_ERR_SHAPE;
+    }
+    if (format == ES_FMT_NM24 && (cols % 4u != 0 || s->entry_count != rows * (cols / 4u))) {
+        return ES_ERR_SHAPE;
+    }
+    switch (format) {
+    case ES_FMT_BLOCK1X4:
+        value_bytes = 4u * (uint64_t)s->entry_count;
+        break;
+    case ES_FMT_NM24:
+        value_bytes = 4u * (uint64_t)rows * ((cols / 4u + 1u) / 2u);
+        break;
+    default:
+        value_bytes = s->entry_count;
+        break;
+    }
+    if (!es_table_ok(c, s->counts_offset, rows, 2, 2) ||
+        !es_table_ok(c, s->index_offset, s->entry_count, index_bytes, index_bytes) ||
+        !es_table_ok(c, s->values_offset, value_bytes, 1, format == ES_FMT_BLOCK1X4 ? 4u : 1u)) {
+        return ES_ERR_TABLE_BOUNDS;
+    }
+    counts = (const uint16_t *)(const void *)(c->blob + s->counts_offset);
+    for (r = 0; r < rows; ++r) {
+        if (format == ES_FMT_NM24 && counts[r] != cols / 4u) {
+            return ES_ERR_INDEX;
+        }
+        total += counts[r];
+    }
+    if (total != s->entry_count) {
+        return ES_ERR_INDEX;
+    }
+    return es_check_sparse_index(s, format, c->blob, counts);
 }
 
 static es_status_t es_check_weights(const es_checker_t *c, uint8_t format, uint32_t offset,
@@ -130,10 +179,33 @@ static es_status_t es_check_weights(const es_checker_t *c, uint8_t format, uint3
         }
         return es_table_ok(c, offset, bytes, 1, 1) ? ES_OK : ES_ERR_TABLE_BOUNDS;
     case ES_FMT_CSR8:
-        return es_check_csr8(c, offset, bytes, rows, cols);
+    case ES_FMT_CSR16:
+    case ES_FMT_BLOCK1X4:
+    case ES_FMT_NM24:
+        return es_check_sparse(c, format, offset, bytes, rows, cols);
     default:
         return ES_ERR_FORMAT;
     }
+}
+
+/* A layer's scratch buffer: large enough, 4-aligned, inside the arena and clear of the
+ * layer's input and output tensors. */
+static es_status_t es_check_scratch(const es_checker_t *c, uint32_t offset, uint32_t bytes,
+                                    uint64_t needed, const es_tensor_t *in, const es_tensor_t *out)
+{
+    const uint64_t end = (uint64_t)offset + bytes;
+    if (bytes < needed) {
+        return ES_ERR_SHAPE;
+    }
+    if (bytes == 0) {
+        return ES_OK;
+    }
+    if (offset % 4u != 0 || end > c->arena_bytes ||
+        (offset < (uint64_t)in->arena_offset + in->bytes && in->arena_offset < end) ||
+        (offset < (uint64_t)out->arena_offset + out->bytes && out->arena_offset < end)) {
+        return ES_ERR_TENSOR_BOUNDS;
+    }
+    return ES_OK;
 }
 
 static es_status_t es_check_fc(const es_checker_t *c, const es_layer_t *l, const es_tensor_t *in,
@@ -157,8 +229,13 @@ static es_status_t es_check_fc(const es_checker_t *c, const es_layer_t *l, const
     if (p->output_zero_point < -128 || p->output_zero_point > 127) {
         return ES_ERR_QUANT;
     }
-    return es_check_weights(c, l->format, p->weights_offset, p->weights_bytes, p->out_features,
-                            p->in_features);
+    st = es_check_weights(c, l->format, p->weights_offset, p->weights_bytes, p->out_features,
+                          p->in_features);
+    if (st != ES_OK) {
+        return st;
+    }
+    return es_check_scratch(c, p->scratch_offset, p->scratch_bytes,
+                            es_matvec_scratch_bytes(l->format, p->in_features), in, out);
 }
 
 static es_status_t es_check_conv(const es_checker_t *c, const es_layer_t *l, const es_tensor_t *in,
@@ -195,8 +272,15 @@ static es_status_t es_check_conv(const es_checker_t *c, const es_layer_t *l, con
         return es_check_weights(c, l->format, p->weights_offset, p->weights_bytes,
                                 (uint32_t)p->k_h * p->k_w, p->out_c);
     }
-    return es_check_weights(c, l->format, p->weights_offset, p->weights_bytes, p->out_c,
-                            (uint32_t)p->k_h * p->k_w * p->in_c);
+    st = es_check_weights(c, l->format, p->weights_offset, p->weights_bytes, p->out_c,
+                          (uint32_t)p->k_h * p->k_w * p->in_c);
+    if (st != ES_OK) {
+        return st;
+    }
+    return es_check_scratch(c, p->scratch_offset, p->scratch_bytes,
+                            (uint64_t)es_conv2d_im2col_bytes(p) +
+                                es_matvec_scratch_bytes(l->format, (uint32_t)p->k_h * p->k_w * p->in_c),
+                            in, out);
 }
 
 static es_status_t es_check_pool(const es_checker_t *c, const es_layer_t *l, const es_tensor_t *in,
@@ -414,18 +498,12 @@ es_status_t es_model_invoke_hooked(const es_model_t *model, es_layer_hook_t hook
         }
         switch (l->op) {
         case ES_OP_FULLY_CONNECTED:
-            if (l->format == ES_FMT_CSR8) {
-                es_fully_connected_csr8_s8((const es_fc_params_t *)params, model->blob, in, out);
-            } else {
-                es_fully_connected_dense_s8((const es_fc_params_t *)params, model->blob, in, out);
-            }
+            es_fully_connected_s8((const es_fc_params_t *)params, l->format, model->blob,
+                                  model->arena, in, out);
             break;
         case ES_OP_CONV_2D:
-            if (l->format == ES_FMT_CSR8) {
-                es_conv2d_csr8_s8((const es_conv_params_t *)params, model->blob, in, out);
-            } else {
-                es_conv2d_dense_s8((const es_conv_params_t *)params, model->blob, in, out);
-            }
+            es_conv2d_s8((const es_conv_params_t *)params, l->format, model->blob, model->arena,
+                         in, out);
             break;
         case ES_OP_DEPTHWISE_CONV_2D:
             es_depthwise_conv2d_dense_s8((const es_conv_params_t *)params, model->blob, in, out);

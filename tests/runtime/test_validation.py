@@ -107,15 +107,15 @@ def test_sparse_index_and_quant_errors(compiled):
     _, _, rec = _first_layer(plan, "csr8")
     struct_ = fmt.PARAMS_STRUCT[fmt.OpCode(rec["op"])]
     params = struct_.unpack(plan.blob.data, rec["params_offset"])
-    csr = fmt.CSR8.unpack(plan.blob.data, params["weights_offset"])
+    csr = fmt.SPARSE.unpack(plan.blob.data, params["weights_offset"])
     # a delta that walks past the last column
-    bad = _poke(bytearray(plan.blob.data), csr["deltas_offset"], "B", 255)
+    bad = _poke(bytearray(plan.blob.data), csr["index_offset"], "B", 255)
     assert _status(compiled, bad) == "ES_ERR_INDEX"
     # a row count that claims more entries than the table holds
     bad = _poke(bytearray(plan.blob.data), csr["counts_offset"], "H", 0xFFFF)
     assert _status(compiled, bad) == "ES_ERR_INDEX"
     # counts/deltas arrays pointing outside the blob
-    bad = _poke(bytearray(plan.blob.data), params["weights_offset"] + fmt.CSR8.offsets()["values_offset"],
+    bad = _poke(bytearray(plan.blob.data), params["weights_offset"] + fmt.SPARSE.offsets()["values_offset"],
                 "I", len(plan.blob.data))
     assert _status(compiled, bad) == "ES_ERR_TABLE_BOUNDS"
     # a requantization shift outside [-31, 30]

@@ -34,7 +34,7 @@ def _plan():
     graph = _graph()
     layers = lower_graph(graph)
     choices = choose_formats(layers)
-    arena = plan_arena(graph, layers)
+    arena = plan_arena(graph, layers, choices)
     return graph, layers, choices, arena, build_blob(graph, layers, choices, arena)
 
 

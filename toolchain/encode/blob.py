@@ -46,7 +46,7 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
 
     layer_records, tables = [], bytearray()
     layer_bytes, weight_bytes = [], []
-    for layer, choice in zip(layers, choices):
+    for i, (layer, choice) in enumerate(zip(layers, choices)):
         start = pos
         struct = fmt.PARAMS_STRUCT[layer.opcode]
         params_offset = pos
@@ -70,6 +70,7 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
             chunk += padded
             pos += len(padded)
             weight_bytes.append(len(table))
+            values["scratch_offset"], values["scratch_bytes"] = arena.scratch.get(i, (0, 0))
         else:
             weight_bytes.append(0)
         chunk[:struct.size] = struct.pack(**values)

@@ -8,6 +8,9 @@ All integers are little-endian. Every record and table is 4-byte aligned; the bl
 is 8-byte aligned in memory. Version history:
   1: header, io table, tensors, layers; FULLY_CONNECTED / CONV_2D with dense or CSR8
      weights, DEPTHWISE_CONV_2D dense, pools, SOFTMAX, ADD, RESHAPE.
+  2: CSR16, BLOCK1X4 and NM24 (2:4) weight formats sharing one sparse table header
+     (es_sparse_t, which CSR8 uses too); FC / conv params gain a scratch buffer; CONV_2D's
+     bias table holds bias + input_offset * sum(w) (padding taps read the zero point).
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 MAGIC = 0x424D5345  # "ESMB"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 BLOB_ALIGN_BYTES = 8
 TABLE_ALIGN_BYTES = 4
 NO_TENSOR = 0xFFFF
@@ -41,6 +44,9 @@ class WeightFormat(IntEnum):
     NONE = 0
     DENSE = 1
     CSR8 = 2
+    CSR16 = 3
+    BLOCK1X4 = 4
+    NM24 = 5
 
 
 class TensorType(IntEnum):
@@ -140,16 +146,17 @@ LAYER = _s(
     ("op", "B"), ("format", "B"), ("reserved", "H"), ("input", "H", 2), ("output", "H"),
     ("reserved2", "H"), ("params_offset", "I"), ("params_bytes", "I"),
 )
-CSR8 = _s(
-    "es_csr8_t",
+SPARSE = _s(
+    "es_sparse_t",
     ("rows", "I"), ("cols", "I"), ("entry_count", "I"), ("counts_offset", "I"),
-    ("deltas_offset", "I"), ("values_offset", "I"),
+    ("index_offset", "I"), ("values_offset", "I"),
 )
 FC_PARAMS = _s(
     "es_fc_params_t",
     ("in_features", "I"), ("out_features", "I"), ("batches", "I"), ("output_zero_point", "i"),
     ("act_min", "i"), ("act_max", "i"), ("bias_offset", "I"), ("mult_offset", "I"),
     ("shift_offset", "I"), ("weights_offset", "I"), ("weights_bytes", "I"),
+    ("scratch_offset", "I"), ("scratch_bytes", "I"),
 )
 CONV_PARAMS = _s(
     "es_conv_params_t",
@@ -158,7 +165,8 @@ CONV_PARAMS = _s(
     ("dil_w", "H"), ("pad_top", "H"), ("pad_left", "H"), ("depth_multiplier", "H"),
     ("reserved", "H"), ("input_offset", "i"), ("output_zero_point", "i"), ("act_min", "i"),
     ("act_max", "i"), ("bias_offset", "I"), ("mult_offset", "I"), ("shift_offset", "I"),
-    ("weights_offset", "I"), ("weights_bytes", "I"),
+    ("weights_offset", "I"), ("weights_bytes", "I"), ("scratch_offset", "I"),
+    ("scratch_bytes", "I"),
 )
 POOL_PARAMS = _s(
     "es_pool_params_t",
@@ -181,7 +189,7 @@ ADD_PARAMS = _s(
 RESHAPE_PARAMS = _s("es_reshape_params_t", ("bytes", "I"))
 
 STRUCTS: tuple[Struct, ...] = (
-    HEADER, TENSOR, LAYER, CSR8, FC_PARAMS, CONV_PARAMS, POOL_PARAMS, SOFTMAX_PARAMS, ADD_PARAMS,
+    HEADER, TENSOR, LAYER, SPARSE, FC_PARAMS, CONV_PARAMS, POOL_PARAMS, SOFTMAX_PARAMS, ADD_PARAMS,
     RESHAPE_PARAMS,
 )
 

@@ -2,16 +2,18 @@
 
 Lifetimes run from the op that writes a tensor to the last op that reads it (graph inputs
 from the start, graph outputs to the end). RESHAPE outputs alias their input: the bytes are
-the same. Offsets are placed greedily, largest tensor first, at the lowest 4-aligned offset
-that overlaps no tensor alive at the same time (TFLM's greedy planner does the same).
+the same. A layer's scratch buffer (im2col column, 2:4 pair table) lives during that layer
+only. Offsets are placed greedily, largest buffer first, at the lowest 4-aligned offset
+that overlaps no buffer alive at the same time (TFLM's greedy planner does the same).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from toolchain.encode.format import OpCode, align
 from toolchain.ir.graph import Graph
 from toolchain.plan.lower import Layer
+from toolchain.plan.select import Choice
 
 
 @dataclass
@@ -20,9 +22,11 @@ class ArenaPlan:
     sizes: dict[int, int]  # graph tensor index -> bytes
     lifetimes: dict[int, tuple[int, int]]  # graph tensor index -> (first, last) layer index
     arena_bytes: int
+    scratch: dict[int, tuple[int, int]] = field(default_factory=dict)  # layer -> (offset, bytes)
 
 
-def plan_arena(graph: Graph, layers: list[Layer]) -> ArenaPlan:
+def plan_arena(graph: Graph, layers: list[Layer], choices: list[Choice] | None = None) -> ArenaPlan:
+    """choices: the layers' formats, for their scratch buffers (None: no scratch)."""
     alias: dict[int, int] = {}
 
     def root(t: int) -> int:
@@ -54,6 +58,11 @@ def plan_arena(graph: Graph, layers: list[Layer]) -> ArenaPlan:
     for t in {t for layer in layers for t in [*layer.inputs, layer.output]} | set(span):
         r = root(t)
         sizes[r] = max(sizes.get(r, 0), align(graph.tensors[t].size_bytes))
+    # scratch buffers under negative keys: -(layer index + 1)
+    for i, choice in enumerate(choices or []):
+        if choice.scratch_bytes:
+            span[-(i + 1)] = [i, i]
+            sizes[-(i + 1)] = align(choice.scratch_bytes)
     placed: list[tuple[int, int, int, int]] = []  # (offset, size, first, last)
     offsets: dict[int, int] = {}
     for r in sorted(span, key=lambda r: (-sizes[r], span[r][0], r)):
@@ -74,4 +83,5 @@ def plan_arena(graph: Graph, layers: list[Layer]) -> ArenaPlan:
     result_sizes = {t: graph.tensors[t].size_bytes for t in all_tensors}
     lifetimes = {t: tuple(span[root(t)]) for t in all_tensors}
     arena = max((offsets[r] + sizes[r] for r in offsets), default=0)
-    return ArenaPlan(result_offsets, result_sizes, lifetimes, align(arena, 8))
+    scratch = {-k - 1: (offsets[k], sizes[k]) for k in offsets if k < 0}
+    return ArenaPlan(result_offsets, result_sizes, lifetimes, align(arena, 8), scratch)

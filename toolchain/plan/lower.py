@@ -198,8 +198,13 @@ def _conv(graph: Graph, op: Op, index: int) -> Layer:
     params = dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
                   depth_multiplier=dm, input_offset=-_zp(x), output_zero_point=_zp(y),
                   act_min=lo, act_max=hi, **_window(op, (ih, iw), (kh, kw), (oh, ow)))
+    bias = _bias(graph, op, oc)
+    if not depthwise:
+        # CONV_2D kernels multiply raw inputs and fill padding taps with the input zero point,
+        # so (x - zp) * w summed over every tap is bias + sum(x * w) - zp * sum(w).
+        bias = bias - _zp(x) * wmat.astype(np.int64).sum(axis=1)
     return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0], params,
-                 weights=wmat.astype(np.int8), bias=_int32(_bias(graph, op, oc), op, "bias"),
+                 weights=wmat.astype(np.int8), bias=_int32(bias, op, "bias"),
                  mult=mult, shift=shift)
 
 

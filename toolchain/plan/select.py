@@ -1,16 +1,28 @@
-"""Per-layer weight format selection.
+"""Per-layer weight format selection, from table bytes and the instruction cost model
+(costs.py), under one of three goals:
 
-The cost model here is bytes only: among the formats a layer's kernel supports, take the one
-whose table is smallest (dense wins ties, its kernel being the simplest).
+  speed     the fastest format per layer; with a flash budget, layers are moved to smaller
+            formats where that costs the fewest extra instructions per byte saved, until the
+            weight tables fit (BudgetError if even the smallest formats do not);
+  size      the smallest table per layer;
+  balanced  (default) the smallest table among the formats no slower than dense: sparse
+            formats are taken where they pay in both flash and time.
+
+Ties go to the earlier format in ENCODERS (dense first, its kernel being the simplest).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from toolchain.encode import csr, dense
+from toolchain.encode import block, csr, csr16, dense, nm
+from toolchain.encode.format import OpCode, align
+from toolchain.errors import BudgetError
+from toolchain.plan import costs
 from toolchain.plan.lower import Layer
 
-ENCODERS = {dense.NAME: dense, csr.NAME: csr}
+OPTIMIZE_GOALS = ("speed", "size", "balanced")
+
+ENCODERS = {m.NAME: m for m in (dense, csr, csr16, block, nm)}
 
 
 @dataclass
@@ -18,19 +30,90 @@ class Choice:
     format: str  # a key of ENCODERS, or "none" for layers without weights
     table_bytes: int  # weight table only; bias and requant tables are counted apart
     candidates: dict[str, int]  # format -> table bytes, for the report
+    scratch_bytes: int = 0  # arena scratch the layer's kernel needs in this format
+    instructions: dict[str, int] | None = None  # format -> estimated instructions (cost model)
+
+    @property
+    def estimated_instructions(self) -> int | None:
+        return None if not self.instructions else self.instructions[self.format]
 
 
-def choose_formats(layers: list[Layer], force: str | None = None) -> list[Choice]:
-    """force: "dense" builds an all-dense model (the baseline the report compares against)."""
+def applicable_formats(layer: Layer) -> list[str]:
+    """The weight formats whose kernel can run this layer (dense always can)."""
+    if layer.weights is None:
+        return []
+    if not layer.sparse_capable:
+        return [dense.NAME]
+    return [name for name, enc in ENCODERS.items()
+            if name == dense.NAME or getattr(enc, "applicable", lambda w: True)(layer.weights)]
+
+
+def scratch_bytes(layer: Layer, fmt: str) -> int:
+    """Arena scratch the layer's kernel needs with weight format fmt (runtime_c checks the
+    same sizes: es_conv2d_im2col_bytes + es_matvec_scratch_bytes)."""
+    if layer.weights is None or layer.opcode not in (OpCode.FULLY_CONNECTED, OpCode.CONV_2D):
+        return 0
+    cols = layer.weights.shape[1]
+    need = nm.scratch_bytes(cols) if fmt == nm.NAME else 0
+    if layer.opcode == OpCode.CONV_2D:
+        p = layer.params
+        direct = p["k_h"] == 1 and p["k_w"] == 1 and p["pad_top"] == 0 and p["pad_left"] == 0
+        need += 0 if direct else align(cols)
+    return need
+
+
+def _im2col_bytes(layer: Layer) -> int:
+    return scratch_bytes(layer, dense.NAME) if layer.opcode == OpCode.CONV_2D else 0
+
+
+def choose_formats(layers: list[Layer], force: str | None = None, optimize: str = "balanced",
+                   flash_budget: int | None = None, dsp: bool = True) -> list[Choice]:
+    """force: build every weighted layer in that format where it applies, dense elsewhere
+    ("dense" gives the all-dense baseline the report compares against). flash_budget: bytes
+    the weight tables may take in total (speed only; the caller subtracts the rest of the
+    blob). dsp: whether the target runs the DSP kernels (the cost model differs)."""
+    if optimize not in OPTIMIZE_GOALS:
+        raise ValueError(f"optimize must be one of {OPTIMIZE_GOALS}, got {optimize!r}")
     choices = []
     for layer in layers:
         if layer.weights is None:
             choices.append(Choice("none", 0, {}))
             continue
-        names = [dense.NAME, csr.NAME] if layer.sparse_capable else [dense.NAME]
+        names = applicable_formats(layer)
         if force is not None:
             names = [force] if force in names else [dense.NAME]
         sizes = {n: ENCODERS[n].table_bytes(layer.weights) for n in names}
-        best = min(names, key=lambda n: (sizes[n], names.index(n)))
-        choices.append(Choice(best, sizes[best], sizes))
+        instr = {n: costs.estimate(layer, n, dsp, _im2col_bytes(layer)) for n in names}
+        if optimize == "size":
+            best = min(names, key=lambda n: (sizes[n], names.index(n)))
+        elif optimize == "speed":
+            best = min(names, key=lambda n: (instr[n], names.index(n)))
+        else:
+            ok = [n for n in names if instr[n] <= instr[dense.NAME]] if dense.NAME in instr else names
+            best = min(ok or names, key=lambda n: (sizes[n], names.index(n)))
+        choices.append(Choice(best, sizes[best], sizes, scratch_bytes(layer, best), instr))
+    if flash_budget is not None:
+        _fit_budget(layers, choices, flash_budget)
     return choices
+
+
+def _fit_budget(layers: list[Layer], choices: list[Choice], budget: int) -> None:
+    smallest = sum(min(c.candidates.values()) for c in choices if c.candidates)
+    if smallest > budget:
+        raise BudgetError(f"the weight tables need at least {smallest:,} bytes in their smallest "
+                          f"formats, over the flash budget by {smallest - budget:,} bytes; prune "
+                          "further or raise --flash-budget")
+    while sum(c.table_bytes for c in choices) > budget:
+        best = None
+        for i, c in enumerate(choices):
+            for name, size in c.candidates.items():
+                saved = c.table_bytes - size
+                if saved > 0:
+                    extra = c.instructions[name] - c.instructions[c.format]
+                    key = (extra / saved, i, name)
+                    if best is None or key < best[0]:
+                        best = (key, i, name)
+        _, i, name = best
+        c = choices[i]
+        c.format, c.table_bytes = name, c.candidates[name]
+        c.scratch_bytes = scratch_bytes(layers[i], name)

@@ -64,10 +64,11 @@ def _run(cmd: list[str], what: str, cwd: Path | None = None) -> subprocess.Compl
 
 
 def build_host_library(model_src: Path, build_dir: Path, sanitize: bool = False,
-                       cc: str = "gcc") -> Path:
+                       cc: str = "gcc", defines: tuple[str, ...] = ()) -> Path:
     """Compiles model_src/*.c, runtime_c/src/**/*.c and the host port into one shared
     library for ctypes; returns its path. sanitize adds ASan/UBSan (such a library must be
-    loaded by a sanitizer-aware process, so not by plain ctypes)."""
+    loaded by a sanitizer-aware process, so not by plain ctypes). defines: extra -D macros,
+    e.g. "ES_FORCE_DSP" to run the DSP kernels through their C emulation."""
     model_src = Path(model_src)
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -80,7 +81,7 @@ def build_host_library(model_src: Path, build_dir: Path, sanitize: bool = False,
     lib = build_dir / ("libes_model_san.so" if sanitize else "libes_model.so")
     cmd = [cc, *HOST_CFLAGS, *(SANITIZE_FLAGS if sanitize else []),
            f"-I{RUNTIME_DIR / 'include'}", f"-I{RUNTIME_DIR / 'src'}", f"-I{RUNTIME_DIR / 'port'}",
-           f"-I{model_src}",
+           f"-I{model_src}", *[f"-D{d}" for d in defines],
            "-o", str(lib), *map(str, sources)]
     _run(cmd, f"host build of {model_src}")
     return lib
@@ -106,8 +107,11 @@ def instructions_per_tick(board: Board) -> tuple[int, int]:
 
 def render_firmware_project(build_dir: Path, board: Board, model_src: Path,
                             test_inputs: np.ndarray, model_name: str,
-                            stack_bytes: int = DEFAULT_STACK_BYTES) -> None:
-    """Writes startup.c, linker.ld, main.c, test_vectors.[ch] and Makefile into build_dir."""
+                            stack_bytes: int = DEFAULT_STACK_BYTES,
+                            defines: tuple[str, ...] = ()) -> None:
+    """Writes startup.c, linker.ld, main.c, test_vectors.[ch] and Makefile into build_dir.
+    defines ("NAME" or "NAME=VALUE") are added to the firmware CFLAGS as -D<define>, e.g.
+    "ES_DISABLE_DSP" to build the plain-C kernels on a core with the DSP extension."""
     inputs = np.asarray(test_inputs)
     if inputs.dtype != np.int8:
         raise BuildError(f"test inputs must be int8, got {inputs.dtype}")
@@ -119,6 +123,7 @@ def render_firmware_project(build_dir: Path, board: Board, model_src: Path,
     ctx = dict(board=board, model_name=model_name, model_src=str(Path(model_src).resolve()),
                runtime_dir=str(RUNTIME_DIR), stack_bytes=stack_bytes,
                arch_flags=" ".join(board.cflags()), qemu_args=qemu,
+               defines=" ".join(shlex.quote(f"-D{d}") for d in defines),
                local_sources=FIRMWARE_SOURCES, sample_count=inputs.shape[0],
                input_bytes=inputs.shape[1], inputs=inputs.tolist(),
                ns_per_tick_num=num, ns_per_tick_den=den)
@@ -148,14 +153,17 @@ def make_firmware(build_dir: Path, jobs: int = 8) -> Path:
 
 
 def build_firmware(model_src: Path, build_dir: Path, board: Board, test_inputs: np.ndarray,
-                   model_name: str, stack_bytes: int = DEFAULT_STACK_BYTES) -> Firmware:
+                   model_name: str, stack_bytes: int = DEFAULT_STACK_BYTES,
+                   defines: tuple[str, ...] = ()) -> Firmware:
     """Renders the firmware project for board into build_dir and builds it with
-    arm-none-eabi-gcc (-O3). model_src holds the generated model.c/model.h."""
+    arm-none-eabi-gcc (-O3). model_src holds the generated model.c/model.h; defines are
+    passed to the compiler as -D<define> (see render_firmware_project)."""
     model_src = Path(model_src)
     build_dir = Path(build_dir).resolve()
     if not (model_src / "model.h").is_file():
         raise BuildError(f"{model_src}: model.h not found (generate the model sources first)")
-    render_firmware_project(build_dir, board, model_src, test_inputs, model_name, stack_bytes)
+    render_firmware_project(build_dir, board, model_src, test_inputs, model_name, stack_bytes,
+                            defines)
     elf = make_firmware(build_dir)
     return Firmware(elf=elf, sizes=elf_sizes(elf), build_dir=build_dir)
 

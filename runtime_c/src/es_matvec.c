@@ -1,0 +1,58 @@
+/* Format dispatch, weight-table binding and scratch sizes for the matrix-vector kernels. */
+#include "es_dsp.h"
+#include "es_matvec.h"
+
+es_matvec_fn_t es_matvec_for_format(uint8_t format)
+{
+    switch (format) {
+    case ES_FMT_DENSE:
+        return ES_USE_DSP ? es_matvec_dense_s8_dsp : es_matvec_dense_s8;
+    case ES_FMT_CSR8:
+        return es_matvec_csr8_s8;
+    case ES_FMT_CSR16:
+        return ES_USE_DSP ? es_matvec_csr16_s8_dsp : es_matvec_csr16_s8;
+    case ES_FMT_BLOCK1X4:
+        return ES_USE_DSP ? es_matvec_block1x4_s8_dsp : es_matvec_block1x4_s8;
+    case ES_FMT_NM24:
+        return ES_USE_DSP ? es_matvec_nm24_s8_dsp : es_matvec_nm24_s8;
+    default:
+        return (es_matvec_fn_t)0;
+    }
+}
+
+void es_matvec_bind_weights(es_matvec_t *m, uint8_t format, const uint8_t *blob, uint32_t offset)
+{
+    if (format == ES_FMT_DENSE) {
+        m->weights = (const int8_t *)(blob + offset);
+        m->counts = (const uint16_t *)0;
+        m->index = (const void *)0;
+        m->values = (const int8_t *)0;
+    } else {
+        const es_sparse_t *s = (const es_sparse_t *)(const void *)(blob + offset);
+        m->weights = (const int8_t *)0;
+        m->counts = (const uint16_t *)(const void *)(blob + s->counts_offset);
+        m->index = blob + s->index_offset;
+        m->values = (const int8_t *)(blob + s->values_offset);
+    }
+}
+
+uint32_t es_matvec_scratch_bytes(uint8_t format, uint32_t cols)
+{
+    return format == ES_FMT_NM24 ? 24u * (cols / 4u) : 0u;
+}
+
+void es_nm24_pairs(const int8_t *x, uint32_t cols, int8_t *scratch)
+{
+    uint32_t *t = (uint32_t *)(void *)scratch;
+    uint32_t g;
+    for (g = 0; g < cols / 4u; ++g, x += 4, t += 6) {
+        const uint32_t x0 = (uint16_t)x[0], x1 = (uint16_t)x[1], x2 = (uint16_t)x[2],
+                       x3 = (uint16_t)x[3];
+        t[0] = x0 | (x1 << 16);
+        t[1] = x0 | (x2 << 16);
+        t[2] = x0 | (x3 << 16);
+        t[3] = x1 | (x2 << 16);
+        t[4] = x1 | (x3 << 16);
+        t[5] = x2 | (x3 << 16);
+    }
+}

@@ -1,0 +1,68 @@
+/* Matrix-vector kernels: the inner loop of FULLY_CONNECTED and (per output pixel, on an
+ * im2col column) CONV_2D, one function per weight format and ISA.
+ *
+ *   y[r] = clamp(requantize(bias[r] + sum_c W[r][c] * x[c], mult[r], shift[r]) + zp)
+ *
+ * for r < rows, c < cols. x holds int8 values with the input offset folded into bias (FC:
+ * bias - zp_in * sum(w); conv: the same, with padding taps filled with zp_in), so every
+ * kernel is a plain int8 dot product. The es_matvec_t fields a format does not use are
+ * NULL. Tables were validated by es_model_init; kernels index them without checks.
+ *
+ * Name grammar: es_matvec_<format>_s8[_dsp]; _dsp kernels use the DSP extension through
+ * es_dsp.h and are selected when ES_USE_DSP. Internal to the runtime. */
+#ifndef ES_MATVEC_H
+#define ES_MATVEC_H
+
+#include "edgesparse.h"
+#include "es_fixedpoint.h"
+
+typedef struct {
+    uint32_t rows;
+    uint32_t cols;
+    const int8_t *weights;  /* dense: [rows][cols] */
+    const uint16_t *counts; /* sparse: entries per row (nm2:4: groups per row) */
+    const void *index;      /* sparse: the format's index stream */
+    const int8_t *values;   /* sparse: the format's value stream */
+    const int32_t *bias;
+    const int32_t *mult;
+    const int32_t *shift;
+    int32_t output_zero_point;
+    int32_t act_min;
+    int32_t act_max;
+    int8_t *scratch; /* nm2:4: the pair table, 24 * cols / 4 bytes, 4-aligned */
+} es_matvec_t;
+
+typedef void (*es_matvec_fn_t)(const es_matvec_t *m, const int8_t *x, int8_t *y);
+
+void es_matvec_dense_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
+void es_matvec_dense_s8_dsp(const es_matvec_t *m, const int8_t *x, int8_t *y);
+void es_matvec_csr8_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
+void es_matvec_csr16_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
+void es_matvec_csr16_s8_dsp(const es_matvec_t *m, const int8_t *x, int8_t *y);
+void es_matvec_block1x4_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
+void es_matvec_block1x4_s8_dsp(const es_matvec_t *m, const int8_t *x, int8_t *y);
+void es_matvec_nm24_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
+void es_matvec_nm24_s8_dsp(const es_matvec_t *m, const int8_t *x, int8_t *y);
+
+/* The kernel for a weight format on this build (DSP variants when ES_USE_DSP); NULL for a
+ * format without a matrix-vector kernel. */
+es_matvec_fn_t es_matvec_for_format(uint8_t format);
+
+/* Binds a validated weight table (format, blob offset) to m's weight fields. */
+void es_matvec_bind_weights(es_matvec_t *m, uint8_t format, const uint8_t *blob, uint32_t offset);
+
+/* Scratch bytes the matvec kernel of a format needs for cols columns (nm2:4: pair table). */
+uint32_t es_matvec_scratch_bytes(uint8_t format, uint32_t cols);
+
+/* The 2:4 pair table of an input vector: for each group of four inputs, six words holding
+ * the pairs (0,1) (0,2) (0,3) (1,2) (1,3) (2,3) as int16 halves (first input low). */
+void es_nm24_pairs(const int8_t *x, uint32_t cols, int8_t *scratch);
+
+/* One output: requantize the accumulator of row r, add the zero point, clamp. */
+ES_INLINE int8_t es_matvec_out(const es_matvec_t *m, int32_t acc, uint32_t r)
+{
+    acc = es_requantize(acc, m->mult[r], m->shift[r]) + m->output_zero_point;
+    return (int8_t)es_clamp(acc, m->act_min, m->act_max);
+}
+
+#endif /* ES_MATVEC_H */

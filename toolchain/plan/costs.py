@@ -1,0 +1,77 @@
+"""Instruction cost model of the FC / conv kernels, per weight format and ISA, calibrated by
+the kernel benchmarks (benchmarks/run.py; QEMU -icount instructions on mps2-an386 for the
+DSP kernels and mps2-an385 for plain C, gcc 12 -O3).
+
+A layer's cost is, per output pixel (conv) or batch row (FC),
+    per_unit * units + per_output * rows + per_column_byte * im2col bytes
+where units is what the format's inner loop iterates over: multiply-adds for dense, stored
+entries for CSR (fillers included), blocks for block 1x4, groups of four for 2:4. Estimates
+are for choosing formats; reports show measured figures.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from toolchain.encode import block, csr, csr16, dense, nm
+from toolchain.encode.format import OpCode
+from toolchain.plan.lower import Layer
+
+
+@dataclass(frozen=True)
+class KernelCost:
+    per_unit: float
+    per_output: float
+
+
+# Fitted from the benchmark shapes (FC 784x300 and the four conv shapes; see docs/BENCHMARKS.md).
+COSTS = {
+    "dsp": {
+        dense.NAME: KernelCost(2.0, 40.0),
+        csr.NAME: KernelCost(6.1, 51.0),
+        csr16.NAME: KernelCost(4.4, 51.0),
+        block.NAME: KernelCost(11.7, 51.0),
+        nm.NAME: KernelCost(6.0, 51.0),
+    },
+    "c": {
+        dense.NAME: KernelCost(3.5, 45.0),
+        csr.NAME: KernelCost(6.1, 51.0),
+        csr16.NAME: KernelCost(5.05, 51.0),
+        block.NAME: KernelCost(17.8, 51.0),
+        nm.NAME: KernelCost(16.0, 51.0),
+    },
+}
+PER_IM2COL_BYTE = 1.6
+NM_PAIR_TABLE_PER_GROUP = 15.0
+
+
+def units(weights: np.ndarray, fmt: str) -> int:
+    if fmt == dense.NAME:
+        return int(weights.size)
+    if fmt == csr.NAME:
+        return int(csr.entries(weights)[0].sum())
+    if fmt == csr16.NAME:
+        return int(np.count_nonzero(weights))
+    if fmt == block.NAME:
+        return int(block.arrays(weights).entry_count)
+    if fmt == nm.NAME:
+        return int(weights.size // 4)
+    raise ValueError(f"no cost model for format {fmt!r}")
+
+
+def estimate(layer: Layer, fmt: str, dsp: bool, im2col_bytes: int = 0) -> int:
+    """Estimated instructions of one inference of the layer in format fmt."""
+    cost = COSTS["dsp" if dsp else "c"][fmt]
+    rows, cols = layer.weights.shape
+    if layer.opcode == OpCode.CONV_2D:
+        pixels = int(layer.params["out_h"]) * int(layer.params["out_w"])
+    elif layer.opcode == OpCode.FULLY_CONNECTED:
+        pixels = int(layer.params["batches"])
+    else:
+        pixels = 1
+    per_pixel = cost.per_unit * units(layer.weights, fmt) + cost.per_output * rows
+    per_pixel += PER_IM2COL_BYTE * im2col_bytes
+    if fmt == nm.NAME:
+        per_pixel += NM_PAIR_TABLE_PER_GROUP * cols / 4
+    return int(round(pixels * per_pixel))
