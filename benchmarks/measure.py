@@ -1,0 +1,184 @@
+"""One measurement: plan a case with one forced weight format, generate C, build firmware for a
+board, run it under QEMU, check every output byte against TFLM's reference.
+
+Builds go through the toolchain's own path (pipeline.plan_graph / generate,
+targets.build.build_firmware, targets.qemu.run_qemu), so a benchmark is also an end-to-end
+test of the format. Each worker owns a build directory per (board, defines) and reuses it:
+the generated Makefile tracks dependencies, so only the model sources and main.c are
+recompiled between jobs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import toolchain  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
+from benchmarks.config import Pattern, Shape
+from benchmarks.models import TEST_SAMPLES, Case
+from toolchain.errors import ToolchainError
+from toolchain.ir.tflite_import import load_tflite
+from toolchain.pipeline import generate, plan_graph
+from toolchain.plan.lower import lower_graph
+from toolchain.plan.select import applicable_formats
+from toolchain.targets.boards import load_board
+from toolchain.targets.build import build_firmware
+from toolchain.targets.qemu import run_qemu
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Bump when what a row holds or how it is measured changes: it invalidates cached rows.
+MEASURE_VERSION = 1
+# What a measurement depends on besides the model and the runtime (runtime_c/, fingerprinted
+# from its snapshot): the templates, the parts of the toolchain between .tflite and firmware,
+# and the board files.
+FINGERPRINT_PATHS = ("templates", "boards", "toolchain/encode", "toolchain/plan",
+                     "toolchain/codegen", "toolchain/ir", "toolchain/targets")
+
+
+class BenchError(Exception):
+    """A job that could not be measured (build, run or planning failed)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    shape: Shape
+    pattern: Pattern
+    board: str
+    format: str  # the toolchain's format name, forced at planning
+    label: str  # the name in results.json: dense_dsp / dense_c / the format name
+    defines: tuple[str, ...] = ()
+
+    @property
+    def variant(self) -> str:
+        """Build-directory name: one per (board, defines)."""
+        return "-".join([self.board, *(re.sub(r"\W+", "_", d).lower() for d in self.defines)])
+
+    def describe(self) -> str:
+        return f"{self.board} {self.shape.name} {self.pattern.label} {self.label}"
+
+
+def source_fingerprint(root: Path = REPO_ROOT, paths: tuple[str, ...] = FINGERPRINT_PATHS) -> str:
+    """sha256 over the names and contents of the files under root/<path> for each path."""
+    h = hashlib.sha256()
+    for rel in paths:
+        base = root / rel
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            if "__pycache__" in path.parts or path.suffix == ".pyc":
+                continue
+            h.update(str(path.relative_to(root)).encode() + b"\0")
+            h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def snapshot_runtime(work: Path) -> tuple[Path, str]:
+    """Copies runtime_c/ to work/runtime/<hash>/ (once per content) and returns that copy and
+    its hash. Firmware is built from the copy (the generated Makefile's RUNTIME variable), so
+    edits to runtime_c/ during a run cannot mix two versions of the kernels in one run."""
+    work.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".runtime-", dir=work))
+    try:
+        shutil.copytree(REPO_ROOT / "runtime_c", tmp / "runtime_c",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.o", "*.d"))
+        digest = source_fingerprint(tmp, ("runtime_c",))
+        dest = work / "runtime" / digest[:16]
+        if not dest.is_dir():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            (tmp / "runtime_c").rename(dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest, digest
+
+
+def job_key(job: Job, case: Case, fingerprint: str) -> str:
+    raw = json.dumps([MEASURE_VERSION, fingerprint, case.tflite_sha, job.board, job.format,
+                      job.label, list(job.defines), TEST_SAMPLES])
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def _weighted_layer(layers) -> int:
+    idx = [i for i, layer in enumerate(layers) if layer.weights is not None]
+    if len(idx) != 1:
+        raise BenchError(f"expected one layer with weights, got {len(idx)}: "
+                         f"{[layers[i].name for i in idx]}")
+    return idx[0]
+
+
+def case_formats(case: Case) -> tuple[list[str], int, int]:
+    """(applicable formats, nonzero int8 weights, weights) of the case's layer, as the
+    toolchain's select.applicable_formats reports them."""
+    layers = lower_graph(load_tflite(case.tflite, "bench"))
+    layer = layers[_weighted_layer(layers)]
+    return list(applicable_formats(layer)), layer.nonzero_count, layer.param_count
+
+
+def _alnum(s: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", s.lower())
+
+
+def kernel_symbols(elf: Path, fmt: str) -> dict[str, int]:
+    """Function symbols (name -> bytes of code) the linker kept whose name is es_..._<fmt>_...
+    (the format's name without punctuation as one "_"-separated part: es_matvec_csr8_s8,
+    es_conv2d_nm24_s8_dsp), depthwise kernels left out. Static helpers that were not inlined
+    are not counted."""
+    from elftools.elf.elffile import ELFFile
+
+    token = _alnum(fmt)
+    out = {}
+    with open(elf, "rb") as f:
+        symtab = ELFFile(f).get_section_by_name(".symtab")
+        for sym in symtab.iter_symbols() if symtab is not None else ():
+            if sym["st_info"]["type"] == "STT_FUNC" and sym["st_size"] > 0 and \
+                    sym.name.startswith("es_") and "depthwise" not in sym.name and \
+                    token in map(_alnum, sym.name.split("_")):
+                out[sym.name] = int(sym["st_size"])
+    return dict(sorted(out.items()))
+
+
+def run_job(job: Job, case: Case, slot_dir: Path) -> dict:
+    """Measure one job in slot_dir (a build directory this worker owns); returns its row."""
+    board = load_board(job.board)
+    try:
+        plan = plan_graph(load_tflite(case.tflite, "bench"), force_format=job.format)
+        li = _weighted_layer(plan.layers)
+        choice = plan.choices[li]
+        if choice.format != job.format:
+            raise BenchError(f"planning with format {job.format!r} gave {choice.format!r}")
+        generate(plan, slot_dir)
+        fw = build_firmware(slot_dir / "src", slot_dir / "build", board, case.x_int8, "bench",
+                            defines=job.defines)
+        run = run_qemu(fw.elf, board)
+    except ToolchainError as exc:
+        raise BenchError(f"{job.describe()}: {exc}") from exc
+    n = len(case.x_int8)
+    ours = run.outputs.reshape(n, -1)
+    ref = case.reference.reshape(n, -1)
+    mismatches = int(np.count_nonzero(ours != ref)) if ours.shape == ref.shape else int(ref.size)
+    layer = plan.layers[li]
+    symbols = kernel_symbols(fw.elf, job.format)
+    return {
+        "op": job.shape.op,
+        "shape": job.shape.name,
+        "format": job.label,
+        "board": job.board,
+        "sparsity": job.pattern.sparsity,
+        "instructions": int(run.layer_instructions[li]),
+        "bytes": int(choice.table_bytes),
+        "pattern": job.pattern.name,
+        "nonzero": int(layer.nonzero_count),
+        "params": int(layer.param_count),
+        "mismatches": mismatches,
+        "samples": n,
+        "invoke_instructions": [int(v) for v in run.instructions],
+        "layer_instructions": [int(v) for v in run.layer_instructions],
+        "defines": list(job.defines),
+        "kernel_text_bytes": sum(symbols.values()),
+        "kernel_symbols": symbols,
+        "firmware_text_bytes": int(fw.sizes["text"]),
+        "macs": job.shape.macs,
+    }

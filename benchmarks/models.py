@@ -1,0 +1,112 @@
+"""One-layer int8 models for the kernel benchmark, cached on disk.
+
+A case is one (shape, pattern) pair: a tf_keras model with a single Dense or Conv2D layer (no
+activation, bias on), random weights from a fixed seed, zeroed with a mask from
+toolchain/encode/patterns.py, converted to a full-int8 .tflite with random representative
+data. Beside the .tflite the cache keeps the int8 test inputs and TFLM's reference outputs
+for them, so boards and formats reuse one conversion and one reference run.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.config import FC, Pattern, Shape
+
+# Bump when the way models, inputs or references are made changes: it invalidates the cache.
+MODEL_VERSION = 1
+SEED = 0
+CALIBRATION_SAMPLES = 64
+TEST_SAMPLES = 2  # inputs run on every firmware (and through the reference)
+
+
+@dataclass
+class Case:
+    shape: Shape
+    pattern: Pattern
+    tflite: bytes
+    x_int8: np.ndarray  # [TEST_SAMPLES, *input_shape]
+    reference: np.ndarray  # TFLM reference outputs, int8 [TEST_SAMPLES, output_bytes]
+
+    @property
+    def tflite_sha(self) -> str:
+        return hashlib.sha256(self.tflite).hexdigest()
+
+
+def _seed(shape: Shape, pattern: Pattern) -> int:
+    return zlib.crc32(f"{SEED}/{shape.name}/{pattern.slug}".encode())
+
+
+def build_keras_model(shape: Shape, pattern: Pattern):
+    """The one-layer model with masked random weights; returns (model, calibration inputs)."""
+    import tf_keras as keras
+
+    from toolchain.encode import patterns
+
+    rng = np.random.default_rng(_seed(shape, pattern))
+    inp = keras.Input(shape.input_shape)
+    if shape.op == FC:
+        layer = keras.layers.Dense(shape.units)
+    else:
+        layer = keras.layers.Conv2D(shape.units, shape.kernel, padding=shape.padding)
+    model = keras.Model(inp, layer(inp), name="bench")
+    kernel, bias = layer.get_weights()
+    kernel = rng.normal(0.0, 1.0, kernel.shape).astype(np.float32)
+    rows = patterns.keras_rows(kernel)
+    if pattern.kind == "unstructured":
+        mask = patterns.unstructured_mask(rows, pattern.sparsity)
+    elif pattern.kind == "nm":
+        mask = patterns.nm_mask(rows, pattern.n, pattern.m)
+    elif pattern.kind == "block":
+        mask = patterns.block_mask(rows, pattern.bh, pattern.bw, pattern.sparsity)
+    else:
+        raise ValueError(f"unknown pattern kind {pattern.kind!r}")
+    kernel = patterns.keras_from_rows(rows * mask, kernel.shape).astype(np.float32)
+    # Scale so that outputs have about unit variance whatever the fan-in and sparsity.
+    fan_in = max(1, int(np.count_nonzero(mask)) // mask.shape[0])
+    kernel /= np.float32(np.sqrt(fan_in))
+    bias = rng.normal(0.0, 0.5, bias.shape).astype(np.float32)
+    layer.set_weights([kernel, bias])
+    x = rng.normal(0.0, 1.0, (CALIBRATION_SAMPLES + TEST_SAMPLES, *shape.input_shape))
+    return model, x.astype(np.float32)
+
+
+def _cache_key(shape: Shape, pattern: Pattern) -> str:
+    from importlib.metadata import version
+
+    raw = json.dumps([MODEL_VERSION, SEED, shape.name, pattern.slug, version("tensorflow"),
+                      version("tflite-micro")])
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def load_case(shape: Shape, pattern: Pattern, cache_dir: Path) -> Case:
+    """The case from cache_dir, converting and running the reference first if needed."""
+    import toolchain  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
+    from toolchain.ir.tflite_import import load_tflite
+    from toolchain.pipeline import reference
+    from toolchain.quantize.convert import quantize_input, to_int8_tflite
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    stem = cache_dir / f"{shape.name}__{pattern.slug}__{_cache_key(shape, pattern)}"
+    tflite_path, data_path = stem.with_suffix(".tflite"), stem.with_suffix(".npz")
+    if tflite_path.is_file() and data_path.is_file():
+        with np.load(data_path) as d:
+            return Case(shape, pattern, tflite_path.read_bytes(), d["x"], d["reference"])
+    model, x = build_keras_model(shape, pattern)
+    tflite = to_int8_tflite(model, x[:CALIBRATION_SAMPLES])
+    graph = load_tflite(tflite, "bench")
+    inp = graph.tensors[graph.inputs[0]]
+    x_int8 = quantize_input(x[CALIBRATION_SAMPLES:], float(inp.scale[0]), int(inp.zero_point[0]))
+    ref = reference(tflite, x_int8)
+    tmp = stem.with_suffix(".npz.tmp.npz")
+    np.savez(tmp, x=x_int8, reference=ref)
+    tmp.replace(data_path)
+    tmp = stem.with_suffix(".tflite.tmp")
+    tmp.write_bytes(tflite)
+    tmp.replace(tflite_path)
+    return Case(shape, pattern, tflite, x_int8, ref)

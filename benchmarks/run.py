@@ -1,0 +1,237 @@
+"""Kernel benchmark (`make bench`): every weight format the toolchain can apply, on one-layer
+models of the reference shapes, for each weight pattern and sparsity, on each QEMU board.
+
+Writes benchmarks/results.json (a list of rows, see docs/BENCHMARKS.md), docs/BENCHMARKS.md
+and docs/img/bench_<board>.png. Exits with status 1 if any output byte differs from TFLM's
+reference or any job failed (after writing what was measured).
+
+    .venv/bin/python benchmarks/run.py [--quick] [--boards B,...] [--shapes S,...]
+                                       [--formats F,...] [--sparsities S,...]
+                                       [--jobs N] [--fresh]
+                                       [--results PATH] [--doc PATH] [--work DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import toolchain  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
+from benchmarks import config  # noqa: E402
+from benchmarks.measure import (REPO_ROOT, BenchError, Job, case_formats, job_key,  # noqa: E402
+                                run_job, snapshot_runtime, source_fingerprint)
+from benchmarks.models import load_case  # noqa: E402
+
+DEFAULT_RESULTS = REPO_ROOT / "benchmarks" / "results.json"
+DEFAULT_DOC = REPO_ROOT / "docs" / "BENCHMARKS.md"
+DEFAULT_WORK = REPO_ROOT / "build" / "bench"
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--boards", type=_csv, help=f"comma-separated (default: {','.join(config.BOARDS)}; "
+                   f"--quick: {config.REFERENCE_BOARD})")
+    p.add_argument("--shapes", type=_csv, help="comma-separated shape strings (default: the five "
+                   "reference shapes)")
+    p.add_argument("--formats", type=_csv, help="comma-separated result format names to measure, "
+                   "e.g. dense_dsp,dense_c,csr8 ('dense' means both dense builds); default: every "
+                   "format the toolchain reports applicable")
+    p.add_argument("--quick", action="store_true", help="unstructured sparsity "
+                   f"{' and '.join(map(str, config.QUICK_SPARSITIES))} only, on "
+                   f"{config.REFERENCE_BOARD} unless --boards is given")
+    p.add_argument("--sparsities", type=_csv, help="comma-separated nominal sparsities: keep "
+                   "only the patterns of the plan with one of these (e.g. 0.9)")
+    p.add_argument("--jobs", type=int, default=2, help="parallel builds and runs (default 2)")
+    p.add_argument("--fresh", action="store_true", help="measure again even if a cached row "
+                   "exists for the same sources, model, board and format")
+    p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results JSON to write")
+    p.add_argument("--doc", type=Path, default=DEFAULT_DOC, help="markdown report to write "
+                   "(figures go to img/ beside it)")
+    p.add_argument("--no-doc", action="store_true", help="write results only")
+    p.add_argument("--work", type=Path, default=DEFAULT_WORK, help="cache and build directory")
+    args = p.parse_args(argv)
+    args.boards = args.boards or ([config.REFERENCE_BOARD] if args.quick else list(config.BOARDS))
+    args.shapes = args.shapes or list(config.SHAPES)
+    args.patterns = list(config.QUICK_PATTERNS if args.quick else config.PATTERNS)
+    if args.sparsities:
+        try:
+            wanted = {round(float(s), 6) for s in args.sparsities}
+        except ValueError:
+            p.error(f"--sparsities {','.join(args.sparsities)}: expected numbers such as 0.9")
+        args.patterns = [pt for pt in args.patterns if round(pt.sparsity, 6) in wanted]
+        if not args.patterns:
+            p.error(f"--sparsities {','.join(args.sparsities)}: no pattern of the plan has "
+                    "that sparsity")
+    if args.jobs < 1:
+        p.error("--jobs must be at least 1")
+    return args
+
+
+def expand_jobs(case, formats: list[str], boards, wanted: list[str] | None) -> list[Job]:
+    """Jobs for one case: each applicable format on each board; dense twice on DSP cores."""
+    jobs = []
+    for board in boards:
+        for fmt in formats:
+            if fmt == config.DENSE:
+                variants = [(config.DENSE_DSP, ()),
+                            (config.DENSE_C, (config.DISABLE_DSP_DEFINE,))] if board.dsp \
+                    else [(config.DENSE_C, ())]
+            else:
+                variants = [(fmt, ())]
+            for label, defines in variants:
+                if wanted is None or label in wanted or (fmt == config.DENSE and config.DENSE in wanted):
+                    jobs.append(Job(case.shape, case.pattern, board.name, fmt, label, defines))
+    return jobs
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Writes data as JSON via a temporary file and a rename; a list gets one item a line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    if isinstance(data, list):
+        text = "[\n" + ",\n".join(json.dumps(item) for item in data) + "\n]\n" if data else "[]\n"
+    else:
+        text = json.dumps(data, indent=1) + "\n"
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def _order(rows: list[dict], args) -> list[dict]:
+    boards = {b: i for i, b in enumerate(args.boards)}
+    shapes = {s: i for i, s in enumerate(args.shapes)}
+    formats: dict[str, int] = {config.DENSE_DSP: 0, config.DENSE_C: 1}
+    for r in rows:
+        formats.setdefault(r["format"], len(formats))
+    patterns = {name: i for i, name in enumerate(dict.fromkeys(p.name for p in args.patterns))}
+    return sorted(rows, key=lambda r: (boards.get(r["board"], 99), shapes.get(r["shape"], 99),
+                                       patterns.get(r["pattern"], 99), r["sparsity"],
+                                       formats[r["format"]]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tqdm import tqdm
+
+    from toolchain.targets.boards import load_board
+
+    args = parse_args(argv)
+    t0 = time.time()
+    try:
+        shapes = [config.parse_shape(s) for s in args.shapes]
+        boards = [load_board(b) for b in args.boards]
+    except Exception as exc:  # a bad option value: one line, status 2
+        print(f"benchmarks/run.py: {exc}", file=sys.stderr)
+        return 2
+    errors: list[str] = []
+    cases = []
+    pairs = [(s, p) for s in shapes for p in args.patterns]
+    for shape, pattern in tqdm(pairs, desc="models", unit="model", leave=False):
+        try:
+            case = load_case(shape, pattern, args.work / "models")
+            cases.append((case, *case_formats(case)))
+        except Exception as exc:  # keep going: report every broken case at the end
+            errors.append(f"{shape.name} {pattern.label}: model preparation failed: {exc}")
+
+    runtime_dir, runtime_hash = snapshot_runtime(args.work)
+    old_runtime = os.environ.get("RUNTIME")
+    os.environ["RUNTIME"] = str(runtime_dir)  # make's `RUNTIME ?=` in the generated Makefile
+    try:
+        return _measure(args, boards, cases, errors, runtime_hash, t0)
+    finally:
+        if old_runtime is None:
+            os.environ.pop("RUNTIME", None)
+        else:
+            os.environ["RUNTIME"] = old_runtime
+
+
+def _measure(args, boards, cases, errors: list[str], runtime_hash: str, t0: float) -> int:
+    """Runs (or takes from the cache) every job of the selected cases; writes the outputs."""
+    from tqdm import tqdm
+
+    fingerprint = runtime_hash[:32] + source_fingerprint()[:32]
+    rows_dir = args.work / "rows"
+    rows_dir.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    todo: list[tuple[Job, object, Path]] = []
+    for case, formats, _, _ in cases:
+        for job in expand_jobs(case, formats, boards, args.formats):
+            path = rows_dir / f"{job_key(job, case, fingerprint)}.json"
+            if path.is_file() and not args.fresh:
+                rows.append(json.loads(path.read_text()))
+            else:
+                todo.append((job, case, path))
+    if args.formats:
+        labels = {j.label for j, _, _ in todo} | {r["format"] for r in rows}
+        unused = [f for f in args.formats if f not in labels and
+                  not (f == config.DENSE and labels & {config.DENSE_DSP, config.DENSE_C})]
+        if unused:
+            print(f"note: --formats {','.join(unused)}: not applicable to any selected layer",
+                  file=sys.stderr)
+    print(f"{len(rows) + len(todo)} measurements: {len(rows)} cached, {len(todo)} to run "
+          f"with {args.jobs} workers", flush=True)
+
+    slots: queue.Queue[int] = queue.Queue()
+    for i in range(args.jobs):
+        slots.put(i)
+
+    def work(job: Job, case, path: Path) -> dict:
+        slot = slots.get()
+        try:
+            row = run_job(job, case, args.work / "fw" / job.variant / f"slot{slot}")
+        finally:
+            slots.put(slot)
+        write_json_atomic(path, row)
+        return row
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(work, *t): t[0] for t in todo}
+        for fut in tqdm(as_completed(futures), total=len(futures), desc="build+run", unit="run"):
+            try:
+                rows.append(fut.result())
+            except BenchError as exc:
+                errors.append(str(exc))
+            except Exception as exc:  # an unexpected failure of one job must not lose the rest
+                errors.append(f"{futures[fut].describe()}: {type(exc).__name__}: {exc}")
+
+    if todo and source_fingerprint()[:32] != fingerprint[32:]:
+        # Keep this run's rows in its results but not in the cache, so the next run measures
+        # everything again with one version of the sources.
+        for _, _, path in todo:
+            path.unlink(missing_ok=True)
+        print("warning: templates/, boards/ or toolchain sources changed during the run; the "
+              "toolchain was imported before it, but rows of templates read later may mix "
+              "versions, so they are not cached: run again to be sure", file=sys.stderr)
+    rows = _order(rows, args)
+    write_json_atomic(args.results, rows)
+    elapsed = time.time() - t0
+    from benchmarks import goals, report
+
+    goal_results = goals.evaluate(rows)
+    if not args.no_doc:
+        report.write_doc(rows, goal_results, args.doc, errors=errors)
+    print(report.summary_text(rows, goal_results))
+    bad = [r for r in rows if r["mismatches"]]
+    print(f"wrote {args.results} ({len(rows)} rows){'' if args.no_doc else f' and {args.doc}'} "
+          f"in {elapsed:.0f} s")
+    for r in bad:
+        print(f"MISMATCH: {r['board']} {r['shape']} {r['pattern']} {r['sparsity']} {r['format']}: "
+              f"{r['mismatches']} output bytes differ from the TFLM reference", file=sys.stderr)
+    for e in errors:
+        print(f"ERROR: {e}", file=sys.stderr)
+    return 1 if bad or errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
