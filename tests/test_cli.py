@@ -92,3 +92,36 @@ def test_dataset_shape_mismatch(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "28" in err and "8" in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_optimize_goals_and_an_impossible_flash_budget(tmp_path, capsys):
+    """--optimize changes the formats a sparse model gets; a flash budget smaller than the
+    model's smallest encoding is refused with the shortfall and leaves nothing behind."""
+    import json
+
+    import tf_keras as keras
+
+    from toolchain.encode import patterns
+    from toolchain.quantize.convert import to_int8_tflite
+
+    rng = np.random.default_rng(0)
+    inp = keras.Input((8, 8, 1), batch_size=1)
+    model = keras.Model(inp, keras.layers.Dense(64)(keras.layers.Flatten()(inp)))
+    w, b = model.layers[-1].get_weights()
+    rows = patterns.keras_rows(w)
+    model.layers[-1].set_weights([patterns.keras_from_rows(rows * patterns.unstructured_mask(rows, 0.9),
+                                                           w.shape), b])
+    tfl = tmp_path / "m.tflite"
+    tfl.write_bytes(to_int8_tflite(model, rng.random((20, 8, 8, 1)).astype(np.float32)))
+    formats = {}
+    for goal in ("speed", "size"):
+        assert main(["compile", str(tfl), "--out", str(tmp_path / goal), "--optimize", goal]) == 0
+        report = json.loads((tmp_path / goal / "report.json").read_text())
+        assert report["optimize"] == goal
+        formats[goal] = report["layers"][-1]["format"]
+    assert formats == {"speed": "csr16", "size": "csr8"}
+    capsys.readouterr()
+    assert main(["compile", str(tfl), "--out", str(tmp_path / "tiny"), "--flash-budget", "1K"]) == 2
+    assert "flash-budget" in capsys.readouterr().err
+    assert not (tmp_path / "tiny").exists()

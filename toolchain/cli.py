@@ -18,6 +18,122 @@ def _sparsity(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+# Options that switch `compile` from the demo's uniform gradual pruning to toolchain.prune's
+# per-layer engine (dest names; --epochs alone does not).
+PRUNE_ENGINE_OPTIONS = ("granularity", "method", "schedule", "mode", "config", "layer", "skip",
+                        "prune_all", "rounds", "initial_sparsity", "begin_step", "end_step",
+                        "frequency", "power", "l1", "threshold", "norm", "logdir", "auto_sparsity")
+
+
+def _add_prune_options(p: argparse.ArgumentParser, auto: bool = True) -> None:
+    g = p.add_argument_group("pruning (per-layer settings; see README 'Pruning')")
+    g.add_argument("--granularity", default=None,
+                   help="unstructured | block:RxC (e.g. block:1x4, block:4x1) | nm:N:M (e.g. nm:2:4)")
+    g.add_argument("--method", default=None, choices=["magnitude", "l1", "units", "filters"],
+                   help="magnitude (default) | l1 (L1-regularised training, then |w| < t) | units / "
+                        "filters (remove Dense units / conv filters: a smaller dense model)")
+    g.add_argument("--schedule", default=None,
+                   help="constant | polynomial (default; Zhu & Gupta) | ramp:MODULE:FUNCTION "
+                        "(a function of training progress 0..1 returning the fraction of the target)")
+    g.add_argument("--mode", default=None, choices=["one-shot", "iterative", "gradual"],
+                   help="gradual (default): sparsity rises while fine-tuning; one-shot: prune the "
+                        "trained model, then fine-tune; iterative: prune a step, retrain, repeat")
+    g.add_argument("--config", type=Path, default=None,
+                   help="TOML file with global keys and [layers.NAME] tables (skip, sparsity, method, "
+                        "granularity, threshold, norm); its per-layer settings override the command line")
+    g.add_argument("--layer", action="append", default=None, metavar="NAME:KEY=VALUE[,...]",
+                   help="per-layer setting, repeatable, e.g. --layer fc1:sparsity=0.9,granularity=nm:2:4 "
+                        "or --layer conv1:skip")
+    g.add_argument("--skip", default=None, metavar="NAMES", help="comma-separated layers to leave dense")
+    g.add_argument("--prune-all", action="store_true", default=None,
+                   help="also prune the layers spared by default (first conv, last classifier, small layers)")
+    g.add_argument("--epochs", type=_count, default=None,
+                   help="fine-tune epochs (per round with --mode iterative; default 4)")
+    g.add_argument("--rounds", type=_count, default=None, help="rounds of --mode iterative (default 3)")
+    g.add_argument("--initial-sparsity", type=_fraction, default=None, help="schedule start (default 0)")
+    g.add_argument("--begin-step", type=_count, default=None, help="schedule begin step (default 0)")
+    g.add_argument("--end-step", type=_count, default=None,
+                   help="schedule end step (default: 70%% of the fine-tune steps)")
+    g.add_argument("--frequency", type=_count, default=None,
+                   help="steps between mask updates (default: about 10 updates)")
+    g.add_argument("--power", type=_fraction, default=None, help="polynomial schedule exponent (default 3)")
+    g.add_argument("--l1", type=_fraction, default=None,
+                   help="L1 penalty for --method l1: l1 * sum|w| per kernel (default 1e-3)")
+    g.add_argument("--threshold", type=_fraction, default=None,
+                   help="--method l1 prunes |w| < threshold (default: the magnitude reaching --sparsity)")
+    g.add_argument("--norm", default=None, choices=["l1", "l2"],
+                   help="unit / filter ranking norm (default l2 for units, l1 for filters)")
+    g.add_argument("--logdir", type=Path, default=None,
+                   help="write TensorBoard summaries (per-layer sparsity, loss) here")
+    if auto:
+        g.add_argument("--auto-sparsity", action="store_true", default=None,
+                       help="pick each layer's sparsity from a sensitivity sweep")
+        g.add_argument("--max-accuracy-drop", type=_fraction, default=1.0,
+                       help="with --auto-sparsity: accuracy points a layer may lose (default 1.0)")
+        g.add_argument("--sparsities", default=None,
+                       help="with --auto-sparsity: sweep levels (default 0.25,0.5,...,0.99)")
+
+
+def _prune_config(args, require_sparsity: bool):
+    """PruneConfig from parsed arguments, or None for `compile` without pruning options."""
+    from toolchain.prune.config import build_config
+    from toolchain.prune.sweep import SWEEP_SPARSITIES, parse_sparsities
+
+    chosen = {k: getattr(args, k, None) for k in PRUNE_ENGINE_OPTIONS}
+    if not require_sparsity and all(v is None for v in chosen.values()):
+        return None
+    cli = {k: v for k, v in chosen.items() if k not in ("config", "layer", "logdir", "auto_sparsity")}
+    cli["sparsity"] = args.sparsity
+    cli["epochs"] = args.epochs
+    config = build_config(cli, args.layer, args.config, logdir=args.logdir, seed=args.seed,
+                          auto_sparsity=bool(args.auto_sparsity),
+                          max_accuracy_drop=args.max_accuracy_drop,
+                          sweep_sparsities=(parse_sparsities(args.sparsities) if args.sparsities
+                                            else SWEEP_SPARSITIES))
+    if require_sparsity and args.sparsity is None and not config.auto_sparsity \
+            and config.granularity.fixed_sparsity is None and not _config_sets_sparsity(args.config):
+        raise ToolchainError("--sparsity S is required (or sparsity = S in the --config file, or "
+                             "--auto-sparsity, or an N:M --granularity)")
+    return config
+
+
+def _config_sets_sparsity(path) -> bool:
+    if path is None:
+        return False
+    from toolchain.prune.config import load_toml
+
+    return "sparsity" in load_toml(path)
+
+
+def _bytes(text: str) -> int:
+    t = text.strip().upper()
+    scale = {"K": 1024, "M": 1024 * 1024}.get(t[-1:], 1)
+    try:
+        value = int(float(t[:-1] if scale > 1 else t) * scale)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a byte count (e.g. 65536, 64K, 1M)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}': the budget must be positive")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="edgesparse",
@@ -37,13 +153,47 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("model", type=Path, help=".keras, .h5, SavedModel directory, or int8 .tflite")
     c.add_argument("--out", type=Path, required=True, help="output directory")
     c.add_argument("--board", default="mps2-an386", help="board name or .toml (default mps2-an386)")
-    c.add_argument("--sparsity", type=_sparsity, default=0.8,
+    c.add_argument("--sparsity", type=_sparsity, default=None,
                    help="target sparsity for Keras models (default 0.8; 0 skips pruning)")
     c.add_argument("--data", default=None,
                    help="digits | digits28 | FILE.npz (x, optional y); default from the input shape")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--name", default=None,
                    help="model name used in the sources and report (default: the file's stem)")
+    c.add_argument("--optimize", choices=["speed", "size", "balanced"], default="balanced",
+                   help="per-layer weight format goal: speed = fewest instructions, size = fewest "
+                        "bytes, balanced = fewest bytes without being slower than dense (default)")
+    c.add_argument("--flash-budget", type=_bytes, default=None, metavar="BYTES",
+                   help="upper bound on the model blob in flash (e.g. 65536 or 64K); with "
+                        "--optimize speed, layers move to smaller formats until it fits")
+    _add_prune_options(c)
+
+    pr = sub.add_parser("prune", help="prune a Keras model; write PRUNED.keras and PRUNED.json")
+    pr.add_argument("model", type=Path, help=".keras, .h5 or SavedModel directory (trained)")
+    pr.add_argument("--data", default=None,
+                    help="digits | digits28 | FILE.npz (x, y); default from the input shape")
+    pr.add_argument("--sparsity", type=_sparsity, default=None,
+                    help="target sparsity of each pruned layer (fraction of units for units/filters)")
+    pr.add_argument("--out", type=Path, required=True, help="PRUNED.keras (PRUNED.json is written beside it)")
+    pr.add_argument("--seed", type=int, default=0)
+    _add_prune_options(pr)
+
+    sw = sub.add_parser("sweep", help="accuracy vs sparsity per layer and for the whole model, for "
+                                      "weight and unit/filter pruning: DIR/sweep.csv and PNG plots")
+    sw.add_argument("model", type=Path, help=".keras, .h5 or SavedModel directory (trained)")
+    sw.add_argument("--data", default=None,
+                    help="digits | digits28 | FILE.npz (x, y); default from the input shape")
+    sw.add_argument("--sparsities", default="0.25,0.5,0.6,0.7,0.8,0.9,0.95,0.97,0.99",
+                    help="comma-separated sparsity levels (default 0.25,0.5,0.6,0.7,0.8,0.9,0.95,0.97,0.99)")
+    sw.add_argument("--out", type=Path, required=True, help="output directory")
+    sw.add_argument("--epochs", type=_count, default=0,
+                    help="fine-tune epochs per point (default 0: one-shot sensitivity, seconds per model)")
+    sw.add_argument("--granularity", default=None, help="weight-pruning pattern (default unstructured)")
+    sw.add_argument("--config", type=Path, default=None,
+                    help="TOML prune config: decides which layers the whole-model curves prune")
+    sw.add_argument("--prune-all", action="store_true", default=None,
+                    help="whole-model curves also prune the layers spared by default")
+    sw.add_argument("--seed", type=int, default=0)
 
     r = sub.add_parser("run", help="build DIR, run it, verify against the reference, update report.json")
     r.add_argument("dir", type=Path)
@@ -61,10 +211,26 @@ def main(argv: list[str] | None = None) -> int:
             models = args.models.split(",") if args.models else None
             pipeline.demo(args.out, models=models, sparsity=args.sparsity, seed=args.seed)
         elif args.command == "compile":
+            prune = _prune_config(args, require_sparsity=False)
+            sparsity = 0.8 if args.sparsity is None else args.sparsity
             report = pipeline.compile_model(args.model, args.out, board=args.board,
-                                            sparsity=args.sparsity, data=args.data, seed=args.seed,
-                                            name=args.name)
+                                            sparsity=sparsity, data=args.data, seed=args.seed,
+                                            name=args.name, prune_epochs=args.epochs, prune=prune,
+                                            optimize=args.optimize, flash_budget=args.flash_budget)
             print(layer_table(report))
+        elif args.command == "prune":
+            from toolchain.prune.run import prune_file
+
+            prune_file(args.model, args.out, _prune_config(args, require_sparsity=True), args.data)
+        elif args.command == "sweep":
+            from toolchain.prune.config import build_config
+            from toolchain.prune.run import sweep_file
+            from toolchain.prune.sweep import parse_sparsities
+
+            config = build_config({"granularity": args.granularity, "prune_all": args.prune_all},
+                                  None, args.config, seed=args.seed)
+            sweep_file(args.model, args.out, config, args.data, parse_sparsities(args.sparsities),
+                       epochs=args.epochs)
         elif args.command == "run":
             report = pipeline.run_output_dir(args.dir, args.on)
             print(layer_table(report))

@@ -23,7 +23,7 @@ import numpy as np
 
 from toolchain.codegen.model import write_model_sources
 from toolchain.encode.blob import Blob, build_blob
-from toolchain.errors import InputFileError, ToolchainError, VerifyError
+from toolchain.errors import BudgetError, InputFileError, ToolchainError, VerifyError
 from toolchain.ir.graph import Graph
 from toolchain.ir.tflite_import import load_tflite
 from toolchain.plan.arena import ArenaPlan, plan_arena
@@ -77,9 +77,13 @@ class KerasStages:
 
 
 def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train_epochs: int,
-                         prune_epochs: int) -> KerasStages:
+                         prune_epochs: int, prune_config=None) -> KerasStages:
     """Train (train_epochs > 0), prune to `sparsity` (if > 0), convert to int8. Saves
-    float.keras, pruned.keras and model_int8.tflite into `out`."""
+    float.keras, pruned.keras and model_int8.tflite into `out`.
+
+    With a toolchain.prune.config.PruneConfig, pruning follows it instead (per-layer methods,
+    granularity, modes; auto sparsity from a sweep written to out/sweep) and its report is
+    saved as pruned.json; without one, every layer is pruned gradually to `sparsity`."""
     from toolchain.models.train import evaluate, train
     from toolchain.prune.magnitude import prune_gradual
     from toolchain.quantize.convert import to_int8_tflite
@@ -91,7 +95,15 @@ def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train
     if ds.labeled:
         acc["float"] = evaluate(model, ds.x_test, ds.y_test)
     model.save(out / "float.keras")
-    if sparsity > 0:
+    if prune_config is not None:
+        from toolchain.prune.run import run_config
+
+        result = run_config(model, ds, prune_config, out / "sweep")
+        model = result.model
+        write_json_atomic(out / "pruned.json", result.report())
+        if ds.labeled:
+            acc["pruned_float"] = evaluate(model, ds.x_test, ds.y_test)
+    elif sparsity > 0:
         log(f"pruning to {sparsity:.0%} sparsity (polynomial decay) while fine-tuning "
             f"for {prune_epochs} epochs")
         model = prune_gradual(model, ds, sparsity, epochs=prune_epochs, seed=seed)
@@ -115,16 +127,30 @@ class Plan:
     blob: Blob
 
 
-def plan_graph(graph: Graph, force_format: str | None = None) -> Plan:
+def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "balanced",
+               flash_budget: int | None = None, dsp: bool = True) -> Plan:
+    """Lower, choose formats (select.py: optimize goal, optional flash budget for the whole
+    blob in bytes, dsp: the target runs the DSP kernels), plan the arena, build the blob."""
     layers = lower_graph(graph)
-    choices = choose_formats(layers, force=force_format)
-    arena = plan_arena(graph, layers)
+    table_budget = None
+    if flash_budget is not None:
+        # everything but the weight tables is the same whatever the formats
+        base = choose_formats(layers, force="dense", dsp=dsp)
+        base_blob = build_blob(graph, layers, base, plan_arena(graph, layers, base))
+        fixed = len(base_blob.data) - sum(base_blob.weight_table_bytes)
+        table_budget = flash_budget - fixed - 3 * len(layers)  # tables are padded to 4 bytes
+        if table_budget < 0:
+            raise BudgetError(f"--flash-budget {flash_budget:,}: the model's records, bias and "
+                              f"requantization tables alone take {fixed:,} bytes")
+    choices = choose_formats(layers, force=force_format, optimize=optimize,
+                             flash_budget=table_budget, dsp=dsp)
+    arena = plan_arena(graph, layers, choices)
     blob = build_blob(graph, layers, choices, arena)
     return Plan(graph, layers, choices, arena, blob)
 
 
-def plan_model(tflite: bytes, name: str, force_format: str | None = None) -> Plan:
-    return plan_graph(load_tflite(tflite, name), force_format)
+def plan_model(tflite: bytes, name: str, force_format: str | None = None, **kw) -> Plan:
+    return plan_graph(load_tflite(tflite, name), force_format, **kw)
 
 
 def dense_blob(plan: Plan) -> Blob:
@@ -164,9 +190,11 @@ def accuracy(outputs: np.ndarray, y) -> float | None:
 def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an386",
                   sparsity: float = 0.8, data: str | None = None, seed: int = 0,
                   keras_model=None, name: str | None = None, train_epochs: int = 0,
-                  prune_epochs: int | None = None) -> dict:
+                  prune_epochs: int | None = None, prune=None, optimize: str = "balanced",
+                  flash_budget: int | None = None) -> dict:
     """Everything up to generated sources and report.json, written atomically to `out`.
-    Either model_path (.keras/.h5/SavedModel/.tflite) or an in-memory keras_model."""
+    Either model_path (.keras/.h5/SavedModel/.tflite) or an in-memory keras_model. `prune`, a
+    toolchain.prune.config.PruneConfig, replaces the uniform gradual pruning to `sparsity`."""
     from toolchain.data.datasets import check_matches, load_dataset
     from toolchain.targets.boards import load_board
 
@@ -179,6 +207,9 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
     with atomic_output_dir(out) as tmp:
         graph = None
         if is_tflite:
+            if prune is not None:
+                raise ToolchainError(f"{model_path}: a .tflite model is already quantized; pruning "
+                                     "options apply to Keras models (.keras, .h5, SavedModel)")
             tflite = _read_tflite(Path(model_path))
             graph = load_tflite(tflite, name)  # reject unsupported models before reading data
             shape = graph.tensors[graph.inputs[0]].shape[1:]
@@ -194,19 +225,23 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
             shape = tuple(keras_model.input_shape[1:])
             ds = load_dataset(data or _default_data(shape, model_path))
             check_matches(ds, shape)
-            if sparsity > 0 and not ds.labeled:
+            if (sparsity > 0 or prune is not None) and not ds.labeled:
                 raise ToolchainError(f"--data {data}: pruning fine-tunes the model and needs labels "
                                      "('y' in the .npz); pass --sparsity 0 to skip pruning")
             stages = train_prune_quantize(keras_model, ds, tmp, sparsity, seed, train_epochs,
-                                          PRUNE_EPOCHS if prune_epochs is None else prune_epochs)
-        log("importing the int8 model, choosing formats, planning the arena")
-        plan = plan_graph(graph if graph is not None else load_tflite(stages.tflite, name))
+                                          PRUNE_EPOCHS if prune_epochs is None else prune_epochs,
+                                          prune_config=prune)
+        log(f"importing the int8 model, choosing formats (optimize {optimize}), planning the arena")
+        plan = plan_graph(graph if graph is not None else load_tflite(stages.tflite, name),
+                          optimize=optimize, flash_budget=flash_budget, dsp=board_obj.dsp)
         generate(plan, tmp)
         x_int8, y = eval_split(plan.graph, ds)
         np.savez(tmp / DATA_FILE, x=x_int8, **({"y": y} if y is not None else {}))
         log(f"running the reference interpreter (TFLM reference kernels) on {len(x_int8)} samples")
         ref = reference(stages.tflite, x_int8)
         report = rpt.new_report(name, board_obj.name, plan, dense_blob(plan))
+        report["optimize"] = optimize
+        report["flash_budget"] = flash_budget
         report["accuracy"].update(stages.accuracy)
         report["accuracy"]["int8_reference"] = accuracy(ref, y)
         report["compile_seconds"] = round(time.time() - t0, 1)
@@ -280,6 +315,13 @@ def run_qemu_target(out: Path, samples: int = QEMU_SAMPLES) -> dict:
     fw = build_firmware(out / "src", out / "build" / board.name, board, x.reshape(len(x), -1),
                         report["model"])
     run = run_qemu(fw.elf, board)
+    log(f"building and running the all-dense build of the same model for comparison")
+    dense_plan = plan_model(tflite, report["model"], force_format="dense", dsp=board.dsp)
+    dense_dir = out / "build" / board.name / "dense"
+    generate(dense_plan, dense_dir)
+    dense_fw = build_firmware(dense_dir / "src", dense_dir / "build", board, x.reshape(len(x), -1),
+                              report["model"])
+    dense_run = run_qemu(dense_fw.elf, board)
     ref = reference(tflite, x)
     ours = run.outputs.reshape(len(x), -1)
     report["mismatches"]["qemu_vs_reference"] = int(np.count_nonzero(ours != ref))
@@ -287,8 +329,12 @@ def run_qemu_target(out: Path, samples: int = QEMU_SAMPLES) -> dict:
     report["accuracy"]["int8_qemu"] = accuracy(ours, None if y is None else y[:samples])
     report["firmware"] = {k: int(fw.sizes[k]) for k in ("text", "rodata", "data", "bss")}
     report["instructions_per_inference"] = int(run.instructions[0])
-    for layer, n in zip(report["layers"], run.layer_instructions):
+    report["dense_instructions_per_inference"] = int(dense_run.instructions[0])
+    report["mismatches"]["qemu_dense_vs_reference"] = int(np.count_nonzero(
+        dense_run.outputs.reshape(len(x), -1) != ref))
+    for layer, n, nd in zip(report["layers"], run.layer_instructions, dense_run.layer_instructions):
         layer["instructions"] = int(n)
+        layer["dense_instructions"] = int(nd)
     write_json_atomic(out / "report.json", report)
     layer_figure(report, out / "report.png")
     return report

@@ -26,13 +26,18 @@ def new_report(name: str, board: str, plan, dense_blob) -> dict:
         },
         "layers": [
             {"name": l.name, "op": l.opcode.name, "format": c.format, "params": l.param_count,
-             "nonzero": l.nonzero_count, "bytes": b, "bytes_dense_int8": bd, "instructions": None}
+             "nonzero": l.nonzero_count, "bytes": b, "bytes_dense_int8": bd, "instructions": None,
+             "dense_instructions": None, "estimated_instructions": c.estimated_instructions,
+             "weight_table_bytes": c.table_bytes, "format_candidates": [
+                 {"format": f, "weight_table_bytes": c.candidates[f],
+                  "estimated_instructions": (c.instructions or {}).get(f)} for f in c.candidates]}
             for l, c, b, bd in zip(plan.layers, plan.choices, plan.blob.layer_bytes,
                                    dense_blob.layer_bytes)
         ],
         "firmware": {"text": None, "rodata": None, "data": None, "bss": None},
         "arena_bytes": plan.arena.arena_bytes,
         "instructions_per_inference": None,
+        "dense_instructions_per_inference": None,
     }
 
 
@@ -67,9 +72,16 @@ def summary_table(reports: list[dict]) -> str:
 
 
 def layer_table(report: dict) -> str:
-    rows = [("#", "layer", "op", "format", "params", "nonzero", "bytes", "instructions")]
+    rows = [("#", "layer", "op", "format", "params", "nonzero", "bytes", "dense bytes",
+             "instructions", "dense instr")]
     for i, l in enumerate(report["layers"]):
         rows.append((str(i), l["name"][:40], l["op"], l["format"], _num(l["params"]), _num(l["nonzero"]),
-                     _num(l["bytes"]), _num(l["instructions"])))
+                     _num(l["bytes"]), _num(l.get("bytes_dense_int8")), _num(l["instructions"]),
+                     _num(l.get("dense_instructions"))))
+    total = report.get("instructions_per_inference")
+    dense = report.get("dense_instructions_per_inference")
+    if total and dense:
+        rows.append(("", "total", "", "", "", "", _num(report["weights"]["bytes"]),
+                     _num(report["weights"]["bytes_dense_int8"]), _num(total), _num(dense)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(wd) for c, wd in zip(row, widths)) for row in rows)

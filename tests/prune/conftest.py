@@ -1,0 +1,100 @@
+"""Trained models shared by the pruning tests: trained once per session, saved as .keras, and
+loaded afresh by each test (so no test sees another's pruning)."""
+import pytest
+
+import toolchain  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
+
+CNN_EPOCHS = 6
+MLP_EPOCHS = 3
+DW_EPOCHS = 4
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from toolchain.data import load_dataset
+
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def digits28():
+    from toolchain.data import load_dataset
+
+    return load_dataset("digits28")
+
+
+@pytest.fixture(scope="session")
+def cnn_path(tmp_path_factory, digits):
+    """The digits CNN (conv1 16, conv2 32, fc1 64, logits 10) trained for a few epochs."""
+    from toolchain.models import build_model, train
+
+    model = build_model("digits_cnn", digits.input_shape, digits.num_classes)
+    train(model, digits, epochs=CNN_EPOCHS, verbose=0)
+    path = tmp_path_factory.mktemp("models") / "cnn.keras"
+    model.save(path)
+    return path
+
+
+@pytest.fixture
+def cnn(cnn_path):
+    from toolchain.models import load_keras_model
+
+    return load_keras_model(cnn_path)
+
+
+@pytest.fixture(scope="session")
+def mlp_path(tmp_path_factory, digits28):
+    """The 784-300-100-10 MLP on digits28, trained for a few epochs."""
+    from toolchain.models import build_model, train
+
+    model = build_model("mlp_300_100", digits28.input_shape, digits28.num_classes)
+    train(model, digits28, epochs=MLP_EPOCHS, verbose=0)
+    path = tmp_path_factory.mktemp("models") / "mlp.keras"
+    model.save(path)
+    return path
+
+
+@pytest.fixture
+def mlp(mlp_path):
+    from toolchain.models import load_keras_model
+
+    return load_keras_model(mlp_path)
+
+
+def build_dw_net(seed=0):
+    """conv1 (8) -> depthwise 3x3 -> conv2 (16) -> pool -> flatten -> fc1 (32) -> logits (10)."""
+    import tf_keras as keras
+
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((8, 8, 1), name="input")
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(inp)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu", name="dw")(x)
+    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="conv2")(x)
+    x = keras.layers.MaxPooling2D(2, name="pool")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dense(32, activation="relu", name="fc1")(x)
+    out = keras.layers.Dense(10, activation="softmax", name="logits")(x)
+    return keras.Model(inp, out, name="dwnet")
+
+
+@pytest.fixture(scope="session")
+def dw_path(tmp_path_factory, digits):
+    from toolchain.models import train
+
+    model = build_dw_net()
+    train(model, digits, epochs=DW_EPOCHS, verbose=0)
+    path = tmp_path_factory.mktemp("models") / "dwnet.keras"
+    model.save(path)
+    return path
+
+
+@pytest.fixture
+def dwnet(dw_path):
+    from toolchain.models import load_keras_model
+
+    return load_keras_model(dw_path)
+
+
+@pytest.fixture
+def dw_builder():
+    return build_dw_net
