@@ -37,12 +37,3 @@ def host_vs_reference(tmp_path):
         return ours, ref, plan
 
     return run
-
-
-def random_sparse_weights(model, rng, sparsity=0.7):
-    """Zero a random fraction of every kernel so the sparse formats get exercised."""
-    for layer in model.layers:
-        ws = layer.get_weights()
-        if ws and ws[0].ndim >= 2:
-            ws[0] = np.where(rng.random(ws[0].shape) < sparsity, 0, ws[0]).astype(ws[0].dtype)
-            layer.set_weights(ws)
