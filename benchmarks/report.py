@@ -229,6 +229,7 @@ def plot_board(rows, board: str, path: Path) -> Path:
     ncols = min(3, len(shapes))
     nrows = -(-len(shapes) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.0 * nrows), squeeze=False)
+    patterns_seen: dict[str, str] = {}  # structured pattern -> marker
     for ax, shape in zip(axes.flat, shapes):
         here = [r for r in sel if r["shape"] == shape]
         for fmt in _formats(here):
@@ -242,7 +243,8 @@ def plot_board(rows, board: str, path: Path) -> Path:
                              if r["format"] == fmt and r["pattern"] == pattern)
                 if pts:
                     ax.plot(*zip(*pts), linestyle=":", marker=markers.get(pattern, "s"), ms=5,
-                            color=colors[fmt], label=f"{fmt}, {pattern}")
+                            color=colors[fmt])
+                    patterns_seen.setdefault(pattern, markers.get(pattern, "s"))
         if board == config.REFERENCE_BOARD and shape in config.CMSIS_NN:
             ax.axhline(config.CMSIS_NN[shape], color="#e6550d", linewidth=1.5, label="CMSIS-NN dense")
             csr = [(s, n) for (sh, s), n in config.PLAIN_CSR.items() if sh == shape]
@@ -253,16 +255,22 @@ def plot_board(rows, board: str, path: Path) -> Path:
         ax.set_xlabel("sparsity (nominal)")
         ax.set_ylabel("instructions (QEMU -icount), log")
         ax.grid(True, which="both", alpha=0.3)
+    from matplotlib.lines import Line2D
+
     handles = {}
     for ax in list(axes.flat)[:len(shapes)]:
         for h, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, h)
+    handles["unstructured weights"] = Line2D([], [], color="#555555", marker="o", ms=3)
+    for pattern, marker in patterns_seen.items():
+        handles[f"{pattern} weights"] = Line2D([], [], color="#555555", marker=marker, ms=5,
+                                               linestyle=":")
     spare = list(axes.flat)[len(shapes):]
     for ax in spare:
         ax.axis("off")
     if spare:
         spare[0].legend(handles.values(), handles.keys(), loc="center", fontsize=8,
-                        title="format (dashed: dense; dotted: structured patterns)",
+                        title="colour: format (dashed: dense); marker: weight pattern",
                         title_fontsize=8)
     else:
         axes.flat[-1].legend(handles.values(), handles.keys(), fontsize=6, loc="lower left")
