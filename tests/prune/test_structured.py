@@ -60,6 +60,23 @@ def test_shrink_is_exact_through_depthwise_batchnorm_and_flatten(dw_builder):
     np.testing.assert_allclose(small.predict(x, verbose=0), ref.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
 
 
+def test_shrink_a_sequential_mlp():
+    import tf_keras as keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((12,)), keras.layers.Dense(9, activation="relu", name="h1"),
+                              keras.layers.Dropout(0.2, name="drop"), keras.layers.Dense(7, name="h2"),
+                              keras.layers.Dense(3, name="out")])
+    keep = {"h1": np.array([1, 2, 5, 8]), "h2": np.array([0, 6])}
+    small = shrink_model(model, keep)
+    assert [tuple(small.get_layer(n).kernel.shape) for n in ("h1", "h2", "out")] == [(12, 4), (4, 2), (2, 3)]
+    x = np.random.default_rng(0).normal(size=(5, 12)).astype(np.float32)
+    h1 = np.maximum(x @ model.get_layer("h1").kernel.numpy() + model.get_layer("h1").bias.numpy(), 0)
+    h2 = h1[:, keep["h1"]] @ model.get_layer("h2").kernel.numpy()[keep["h1"]] + model.get_layer("h2").bias.numpy()
+    out = h2[:, keep["h2"]] @ model.get_layer("out").kernel.numpy()[keep["h2"]] + model.get_layer("out").bias.numpy()
+    np.testing.assert_allclose(small.predict(x, verbose=0), out, rtol=1e-5, atol=1e-5)
+
+
 def test_blockers_say_why():
     import tf_keras as keras
 

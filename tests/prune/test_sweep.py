@@ -21,7 +21,8 @@ def test_sweep_of_the_digits_cnn(cnn, digits, tmp_path):
     base = result.points[0]
     assert base.scope == "none" and base.accuracy == pytest.approx(fast_accuracy(cnn, digits.x_test, digits.y_test))
     for p in result.points[1:]:
-        assert abs(p.achieved - p.sparsity) <= 0.01, p
+        # weights to within 1%; units to within half a unit of the 16 filters of the narrowest layer
+        assert abs(p.achieved - p.sparsity) <= (0.01 if p.method == "magnitude" else 0.5 / 16), p
         assert p.drop_points == pytest.approx(100 * (result.baseline - p.accuracy), abs=1e-3)
 
     # a point is exactly "this layer alone pruned to this sparsity by magnitude"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from toolchain.errors import InputFileError, ToolchainError
-from toolchain.prune.granularity import (LAYER_KINDS, UNSTRUCTURED, Granularity, fit_granularity,
+from toolchain.prune.granularity import (UNSTRUCTURED, Granularity, fit_granularity,
                                          parse_granularity)
 from toolchain.prune.schedules import SCHEDULE_NAMES, ScheduleSpec, load_ramp, piecewise_ramp
 

@@ -19,7 +19,6 @@ import numpy as np
 from toolchain.encode import patterns
 from toolchain.errors import ToolchainError
 
-LAYER_KINDS = ("Dense", "Conv2D", "DepthwiseConv2D")
 GRANULARITY_HELP = "unstructured, block:RxC (e.g. block:1x4, block:4x1) or nm:N:M (e.g. nm:2:4)"
 
 

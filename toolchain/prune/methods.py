@@ -274,6 +274,10 @@ def _fit_with_masks(work, ds, mag: list[LayerPlan], fixed: dict, config: PruneCo
     for p in mag:
         sched = (one_shot_schedule(p.target) if config.mode == "one-shot"
                  else config.schedule.build(p.target, steps))
+        end = getattr(sched, "end_step", -1)
+        if config.mode == "gradual" and end > steps:
+            p.notes.append(f"the schedule ends at step {end} but fine-tuning has {steps} steps, so "
+                           f"the target is not reached")
         kw = tfmot_kwargs(p)
         if kw is not None:
             wrapped[p.name] = (sched.to_tfmot(), kw)

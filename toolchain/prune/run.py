@@ -89,7 +89,7 @@ def sweep_file(model_path: Path, out: Path, config: PruneConfig, data: str | Non
         write_outputs(result, tmp, f"{model.name} on {ds.name}: accuracy vs sparsity")
         summary = {"model": str(model_path), "data": ds.name, "baseline_accuracy": result.baseline,
                    "sparsities": list(sparsities), "finetune_epochs": epochs,
-                   "points": len(result.points) - 1}
+                   "points": len(result.points) - 1, "whole_model_layers": result.whole}
         write_json_atomic(tmp / "sweep.json", summary)
     log(f"wrote {out}/sweep.csv and plots ({summary['points']} points)")
     return summary

@@ -12,7 +12,6 @@ TensorFlow is imported only by to_tfmot.
 """
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import importlib.util
 import sys
@@ -64,9 +63,6 @@ class ConstantSchedule:
     def updates(self, step: int) -> bool:
         return _should_update(step, self.begin_step, self.end_step, self.frequency)
 
-    def with_target(self, target: float) -> "ConstantSchedule":
-        return dataclasses.replace(self, target=target)
-
     def to_tfmot(self):
         import tensorflow_model_optimization as tfmot
 
@@ -105,9 +101,6 @@ class PolynomialSchedule:
     def updates(self, step: int) -> bool:
         return _should_update(step, self.begin_step, self.end_step, self.frequency)
 
-    def with_target(self, target: float) -> "PolynomialSchedule":
-        return dataclasses.replace(self, final=target, initial=min(self.initial, target))
-
     def to_tfmot(self):
         import tensorflow_model_optimization as tfmot
 
@@ -143,9 +136,6 @@ class RampSchedule:
 
     def updates(self, step: int) -> bool:
         return _should_update(step, self.begin_step, self.end_step, self.frequency)
-
-    def with_target(self, target: float) -> "RampSchedule":
-        return dataclasses.replace(self, final=target, initial=min(self.initial, target))
 
     def to_tfmot(self):
         """A tfmot PruningSchedule that looks the sparsity up in a table of every step, so

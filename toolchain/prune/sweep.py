@@ -49,6 +49,7 @@ class SweepResult:
     baseline: float
     points: list[SweepPoint] = field(default_factory=list)
     epochs: int = 0
+    whole: dict[str, list[str]] = field(default_factory=dict)  # method -> layers of scope "all"
 
     def curve(self, scope: str, method: str) -> list[SweepPoint]:
         return sorted((p for p in self.points if p.scope == scope and p.method == method),
@@ -140,6 +141,9 @@ def sweep(model, ds, sparsities=SWEEP_SPARSITIES, config: PruneConfig | None = N
     total, nonzero = _counts(model)
     result = SweepResult(baseline, [SweepPoint("none", "none", "unstructured", 0.0, 0.0, baseline, 0.0,
                                                total, nonzero)], epochs)
+    for scope, method, scope_layers, _ in jobs:
+        if scope == WHOLE_MODEL:
+            result.whole[method] = list(scope_layers)
     work = copy_model(model)
     originals = {n: kernel_variable(work.get_layer(n)).numpy() for n in all_layers}
     bar = tqdm(jobs, desc="sweep", unit="point", disable=None if progress else True)
@@ -257,7 +261,8 @@ def plot(result: SweepResult, path: Path, title: str = "", methods: str = "both"
             xs = [0] + [xpos[p.sparsity] for p in pts]
             ys = [100 * result.baseline] + [100 * p.accuracy for p in pts]
             whole = scope == WHOLE_MODEL
-            name = f"whole model ({method})" if whole else f"{scope} ({method})"
+            layers = "+".join(result.whole.get(method, []))
+            name = (f"whole model: {layers or 'all'} ({method})" if whole else f"{scope} ({method})")
             ax.plot(xs, ys, marker="o", ms=3, lw=2.4 if whole else 1.3, color="black" if whole else None,
                     label=name)
         ax.axhline(100 * result.baseline, ls=":", color="grey", lw=1)
