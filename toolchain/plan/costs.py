@@ -1,6 +1,7 @@
-"""Instruction cost model of the FC / conv kernels, per weight format and ISA, calibrated by
-the kernel benchmarks (benchmarks/run.py; QEMU -icount instructions on mps2-an386 for the
-DSP kernels and mps2-an385 for plain C, gcc 12 -O3).
+"""Instruction cost model of the FC / conv kernels, per weight format and ISA, fitted by hand
+to QEMU -icount measurements of the benchmark shapes (mps2-an386 for the DSP kernels,
+mps2-an385 for plain C, gcc 12 -O3): mainly FC 784x300 at 90% (2:4 at 50%) and conv 5x5
+12x12x20->50 at 80%. benchmarks/results.json holds the full measurements to refit from.
 
 A layer's cost is, per output pixel (conv) or batch row (FC),
     per_unit * units + per_output * rows + per_column_byte * im2col bytes
@@ -25,7 +26,6 @@ class KernelCost:
     per_output: float
 
 
-# Fitted from the benchmark shapes (FC 784x300 and the four conv shapes; see docs/BENCHMARKS.md).
 COSTS = {
     "dsp": {
         dense.NAME: KernelCost(2.0, 40.0),
