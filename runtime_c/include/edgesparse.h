@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define ES_MAGIC 0x424D5345u /* "ESMB" read as a little-endian uint32 */
-#define ES_FORMAT_VERSION 2u
+#define ES_FORMAT_VERSION 3u
 #define ES_BLOB_ALIGN_BYTES 8u
 #define ES_NO_TENSOR 0xFFFFu
 #define ES_MAX_DIMS 4u
@@ -58,7 +58,9 @@ typedef enum {
     ES_FMT_CSR8 = 2,  /* es_sparse_t: relative 8-bit column deltas with filler zeros */
     ES_FMT_CSR16 = 3, /* es_sparse_t: absolute 16-bit column indices */
     ES_FMT_BLOCK1X4 = 4, /* es_sparse_t: blocks of 4 consecutive weights of a row */
-    ES_FMT_NM24 = 5   /* es_sparse_t: 2:4, two weights per group of 4 inputs */
+    ES_FMT_NM24 = 5,  /* es_sparse_t: 2:4, two weights per group of 4 inputs */
+    ES_FMT_PALETTE = 6,     /* es_palette_t: codebook + packed b-bit codes per weight */
+    ES_FMT_PALETTE_CSR = 7  /* es_palette_t: codebook + (step, code) bytes per stored weight */
 } es_format_t;
 
 typedef enum {
@@ -81,7 +83,8 @@ typedef enum {
     ES_ERR_SHAPE = 12,        /* op params inconsistent with tensor sizes */
     ES_ERR_INDEX = 13,        /* a sparse index or row length out of range */
     ES_ERR_QUANT = 14,        /* a requantization shift outside [-31, 30] */
-    ES_ERR_NOT_READY = 15     /* invoke before a successful init */
+    ES_ERR_NOT_READY = 15,    /* invoke before a successful init */
+    ES_ERR_HUFFMAN = 16       /* a Huffman table or stream that does not decode */
 } es_status_t;
 
 typedef struct {
@@ -147,6 +150,37 @@ typedef struct {
     uint32_t index_offset;
     uint32_t values_offset;
 } es_sparse_t;
+
+/* Palette (weight sharing) tables: a codebook of 2^bits int8 values (bits 1..5) and, per
+ * weight, a code into it; the stream holds the raw entries or their Huffman code.
+ *   PALETTE:     per row, cols codes packed LSB first, container bits per code (1, 2, 4, 8
+ *                for bits 1, 2, 3-4, 5), each row starting on a byte boundary.
+ *   PALETTE_CSR: per row, counts[r] bytes (step << bits) | code; step moves the input
+ *                pointer (the first from column 0); codebook[0] == 0 and fillers (code 0)
+ *                bridge gaps longer than 2^(8-bits) - 1.
+ * coding 0: the stream is the raw entries (raw_bytes == stream_bytes).
+ * coding 1/2: the stream is a canonical Huffman code of the raw bytes, MSB first: huff_counts
+ *   uint16[17] codes per length 0..16, huff_symbols uint8[symbol_count] in canonical order.
+ *   Coding 1 decodes it at init into ram (raw_bytes, arena); coding 2 decodes one row at a
+ *   time during inference, ram holding a 256-entry uint16 decode table and one row. ram lies
+ *   in the arena above every tensor and scratch buffer, kept across inferences. */
+typedef struct {
+    uint32_t rows;
+    uint32_t cols;
+    uint32_t entry_count;         /* PALETTE: rows * cols; PALETTE_CSR: raw_bytes */
+    uint32_t counts_offset;       /* PALETTE_CSR: uint16_t[rows]; PALETTE: 0 */
+    uint32_t codebook_offset;     /* int8_t[1 << bits] */
+    uint32_t stream_offset;
+    uint32_t stream_bytes;
+    uint32_t raw_bytes;
+    uint32_t huff_counts_offset;  /* uint16_t[17] (coding 1, 2) */
+    uint32_t huff_symbols_offset; /* uint8_t[symbol_count] (coding 1, 2) */
+    uint32_t ram_offset;          /* arena offset (coding 1, 2), 4-aligned */
+    uint32_t ram_bytes;
+    uint8_t bits;
+    uint8_t coding;
+    uint16_t symbol_count;
+} es_palette_t;
 
 /* FULLY_CONNECTED. Weights are [out_features][in_features]. bias already holds
  * bias - input_zero_point * sum(w) per output, so kernels accumulate x * w only. */

@@ -15,6 +15,7 @@
 
 #include "edgesparse.h"
 #include "es_fixedpoint.h"
+#include "es_palette.h"
 
 typedef struct {
     uint32_t rows;
@@ -30,6 +31,10 @@ typedef struct {
     int32_t act_min;
     int32_t act_max;
     int8_t *scratch; /* nm2:4: the pair table, 24 * cols / 4 bytes, 4-aligned */
+    uint32_t bits;   /* palette formats: code bits; values is the codebook, index the raw
+                      * entry stream (in the blob, or decoded at init in the arena) */
+    es_huff_t huff;  /* palette formats, coding 2: huff.lut != NULL, index NULL, rows are
+                      * decoded into huff.row one at a time */
 } es_matvec_t;
 
 typedef void (*es_matvec_fn_t)(const es_matvec_t *m, const int8_t *x, int8_t *y);
@@ -43,13 +48,17 @@ void es_matvec_block1x4_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_block1x4_s8_dsp(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_nm24_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_nm24_s8_dsp(const es_matvec_t *m, const int8_t *x, int8_t *y);
+void es_matvec_palette_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
+void es_matvec_palette_csr_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
 
 /* The kernel for a weight format on this build (DSP variants when ES_USE_DSP); NULL for a
  * format without a matrix-vector kernel. */
 es_matvec_fn_t es_matvec_for_format(uint8_t format);
 
-/* Binds a validated weight table (format, blob offset) to m's weight fields. */
-void es_matvec_bind_weights(es_matvec_t *m, uint8_t format, const uint8_t *blob, uint32_t offset);
+/* Binds a validated weight table (format, blob offset) to m's weight fields; palette
+ * tables coded for the arena find their decoded entries or decode table there. */
+void es_matvec_bind_weights(es_matvec_t *m, uint8_t format, const uint8_t *blob, uint32_t offset,
+                            uint8_t *arena);
 
 /* Scratch bytes the matvec kernel of a format needs for cols columns (nm2:4: pair table). */
 uint32_t es_matvec_scratch_bytes(uint8_t format, uint32_t cols);

@@ -5,10 +5,12 @@
 #include "edgesparse.h"
 #include "es_kernels.h"
 #include "es_matvec.h"
+#include "es_palette.h"
 
 typedef struct {
     const uint8_t *blob;
     uint32_t blob_bytes;
+    uint8_t *arena; /* palette tables coded for the arena are decoded into it at init */
     uint32_t arena_bytes;
     const es_tensor_t *tensors;
     uint32_t tensor_count;
@@ -183,9 +185,28 @@ static es_status_t es_check_weights(const es_checker_t *c, uint8_t format, uint3
     case ES_FMT_BLOCK1X4:
     case ES_FMT_NM24:
         return es_check_sparse(c, format, offset, bytes, rows, cols);
+    case ES_FMT_PALETTE:
+    case ES_FMT_PALETTE_CSR:
+        return es_palette_check(c->blob, c->blob_bytes, c->arena, c->arena_bytes, format, offset,
+                                bytes, rows, cols);
     default:
         return ES_ERR_FORMAT;
     }
+}
+
+/* The palette table of a checked layer that keeps an arena region, else NULL. */
+static const es_palette_t *es_kept_region(const es_checker_t *c, const es_layer_t *l)
+{
+    uint32_t weights_offset;
+    const es_palette_t *t;
+    if (l->format != ES_FMT_PALETTE && l->format != ES_FMT_PALETTE_CSR) {
+        return (const es_palette_t *)0;
+    }
+    weights_offset = l->op == ES_OP_FULLY_CONNECTED
+                         ? ((const es_fc_params_t *)(const void *)(c->blob + l->params_offset))->weights_offset
+                         : ((const es_conv_params_t *)(const void *)(c->blob + l->params_offset))->weights_offset;
+    t = (const es_palette_t *)(const void *)(c->blob + weights_offset);
+    return t->coding != 0u && t->ram_bytes != 0u ? t : (const es_palette_t *)0;
 }
 
 /* A layer's scratch buffer: large enough, 4-aligned, inside the arena and clear of the
@@ -297,6 +318,48 @@ static es_status_t es_check_pool(const es_checker_t *c, const es_layer_t *l, con
     }
     if (p->act_min < -128 || p->act_max > 127 || p->act_min > p->act_max) {
         return ES_ERR_QUANT;
+    }
+    return ES_OK;
+}
+
+/* The arena regions palette layers keep across inferences (decoded streams, decode tables)
+ * lie above every tensor and scratch buffer and apart from each other. */
+static es_status_t es_check_kept_regions(const es_checker_t *c, const es_layer_t *layers,
+                                         uint32_t layer_count)
+{
+    uint64_t top = 0;
+    uint32_t i, j;
+    for (i = 0; i < c->tensor_count; ++i) {
+        const uint64_t end = (uint64_t)c->tensors[i].arena_offset + c->tensors[i].bytes;
+        top = end > top ? end : top;
+    }
+    for (i = 0; i < layer_count; ++i) {
+        const void *params = c->blob + layers[i].params_offset;
+        uint64_t end = 0;
+        if (layers[i].op == ES_OP_FULLY_CONNECTED) {
+            const es_fc_params_t *p = (const es_fc_params_t *)params;
+            end = p->scratch_bytes ? (uint64_t)p->scratch_offset + p->scratch_bytes : 0u;
+        } else if (layers[i].op == ES_OP_CONV_2D) {
+            const es_conv_params_t *p = (const es_conv_params_t *)params;
+            end = p->scratch_bytes ? (uint64_t)p->scratch_offset + p->scratch_bytes : 0u;
+        }
+        top = end > top ? end : top;
+    }
+    for (i = 0; i < layer_count; ++i) {
+        const es_palette_t *a = es_kept_region(c, &layers[i]);
+        if (a == 0) {
+            continue;
+        }
+        if (a->ram_offset < top) {
+            return ES_ERR_TENSOR_BOUNDS;
+        }
+        for (j = i + 1u; j < layer_count; ++j) {
+            const es_palette_t *b = es_kept_region(c, &layers[j]);
+            if (b != 0 && (uint64_t)a->ram_offset < (uint64_t)b->ram_offset + b->ram_bytes &&
+                (uint64_t)b->ram_offset < (uint64_t)a->ram_offset + a->ram_bytes) {
+                return ES_ERR_TENSOR_BOUNDS;
+            }
+        }
     }
     return ES_OK;
 }
@@ -433,6 +496,7 @@ es_status_t es_model_init(es_model_t *model, const void *blob, uint32_t blob_byt
     }
     c.blob = b;
     c.blob_bytes = h->blob_bytes;
+    c.arena = (uint8_t *)arena;
     c.arena_bytes = h->arena_bytes;
     c.tensors = (const es_tensor_t *)(const void *)(b + h->tensors_offset);
     c.tensor_count = h->tensor_count;
@@ -467,6 +531,10 @@ es_status_t es_model_init(es_model_t *model, const void *blob, uint32_t blob_byt
             if (st != ES_OK) {
                 return st;
             }
+        }
+        st = es_check_kept_regions(&c, layers, h->layer_count);
+        if (st != ES_OK) {
+            return st;
         }
         model->layers = layers;
     }
@@ -597,7 +665,8 @@ const char *es_status_name(es_status_t status)
         "ES_OK",          "ES_ERR_NULL",          "ES_ERR_ALIGNMENT",    "ES_ERR_TRUNCATED",
         "ES_ERR_MAGIC",   "ES_ERR_VERSION",       "ES_ERR_CRC",          "ES_ERR_ARENA_TOO_SMALL",
         "ES_ERR_TABLE_BOUNDS", "ES_ERR_TENSOR_BOUNDS", "ES_ERR_OP",       "ES_ERR_FORMAT",
-        "ES_ERR_SHAPE",   "ES_ERR_INDEX",         "ES_ERR_QUANT",        "ES_ERR_NOT_READY"};
+        "ES_ERR_SHAPE",   "ES_ERR_INDEX",         "ES_ERR_QUANT",        "ES_ERR_NOT_READY",
+        "ES_ERR_HUFFMAN"};
     if ((unsigned)status < sizeof(names) / sizeof(names[0])) {
         return names[status];
     }

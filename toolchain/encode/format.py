@@ -11,6 +11,8 @@ is 8-byte aligned in memory. Version history:
   2: CSR16, BLOCK1X4 and NM24 (2:4) weight formats sharing one sparse table header
      (es_sparse_t, which CSR8 uses too); FC / conv params gain a scratch buffer; CONV_2D's
      bias table holds bias + input_offset * sum(w) (padding taps read the zero point).
+  3: PALETTE and PALETTE_CSR weight formats (weight sharing: codebook + b-bit codes, raw or
+     Huffman coded, es_palette_t) with arena regions a layer keeps across inferences.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 MAGIC = 0x424D5345  # "ESMB"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 BLOB_ALIGN_BYTES = 8
 TABLE_ALIGN_BYTES = 4
 NO_TENSOR = 0xFFFF
@@ -47,6 +49,8 @@ class WeightFormat(IntEnum):
     CSR16 = 3
     BLOCK1X4 = 4
     NM24 = 5
+    PALETTE = 6
+    PALETTE_CSR = 7
 
 
 class TensorType(IntEnum):
@@ -72,6 +76,7 @@ class Status(IntEnum):
     ERR_INDEX = 13
     ERR_QUANT = 14
     ERR_NOT_READY = 15
+    ERR_HUFFMAN = 16
 
 
 @dataclass(frozen=True)
@@ -187,10 +192,17 @@ ADD_PARAMS = _s(
     ("output_shift", "i"), ("act_min", "i"), ("act_max", "i"),
 )
 RESHAPE_PARAMS = _s("es_reshape_params_t", ("bytes", "I"))
+PALETTE = _s(
+    "es_palette_t",
+    ("rows", "I"), ("cols", "I"), ("entry_count", "I"), ("counts_offset", "I"),
+    ("codebook_offset", "I"), ("stream_offset", "I"), ("stream_bytes", "I"), ("raw_bytes", "I"),
+    ("huff_counts_offset", "I"), ("huff_symbols_offset", "I"), ("ram_offset", "I"),
+    ("ram_bytes", "I"), ("bits", "B"), ("coding", "B"), ("symbol_count", "H"),
+)
 
 STRUCTS: tuple[Struct, ...] = (
     HEADER, TENSOR, LAYER, SPARSE, FC_PARAMS, CONV_PARAMS, POOL_PARAMS, SOFTMAX_PARAMS, ADD_PARAMS,
-    RESHAPE_PARAMS,
+    RESHAPE_PARAMS, PALETTE,
 )
 
 PARAMS_STRUCT = {

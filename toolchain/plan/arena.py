@@ -5,6 +5,8 @@ from the start, graph outputs to the end). RESHAPE outputs alias their input: th
 the same. A layer's scratch buffer (im2col column, 2:4 pair table) lives during that layer
 only. Offsets are placed greedily, largest buffer first, at the lowest 4-aligned offset
 that overlaps no buffer alive at the same time (TFLM's greedy planner does the same).
+Regions a layer keeps across inferences (a Huffman palette's decoded stream or decode table)
+go above all of these, one after another (runtime_c checks that layout).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ class ArenaPlan:
     lifetimes: dict[int, tuple[int, int]]  # graph tensor index -> (first, last) layer index
     arena_bytes: int
     scratch: dict[int, tuple[int, int]] = field(default_factory=dict)  # layer -> (offset, bytes)
+    kept: dict[int, tuple[int, int]] = field(default_factory=dict)  # layer -> (offset, bytes)
 
 
 def plan_arena(graph: Graph, layers: list[Layer], choices: list[Choice] | None = None) -> ArenaPlan:
@@ -82,6 +85,11 @@ def plan_arena(graph: Graph, layers: list[Layer], choices: list[Choice] | None =
     result_offsets = {t: offsets[root(t)] for t in all_tensors}
     result_sizes = {t: graph.tensors[t].size_bytes for t in all_tensors}
     lifetimes = {t: tuple(span[root(t)]) for t in all_tensors}
-    arena = max((offsets[r] + sizes[r] for r in offsets), default=0)
+    arena = align(max((offsets[r] + sizes[r] for r in offsets), default=0))
     scratch = {-k - 1: (offsets[k], sizes[k]) for k in offsets if k < 0}
-    return ArenaPlan(result_offsets, result_sizes, lifetimes, align(arena, 8), scratch)
+    kept = {}
+    for i, choice in enumerate(choices or []):
+        if choice.ram_bytes:
+            kept[i] = (arena, align(choice.ram_bytes))
+            arena += align(choice.ram_bytes)
+    return ArenaPlan(result_offsets, result_sizes, lifetimes, align(arena, 8), scratch, kept)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from toolchain.encode import block, csr, csr16, dense, nm
+from toolchain.encode import block, csr, csr16, dense, nm, palette
 from toolchain.encode.format import OpCode
 from toolchain.plan.lower import Layer
 
@@ -33,6 +33,8 @@ COSTS = {
         csr16.NAME: KernelCost(4.4, 51.0),
         block.NAME: KernelCost(11.7, 51.0),
         nm.NAME: KernelCost(6.0, 51.0),
+        "palette": KernelCost(4.6, 51.0),
+        "palette-csr": KernelCost(6.6, 51.0),
     },
     "c": {
         dense.NAME: KernelCost(3.5, 45.0),
@@ -40,13 +42,25 @@ COSTS = {
         csr16.NAME: KernelCost(5.05, 51.0),
         block.NAME: KernelCost(17.8, 51.0),
         nm.NAME: KernelCost(16.0, 51.0),
+        "palette": KernelCost(4.6, 51.0),
+        "palette-csr": KernelCost(6.6, 51.0),
     },
 }
+HUFFMAN_STREAM_PER_BYTE = 14.0  # decoding one raw byte of a row (coding 2), per inference
 PER_IM2COL_BYTE = 1.6
 NM_PAIR_TABLE_PER_GROUP = 15.0
 
 
+def _kernel(fmt: str) -> str:
+    """The kernel a format runs: Huffman palettes run the raw palette kernel."""
+    return fmt.split("+")[0]
+
+
 def units(weights: np.ndarray, fmt: str) -> int:
+    if fmt.startswith("palette-csr"):
+        return len(palette.raw_stream(weights, sparse=True).stream)
+    if fmt.startswith("palette"):
+        return int(weights.size)
     if fmt == dense.NAME:
         return int(weights.size)
     if fmt == csr.NAME:
@@ -62,7 +76,7 @@ def units(weights: np.ndarray, fmt: str) -> int:
 
 def estimate(layer: Layer, fmt: str, dsp: bool, im2col_bytes: int = 0) -> int:
     """Estimated instructions of one inference of the layer in format fmt."""
-    cost = COSTS["dsp" if dsp else "c"][fmt]
+    cost = COSTS["dsp" if dsp else "c"][_kernel(fmt)]
     rows, cols = layer.weights.shape
     if layer.opcode == OpCode.CONV_2D:
         pixels = int(layer.params["out_h"]) * int(layer.params["out_w"])
@@ -74,4 +88,6 @@ def estimate(layer: Layer, fmt: str, dsp: bool, im2col_bytes: int = 0) -> int:
     per_pixel += PER_IM2COL_BYTE * im2col_bytes
     if fmt == nm.NAME:
         per_pixel += NM_PAIR_TABLE_PER_GROUP * cols / 4
+    if fmt.endswith("+huffman-stream"):
+        per_pixel += HUFFMAN_STREAM_PER_BYTE * len(palette.raw_stream(layer.weights, fmt.startswith("palette-csr")).stream)
     return int(round(pixels * per_pixel))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from toolchain.encode import block, csr, csr16, dense, nm
+from toolchain.encode import block, csr, csr16, dense, nm, palette
 from toolchain.encode.format import OpCode, align
 from toolchain.errors import BudgetError
 from toolchain.plan import costs
@@ -22,7 +22,15 @@ from toolchain.plan.lower import Layer
 
 OPTIMIZE_GOALS = ("speed", "size", "balanced")
 
-ENCODERS = {m.NAME: m for m in (dense, csr, csr16, block, nm)}
+ENCODERS = {m.NAME: m for m in (dense, csr, csr16, block, nm, *palette.ENCODERS)}
+HUFFMAN_MODES = ("init", "stream")  # palette streams Huffman decoded at init into RAM, or per row
+
+
+def _offered(name: str, huffman: str | None) -> bool:
+    """Huffman-coded palette formats are candidates only when asked for, in one decode mode."""
+    if "+huffman" not in name:
+        return True
+    return huffman is not None and name.endswith("-stream") == (huffman == "stream")
 
 
 @dataclass
@@ -32,20 +40,28 @@ class Choice:
     candidates: dict[str, int]  # format -> table bytes, for the report
     scratch_bytes: int = 0  # arena scratch the layer's kernel needs in this format
     instructions: dict[str, int] | None = None  # format -> estimated instructions (cost model)
+    ram_bytes: int = 0  # arena bytes the layer keeps across inferences (Huffman palettes)
 
     @property
     def estimated_instructions(self) -> int | None:
         return None if not self.instructions else self.instructions[self.format]
 
 
-def applicable_formats(layer: Layer) -> list[str]:
-    """The weight formats whose kernel can run this layer (dense always can)."""
+def applicable_formats(layer: Layer, huffman: str | None = None) -> list[str]:
+    """The weight formats whose kernel can run this layer (dense always can); huffman: offer
+    the Huffman-coded palette formats in that decode mode ("init" or "stream")."""
     if layer.weights is None:
         return []
     if not layer.sparse_capable:
         return [dense.NAME]
     return [name for name, enc in ENCODERS.items()
-            if name == dense.NAME or getattr(enc, "applicable", lambda w: True)(layer.weights)]
+            if name == dense.NAME or (_offered(name, huffman) and
+                                      getattr(enc, "applicable", lambda w: True)(layer.weights))]
+
+
+def ram_bytes(layer: Layer, fmt: str) -> int:
+    """Arena bytes a layer keeps across inferences in format fmt (Huffman palettes)."""
+    return getattr(ENCODERS[fmt], "ram_bytes", lambda w: 0)(layer.weights) if layer.weights is not None else 0
 
 
 def scratch_bytes(layer: Layer, fmt: str) -> int:
@@ -67,21 +83,26 @@ def _im2col_bytes(layer: Layer) -> int:
 
 
 def choose_formats(layers: list[Layer], force: str | None = None, optimize: str = "balanced",
-                   flash_budget: int | None = None, dsp: bool = True) -> list[Choice]:
+                   flash_budget: int | None = None, dsp: bool = True,
+                   huffman: str | None = None) -> list[Choice]:
     """force: build every weighted layer in that format where it applies, dense elsewhere
     ("dense" gives the all-dense baseline the report compares against). flash_budget: bytes
     the weight tables may take in total (speed only; the caller subtracts the rest of the
-    blob). dsp: whether the target runs the DSP kernels (the cost model differs)."""
+    blob). dsp: whether the target runs the DSP kernels (the cost model differs). huffman:
+    also offer Huffman-coded palettes, decoded "init" or "stream" (HUFFMAN_MODES)."""
     if optimize not in OPTIMIZE_GOALS:
         raise ValueError(f"optimize must be one of {OPTIMIZE_GOALS}, got {optimize!r}")
+    if huffman is not None and huffman not in HUFFMAN_MODES:
+        raise ValueError(f"huffman must be one of {HUFFMAN_MODES}, got {huffman!r}")
     choices = []
     for layer in layers:
         if layer.weights is None:
             choices.append(Choice("none", 0, {}))
             continue
-        names = applicable_formats(layer)
+        names = applicable_formats(layer, huffman)
         if force is not None:
-            names = [force] if force in names else [dense.NAME]
+            offered = applicable_formats(layer, "stream" if force.endswith("-stream") else "init")
+            names = [force] if force in offered else [dense.NAME]
         sizes = {n: ENCODERS[n].table_bytes(layer.weights) for n in names}
         instr = {n: costs.estimate(layer, n, dsp, _im2col_bytes(layer)) for n in names}
         if optimize == "size":
@@ -91,7 +112,8 @@ def choose_formats(layers: list[Layer], force: str | None = None, optimize: str 
         else:
             ok = [n for n in names if instr[n] <= instr[dense.NAME]] if dense.NAME in instr else names
             best = min(ok or names, key=lambda n: (sizes[n], names.index(n)))
-        choices.append(Choice(best, sizes[best], sizes, scratch_bytes(layer, best), instr))
+        choices.append(Choice(best, sizes[best], sizes, scratch_bytes(layer, best), instr,
+                              ram_bytes(layer, best)))
     if flash_budget is not None:
         _fit_budget(layers, choices, flash_budget)
     return choices
@@ -117,3 +139,4 @@ def _fit_budget(layers: list[Layer], choices: list[Choice], budget: int) -> None
         c = choices[i]
         c.format, c.table_bytes = name, c.candidates[name]
         c.scratch_bytes = scratch_bytes(layers[i], name)
+        c.ram_bytes = ram_bytes(layers[i], name)

@@ -9,14 +9,17 @@ INT8_MIN = -128
 INT8_MAX = 127
 
 
-def to_int8_tflite(model, representative_x: np.ndarray, max_samples: int = 200) -> bytes:
+def to_int8_tflite(model, representative_x: np.ndarray, max_samples: int = 200,
+                   per_tensor: bool = False) -> bytes:
     """Convert a single-input keras.Model to a full-int8 .tflite flatbuffer.
 
     The graph has a fixed batch of 1, int8 input and output tensors and int8 builtin ops
     only (TF 2.21 quantizes CONV_2D and FULLY_CONNECTED weights per channel). Calibration
     uses the first `max_samples` samples of `representative_x` (float32, batch first,
     per-sample shape equal to the model's input shape), one at a time and in order, so the
-    result is deterministic for a given model and data. Raises DatasetError for mismatching
+    result is deterministic for a given model and data. per_tensor: one weight scale per
+    tensor instead of per output channel, so a layer whose float weights take k values has
+    at most k int8 values (weight sharing needs that). Raises DatasetError for mismatching
     data and ToolchainError if the converter fails.
     """
     import tensorflow as tf
@@ -49,6 +52,8 @@ def to_int8_tflite(model, representative_x: np.ndarray, max_samples: int = 200) 
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
+    if per_tensor:
+        converter._experimental_disable_per_channel = True  # noqa: SLF001 (the converter's only switch)
     try:
         return bytes(converter.convert())
     except Exception as exc:  # the converter raises ConverterError and plain RuntimeErrors

@@ -39,7 +39,7 @@ void es_conv2d_s8(const es_conv_params_t *p, uint8_t format, const uint8_t *blob
     int oy, ox, ky, kx;
     m.rows = p->out_c;
     m.cols = (uint32_t)k_h * (uint32_t)k_w * (uint32_t)in_c;
-    es_matvec_bind_weights(&m, format, blob, p->weights_offset);
+    es_matvec_bind_weights(&m, format, blob, p->weights_offset, arena);
     m.bias = (const int32_t *)(const void *)(blob + p->bias_offset);
     m.mult = (const int32_t *)(const void *)(blob + p->mult_offset);
     m.shift = (const int32_t *)(const void *)(blob + p->shift_offset);

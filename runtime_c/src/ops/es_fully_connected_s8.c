@@ -10,7 +10,7 @@ void es_fully_connected_s8(const es_fc_params_t *p, uint8_t format, const uint8_
     uint32_t b;
     m.rows = p->out_features;
     m.cols = p->in_features;
-    es_matvec_bind_weights(&m, format, blob, p->weights_offset);
+    es_matvec_bind_weights(&m, format, blob, p->weights_offset, arena);
     m.bias = (const int32_t *)(const void *)(blob + p->bias_offset);
     m.mult = (const int32_t *)(const void *)(blob + p->mult_offset);
     m.shift = (const int32_t *)(const void *)(blob + p->shift_offset);

@@ -1,0 +1,107 @@
+/* Palette (weight-sharing) tables: canonical Huffman decoding and the row loops that the
+ * palette kernels share. Internal to the runtime; the table layout is es_palette_t in
+ * edgesparse.h.
+ *
+ * Huffman streams are read MSB first through a 32-bit bit buffer. A 256-entry table answers
+ * codes of up to 8 bits in one lookup ((symbol << 4) | length, 0 for longer codes); longer
+ * codes take the canonical walk over the per-length counts (as DEFLATE decoders do). Past
+ * the end of the stream the buffer fills with zeros and `overrun` counts them, so a decoder
+ * can never read outside the stream; es_model_init rejects a stream that needed them. */
+#ifndef ES_PALETTE_H
+#define ES_PALETTE_H
+
+#include "edgesparse.h"
+#include "es_fixedpoint.h"
+
+#define ES_HUFF_MAX_LEN 16u
+#define ES_HUFF_LUT_BITS 8u
+#define ES_HUFF_LUT_BYTES (2u << ES_HUFF_LUT_BITS)
+
+typedef struct {
+    const uint16_t *counts; /* [ES_HUFF_MAX_LEN + 1], codes per length */
+    const uint8_t *symbols; /* in canonical order */
+    const uint16_t *lut;    /* [256]: (symbol << 4) | length for codes of <= 8 bits */
+    const uint8_t *stream;
+    uint32_t stream_bytes;
+    uint8_t *row; /* coding 2: one row of raw entries */
+} es_huff_t;
+
+typedef struct {
+    const uint8_t *p;
+    const uint8_t *end;
+    uint32_t buf;     /* unread bits, MSB aligned */
+    uint32_t count;   /* valid bits in buf */
+    uint32_t overrun; /* zero bytes fed after the end of the stream */
+} es_bits_t;
+
+ES_INLINE void es_bits_init(es_bits_t *b, const uint8_t *stream, uint32_t bytes)
+{
+    b->p = stream;
+    b->end = stream + bytes;
+    b->buf = 0;
+    b->count = 0;
+    b->overrun = 0;
+}
+
+/* At least 25 valid bits in buf afterwards. */
+ES_INLINE void es_bits_refill(es_bits_t *b)
+{
+    while (b->count <= 24u) {
+        uint32_t byte = 0;
+        if (b->p < b->end) {
+            byte = *b->p++;
+        } else {
+            b->overrun++;
+        }
+        b->buf |= byte << (24u - b->count);
+        b->count += 8u;
+    }
+}
+
+/* Bits taken from the stream so far, beyond its end included. */
+ES_INLINE uint32_t es_bits_used(const es_bits_t *b, const uint8_t *stream)
+{
+    return 8u * ((uint32_t)(b->p - stream) + b->overrun) - b->count;
+}
+
+/* The next symbol by the canonical walk, or -1 for a code that is not in the table. */
+int32_t es_huff_walk(es_bits_t *b, const es_huff_t *h);
+
+/* The next symbol through the lookup table (which must exist), else the canonical walk. */
+ES_INLINE int32_t es_huff_next(es_bits_t *b, const es_huff_t *h)
+{
+    uint32_t e;
+    if (b->count < ES_HUFF_LUT_BITS) {
+        es_bits_refill(b);
+    }
+    e = h->lut[b->buf >> (32u - ES_HUFF_LUT_BITS)];
+    if (e != 0u) {
+        const uint32_t len = e & 15u;
+        b->buf <<= len;
+        b->count -= len;
+        return (int32_t)(e >> 4);
+    }
+    return es_huff_walk(b, h);
+}
+
+/* Container bits per code of a PALETTE row: 1, 2, 4 or 8. */
+ES_INLINE uint32_t es_palette_container_bits(uint32_t bits)
+{
+    return bits <= 2u ? bits : (bits <= 4u ? 4u : 8u);
+}
+
+/* Bytes of one PALETTE row of cols codes. */
+ES_INLINE uint32_t es_palette_row_bytes(uint32_t cols, uint32_t bits)
+{
+    const uint32_t per_byte = 8u / es_palette_container_bits(bits);
+    return (cols + per_byte - 1u) / per_byte;
+}
+
+/* Checks a palette table (format, blob offset, bytes) for a rows x cols matrix; decodes a
+ * Huffman stream (into the arena for coding 1, building the decode table for coding 2)
+ * and checks every entry it holds. */
+es_status_t es_palette_check(const uint8_t *blob, uint32_t blob_bytes, uint8_t *arena,
+                             uint32_t arena_bytes, uint8_t format, uint32_t offset, uint32_t bytes,
+                             uint32_t rows, uint32_t cols);
+
+#endif /* ES_PALETTE_H */
