@@ -62,7 +62,7 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
                 chunk += raw
                 pos += len(raw)
             encoder = ENCODERS[choice.format]
-            kept = {"ram_offset": arena.kept[i][0]} if i in arena.kept else {}
+            kept = {"ram_offset": arena.kept[i][0]} if choice.ram_bytes and i in arena.kept else {}
             table = encoder.encode(layer.weights, pos, **kept)
             values["weights_offset"] = pos
             values["weights_bytes"] = len(table)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from toolchain.errors import ToolchainError
 
-MODEL_BUILDERS = ("digits_cnn", "mlp_300_100")
+MODEL_BUILDERS = ("digits_cnn", "mlp_300_100", "lenet5")
 
 # Demo model name -> (builder name, dataset name).
 DEMO_MODELS = {
@@ -13,8 +13,8 @@ DEMO_MODELS = {
 
 # Float training and pruning fine-tune epochs per builder, chosen so that with seed 0 the
 # int8 reference accuracy after pruning to 80 % stays within 2 points of the float model.
-DEFAULT_TRAIN_EPOCHS = {"digits_cnn": 30, "mlp_300_100": 15}
-DEFAULT_PRUNE_EPOCHS = {"digits_cnn": 20, "mlp_300_100": 8}
+DEFAULT_TRAIN_EPOCHS = {"digits_cnn": 30, "mlp_300_100": 15, "lenet5": 15}
+DEFAULT_PRUNE_EPOCHS = {"digits_cnn": 20, "mlp_300_100": 8, "lenet5": 8}
 
 
 def build_model(name: str, input_shape, num_classes: int, seed: int = 0):
@@ -38,6 +38,13 @@ def build_model(name: str, input_shape, num_classes: int, seed: int = 0):
         x = keras.layers.MaxPooling2D(2, name="pool2")(x)
         x = keras.layers.Flatten(name="flatten")(x)
         x = keras.layers.Dense(64, activation="relu", name="fc1")(x)
+    elif name == "lenet5":  # the LeNet-5 shape Deep Compression and DESIGN.md measure
+        x = keras.layers.Conv2D(20, 5, activation="relu", name="conv1")(inputs)
+        x = keras.layers.MaxPooling2D(2, name="pool1")(x)
+        x = keras.layers.Conv2D(50, 5, activation="relu", name="conv2")(x)
+        x = keras.layers.MaxPooling2D(2, name="pool2")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Dense(500, activation="relu", name="fc1")(x)
     else:
         x = keras.layers.Flatten(name="flatten")(inputs)
         x = keras.layers.Dense(300, activation="relu", name="fc1")(x)

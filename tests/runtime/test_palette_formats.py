@@ -1,0 +1,123 @@
+"""Palette kernels (dense and CSR codes, raw, Huffman decoded at init, Huffman streamed per
+row), plain C and DSP builds, against TFLM's reference kernels on a weight-shared int8
+model, exact to the byte; and es_model_init's checks of palette tables."""
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+from toolchain.encode import format as fmt
+from toolchain.encode import palette
+
+pytestmark = pytest.mark.slow
+
+# per weighted layer: codebook bits and sparsity, covering bits 1..5 and every container
+LAYER_BITS = (1, 3, 2, 5, 4)
+LAYER_SPARSITY = (0.5, 0.0, 0.7, 0.9, 0.6)
+
+
+@pytest.fixture(scope="module")
+def shared_model():
+    import tf_keras as keras
+
+    from toolchain.quantize.convert import to_int8_tflite
+    from toolchain.quantize.sharing import cluster_kernel, shareable_layers
+
+    keras.utils.set_random_seed(3)
+    rng = np.random.default_rng(3)
+    inp = keras.Input((9, 7, 3), batch_size=1)
+    h = keras.layers.Conv2D(12, 3, padding="same", activation="relu")(inp)
+    h = keras.layers.Conv2D(8, 1, strides=2, activation="relu")(h)
+    h = keras.layers.Conv2D(8, 2, padding="valid")(h)
+    h = keras.layers.Flatten()(h)
+    out = keras.layers.Dense(20)(keras.layers.Dense(36, activation="relu")(h))
+    model = keras.Model(inp, out)
+    for layer, bits, sparsity in zip(shareable_layers(model), LAYER_BITS, LAYER_SPARSITY):
+        ws = layer.get_weights()
+        k = ws[0] * rng.uniform(0.3, 3.0, ws[0].shape)
+        k[rng.random(k.shape) < sparsity] = 0
+        ws[0] = cluster_kernel(layer.name, k, bits, "kmeans++", seed=bits).kernel()
+        layer.set_weights(ws)
+    x = rng.uniform(-1.5, 2.0, size=(8, 9, 7, 3)).astype(np.float32)
+    return to_int8_tflite(model, x, per_tensor=True), x
+
+
+@pytest.mark.parametrize("name", [e.NAME for e in palette.ENCODERS])
+def test_palette_kernels_match_tflm(name, shared_model, host_vs_reference):
+    tflite, x = shared_model
+    for defines in ((), ("ES_FORCE_DSP",)):
+        ours, ref, plan = host_vs_reference(tflite, x, force_format=name, defines=defines)
+        used = [c.format for c in plan.choices if c.format != "none"]
+        assert used.count(name) >= 4, used  # every layer but (for palette-csr) the unpruned one
+        bad = np.count_nonzero(ours != ref)
+        assert bad == 0, f"{name} {defines}: {bad} of {ref.size} bytes differ"
+        bits = {fmt.PALETTE.unpack(plan.blob.data, _weights_offset(plan, i))["bits"]
+                for i, c in enumerate(plan.choices) if c.format == name}
+        assert len(bits) >= 3
+
+
+def _weights_offset(plan, i):
+    h = fmt.HEADER.unpack(plan.blob.data)
+    rec = fmt.LAYER.unpack(plan.blob.data, h["layers_offset"] + i * fmt.LAYER.size)
+    params = fmt.PARAMS_STRUCT[fmt.OpCode(rec["op"])].unpack(plan.blob.data, rec["params_offset"])
+    return params["weights_offset"]
+
+
+def _reseal(blob: bytearray) -> bytes:
+    h = fmt.HEADER.unpack(blob)
+    crc = zlib.crc32(bytes(blob[h["header_bytes"]:h["blob_bytes"]])) & 0xFFFFFFFF
+    struct.pack_into("<I", blob, fmt.HEADER.offsets()["crc32"], crc)
+    return bytes(blob)
+
+
+@pytest.mark.parametrize("name", ["palette-csr", "palette-csr+huffman", "palette+huffman-stream"])
+def test_palette_validation(name, shared_model, tmp_path):
+    from toolchain.codegen.model import write_model_sources
+    from toolchain.pipeline import plan_model
+    from toolchain.targets.build import build_host_library
+    from toolchain.targets.host import init_status
+
+    plan = plan_model(shared_model[0], "v", force_format=name)
+    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
+    lib = build_host_library(tmp_path / "src", tmp_path / "build")
+    blob = plan.blob.data
+    assert init_status(lib, blob) == "ES_OK"
+    i = next(i for i, c in enumerate(plan.choices) if c.format == name)
+    at = _weights_offset(plan, i)
+    t = fmt.PALETTE.unpack(blob, at)
+    off = {k: at + v for k, v in fmt.PALETTE.offsets().items()}
+
+    def poke(offset, code, value):
+        b = bytearray(blob)
+        struct.pack_into("<" + code, b, offset, value)
+        return init_status(lib, _reseal(b))
+
+    assert poke(off["bits"], "B", 6) == "ES_ERR_FORMAT"
+    assert poke(off["coding"], "B", 3) == "ES_ERR_FORMAT"
+    assert poke(off["stream_offset"], "I", len(blob)) == "ES_ERR_TABLE_BOUNDS"
+    if t["coding"] == palette.CODING_RAW:
+        assert poke(t["stream_offset"], "B", 0xFF) == "ES_ERR_INDEX"  # steps past the last column
+        assert poke(t["codebook_offset"], "b", 5) == "ES_ERR_INDEX"  # fillers must be zero
+        return
+    # an over-subscribed code: two more 1-bit codes than a prefix code can have
+    assert poke(t["huff_counts_offset"] + 2, "H", 3) == "ES_ERR_HUFFMAN"
+    assert poke(off["symbol_count"], "H", t["symbol_count"] + 1) == "ES_ERR_HUFFMAN"
+    # a stream cut short decodes past its end
+    assert poke(off["stream_bytes"], "I", t["stream_bytes"] // 2) == "ES_ERR_HUFFMAN"
+    # the kept region must lie above every tensor and inside the arena
+    assert poke(off["ram_offset"], "I", 0) == "ES_ERR_TENSOR_BOUNDS"
+    assert poke(off["ram_bytes"], "I", 4) == "ES_ERR_TENSOR_BOUNDS"
+    assert init_status(lib, blob, arena_bytes=t["ram_offset"] + 4) in ("ES_ERR_ARENA_TOO_SMALL",)
+    # flipping stream bits gives a checked decode error or other valid entries, never a
+    # crash (a complete code decodes any bit string; dense codes all index the codebook)
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(60):
+        b = bytearray(blob)
+        k = t["stream_offset"] + int(rng.integers(0, t["stream_bytes"]))
+        b[k] ^= 1 << int(rng.integers(0, 8))
+        seen.add(init_status(lib, _reseal(b)))
+    assert seen <= {"ES_OK", "ES_ERR_HUFFMAN", "ES_ERR_INDEX"}
+    if name.startswith("palette-csr"):  # a changed step soon walks off the row
+        assert seen - {"ES_OK"}

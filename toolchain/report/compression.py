@@ -1,0 +1,149 @@
+"""The Deep Compression table: bytes per layer and in total after each stage, as report.json's
+"compression" section, as text and as a bar chart.
+
+Stages (each counted the way the firmware would store it, from the final int8 weights):
+  float32  4 bytes per weight and bias;
+  pruned   the blob with each layer in its smallest non-palette format (dense, CSR, block, 2:4);
+  shared   ... or a raw palette format (codebook + b-bit codes) where the layer is shared;
+  huffman  ... or a Huffman-coded palette format.
+A layer's bytes are everything the blob holds for it: params struct, bias and requantization
+tables and the weight table with its codebook and row lengths. `bytes_total` is the whole
+blob as built (header, tensor and layer records included), so ratios count all of it.
+"""
+from __future__ import annotations
+
+import gzip
+
+from toolchain.encode import palette
+from toolchain.encode.format import align
+from toolchain.plan.select import ENCODERS, applicable_formats
+
+STAGES = ("float32", "pruned", "shared", "huffman")
+INDEX_BITS = {"dense": None, "csr8": 8, "csr16": 16, "block1x4": 16, "nm2:4": 16}
+
+
+def _stage_formats(layer, stage: str) -> list[str]:
+    names = applicable_formats(layer, huffman="init")
+    if stage == "pruned":
+        return [n for n in names if not n.startswith("palette")]
+    if stage == "shared":
+        return [n for n in names if "+huffman" not in n]
+    return names
+
+
+def _bits(layer, fmt: str) -> tuple[int | None, int | None]:
+    """(index bits, codebook bits) of a layer stored in fmt."""
+    if fmt.startswith("palette"):
+        info = ENCODERS[fmt].info(layer.weights)
+        return info["index_bits"], info["codebook_bits"]
+    return INDEX_BITS.get(fmt), None
+
+
+def compression_section(plan, float_tflite: bytes | None, int8_tflite: bytes) -> dict:
+    layers, total = [], {s: 0 for s in STAGES}
+    blob_bytes = len(plan.blob.data)
+    records = blob_bytes - sum(plan.blob.layer_bytes)  # header, io, tensor and layer records
+    for s in STAGES[1:]:
+        total[s] = records
+    for layer, choice, lbytes, wbytes in zip(plan.layers, plan.choices, plan.blob.layer_bytes,
+                                             plan.blob.weight_table_bytes):
+        fixed = lbytes - align(wbytes)  # params struct, bias and requant tables
+        float_bytes = 4 * (layer.param_count + (0 if layer.bias is None else layer.bias.size))
+        entry = {"name": layer.name, "params": layer.param_count,
+                 "kept": None if layer.weights is None else layer.nonzero_count / layer.param_count,
+                 "index_bits": None, "codebook_bits": None, "bytes": lbytes,
+                 "format": choice.format, "bytes_float32": float_bytes}
+        if layer.weights is not None:
+            entry["index_bits"], entry["codebook_bits"] = _bits(layer, choice.format)
+            entry["distinct_values"] = int(len(palette.codebook(layer.weights, sparse=False)))
+        total["float32"] += float_bytes
+        for s in STAGES[1:]:
+            if layer.weights is None:
+                b = lbytes
+            else:
+                b = fixed + min(align(ENCODERS[n].table_bytes(layer.weights))
+                                for n in _stage_formats(layer, s))
+            entry[f"bytes_{s}"] = b
+            total[s] += b
+        layers.append(entry)
+    dense_int8 = records + sum(fixed_plus_dense(layer, lb, wb) for layer, lb, wb in
+                               zip(plan.layers, plan.blob.layer_bytes, plan.blob.weight_table_bytes))
+    gz = {"int8_tflite": len(int8_tflite), "int8_tflite_gzip": len(gzip.compress(int8_tflite, 9, mtime=0))}
+    if float_tflite is not None:
+        gz.update(float_tflite=len(float_tflite),
+                  float_tflite_gzip=len(gzip.compress(float_tflite, 9, mtime=0)))
+    return {
+        "ratio_vs_float32": total["float32"] / blob_bytes,
+        "ratio_vs_dense_int8": dense_int8 / blob_bytes,
+        "bytes_total": blob_bytes,
+        "bytes_dense_int8": dense_int8,
+        "stages": [{"stage": s, "bytes": total[s]} for s in STAGES],
+        "layers": layers,
+        "tflite": gz,
+    }
+
+
+def fixed_plus_dense(layer, lbytes: int, wbytes: int) -> int:
+    return lbytes - align(wbytes) + (align(layer.weights.size) if layer.weights is not None else 0)
+
+
+def _num(v) -> str:
+    return "-" if v is None else f"{v:,}"
+
+
+def compression_table(c: dict) -> str:
+    rows = [("layer", "params", "kept", "index bits", "codebook bits", "float32", "pruned",
+             "shared", "huffman", "built", "format", "vs float32")]
+    for l in c["layers"]:
+        rows.append((l["name"][:32], _num(l["params"]),
+                     "-" if l["kept"] is None else f"{100 * l['kept']:.1f}%",
+                     _num(l["index_bits"]), _num(l["codebook_bits"]), _num(l["bytes_float32"]),
+                     _num(l["bytes_pruned"]), _num(l["bytes_shared"]), _num(l["bytes_huffman"]),
+                     _num(l["bytes"]), l["format"], f"{l['bytes_float32'] / l['bytes']:.1f}x"))
+    st = {s["stage"]: s["bytes"] for s in c["stages"]}
+    rows.append(("total (whole blob)", _num(sum(l["params"] for l in c["layers"])), "", "", "",
+                 _num(st["float32"]), _num(st["pruned"]), _num(st["shared"]), _num(st["huffman"]),
+                 _num(c["bytes_total"]), "", f"{c['ratio_vs_float32']:.1f}x"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(x.rjust(w) if i else x.ljust(w) for i, (x, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    t = c["tflite"]
+    lines.append(f"{c['ratio_vs_float32']:.1f}x smaller than float32, "
+                 f"{c['ratio_vs_dense_int8']:.1f}x smaller than dense int8 ({c['bytes_dense_int8']:,} bytes)")
+    if "float_tflite" in t:
+        lines.append(f"for comparison, gzip -9: float .tflite {t['float_tflite']:,} -> "
+                     f"{t['float_tflite_gzip']:,} bytes; int8 .tflite {t['int8_tflite']:,} -> "
+                     f"{t['int8_tflite_gzip']:,} bytes")
+    else:
+        lines.append(f"for comparison, gzip -9: int8 .tflite {t['int8_tflite']:,} -> "
+                     f"{t['int8_tflite_gzip']:,} bytes")
+    return "\n".join(lines)
+
+
+def compression_figure(c: dict, path, title: str = ""):
+    """Bytes per layer after each stage (log scale), and the totals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = [l["name"].split("/")[-1][:18] for l in c["layers"]] + ["total"]
+    st = {s["stage"]: s["bytes"] for s in c["stages"]}
+    keys = ["bytes_float32", "bytes_pruned", "bytes_shared", "bytes_huffman"]
+    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(names)), 4))
+    x = np.arange(len(names))
+    for i, (k, stage) in enumerate(zip(keys, STAGES)):
+        vals = [l[k] for l in c["layers"]] + [st[stage]]
+        ax.bar(x + (i - 1.5) * 0.2, vals, 0.2, label=stage)
+    ax.set_yscale("log")
+    ax.set_xticks(x, names, rotation=20, ha="right")
+    ax.set_ylabel("bytes (log scale)")
+    ax.set_title(title or f"{c['ratio_vs_float32']:.1f}x smaller than float32 "
+                          f"({c['bytes_total']:,} bytes)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
