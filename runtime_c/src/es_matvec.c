@@ -43,9 +43,11 @@ void es_matvec_bind_weights(es_matvec_t *m, uint8_t format, const uint8_t *blob,
             m->huff.counts = (const uint16_t *)(const void *)(blob + t->huff_counts_offset);
             m->huff.symbols = blob + t->huff_symbols_offset;
             m->huff.lut = (const uint16_t *)(const void *)(arena + t->ram_offset);
+            m->huff.first = m->huff.lut + (1u << ES_HUFF_LUT_BITS);
+            m->huff.index = m->huff.first + ES_HUFF_MAX_LEN + 1u;
             m->huff.stream = blob + t->stream_offset;
             m->huff.stream_bytes = t->stream_bytes;
-            m->huff.row = arena + t->ram_offset + ES_HUFF_LUT_BYTES;
+            m->huff.row = arena + t->ram_offset + ES_HUFF_TABLE_BYTES;
         }
     } else if (format == ES_FMT_DENSE) {
         m->weights = (const int8_t *)(blob + offset);

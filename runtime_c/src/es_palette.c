@@ -19,6 +19,21 @@ int32_t es_huff_walk(es_bits_t *b, const es_huff_t *h)
     return -1;
 }
 
+int32_t es_huff_long(es_bits_t *b, const es_huff_t *h)
+{
+    uint32_t len;
+    es_bits_refill(b);
+    for (len = ES_HUFF_LUT_BITS + 1u; len <= ES_HUFF_MAX_LEN; ++len) {
+        const uint32_t code = b->buf >> (32u - len);
+        if (code - h->first[len] < h->counts[len]) {
+            b->buf <<= len;
+            b->count -= len;
+            return (int32_t)h->symbols[h->index[len] + (code - h->first[len])];
+        }
+    }
+    return -1;
+}
+
 static int es_span_ok(uint32_t limit, uint32_t offset, uint64_t bytes, uint32_t align)
 {
     return (offset % align) == 0u && (uint64_t)offset + bytes <= limit;
@@ -42,10 +57,22 @@ static es_status_t es_huff_check_counts(const uint16_t *counts, uint32_t symbol_
     return total == symbol_count ? ES_OK : ES_ERR_HUFFMAN;
 }
 
-/* The 8-bit lookup table of a checked code. */
-static void es_huff_build_lut(const es_huff_t *h, uint16_t *lut)
+/* coding 2's tables of a checked code at ram: the 8-bit lookup table, then the first code
+ * and symbol position of each length. */
+static void es_huff_build_tables(es_huff_t *h, uint8_t *ram)
 {
+    uint16_t *lut = (uint16_t *)(void *)ram;
+    uint16_t *first = lut + (1u << ES_HUFF_LUT_BITS);
+    uint16_t *index = first + ES_HUFF_MAX_LEN + 1u;
     uint32_t len, i, code = 0, k = 0;
+    for (len = 0; len <= ES_HUFF_MAX_LEN; ++len) {
+        first[len] = (uint16_t)code;
+        index[len] = (uint16_t)k;
+        k += h->counts[len];
+        code = (code + h->counts[len]) << 1;
+    }
+    code = 0;
+    k = 0;
     for (i = 0; i < (1u << ES_HUFF_LUT_BITS); ++i) {
         lut[i] = 0;
     }
@@ -60,6 +87,9 @@ static void es_huff_build_lut(const es_huff_t *h, uint16_t *lut)
         }
         code <<= 1;
     }
+    h->lut = lut;
+    h->first = first;
+    h->index = index;
 }
 
 /* Decodes n bytes into out, ES_ERR_HUFFMAN for a code not in the table. */
@@ -185,14 +215,13 @@ es_status_t es_palette_check(const uint8_t *blob, uint32_t blob_bytes, uint8_t *
         return st;
     }
     if (!es_span_ok(arena_bytes, t->ram_offset, t->ram_bytes, 4u) ||
-        t->ram_bytes < (t->coding == 1u ? raw : ES_HUFF_LUT_BYTES + (uint64_t)row_max)) {
+        t->ram_bytes < (t->coding == 1u ? raw : ES_HUFF_TABLE_BYTES + (uint64_t)row_max)) {
         return ES_ERR_TENSOR_BOUNDS;
     }
     es_bits_init(&bits, h.stream, h.stream_bytes);
     if (t->coding == 2u) {
-        es_huff_build_lut(&h, (uint16_t *)(void *)(arena + t->ram_offset));
-        h.lut = (const uint16_t *)(const void *)(arena + t->ram_offset);
-        h.row = arena + t->ram_offset + ES_HUFF_LUT_BYTES;
+        es_huff_build_tables(&h, arena + t->ram_offset);
+        h.row = arena + t->ram_offset + ES_HUFF_TABLE_BYTES;
     }
     dst = arena + t->ram_offset; /* coding 1: the decoded stream */
     for (r = 0; r < rows; ++r) {

@@ -4,7 +4,9 @@
  *
  * Huffman streams are read MSB first through a 32-bit bit buffer. A 256-entry table answers
  * codes of up to 8 bits in one lookup ((symbol << 4) | length, 0 for longer codes); longer
- * codes take the canonical walk over the per-length counts (as DEFLATE decoders do). Past
+ * codes are found length by length from 9 bits up, comparing with the first code of each
+ * length (canonical codes are consecutive within a length, as in DEFLATE). Without the
+ * tables (at init, coding 1) the same search starts at 1 bit. Past
  * the end of the stream the buffer fills with zeros and `overrun` counts them, so a decoder
  * can never read outside the stream; es_model_init rejects a stream that needed them. */
 #ifndef ES_PALETTE_H
@@ -16,11 +18,15 @@
 #define ES_HUFF_MAX_LEN 16u
 #define ES_HUFF_LUT_BITS 8u
 #define ES_HUFF_LUT_BYTES (2u << ES_HUFF_LUT_BITS)
+/* coding 2's decode tables in the arena: lut[256], first[17], index[17] (all uint16) */
+#define ES_HUFF_TABLE_BYTES (ES_HUFF_LUT_BYTES + 4u * (ES_HUFF_MAX_LEN + 1u))
 
 typedef struct {
     const uint16_t *counts; /* [ES_HUFF_MAX_LEN + 1], codes per length */
     const uint8_t *symbols; /* in canonical order */
     const uint16_t *lut;    /* [256]: (symbol << 4) | length for codes of <= 8 bits */
+    const uint16_t *first;  /* [17]: first code of each length */
+    const uint16_t *index;  /* [17]: its position in symbols */
     const uint8_t *stream;
     uint32_t stream_bytes;
     uint8_t *row; /* coding 2: one row of raw entries */
@@ -64,8 +70,11 @@ ES_INLINE uint32_t es_bits_used(const es_bits_t *b, const uint8_t *stream)
     return 8u * ((uint32_t)(b->p - stream) + b->overrun) - b->count;
 }
 
-/* The next symbol by the canonical walk, or -1 for a code that is not in the table. */
+/* The next symbol by the canonical walk from 1 bit, or -1 for a code not in the table. */
 int32_t es_huff_walk(es_bits_t *b, const es_huff_t *h);
+
+/* The next symbol of a code longer than the lookup table's (coding 2's tables built). */
+int32_t es_huff_long(es_bits_t *b, const es_huff_t *h);
 
 /* The next symbol through the lookup table (which must exist), else the canonical walk. */
 ES_INLINE int32_t es_huff_next(es_bits_t *b, const es_huff_t *h)
@@ -81,7 +90,7 @@ ES_INLINE int32_t es_huff_next(es_bits_t *b, const es_huff_t *h)
         b->count -= len;
         return (int32_t)(e >> 4);
     }
-    return es_huff_walk(b, h);
+    return es_huff_long(b, h);
 }
 
 /* Container bits per code of a PALETTE row: 1, 2, 4 or 8. */

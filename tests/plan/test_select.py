@@ -22,7 +22,8 @@ def _fc(weights, index=0):
 def _weights(sparsity, shape=(64, 256), seed=0):
     rng = np.random.default_rng(seed)
     w = rng.integers(-127, 128, size=shape)
-    return (w * patterns.unstructured_mask(w, sparsity)).astype(np.int8)
+    # a random mask: magnitude pruning would leave so few distinct values that a palette fits
+    return (w * (rng.random(shape) >= sparsity)).astype(np.int8)
 
 
 def test_goals():

@@ -21,8 +21,8 @@ each array 4-byte aligned. The raw entry streams:
 Huffman coding (huffman.py) codes the raw stream's bytes: for palette-csr a byte is the
 (step, code) pair, for palette 8 / container_bits codes. The runtime either decodes the
 whole stream at init into the arena (coding 1, ram_bytes = raw stream) and runs the raw
-kernel from RAM, or decodes row by row during inference (coding 2, ram_bytes = a 256-entry
-decode table of uint16 and one row's raw bytes).
+kernel from RAM, or decodes row by row during inference (coding 2, ram_bytes = decode
+tables: a 256-entry uint16 lookup, the first code and position of each length; and one row).
 """
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ from toolchain.encode.format import PALETTE, WeightFormat, align
 MAX_BITS = 5
 CODING_RAW, CODING_HUFFMAN_INIT, CODING_HUFFMAN_STREAM = 0, 1, 2
 HUFF_COUNTS = huffman.MAX_CODE_LEN + 1
-LUT_BYTES = 2 << huffman.LUT_BITS  # uint16 per 8-bit prefix
+# coding 2's decode tables in the arena: uint16 per 8-bit prefix, then the first code and
+# symbol position of each code length (uint16[17] each)
+HUFF_TABLE_BYTES = (2 << huffman.LUT_BITS) + 4 * HUFF_COUNTS
 
 
 def container_bits(bits: int) -> int:
@@ -147,7 +149,7 @@ class PaletteEncoder:
         raw = raw_stream(matrix, self.sparse)
         if self.coding == CODING_HUFFMAN_INIT:
             return align(len(raw.stream))
-        return LUT_BYTES + align(max(raw.row_bytes, default=0))
+        return HUFF_TABLE_BYTES + align(max(raw.row_bytes, default=0))
 
     def info(self, matrix: np.ndarray) -> dict:
         """bits per code and per step (index), for the compression report."""

@@ -39,6 +39,12 @@ def _bits(layer, fmt: str) -> tuple[int | None, int | None]:
     return INDEX_BITS.get(fmt), None
 
 
+def short_name(op_name: str) -> str:
+    """The Keras layer name inside a TFLite op name ("m/fc1/MatMul;m/fc1/Relu" -> "fc1")."""
+    parts = op_name.split(";")[0].split("/")
+    return parts[-2] if len(parts) >= 2 else parts[0]
+
+
 def compression_section(plan, float_tflite: bytes | None, int8_tflite: bytes) -> dict:
     layers, total = [], {s: 0 for s in STAGES}
     blob_bytes = len(plan.blob.data)
@@ -49,7 +55,7 @@ def compression_section(plan, float_tflite: bytes | None, int8_tflite: bytes) ->
                                              plan.blob.weight_table_bytes):
         fixed = lbytes - align(wbytes)  # params struct, bias and requant tables
         float_bytes = 4 * (layer.param_count + (0 if layer.bias is None else layer.bias.size))
-        entry = {"name": layer.name, "params": layer.param_count,
+        entry = {"name": layer.name, "layer": short_name(layer.name), "params": layer.param_count,
                  "kept": None if layer.weights is None else layer.nonzero_count / layer.param_count,
                  "index_bits": None, "codebook_bits": None, "bytes": lbytes,
                  "format": choice.format, "bytes_float32": float_bytes}
@@ -94,13 +100,16 @@ def _num(v) -> str:
 def compression_table(c: dict) -> str:
     rows = [("layer", "params", "kept", "index bits", "codebook bits", "float32", "pruned",
              "shared", "huffman", "built", "format", "vs float32")]
-    for l in c["layers"]:
-        rows.append((l["name"][:32], _num(l["params"]),
+    weighted = [l for l in c["layers"] if l["params"]]
+    for l in weighted:
+        rows.append((l["layer"][:24], _num(l["params"]),
                      "-" if l["kept"] is None else f"{100 * l['kept']:.1f}%",
                      _num(l["index_bits"]), _num(l["codebook_bits"]), _num(l["bytes_float32"]),
                      _num(l["bytes_pruned"]), _num(l["bytes_shared"]), _num(l["bytes_huffman"]),
                      _num(l["bytes"]), l["format"], f"{l['bytes_float32'] / l['bytes']:.1f}x"))
     st = {s["stage"]: s["bytes"] for s in c["stages"]}
+    rest = c["bytes_total"] - sum(l["bytes"] for l in weighted)
+    rows.append(("records, other layers", "", "", "", "", "", "", "", "", _num(rest), "", ""))
     rows.append(("total (whole blob)", _num(sum(l["params"] for l in c["layers"])), "", "", "",
                  _num(st["float32"]), _num(st["pruned"]), _num(st["shared"]), _num(st["huffman"]),
                  _num(c["bytes_total"]), "", f"{c['ratio_vs_float32']:.1f}x"))
@@ -129,13 +138,14 @@ def compression_figure(c: dict, path, title: str = ""):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    names = [l["name"].split("/")[-1][:18] for l in c["layers"]] + ["total"]
+    layers = [l for l in c["layers"] if l["params"]]
+    names = [l["layer"][:18] for l in layers] + ["total"]
     st = {s["stage"]: s["bytes"] for s in c["stages"]}
     keys = ["bytes_float32", "bytes_pruned", "bytes_shared", "bytes_huffman"]
     fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(names)), 4))
     x = np.arange(len(names))
     for i, (k, stage) in enumerate(zip(keys, STAGES)):
-        vals = [l[k] for l in c["layers"]] + [st[stage]]
+        vals = [l[k] for l in layers] + [st[stage]]
         ax.bar(x + (i - 1.5) * 0.2, vals, 0.2, label=stage)
     ax.set_yscale("log")
     ax.set_xticks(x, names, rotation=20, ha="right")
