@@ -27,6 +27,7 @@ tables: a 256-entry uint16 lookup, the first code and position of each length; a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -68,7 +69,13 @@ class Raw:
 
 
 def raw_stream(matrix: np.ndarray, sparse: bool) -> Raw:
-    m = np.asarray(matrix, dtype=np.int8)
+    m = np.ascontiguousarray(matrix, dtype=np.int8)
+    return _raw_stream(m.tobytes(), m.shape, sparse)
+
+
+@lru_cache(maxsize=32)  # format choice, cost model and report ask for the same layers' streams
+def _raw_stream(data: bytes, shape: tuple[int, int], sparse: bool) -> Raw:
+    m = np.frombuffer(data, dtype=np.int8).reshape(shape)
     book = codebook(m, sparse)
     if len(book) > 1 << MAX_BITS:
         raise ValueError(f"{len(book)} distinct values do not fit a {1 << MAX_BITS}-entry codebook")
@@ -135,8 +142,7 @@ class PaletteEncoder:
         raw = raw_stream(matrix, self.sparse)
         if self.coding == CODING_RAW or not raw.stream:
             return raw, None, raw.stream
-        code = huffman.build_code(raw.stream)
-        return raw, code, huffman.encode(raw.stream, code)
+        return (raw, *_huffman(raw.stream))
 
     def table_bytes(self, matrix: np.ndarray) -> int:
         raw, code, stream = self._coded(matrix)
@@ -181,6 +187,12 @@ class PaletteEncoder:
             out[at["huff_symbols"]:at["huff_symbols"] + len(code.lengths)] = bytes(code.symbols)
         out[at["stream"]:at["end"]] = stream
         return bytes(out)
+
+
+@lru_cache(maxsize=32)
+def _huffman(stream: bytes) -> tuple[huffman.Code, bytes]:
+    code = huffman.build_code(stream)
+    return code, huffman.encode(stream, code)
 
 
 def decode(blob: bytes, offset: int) -> np.ndarray:
