@@ -6,7 +6,9 @@ Protocol (one line each, printed over semihosting by templates/firmware_main.c.j
     ES_INSTR <sample> <instructions>
     ES_LAYER <layer> <instructions>        (sample 0 only)
     ES_END
-Instruction counts are deterministic under -icount shift=0; they are not cycles.
+Instruction counts are deterministic under -icount shift=0; they are not cycles. A real board
+prints ES_CYCLES (processor cycles) where QEMU prints ES_INSTR, and an ES_BOARD line first
+(targets/flash.py); parse_output(..., timing_tag="ES_CYCLES") reads that.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ TAIL_CHARS = 2000
 
 _BEGIN = re.compile(r"^ES_BEGIN (\S+) samples=(\d+)$")
 _OUT = re.compile(r"^ES_OUT (\d+) ((?:[0-9a-f]{2})*)$")
-_INSTR = re.compile(r"^ES_INSTR (\d+) (\d+)$")
+_TIMING = {tag: re.compile(rf"^{tag} (\d+) (\d+)$") for tag in ("ES_INSTR", "ES_CYCLES")}
 _LAYER = re.compile(r"^ES_LAYER (\d+) (\d+)$")
 
 
@@ -69,8 +71,11 @@ def run_qemu(elf: Path, board: Board, timeout_s: float = 120) -> QemuRun:
     return parse_output(stdout, str(elf), context)
 
 
-def parse_output(stdout: str, source: str = "firmware", context: str | None = None) -> QemuRun:
-    """Parses the ES_* protocol; other lines are ignored."""
+def parse_output(stdout: str, source: str = "firmware", context: str | None = None,
+                 timing_tag: str = "ES_INSTR") -> QemuRun:
+    """Parses the ES_* protocol; other lines are ignored. timing_tag: ES_INSTR (QEMU) or
+    ES_CYCLES (a real board); its values land in QemuRun.instructions."""
+    timing = _TIMING[timing_tag]
     context = context if context is not None else _tail(stdout)
     name, count = None, None
     outputs: dict[int, bytes] = {}
@@ -83,7 +88,7 @@ def parse_output(stdout: str, source: str = "firmware", context: str | None = No
             name, count = m.group(1), int(m.group(2))
         elif m := _OUT.match(line):
             outputs[int(m.group(1))] = bytes.fromhex(m.group(2))
-        elif m := _INSTR.match(line):
+        elif m := timing.match(line):
             instructions[int(m.group(1))] = int(m.group(2))
         elif m := _LAYER.match(line):
             layers[int(m.group(1))] = int(m.group(2))
@@ -94,7 +99,7 @@ def parse_output(stdout: str, source: str = "firmware", context: str | None = No
     if not ended:
         raise RunError(f"{source}: output ends without ES_END\n{context}")
     if sorted(outputs) != list(range(count)) or sorted(instructions) != list(range(count)):
-        raise RunError(f"{source}: expected ES_OUT and ES_INSTR for samples 0..{count - 1}, "
+        raise RunError(f"{source}: expected ES_OUT and {timing_tag} for samples 0..{count - 1}, "
                        f"got {sorted(outputs)} and {sorted(instructions)}\n{context}")
     if sorted(layers) != list(range(len(layers))):
         raise RunError(f"{source}: ES_LAYER indices are not 0..{len(layers) - 1}\n{context}")

@@ -5,7 +5,7 @@
 char *es_port_fmt_u64(char *buf, uint64_t value)
 {
     uint32_t limb[4];
-    char *p = buf + ES_PORT_U64_CHARS - 1u;
+    char *p = buf + (ES_PORT_U64_CHARS - 1u);
     int i;
 
     limb[0] = (uint32_t)(value >> 48) & 0xFFFFu;
