@@ -39,16 +39,27 @@ extern "C" {
 /* header.flags */
 #define ES_FLAG_CRC32 0x1u /* header.crc32 holds CRC-32/IEEE of bytes [header_bytes, blob_bytes) */
 
-/* Op codes: the TFLite builtin operator codes, so the two never need a translation table. */
+/* Op codes: the TFLite builtin operator codes, so the two never need a translation table.
+ * EXPAND_DIMS and SQUEEZE never reach the runtime: the toolchain lowers them to RESHAPE. */
 typedef enum {
     ES_OP_ADD = 0,
     ES_OP_AVERAGE_POOL_2D = 1,
+    ES_OP_CONCATENATION = 2,
     ES_OP_CONV_2D = 3,
     ES_OP_DEPTHWISE_CONV_2D = 4,
     ES_OP_FULLY_CONNECTED = 9,
+    ES_OP_LOGISTIC = 14,
     ES_OP_MAX_POOL_2D = 17,
+    ES_OP_MUL = 18,
     ES_OP_RESHAPE = 22,
-    ES_OP_SOFTMAX = 25
+    ES_OP_SOFTMAX = 25,
+    ES_OP_TANH = 28,
+    ES_OP_PAD = 34,
+    ES_OP_MEAN = 40,
+    ES_OP_SQUEEZE = 43,
+    ES_OP_STRIDED_SLICE = 45,
+    ES_OP_EXPAND_DIMS = 70,
+    ES_OP_QUANTIZE = 114 /* int8 -> int8 */
 } es_op_t;
 
 /* Weight formats (es_layer_t.format). */
@@ -250,7 +261,8 @@ typedef struct {
     int32_t diff_min;
 } es_softmax_params_t;
 
-/* ADD of two int8 tensors of the same shape. */
+/* ADD of two int8 tensors of the same shape (es_add_broadcast_params_t below for
+ * broadcasting; the layer's params_bytes tells the two apart). */
 typedef struct {
     uint32_t count;
     int32_t input1_offset, input2_offset, output_offset;
@@ -265,6 +277,86 @@ typedef struct {
 typedef struct {
     uint32_t bytes;
 } es_reshape_params_t;
+
+/* The ops below see their tensors as 4-D: dims N, H, W, C with lower ranks left-padded
+ * with 1 (as es_tensor_t.dims), row-major, C fastest. */
+
+/* PAD: out[i] = in[i - pad_before] inside the input, pad_value (the zero point) outside.
+ * Input and output share their quantization. */
+typedef struct {
+    uint16_t in_dims[ES_MAX_DIMS];
+    uint16_t out_dims[ES_MAX_DIMS];
+    uint16_t pad_before[ES_MAX_DIMS];
+    int32_t pad_value;
+} es_pad_params_t;
+
+/* MEAN over the dims whose reduce flag is 1 (reduce_count = product of their sizes); the
+ * output holds the others in order: clamp(requantize(sum - input_zero_point * reduce_count,
+ * multiplier, shift) + output_zero_point), the multiplier folding in 1 / reduce_count. */
+typedef struct {
+    uint16_t in_dims[ES_MAX_DIMS];
+    uint8_t reduce[ES_MAX_DIMS];
+    uint32_t reduce_count;
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t multiplier;
+    int32_t shift;
+} es_mean_params_t;
+
+/* CONCATENATION of input_count tensors with the output's quantization. Seen as [outer][...]
+ * around the concatenation axis, the output is, for each outer index, input 0's chunk, then
+ * input 1's, ...; es_concat_input_t[input_count] at inputs_offset. Layer input[0] and
+ * input[1] are the first two inputs. */
+typedef struct {
+    uint32_t outer;
+    uint32_t input_count;
+    uint32_t inputs_offset;
+} es_concat_params_t;
+
+typedef struct {
+    uint16_t tensor; /* tensor index */
+    uint16_t reserved;
+    uint32_t chunk_bytes; /* bytes per outer index: axis size * inner size */
+} es_concat_input_t;
+
+/* STRIDED_SLICE (4-D, positive strides): out[o] = in[begin + o * strides] per dim. */
+typedef struct {
+    uint16_t in_dims[ES_MAX_DIMS];
+    uint16_t out_dims[ES_MAX_DIMS];
+    uint16_t begin[ES_MAX_DIMS];
+    uint16_t strides[ES_MAX_DIMS];
+} es_slice_params_t;
+
+/* MUL of two int8 tensors, broadcasting as TFLite: the element of input k at output index o
+ * is at sum(o[d] * ink_strides[d]), a stride 0 repeating a dim of size 1. */
+typedef struct {
+    uint16_t out_dims[ES_MAX_DIMS];
+    uint32_t in1_strides[ES_MAX_DIMS];
+    uint32_t in2_strides[ES_MAX_DIMS];
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} es_mul_params_t;
+
+/* LOGISTIC, TANH and QUANTIZE (int8 -> int8): out[i] = table[in[i] + 128], the table computed
+ * offline with TFLM's integer arithmetic for each of the 256 input values. */
+typedef struct {
+    uint32_t count;
+    int8_t table[256];
+} es_lut_params_t;
+
+/* ADD with broadcasting: es_add_params_t's arithmetic, inputs addressed as in es_mul_params_t. */
+typedef struct {
+    uint16_t out_dims[ES_MAX_DIMS];
+    uint32_t in1_strides[ES_MAX_DIMS];
+    uint32_t in2_strides[ES_MAX_DIMS];
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} es_add_broadcast_params_t;
 
 typedef struct {
     const uint8_t *blob;

@@ -24,5 +24,15 @@ void es_avg_pool2d_s8(const es_pool_params_t *p, const int8_t *input, int8_t *ou
 void es_softmax_s8(const es_softmax_params_t *p, const int8_t *input, int8_t *output);
 void es_add_s8(const es_add_params_t *p, const int8_t *input1, const int8_t *input2,
                int8_t *output);
+void es_pad_s8(const es_pad_params_t *p, const int8_t *input, int8_t *output);
+void es_mean_s8(const es_mean_params_t *p, const int8_t *input, int8_t *output);
+/* Reads its inputs from the arena through the es_concat_input_t table in the blob. */
+void es_concatenation_s8(const es_concat_params_t *p, const uint8_t *blob, const es_tensor_t *tensors,
+                         const uint8_t *arena, int8_t *output);
+void es_strided_slice_s8(const es_slice_params_t *p, const int8_t *input, int8_t *output);
+void es_mul_s8(const es_mul_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+void es_lut_s8(const es_lut_params_t *p, const int8_t *input, int8_t *output);
+void es_add_broadcast_s8(const es_add_broadcast_params_t *p, const int8_t *input1, const int8_t *input2,
+                         int8_t *output);
 
 #endif /* ES_KERNELS_H */

@@ -48,12 +48,17 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
     layer_bytes, weight_bytes = [], []
     for i, (layer, choice) in enumerate(zip(layers, choices)):
         start = pos
-        struct = fmt.PARAMS_STRUCT[layer.opcode]
+        struct = layer.params_struct or fmt.PARAMS_STRUCT[layer.opcode]
         params_offset = pos
         pos += fmt.align(struct.size)
         chunk = bytearray(fmt.align(struct.size))
         values = dict(layer.params)
         wfmt = WeightFormat.NONE
+        for key, table in layer.tables.items():
+            raw = table(tindex) if callable(table) else bytes(table)
+            values[key] = pos
+            chunk += raw + bytes(fmt.align(len(raw)) - len(raw))
+            pos += fmt.align(len(raw))
         if layer.weights is not None:
             for key, arr in (("bias_offset", layer.bias), ("mult_offset", layer.mult),
                              ("shift_offset", layer.shift)):
@@ -77,7 +82,7 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
         chunk[:struct.size] = struct.pack(**values)
         tables += chunk
         layer_bytes.append(pos - start)
-        inputs = [tindex[t] for t in layer.inputs] + [fmt.NO_TENSOR] * (2 - len(layer.inputs))
+        inputs = [tindex[t] for t in layer.inputs[:2]] + [fmt.NO_TENSOR] * (2 - len(layer.inputs[:2]))
         layer_records.append(fmt.LAYER.pack(op=int(layer.opcode), format=int(wfmt), input=inputs,
                                             output=tindex[layer.output], params_offset=params_offset,
                                             params_bytes=struct.size))

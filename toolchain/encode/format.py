@@ -12,7 +12,11 @@ is 8-byte aligned in memory. Version history:
      (es_sparse_t, which CSR8 uses too); FC / conv params gain a scratch buffer; CONV_2D's
      bias table holds bias + input_offset * sum(w) (padding taps read the zero point).
   3: PALETTE and PALETTE_CSR weight formats (weight sharing: codebook + b-bit codes, raw or
-     Huffman coded, es_palette_t) with arena regions a layer keeps across inferences.
+     Huffman coded, es_palette_t) with arena regions a layer keeps across inferences;
+     ops PAD, MEAN, CONCATENATION, STRIDED_SLICE, MUL (broadcasting) with their params
+     structs, broadcasting ADD (es_add_broadcast_params_t, told apart by params_bytes),
+     LOGISTIC, TANH and QUANTIZE (int8 -> int8) as 256-entry tables (es_lut_params_t);
+     EXPAND_DIMS and SQUEEZE import and lower to RESHAPE layers.
 """
 from __future__ import annotations
 
@@ -34,12 +38,22 @@ class OpCode(IntEnum):
 
     ADD = 0
     AVERAGE_POOL_2D = 1
+    CONCATENATION = 2
     CONV_2D = 3
     DEPTHWISE_CONV_2D = 4
     FULLY_CONNECTED = 9
+    LOGISTIC = 14
     MAX_POOL_2D = 17
+    MUL = 18
     RESHAPE = 22
     SOFTMAX = 25
+    TANH = 28
+    PAD = 34
+    MEAN = 40
+    SQUEEZE = 43  # lowered to a RESHAPE layer
+    STRIDED_SLICE = 45
+    EXPAND_DIMS = 70  # lowered to a RESHAPE layer
+    QUANTIZE = 114  # int8 -> int8 requantization
 
 
 class WeightFormat(IntEnum):
@@ -192,6 +206,41 @@ ADD_PARAMS = _s(
     ("output_shift", "i"), ("act_min", "i"), ("act_max", "i"),
 )
 RESHAPE_PARAMS = _s("es_reshape_params_t", ("bytes", "I"))
+PAD_PARAMS = _s(
+    "es_pad_params_t",
+    ("in_dims", "H", MAX_DIMS), ("out_dims", "H", MAX_DIMS), ("pad_before", "H", MAX_DIMS),
+    ("pad_value", "i"),
+)
+MEAN_PARAMS = _s(
+    "es_mean_params_t",
+    ("in_dims", "H", MAX_DIMS), ("reduce", "B", MAX_DIMS), ("reduce_count", "I"),
+    ("input_zero_point", "i"), ("output_zero_point", "i"), ("multiplier", "i"), ("shift", "i"),
+)
+CONCAT_PARAMS = _s(
+    "es_concat_params_t",
+    ("outer", "I"), ("input_count", "I"), ("inputs_offset", "I"),
+)
+CONCAT_INPUT = _s("es_concat_input_t", ("tensor", "H"), ("reserved", "H"), ("chunk_bytes", "I"))
+SLICE_PARAMS = _s(
+    "es_slice_params_t",
+    ("in_dims", "H", MAX_DIMS), ("out_dims", "H", MAX_DIMS), ("begin", "H", MAX_DIMS),
+    ("strides", "H", MAX_DIMS),
+)
+LUT_PARAMS = _s("es_lut_params_t", ("count", "I"), ("table", "b", 256))
+ADD_BROADCAST_PARAMS = _s(
+    "es_add_broadcast_params_t",
+    ("out_dims", "H", MAX_DIMS), ("in1_strides", "I", MAX_DIMS), ("in2_strides", "I", MAX_DIMS),
+    ("input1_offset", "i"), ("input2_offset", "i"), ("output_offset", "i"), ("left_shift", "i"),
+    ("input1_multiplier", "i"), ("input1_shift", "i"), ("input2_multiplier", "i"),
+    ("input2_shift", "i"), ("output_multiplier", "i"), ("output_shift", "i"), ("act_min", "i"),
+    ("act_max", "i"),
+)
+MUL_PARAMS = _s(
+    "es_mul_params_t",
+    ("out_dims", "H", MAX_DIMS), ("in1_strides", "I", MAX_DIMS), ("in2_strides", "I", MAX_DIMS),
+    ("input1_offset", "i"), ("input2_offset", "i"), ("output_offset", "i"),
+    ("output_multiplier", "i"), ("output_shift", "i"), ("act_min", "i"), ("act_max", "i"),
+)
 PALETTE = _s(
     "es_palette_t",
     ("rows", "I"), ("cols", "I"), ("entry_count", "I"), ("counts_offset", "I"),
@@ -202,7 +251,8 @@ PALETTE = _s(
 
 STRUCTS: tuple[Struct, ...] = (
     HEADER, TENSOR, LAYER, SPARSE, FC_PARAMS, CONV_PARAMS, POOL_PARAMS, SOFTMAX_PARAMS, ADD_PARAMS,
-    RESHAPE_PARAMS, PALETTE,
+    RESHAPE_PARAMS, PALETTE, PAD_PARAMS, MEAN_PARAMS, CONCAT_PARAMS, CONCAT_INPUT, SLICE_PARAMS,
+    MUL_PARAMS, ADD_BROADCAST_PARAMS, LUT_PARAMS,
 )
 
 PARAMS_STRUCT = {
@@ -214,6 +264,14 @@ PARAMS_STRUCT = {
     OpCode.SOFTMAX: SOFTMAX_PARAMS,
     OpCode.ADD: ADD_PARAMS,
     OpCode.RESHAPE: RESHAPE_PARAMS,
+    OpCode.PAD: PAD_PARAMS,
+    OpCode.MEAN: MEAN_PARAMS,
+    OpCode.CONCATENATION: CONCAT_PARAMS,
+    OpCode.STRIDED_SLICE: SLICE_PARAMS,
+    OpCode.MUL: MUL_PARAMS,
+    OpCode.LOGISTIC: LUT_PARAMS,
+    OpCode.TANH: LUT_PARAMS,
+    OpCode.QUANTIZE: LUT_PARAMS,
 }
 
 

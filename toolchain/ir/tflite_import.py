@@ -63,7 +63,8 @@ def load_tflite(path_or_bytes, name: str | None = None) -> Graph:
     try:
         model = s.ModelT.InitFromObj(s.Model.GetRootAsModel(data, 0))
     except Exception as e:  # a truncated or corrupt flatbuffer fails deep inside the reader
-        raise InputFileError(f"{where}: corrupt TFLite flatbuffer ({type(e).__name__}: {e})") from None
+        raise InputFileError(f"{where}: corrupt TFLite flatbuffer ({type(e).__name__}: {e}); the "
+                             "file is truncated or damaged: convert the model again") from None
     return _to_graph(model, s, where, _c_identifier(name or "model"))
 
 
@@ -113,6 +114,12 @@ def _to_graph(model, s, where: str, name: str) -> Graph:
             opname = op_names.get(code, f"builtin code {code}")
             if code == s.BuiltinOperator.CUSTOM:
                 opname = f"CUSTOM '{oc.customCode.decode() if oc.customCode else '?'}'"
+            if code == s.BuiltinOperator.DEQUANTIZE:
+                raise UnsupportedOpError(
+                    f"{where}: op {i} DEQUANTIZE (producing '{oname}') is not supported: it outputs "
+                    "float and the edgesparse runtime holds int8 tensors only. Convert with "
+                    "inference_output_type int8 and dequantize the output on the host "
+                    "(real = scale * (q - zero_point)).")
             raise UnsupportedOpError(
                 f"{where}: op {i} {opname} (producing '{oname}') is not supported by the edgesparse "
                 f"runtime. Supported ops: {', '.join(sorted(c.name for c in OpCode))}.")
@@ -140,7 +147,10 @@ def _options(opcode: OpCode, opts, s) -> dict:
                      ("filterHeight", "filter_h"), ("filterWidth", "filter_w"),
                      ("depthMultiplier", "depth_multiplier"), ("beta", "beta"),
                      ("keepNumDims", "keep_num_dims"), ("weightsFormat", "weights_format"),
-                     ("potScaleInt16", "pot_scale_int16")):
+                     ("potScaleInt16", "pot_scale_int16"), ("axis", "axis"),
+                     ("keepDims", "keep_dims"), ("beginMask", "begin_mask"), ("endMask", "end_mask"),
+                     ("ellipsisMask", "ellipsis_mask"), ("newAxisMask", "new_axis_mask"),
+                     ("shrinkAxisMask", "shrink_axis_mask"), ("offset", "offset")):
         if hasattr(opts, src):
             out[dst] = getattr(opts, src)
     return out

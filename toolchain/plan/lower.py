@@ -12,7 +12,7 @@ import numpy as np
 from toolchain.encode.format import OpCode
 from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Graph, Op, Tensor
-from toolchain.quantize import requant
+from toolchain.quantize import lut, requant
 
 WEIGHTED_OPS = (OpCode.FULLY_CONNECTED, OpCode.CONV_2D, OpCode.DEPTHWISE_CONV_2D)
 SPARSE_CAPABLE_OPS = (OpCode.FULLY_CONNECTED, OpCode.CONV_2D)
@@ -35,6 +35,10 @@ class Layer:
     mult: np.ndarray | None = None
     shift: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    # tables written after the params struct, keyed by the struct's offset field: bytes, or a
+    # function of the graph -> blob tensor index map returning bytes (tables naming tensors)
+    tables: dict = field(default_factory=dict)
+    params_struct: object = None  # a format.Struct other than the op's PARAMS_STRUCT
 
     @property
     def sparse_capable(self) -> bool:
@@ -245,11 +249,17 @@ def _add(graph: Graph, op: Op, index: int) -> Layer:
     b = graph.tensors[op.inputs[1]]
     if b.is_constant:
         raise UnsupportedOpError(f"{op.label}: adding a constant tensor is not supported yet")
-    if tuple(a.shape) != tuple(b.shape) or tuple(a.shape) != tuple(y.shape):
-        raise UnsupportedOpError(f"{op.label}: broadcasting ADD {list(a.shape)} + {list(b.shape)} "
-                                 "is not supported yet; both inputs must have the output's shape")
     lo, hi = _act(op, y)
     p = requant.add_params(_scale(a), _scale(b), _scale(y))
+    if tuple(a.shape) != tuple(b.shape) or tuple(a.shape) != tuple(y.shape):
+        from toolchain.encode.format import ADD_BROADCAST_PARAMS
+        out4 = _dims4(op, y)
+        return Layer(index, op.name, op.opcode, [op.inputs[0], op.inputs[1]], op.outputs[0],
+                     dict(out_dims=out4, in1_strides=_broadcast_strides(op, a, out4),
+                          in2_strides=_broadcast_strides(op, b, out4), input1_offset=-_zp(a),
+                          input2_offset=-_zp(b), output_offset=_zp(y), act_min=lo, act_max=hi,
+                          **p),
+                     params_struct=ADD_BROADCAST_PARAMS)
     return Layer(index, op.name, op.opcode, [op.inputs[0], op.inputs[1]], op.outputs[0],
                  dict(count=int(np.prod(y.shape)), input1_offset=-_zp(a), input2_offset=-_zp(b),
                       output_offset=_zp(y), act_min=lo, act_max=hi, **p))
@@ -264,6 +274,204 @@ def _reshape(graph: Graph, op: Op, index: int) -> Layer:
     return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0], dict(bytes=y.size_bytes))
 
 
+def _reshape_alias(graph: Graph, op: Op, index: int) -> Layer:
+    """EXPAND_DIMS and SQUEEZE move no byte: they run as RESHAPE layers."""
+    layer = _reshape(graph, op, index)
+    layer.opcode = OpCode.RESHAPE
+    return layer
+
+
+def _same_quant(op: Op, x: Tensor, y: Tensor, what: str) -> None:
+    if _zp(x) != _zp(y) or np.float32(_scale(x)) != np.float32(_scale(y)):
+        raise UnsupportedOpError(f"{op.label}: {what} '{x.name}' and output '{y.name}' are quantized "
+                                 f"differently ({_scale(x)}, {_zp(x)} vs {_scale(y)}, {_zp(y)}); "
+                                 f"int8 {op.opcode.name} copies values and needs them equal")
+
+
+def _dims4(op: Op, t: Tensor) -> list[int]:
+    if len(t.shape) > 4:
+        raise UnsupportedOpError(f"{op.label}: tensor '{t.name}' has {len(t.shape)} dimensions; "
+                                 "the runtime takes up to 4")
+    return [1] * (4 - len(t.shape)) + [int(d) for d in t.shape]
+
+
+def _const_ints(graph: Graph, op: Op, pos: int, what: str) -> np.ndarray:
+    t = graph.tensors[op.inputs[pos]] if pos < len(op.inputs) and op.inputs[pos] >= 0 else None
+    if t is None or not t.is_constant or t.dtype not in ("int32", "int64"):
+        raise UnsupportedOpError(f"{op.label}: {what} must be a constant int32 tensor")
+    return t.data.astype(np.int64)
+
+
+def _pad(graph: Graph, op: Op, index: int) -> Layer:
+    x, y = _activation_io(graph, op)
+    _same_quant(op, x, y, "input")
+    pads = _const_ints(graph, op, 1, "paddings")
+    rank = len(x.shape)
+    if pads.shape != (rank, 2) or np.any(pads < 0):
+        raise UnsupportedOpError(f"{op.label}: paddings {pads.tolist()} do not fit rank {rank} "
+                                 "(non-negative [before, after] per dimension)")
+    before = [0] * (4 - rank) + [int(v) for v in pads[:, 0]]
+    in4, out4 = _dims4(op, x), _dims4(op, y)
+    if [i + int(b) + int(a) for i, b, a in zip(in4, [0] * (4 - rank) + list(pads[:, 0]),
+                                               [0] * (4 - rank) + list(pads[:, 1]))] != out4:
+        raise UnsupportedOpError(f"{op.label}: output {list(y.shape)} does not match padded "
+                                 f"input {list(x.shape)}")
+    return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0],
+                 dict(in_dims=in4, out_dims=out4, pad_before=before, pad_value=_zp(y)))
+
+
+def _mean(graph: Graph, op: Op, index: int) -> Layer:
+    x, y = _activation_io(graph, op)
+    rank = len(x.shape)
+    axes = _const_ints(graph, op, 1, "axis").ravel()
+    if axes.size == 0 or np.any(axes < -rank) or np.any(axes >= rank):
+        raise UnsupportedOpError(f"{op.label}: axes {axes.tolist()} do not fit rank {rank}")
+    in4 = _dims4(op, x)
+    reduce = [0] * 4
+    for a in axes:
+        reduce[int(a) % rank + 4 - rank] = 1
+    count = int(np.prod([d for d, r in zip(in4, reduce) if r]))
+    kept = int(np.prod([d for d, r in zip(in4, reduce) if not r]))
+    if kept != int(np.prod(y.shape)) or count * 256 > 2**31 - 1:
+        raise UnsupportedOpError(f"{op.label}: mean of {list(x.shape)} over {axes.tolist()} does not "
+                                 f"give output {list(y.shape)} (or sums more than 2^23 values)")
+    # TFLM's int8 MEAN (reference_ops::QuantizedMeanOrSum, whatever the quantization) folds
+    # 1 / count into the input / output scale multiplier by an integer division of the
+    # multiplier shifted left by up to 32 bits.
+    mult, shift = requant.quantize_multiplier(float(np.float32(_scale(x))) /
+                                              float(np.float32(_scale(y))))
+    fold = min(count.bit_length() - 1, 32, 31 + shift)
+    mult, shift = (mult << fold) // count, shift - fold
+    return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0],
+                 dict(in_dims=in4, reduce=reduce, reduce_count=count,
+                      input_zero_point=_zp(x), output_zero_point=_zp(y), multiplier=mult,
+                      shift=shift))
+
+
+def _concatenation(graph: Graph, op: Op, index: int) -> Layer:
+    y = graph.tensors[op.outputs[0]]
+    if op.options.get("activation", "NONE") != "NONE":
+        raise UnsupportedOpError(f"{op.label}: fused activation {op.options['activation']} on "
+                                 "CONCATENATION is not supported")
+    xs = [graph.tensors[t] for t in op.inputs]
+    if len(xs) < 2 or len(xs) > 0xFFFF:
+        raise UnsupportedOpError(f"{op.label}: {len(xs)} inputs; CONCATENATION takes 2 or more")
+    rank = len(y.shape)
+    axis = int(op.options.get("axis", 0))
+    if not -rank <= axis < rank:
+        raise UnsupportedOpError(f"{op.label}: axis {axis} does not fit rank {rank}")
+    axis %= rank
+    for x in xs:
+        if x.is_constant:
+            raise UnsupportedOpError(f"{op.label}: constant input '{x.name}' is not supported")
+        if len(x.shape) != rank or any(a != b for i, (a, b) in enumerate(zip(x.shape, y.shape))
+                                       if i != axis):
+            raise UnsupportedOpError(f"{op.label}: input {list(x.shape)} does not fit output "
+                                     f"{list(y.shape)} on axis {axis}")
+        _same_quant(op, x, y, "input")
+    if sum(int(x.shape[axis]) for x in xs) != int(y.shape[axis]):
+        raise UnsupportedOpError(f"{op.label}: inputs do not add up to output {list(y.shape)}")
+    chunks = [int(np.prod(x.shape[axis:])) for x in xs]
+
+    def inputs_table(tindex: dict) -> bytes:
+        from toolchain.encode.format import CONCAT_INPUT
+        return b"".join(CONCAT_INPUT.pack(tensor=tindex[t], chunk_bytes=c)
+                        for t, c in zip(op.inputs, chunks))
+
+    return Layer(index, op.name, op.opcode, list(op.inputs), op.outputs[0],
+                 dict(outer=int(np.prod(y.shape[:axis])), input_count=len(xs)),
+                 tables={"inputs_offset": inputs_table})
+
+
+def _strided_slice(graph: Graph, op: Op, index: int) -> Layer:
+    x, y = _activation_io(graph, op)
+    _same_quant(op, x, y, "input")
+    o = op.options
+    if o.get("ellipsis_mask", 0) or o.get("new_axis_mask", 0) or o.get("offset", False):
+        raise UnsupportedOpError(f"{op.label}: ellipsis / new-axis masks and offset are not "
+                                 "supported")
+    rank = len(x.shape)
+    begin, end, strides = (_const_ints(graph, op, i, w).ravel()
+                           for i, w in ((1, "begin"), (2, "end"), (3, "strides")))
+    if not (begin.size == end.size == strides.size == rank):
+        raise UnsupportedOpError(f"{op.label}: begin/end/strides do not fit rank {rank}")
+    starts, steps, counts = [], [], []
+    for d in range(rank):
+        dim, bit = int(x.shape[d]), 1 << d
+        if strides[d] <= 0:
+            raise UnsupportedOpError(f"{op.label}: stride {int(strides[d])}; only positive "
+                                     "strides are supported")
+        if o.get("shrink_axis_mask", 0) & bit:
+            b = int(begin[d]) + (dim if begin[d] < 0 else 0)
+            if not 0 <= b < dim:
+                raise UnsupportedOpError(f"{op.label}: index {int(begin[d])} outside dim {dim}")
+            start, step, count = b, 1, 1
+        else:
+            sl = slice(None if o.get("begin_mask", 0) & bit else int(begin[d]),
+                       None if o.get("end_mask", 0) & bit else int(end[d]), int(strides[d]))
+            r = range(*sl.indices(dim))
+            start, step, count = (r.start if len(r) else 0), r.step, len(r)
+        starts.append(start)
+        steps.append(step)
+        counts.append(count)
+    if int(np.prod(counts)) != int(np.prod(y.shape)) or int(np.prod(counts)) == 0:
+        raise UnsupportedOpError(f"{op.label}: slice of {list(x.shape)} gives {counts}, output "
+                                 f"is {list(y.shape)}")
+    if any(s > 0xFFFF for s in steps):
+        raise UnsupportedOpError(f"{op.label}: stride above 65535")
+    pad = [1] * (4 - rank)
+    return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0],
+                 dict(in_dims=_dims4(op, x), out_dims=pad + counts,
+                      begin=[0] * (4 - rank) + starts, strides=pad + steps))
+
+
+def _broadcast_strides(op: Op, t: Tensor, out4: list[int]) -> list[int]:
+    d4 = _dims4(op, t)
+    strides, step = [0] * 4, 1
+    for d in range(3, -1, -1):
+        if d4[d] not in (1, out4[d]):
+            raise UnsupportedOpError(f"{op.label}: input {list(t.shape)} does not broadcast to "
+                                     f"{out4}")
+        strides[d] = step if d4[d] != 1 else 0
+        step *= d4[d]
+    return strides
+
+
+def _mul(graph: Graph, op: Op, index: int) -> Layer:
+    a, y = _activation_io(graph, op)
+    b = graph.tensors[op.inputs[1]]
+    if b.is_constant:
+        raise UnsupportedOpError(f"{op.label}: multiplying by a constant tensor is not supported yet")
+    out4 = _dims4(op, y)
+    lo, hi = _act(op, y)
+    # TFLM mul_common: the three scales multiplied and divided in double.
+    m, sh = requant.quantize_multiplier(float(np.float32(_scale(a))) * float(np.float32(_scale(b)))
+                                        / float(np.float32(_scale(y))))
+    return Layer(index, op.name, op.opcode, [op.inputs[0], op.inputs[1]], op.outputs[0],
+                 dict(out_dims=out4, in1_strides=_broadcast_strides(op, a, out4),
+                      in2_strides=_broadcast_strides(op, b, out4), input1_offset=-_zp(a),
+                      input2_offset=-_zp(b), output_offset=_zp(y), output_multiplier=m,
+                      output_shift=sh, act_min=lo, act_max=hi))
+
+
+def _lut(graph: Graph, op: Op, index: int) -> Layer:
+    """LOGISTIC, TANH and int8 -> int8 QUANTIZE: one output byte per input byte, tabulated."""
+    x, y = _activation_io(graph, op)
+    if x.size_bytes != y.size_bytes:
+        raise UnsupportedOpError(f"{op.label}: input and output sizes differ")
+    try:
+        if op.opcode == OpCode.LOGISTIC:
+            table = lut.logistic_table(_scale(x), _zp(x))
+        elif op.opcode == OpCode.TANH:
+            table = lut.tanh_table(_scale(x), _zp(x))
+        else:
+            table = lut.requantize_table(_scale(x), _zp(x), _scale(y), _zp(y))
+    except ValueError as e:
+        raise UnsupportedOpError(f"{op.label}: {e}") from None
+    return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0],
+                 dict(count=y.size_bytes, table=table.tolist()))
+
+
 _LOWER = {
     OpCode.FULLY_CONNECTED: _fully_connected,
     OpCode.CONV_2D: _conv,
@@ -273,4 +481,14 @@ _LOWER = {
     OpCode.SOFTMAX: _softmax,
     OpCode.ADD: _add,
     OpCode.RESHAPE: _reshape,
+    OpCode.EXPAND_DIMS: _reshape_alias,
+    OpCode.SQUEEZE: _reshape_alias,
+    OpCode.PAD: _pad,
+    OpCode.MEAN: _mean,
+    OpCode.CONCATENATION: _concatenation,
+    OpCode.STRIDED_SLICE: _strided_slice,
+    OpCode.MUL: _mul,
+    OpCode.LOGISTIC: _lut,
+    OpCode.TANH: _lut,
+    OpCode.QUANTIZE: _lut,
 }

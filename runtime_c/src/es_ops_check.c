@@ -1,0 +1,273 @@
+/* Validation (TFLM's Prepare) and dispatch of PAD, MEAN, CONCATENATION, STRIDED_SLICE, MUL,
+ * broadcasting ADD and the table ops (LOGISTIC, TANH, QUANTIZE): after these checks every index a kernel computes lies inside its
+ * tensors. */
+#include "es_ops_check.h"
+
+#include "es_kernels.h"
+
+int es_ops_known(uint8_t op)
+{
+    switch (op) {
+    case ES_OP_PAD:
+    case ES_OP_MEAN:
+    case ES_OP_CONCATENATION:
+    case ES_OP_STRIDED_SLICE:
+    case ES_OP_MUL:
+    case ES_OP_LOGISTIC:
+    case ES_OP_TANH:
+    case ES_OP_QUANTIZE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int es_ops_two_inputs(uint8_t op)
+{
+    return op == ES_OP_CONCATENATION || op == ES_OP_MUL;
+}
+
+static uint64_t es_dims_count(const uint16_t *dims)
+{
+    return (uint64_t)dims[0] * dims[1] * dims[2] * dims[3];
+}
+
+static int es_int8_range_ok(int32_t lo, int32_t hi)
+{
+    return lo >= -128 && hi <= 127 && lo <= hi;
+}
+
+static int es_int8_ok(int32_t v)
+{
+    return v >= -128 && v <= 127;
+}
+
+static es_status_t es_check_pad(const es_pad_params_t *p, const es_tensor_t *in, const es_tensor_t *out)
+{
+    uint32_t d;
+    if (es_dims_count(p->in_dims) != in->bytes || es_dims_count(p->out_dims) != out->bytes) {
+        return ES_ERR_SHAPE;
+    }
+    for (d = 0; d < ES_MAX_DIMS; ++d) {
+        if ((uint32_t)p->in_dims[d] + p->pad_before[d] > p->out_dims[d]) {
+            return ES_ERR_SHAPE;
+        }
+    }
+    return es_int8_ok(p->pad_value) ? ES_OK : ES_ERR_QUANT;
+}
+
+static es_status_t es_check_mean(const es_mean_params_t *p, const es_tensor_t *in, const es_tensor_t *out)
+{
+    uint64_t reduced = 1, kept = 1;
+    uint32_t d;
+    for (d = 0; d < ES_MAX_DIMS; ++d) {
+        if (p->reduce[d] > 1u) {
+            return ES_ERR_SHAPE;
+        }
+        if (p->reduce[d]) {
+            reduced *= p->in_dims[d];
+        } else {
+            kept *= p->in_dims[d];
+        }
+    }
+    /* the int32 sum of reduce_count values x - zero point cannot overflow */
+    if (es_dims_count(p->in_dims) != in->bytes || kept != out->bytes || reduced != p->reduce_count ||
+        p->reduce_count == 0 || p->reduce_count > (uint32_t)INT32_MAX / 256u) {
+        return ES_ERR_SHAPE;
+    }
+    if (!es_int8_ok(p->input_zero_point) || !es_int8_ok(p->output_zero_point) ||
+        p->multiplier < 0 || p->shift < -31 || p->shift > 30) {
+        return ES_ERR_QUANT;
+    }
+    return ES_OK;
+}
+
+static es_status_t es_check_concat(const uint8_t *blob, uint32_t blob_bytes, const es_tensor_t *tensors,
+                                   uint32_t tensor_count, const es_layer_t *l,
+                                   const es_concat_params_t *p, const es_tensor_t *out)
+{
+    const es_concat_input_t *inputs;
+    uint64_t total = 0;
+    uint32_t k;
+    if (p->input_count < 2u || p->inputs_offset % 4u != 0 ||
+        (uint64_t)p->inputs_offset + (uint64_t)p->input_count * sizeof(es_concat_input_t) > blob_bytes) {
+        return ES_ERR_TABLE_BOUNDS;
+    }
+    inputs = (const es_concat_input_t *)(const void *)(blob + p->inputs_offset);
+    if (inputs[0].tensor != l->input[0] || inputs[1].tensor != l->input[1]) {
+        return ES_ERR_TENSOR_BOUNDS;
+    }
+    for (k = 0; k < p->input_count; ++k) {
+        if (inputs[k].tensor >= tensor_count) {
+            return ES_ERR_TENSOR_BOUNDS;
+        }
+        if ((uint64_t)p->outer * inputs[k].chunk_bytes != tensors[inputs[k].tensor].bytes) {
+            return ES_ERR_SHAPE;
+        }
+        total += (uint64_t)p->outer * inputs[k].chunk_bytes;
+    }
+    return total == out->bytes ? ES_OK : ES_ERR_SHAPE;
+}
+
+static es_status_t es_check_slice(const es_slice_params_t *p, const es_tensor_t *in, const es_tensor_t *out)
+{
+    uint32_t d;
+    if (es_dims_count(p->in_dims) != in->bytes || es_dims_count(p->out_dims) != out->bytes) {
+        return ES_ERR_SHAPE;
+    }
+    for (d = 0; d < ES_MAX_DIMS; ++d) {
+        if (p->strides[d] == 0 ||
+            (uint64_t)p->begin[d] + (uint64_t)(p->out_dims[d] - 1u) * p->strides[d] >= p->in_dims[d]) {
+            return ES_ERR_SHAPE;
+        }
+    }
+    return ES_OK;
+}
+
+/* The last element broadcasting reads lies inside the input. */
+static int es_broadcast_ok(const uint16_t *out_dims, const uint32_t *strides, const es_tensor_t *in)
+{
+    uint64_t last = 0;
+    uint32_t d;
+    for (d = 0; d < ES_MAX_DIMS; ++d) {
+        last += (uint64_t)(out_dims[d] - 1u) * strides[d];
+    }
+    return last < in->bytes;
+}
+
+static es_status_t es_check_mul(const es_mul_params_t *p, const es_tensor_t *in1, const es_tensor_t *in2,
+                                const es_tensor_t *out)
+{
+    if (es_dims_count(p->out_dims) != out->bytes || !es_broadcast_ok(p->out_dims, p->in1_strides, in1) ||
+        !es_broadcast_ok(p->out_dims, p->in2_strides, in2)) {
+        return ES_ERR_SHAPE;
+    }
+    if (p->input1_offset < -127 || p->input1_offset > 128 || p->input2_offset < -127 ||
+        p->input2_offset > 128 || !es_int8_ok(p->output_offset) ||
+        p->output_multiplier < 0 || p->output_shift < -31 || p->output_shift > 30 ||
+        !es_int8_range_ok(p->act_min, p->act_max)) {
+        return ES_ERR_QUANT;
+    }
+    return ES_OK;
+}
+
+static es_status_t es_check_add_broadcast(const es_add_broadcast_params_t *p, const es_tensor_t *in1,
+                                          const es_tensor_t *in2, const es_tensor_t *out)
+{
+    if (es_dims_count(p->out_dims) != out->bytes || !es_broadcast_ok(p->out_dims, p->in1_strides, in1) ||
+        !es_broadcast_ok(p->out_dims, p->in2_strides, in2)) {
+        return ES_ERR_SHAPE;
+    }
+    if (p->left_shift < 0 || p->left_shift > 20 || p->input1_multiplier < 0 || p->input1_shift > 0 ||
+        p->input1_shift < -31 || p->input2_multiplier < 0 || p->input2_shift > 0 ||
+        p->input2_shift < -31 || p->output_multiplier < 0 || p->output_shift > 0 ||
+        p->output_shift < -31 || p->input1_offset < -127 || p->input1_offset > 128 ||
+        p->input2_offset < -127 || p->input2_offset > 128 || !es_int8_ok(p->output_offset) ||
+        !es_int8_range_ok(p->act_min, p->act_max)) {
+        return ES_ERR_QUANT;
+    }
+    return ES_OK;
+}
+
+es_status_t es_ops_check(const uint8_t *blob, uint32_t blob_bytes, const es_tensor_t *tensors,
+                         uint32_t tensor_count, const es_layer_t *l)
+{
+    const void *params = blob + l->params_offset;
+    const es_tensor_t *in = &tensors[l->input[0]];
+    const es_tensor_t *out = &tensors[l->output];
+    uint32_t expected;
+    switch (l->op) {
+    case ES_OP_PAD:
+        expected = sizeof(es_pad_params_t);
+        break;
+    case ES_OP_MEAN:
+        expected = sizeof(es_mean_params_t);
+        break;
+    case ES_OP_CONCATENATION:
+        expected = sizeof(es_concat_params_t);
+        break;
+    case ES_OP_STRIDED_SLICE:
+        expected = sizeof(es_slice_params_t);
+        break;
+    case ES_OP_MUL:
+        expected = sizeof(es_mul_params_t);
+        break;
+    case ES_OP_ADD:
+        expected = sizeof(es_add_broadcast_params_t);
+        break;
+    case ES_OP_LOGISTIC:
+    case ES_OP_TANH:
+    case ES_OP_QUANTIZE:
+        expected = sizeof(es_lut_params_t);
+        break;
+    default:
+        return ES_ERR_OP;
+    }
+    if (l->params_bytes != expected) {
+        return ES_ERR_TABLE_BOUNDS;
+    }
+    if ((es_ops_two_inputs(l->op) || l->op == ES_OP_ADD) && l->input[1] >= tensor_count) {
+        return ES_ERR_TENSOR_BOUNDS;
+    }
+    switch (l->op) {
+    case ES_OP_PAD:
+        return es_check_pad((const es_pad_params_t *)params, in, out);
+    case ES_OP_MEAN:
+        return es_check_mean((const es_mean_params_t *)params, in, out);
+    case ES_OP_CONCATENATION:
+        return es_check_concat(blob, blob_bytes, tensors, tensor_count, l,
+                               (const es_concat_params_t *)params, out);
+    case ES_OP_STRIDED_SLICE:
+        return es_check_slice((const es_slice_params_t *)params, in, out);
+    case ES_OP_LOGISTIC:
+    case ES_OP_TANH:
+    case ES_OP_QUANTIZE: {
+        const es_lut_params_t *p = (const es_lut_params_t *)params;
+        return (p->count == in->bytes && p->count == out->bytes) ? ES_OK : ES_ERR_SHAPE;
+    }
+    case ES_OP_ADD:
+        return es_check_add_broadcast((const es_add_broadcast_params_t *)params, in, &tensors[l->input[1]],
+                                      out);
+    default:
+        return es_check_mul((const es_mul_params_t *)params, in, &tensors[l->input[1]], out);
+    }
+}
+
+int es_ops_run(const uint8_t *blob, const es_tensor_t *tensors, uint8_t *arena, const es_layer_t *l)
+{
+    const void *params = blob + l->params_offset;
+    const int8_t *in = (const int8_t *)(const void *)(arena + tensors[l->input[0]].arena_offset);
+    int8_t *out = (int8_t *)(void *)(arena + tensors[l->output].arena_offset);
+    switch (l->op) {
+    case ES_OP_PAD:
+        es_pad_s8((const es_pad_params_t *)params, in, out);
+        return 1;
+    case ES_OP_MEAN:
+        es_mean_s8((const es_mean_params_t *)params, in, out);
+        return 1;
+    case ES_OP_CONCATENATION:
+        es_concatenation_s8((const es_concat_params_t *)params, blob, tensors, arena, out);
+        return 1;
+    case ES_OP_STRIDED_SLICE:
+        es_strided_slice_s8((const es_slice_params_t *)params, in, out);
+        return 1;
+    case ES_OP_MUL:
+        es_mul_s8((const es_mul_params_t *)params, in,
+                  (const int8_t *)(const void *)(arena + tensors[l->input[1]].arena_offset), out);
+        return 1;
+    case ES_OP_LOGISTIC:
+    case ES_OP_TANH:
+    case ES_OP_QUANTIZE:
+        es_lut_s8((const es_lut_params_t *)params, in, out);
+        return 1;
+    case ES_OP_ADD:
+        if (l->params_bytes != sizeof(es_add_broadcast_params_t)) {
+            return 0;
+        }
+        es_add_broadcast_s8((const es_add_broadcast_params_t *)params, in,
+                            (const int8_t *)(const void *)(arena + tensors[l->input[1]].arena_offset), out);
+        return 1;
+    default:
+        return 0;
+    }
+}

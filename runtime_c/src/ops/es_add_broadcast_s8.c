@@ -1,0 +1,30 @@
+/* ADD int8 with broadcasting (TFLite reference_integer_ops::BroadcastAdd*Slow): es_add_s8's
+ * arithmetic, each input addressed through its strides (0 along a broadcast dim). */
+#include "es_fixedpoint.h"
+#include "es_kernels.h"
+
+void es_add_broadcast_s8(const es_add_broadcast_params_t *p, const int8_t *input1, const int8_t *input2,
+                         int8_t *output)
+{
+    uint32_t i0, i1, i2, i3;
+    for (i0 = 0; i0 < p->out_dims[0]; ++i0) {
+        for (i1 = 0; i1 < p->out_dims[1]; ++i1) {
+            for (i2 = 0; i2 < p->out_dims[2]; ++i2) {
+                const int8_t *x1 = input1 + i0 * p->in1_strides[0] + i1 * p->in1_strides[1] +
+                                   i2 * p->in1_strides[2];
+                const int8_t *x2 = input2 + i0 * p->in2_strides[0] + i1 * p->in2_strides[1] +
+                                   i2 * p->in2_strides[2];
+                for (i3 = 0; i3 < p->out_dims[3]; ++i3) {
+                    const int32_t a = (int32_t)((uint32_t)(x1[i3 * p->in1_strides[3]] + p->input1_offset)
+                                                << p->left_shift);
+                    const int32_t b = (int32_t)((uint32_t)(x2[i3 * p->in2_strides[3]] + p->input2_offset)
+                                                << p->left_shift);
+                    const int32_t sum = es_requantize(a, p->input1_multiplier, p->input1_shift) +
+                                        es_requantize(b, p->input2_multiplier, p->input2_shift);
+                    *output++ = (int8_t)es_requantize_clamp(sum, p->output_multiplier, p->output_shift,
+                                                            p->output_offset, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}

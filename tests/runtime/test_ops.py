@@ -1,0 +1,408 @@
+"""The data-movement and elementwise ops (EXPAND_DIMS / SQUEEZE, PAD, MEAN, CONCATENATION,
+STRIDED_SLICE, MUL with broadcasting) against TFLM's reference kernels, exact to the byte, on
+random shapes and random quantization (random input ranges give the converter different
+scales and zero points each time). Each test also checks that the converter really emitted
+the op under test, so a converter that lowers differently fails the test instead of
+silently testing something else."""
+import numpy as np
+import pytest
+
+from toolchain.encode.format import OpCode
+
+
+def _keras():
+    import tf_keras as keras
+
+    return keras
+
+
+def _inputs(rng, shape, n=8):
+    lo = rng.uniform(-3, 0.5)
+    hi = lo + rng.uniform(0.1, 6)
+    return rng.uniform(lo, hi, size=(n, *shape)).astype(np.float32)
+
+
+def _check(host_vs_reference, tflite, x, opcode: OpCode):
+    ours, ref, plan = host_vs_reference(tflite, x)
+    assert opcode in {op.opcode for op in plan.graph.ops}, \
+        f"the converter emitted {[op.opcode.name for op in plan.graph.ops]}, not {opcode.name}"
+    assert ours.shape == ref.shape
+    bad = np.count_nonzero(ours != ref)
+    assert bad == 0, f"{bad} of {ref.size} bytes differ: {ours[0][:12]} vs {ref[0][:12]}"
+    return plan
+
+
+def _model_ops(tflite: bytes):
+    from toolchain.ir.tflite_import import schema
+
+    s = schema()
+    return s, s.ModelT.InitFromObj(s.Model.GetRootAsModel(tflite, 0))
+
+
+def _pack(s, model) -> bytes:
+    import flatbuffers
+
+    b = flatbuffers.Builder(1024)
+    b.Finish(model.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def _code(oc) -> int:
+    return max(int(oc.builtinCode), int(oc.deprecatedBuiltinCode))
+
+
+def _retype_reshapes(tflite: bytes, first_axis: int, last_axis: int) -> bytes:
+    """The model's first RESHAPE rewritten as EXPAND_DIMS(first_axis) and its last as
+    SQUEEZE([last_axis]): TFLite's converter turns both into RESHAPE, other converters do not."""
+    s, m = _model_ops(tflite)
+    sg = m.subgraphs[0]
+    reshapes = [o for o in sg.operators if _code(m.operatorCodes[o.opcodeIndex]) == OpCode.RESHAPE]
+    assert len(reshapes) >= 2
+    for code in (OpCode.EXPAND_DIMS, OpCode.SQUEEZE):
+        oc = s.OperatorCodeT()
+        oc.builtinCode = oc.deprecatedBuiltinCode = int(code)
+        oc.version = 1
+        m.operatorCodes.append(oc)
+    expand, squeeze = reshapes[0], reshapes[-1]
+    expand.opcodeIndex = len(m.operatorCodes) - 2
+    axis = sg.tensors[expand.inputs[1]]
+    axis.shape = [1]
+    m.buffers[axis.buffer].data = np.frombuffer(np.int32([first_axis]).tobytes(), np.uint8)
+    expand.builtinOptionsType = s.BuiltinOptions.ExpandDimsOptions
+    expand.builtinOptions = s.ExpandDimsOptionsT()
+    squeeze.opcodeIndex = len(m.operatorCodes) - 1
+    squeeze.inputs = squeeze.inputs[:1]
+    squeeze.builtinOptionsType = s.BuiltinOptions.SqueezeOptions
+    squeeze.builtinOptions = s.SqueezeOptionsT()
+    squeeze.builtinOptions.squeezeDims = [last_axis]
+    return _pack(s, m)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(1))
+def test_expand_dims_and_squeeze(seed, host_vs_reference, to_int8):
+    """Conv1D's shape: [1, W, C] -> EXPAND_DIMS -> [1, 1, W, C] -> CONV_2D -> SQUEEZE."""
+    rng = np.random.default_rng(600 + seed)
+    keras = _keras()
+    w, c = int(rng.integers(3, 20)), int(rng.integers(1, 6))
+    inp = keras.Input((w, c), batch_size=1)
+    x = keras.layers.Reshape((1, w, c))(inp)
+    x = keras.layers.Conv2D(int(rng.integers(1, 6)), (1, 3), padding="same")(x)
+    x = keras.layers.Reshape((w, -1))(x)
+    xf = _inputs(rng, (w, c))
+    tflite = _retype_reshapes(to_int8(keras.Model(inp, x), xf), first_axis=1, last_axis=1)
+    plan = _check(host_vs_reference, tflite, xf, OpCode.EXPAND_DIMS)
+    assert OpCode.SQUEEZE in {op.opcode for op in plan.graph.ops}
+    assert [l.opcode for l in plan.layers] == [OpCode.RESHAPE, OpCode.CONV_2D, OpCode.RESHAPE]
+    assert plan.arena.offsets[plan.layers[0].output] == plan.arena.offsets[plan.layers[0].inputs[0]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(2))
+def test_pad(seed, host_vs_reference, to_int8):
+    rng = np.random.default_rng(700 + seed)
+    keras = _keras()
+    h, w, c = (int(v) for v in rng.integers(1, 9, size=3))
+    inp = keras.Input((h, w, c), batch_size=1)
+    pads = tuple(tuple(int(v) for v in rng.integers(0, 4, size=2)) for _ in range(2))
+    x = keras.layers.Conv2D(int(rng.integers(1, 5)), 1)(inp)
+    if seed == 0:
+        x = keras.layers.ZeroPadding2D(pads)(x)
+    else:  # rank 3: ZeroPadding1D
+        x = keras.layers.Reshape((h * w, -1))(x)
+        x = keras.layers.ZeroPadding1D(tuple(int(v) for v in rng.integers(1, 4, size=2)))(x)
+    xf = _inputs(rng, (h, w, c))
+    _check(host_vs_reference, to_int8(keras.Model(inp, x), xf), xf, OpCode.PAD)
+
+
+def _requantize_like_input(tflite: bytes, opcode: OpCode) -> bytes:
+    """The op's output given its input's scale and zero point (TFLM takes another path then)."""
+    s, m = _model_ops(tflite)
+    sg = m.subgraphs[0]
+    op = next(o for o in sg.operators if _code(m.operatorCodes[o.opcodeIndex]) == opcode)
+    src, dst = sg.tensors[op.inputs[0]].quantization, sg.tensors[op.outputs[0]].quantization
+    dst.scale, dst.zeroPoint = list(src.scale), list(src.zeroPoint)
+    return _pack(s, m)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_mean(seed, host_vs_reference, to_int8):
+    """GlobalAveragePooling2D / 1D (MEAN over H, W or over W) and an unchanged quantization
+    (TFLM still requantizes then: rounding, not truncating). A channel mean (axis -1) runs in
+    test_add_broadcast and test_init_rejects_corrupted_params_of_the_new_ops."""
+    rng = np.random.default_rng(800 + seed)
+    keras = _keras()
+    h, w, c = (int(v) for v in rng.integers(1, 12, size=3))
+    inp = keras.Input((h, w, c), batch_size=1)
+    x = keras.layers.Conv2D(int(rng.integers(1, 8)), 1)(inp)
+    if seed == 0:
+        x = keras.layers.GlobalAveragePooling2D()(x)
+    elif seed == 1:
+        x = keras.layers.GlobalAveragePooling2D(keepdims=True)(x)
+    else:
+        x = keras.layers.GlobalAveragePooling1D()(keras.layers.Reshape((h * w, -1))(x))
+    xf = _inputs(rng, (h, w, c))
+    tflite = to_int8(keras.Model(inp, x), xf)
+    _check(host_vs_reference, tflite, xf, OpCode.MEAN)
+    if seed == 1:
+        _check(host_vs_reference, _requantize_like_input(tflite, OpCode.MEAN), xf, OpCode.MEAN)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(2))
+def test_concatenation(seed, host_vs_reference, to_int8):
+    rng = np.random.default_rng(900 + seed)
+    keras = _keras()
+    h, w, c = (int(v) for v in rng.integers(1, 8, size=3))
+    axis = [-1, 1][seed]
+    inp = keras.Input((h, w, c), batch_size=1)
+    parts = [keras.layers.Conv2D(int(rng.integers(1, 5)), 1)(inp) if axis == -1 else
+             keras.layers.Conv2D(c, 1)(inp) for _ in range(int(rng.integers(1, 3)))]
+    x = keras.layers.Concatenate(axis=axis)([parts[0], inp, *parts[1:]])
+    xf = _inputs(rng, (h, w, c))
+    plan = _check(host_vs_reference, to_int8(keras.Model(inp, x), xf), xf, OpCode.CONCATENATION)
+    concat = next(l for l in plan.layers if l.opcode == OpCode.CONCATENATION)
+    assert len(concat.inputs) == len(parts) + 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_strided_slice(seed, host_vs_reference, to_int8):
+    """Cropping2D / Cropping1D and a strided slice with begin and end masks."""
+    rng = np.random.default_rng(1000 + seed)
+    keras = _keras()
+    h, w, c = (int(v) for v in rng.integers(4, 10, size=3))
+    inp = keras.Input((h, w, c), batch_size=1)
+    x = keras.layers.Conv2D(int(rng.integers(1, 5)), 1)(inp)
+    if seed == 0:
+        crop = tuple(tuple(int(v) for v in rng.integers(0, 2, size=2)) for _ in range(2))
+        x = keras.layers.Cropping2D(crop)(x)
+    elif seed == 1:
+        x = keras.layers.Cropping1D((1, int(rng.integers(0, 3))))(keras.layers.Reshape((h * w, -1))(x))
+    else:
+        x = keras.layers.Lambda(lambda t: t[:, 1::2, :-1, ::2])(x)
+    xf = _inputs(rng, (h, w, c))
+    _check(host_vs_reference, to_int8(keras.Model(inp, x), xf), xf, OpCode.STRIDED_SLICE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_mul(seed, host_vs_reference, to_int8):
+    """Same shapes, a squeeze-excitation style [1,1,1,C] scale and both inputs broadcasting
+    ([H,1,C] x [1,W,C]) with a ReLU."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1100 + seed)
+    keras = _keras()
+    h, w, c = (int(v) for v in rng.integers(1, 8, size=3))
+    inp = keras.Input((h, w, c), batch_size=1)
+    a = keras.layers.Conv2D(c, 1)(inp)
+    if seed == 0:
+        x = keras.layers.Multiply()([inp, a])
+    elif seed == 1:
+        x = keras.layers.Multiply()([inp, keras.layers.GlobalAveragePooling2D(keepdims=True)(a)])
+    else:
+        x = keras.layers.Lambda(lambda t: tf.nn.relu(tf.reduce_mean(t[0], axis=2, keepdims=True) *
+                                                     tf.reduce_mean(t[1], axis=1, keepdims=True)))([inp, a])
+    xf = _inputs(rng, (h, w, c))
+    _check(host_vs_reference, to_int8(keras.Model(inp, x), xf), xf, OpCode.MUL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(2))
+def test_add_broadcast(seed, host_vs_reference, to_int8):
+    """A [1,1,1,C] bias-like term and a [H,W,1] + [H,W,C] channel broadcast, each followed by a
+    same-shape ADD, which keeps its own params struct."""
+    import tensorflow as tf
+
+    from toolchain.encode.format import ADD_BROADCAST_PARAMS
+
+    rng = np.random.default_rng(1200 + seed)
+    keras = _keras()
+    h, w, c = (int(v) for v in rng.integers(2, 8, size=3))
+    inp = keras.Input((h, w, c), batch_size=1)
+    a = keras.layers.Conv2D(c, 1)(inp)
+    if seed == 0:
+        x = keras.layers.Add()([inp, keras.layers.GlobalAveragePooling2D(keepdims=True)(a)])
+    else:
+        x = keras.layers.Lambda(lambda t: tf.reduce_mean(t[1], axis=-1, keepdims=True) + t[0])([inp, a])
+    x = keras.layers.Add()([x, keras.layers.Conv2D(x.shape[-1], 1)(x)])
+    xf = _inputs(rng, (h, w, c))
+    plan = _check(host_vs_reference, to_int8(keras.Model(inp, x), xf), xf, OpCode.ADD)
+    structs = [l.params_struct for l in plan.layers if l.opcode == OpCode.ADD]
+    assert structs == [ADD_BROADCAST_PARAMS, None]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(2))
+def test_logistic_and_tanh(seed, host_vs_reference, to_int8):
+    """Both activations of random input ranges (wide ones reach the saturated ends)."""
+    rng = np.random.default_rng(1300 + seed)
+    keras = _keras()
+    n = int(rng.integers(4, 64))
+    inp = keras.Input((n,), batch_size=1)
+    x = keras.layers.Dense(int(rng.integers(8, 64)))(inp)
+    x = keras.layers.Activation("sigmoid")(x) if seed % 2 == 0 else keras.layers.Activation("tanh")(x)
+    xf = _inputs(rng, (n,), n=16) * rng.uniform(0.5, 8)
+    _check(host_vs_reference, to_int8(keras.Model(inp, x), xf), xf,
+           OpCode.LOGISTIC if seed % 2 == 0 else OpCode.TANH)
+
+
+def test_lut_tables_cover_every_input_against_tflm(tmp_path):
+    """The offline tables equal TFLM's LOGISTIC / TANH on all 256 inputs, for many input
+    quantizations: a single-op model per activation, run with every int8 value."""
+    import tensorflow as tf
+
+    from toolchain.ir.tflite_import import load_tflite
+    from toolchain.quantize import lut
+    from toolchain.verify.reference import reference_outputs
+
+    rng = np.random.default_rng(7)
+    for kind, fn, table_fn in (("sigmoid", tf.math.sigmoid, lut.logistic_table),
+                               ("tanh", tf.math.tanh, lut.tanh_table)):
+        for _ in range(3):
+            lo = rng.uniform(-12, 0)
+            hi = lo + rng.uniform(0.2, 16)
+            f = tf.function(lambda t: fn(t)).get_concrete_function(tf.TensorSpec([1, 256], tf.float32))
+            conv = tf.lite.TFLiteConverter.from_concrete_functions([f])
+            conv.optimizations = [tf.lite.Optimize.DEFAULT]
+            conv.representative_dataset = lambda: ([rng.uniform(lo, hi, (1, 256)).astype(np.float32)]
+                                                   for _ in range(8))
+            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            conv.inference_input_type = conv.inference_output_type = tf.int8
+            tflite = conv.convert()
+            g = load_tflite(tflite)
+            x = g.tensors[g.inputs[0]]
+            all_bytes = np.arange(-128, 128, dtype=np.int8)[np.newaxis, :]
+            ref = reference_outputs(tflite, all_bytes).ravel()
+            ours = table_fn(float(x.scale[0]), int(x.zero_point[0]))
+            assert np.array_equal(ours, ref), f"{kind}: {np.count_nonzero(ours != ref)} entries differ"
+
+
+def _retype_reshape_to_quantize(tflite: bytes, scale: float, zero_point: int) -> bytes:
+    """The model's RESHAPE rewritten as an int8 -> int8 QUANTIZE to (scale, zero_point): the
+    converter emits such requantizations only in some graphs (mismatched concat inputs)."""
+    s, m = _model_ops(tflite)
+    sg = m.subgraphs[0]
+    op = next(o for o in sg.operators if _code(m.operatorCodes[o.opcodeIndex]) == OpCode.RESHAPE)
+    oc = s.OperatorCodeT()
+    oc.builtinCode = oc.deprecatedBuiltinCode = int(OpCode.QUANTIZE)
+    oc.version = 1
+    m.operatorCodes.append(oc)
+    op.opcodeIndex = len(m.operatorCodes) - 1
+    op.inputs = op.inputs[:1]
+    op.builtinOptionsType, op.builtinOptions = s.BuiltinOptions.QuantizeOptions, s.QuantizeOptionsT()
+    q = sg.tensors[op.outputs[0]].quantization
+    q.scale, q.zeroPoint = [scale], [zero_point]
+    sg.tensors[op.outputs[0]].shape = sg.tensors[op.inputs[0]].shape
+    return _pack(s, m)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(1))
+def test_quantize_int8_to_int8(seed, host_vs_reference, to_int8):
+    rng = np.random.default_rng(1400 + seed)
+    keras = _keras()
+    n = int(rng.integers(4, 40))
+    inp = keras.Input((n,), batch_size=1)
+    x = keras.layers.Reshape((n, 1))(keras.layers.Dense(n)(inp))
+    xf = _inputs(rng, (n,), n=16)
+    tflite = to_int8(keras.Model(inp, x), xf)
+    g = _model_ops(tflite)[1].subgraphs[0]
+    src = g.tensors[g.operators[-1].inputs[0]].quantization.scale[0]
+    tflite = _retype_reshape_to_quantize(tflite, float(src * rng.uniform(0.3, 3)),
+                                         int(rng.integers(-128, 128)))
+    _check(host_vs_reference, tflite, xf, OpCode.QUANTIZE)
+
+
+def test_dequantize_is_a_clear_unsupported_op_error(to_int8):
+    """The runtime holds int8 tensors only, so a float output (DEQUANTIZE) is refused by name."""
+    import tensorflow as tf
+
+    from toolchain.errors import UnsupportedOpError
+    from toolchain.ir.tflite_import import load_tflite
+
+    f = tf.function(lambda t: tf.math.tanh(t)).get_concrete_function(tf.TensorSpec([1, 8], tf.float32))
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([f])
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([np.linspace(-1, 1, 8, dtype=np.float32)[None]] for _ in range(4))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8  # output stays float: the graph ends in DEQUANTIZE
+    with pytest.raises(UnsupportedOpError, match="DEQUANTIZE .*int8 tensors only"):
+        load_tflite(conv.convert())
+
+
+@pytest.mark.slow
+def test_init_rejects_corrupted_params_of_the_new_ops(tmp_path, to_int8):
+    """es_model_init checks every new op's params against its tensors before any kernel runs:
+    each corrupted field gives its own status, the intact blob initialises."""
+    import struct
+    import zlib
+
+    import tensorflow as tf
+
+    from toolchain.codegen.model import write_model_sources
+    from toolchain.encode import format as fmt
+    from toolchain.pipeline import plan_model
+    from toolchain.targets.build import build_host_library
+    from toolchain.targets.host import init_status
+
+    keras = _keras()
+    L = keras.layers
+    inp = keras.Input((5, 4, 3), batch_size=1)
+    x = L.ZeroPadding2D(((1, 0), (0, 1)))(L.Conv2D(3, 1)(inp))
+    x = L.Cropping2D(((1, 0), (0, 1)))(x)
+    x = L.Concatenate()([x, L.Conv2D(2, 1)(x), x])
+    x = L.Multiply()([x, L.GlobalAveragePooling2D(keepdims=True)(x)])
+    x = L.Lambda(lambda t: t + tf.reduce_mean(t, axis=-1, keepdims=True))(x)
+    x = L.Activation("sigmoid")(x)
+    model = keras.Model(inp, x)
+    plan = plan_model(to_int8(model, _inputs(np.random.default_rng(0), (5, 4, 3))), "v")
+    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
+    lib = build_host_library(tmp_path / "src", tmp_path / "build")
+    blob = plan.blob.data
+    assert init_status(lib, blob) == "ES_OK"
+    h = fmt.HEADER.unpack(blob)
+
+    def layer(opcode, nth=0):
+        i = [k for k, l in enumerate(plan.layers) if l.opcode == opcode][nth]
+        rec_at = h["layers_offset"] + i * fmt.LAYER.size
+        return rec_at, fmt.LAYER.unpack(blob, rec_at)
+
+    def poked(offset, code, value):
+        b = bytearray(blob)
+        struct.pack_into("<" + code, b, offset, value)
+        crc = zlib.crc32(bytes(b[h["header_bytes"]:h["blob_bytes"]])) & 0xFFFFFFFF
+        struct.pack_into("<I", b, fmt.HEADER.offsets()["crc32"], crc)
+        return init_status(lib, bytes(b))
+
+    def field(opcode, struct_, name, code, value, nth=0, index=0):
+        _, rec = layer(opcode, nth)
+        size = struct.calcsize("<" + code)
+        return poked(rec["params_offset"] + struct_.offsets()[name] + index * size, code, value)
+
+    pad = plan.layers[[l.opcode for l in plan.layers].index(OpCode.PAD)].params
+    assert field(OpCode.PAD, fmt.PAD_PARAMS, "pad_before", "H", pad["out_dims"][2], index=2) == "ES_ERR_SHAPE"
+    assert field(OpCode.PAD, fmt.PAD_PARAMS, "pad_value", "i", 128) == "ES_ERR_QUANT"
+    assert field(OpCode.STRIDED_SLICE, fmt.SLICE_PARAMS, "strides", "H", 0, index=1) == "ES_ERR_SHAPE"
+    assert field(OpCode.STRIDED_SLICE, fmt.SLICE_PARAMS, "begin", "H", 60000, index=2) == "ES_ERR_SHAPE"
+    concat = next(l for l in plan.layers if l.opcode == OpCode.CONCATENATION)
+    assert field(OpCode.CONCATENATION, fmt.CONCAT_PARAMS, "input_count", "I", 1 << 30) == \
+        "ES_ERR_TABLE_BOUNDS"
+    table = fmt.CONCAT_PARAMS.size + layer(OpCode.CONCATENATION)[1]["params_offset"]
+    assert poked(table + 2 * fmt.CONCAT_INPUT.size, "H", 0xFFF0) == "ES_ERR_TENSOR_BOUNDS"
+    assert poked(table, "H", layer(OpCode.CONCATENATION)[1]["input"][1]) == "ES_ERR_TENSOR_BOUNDS"
+    assert poked(table + 4, "I", concat.params["outer"] + 1) == "ES_ERR_SHAPE"
+    assert field(OpCode.MEAN, fmt.MEAN_PARAMS, "reduce_count", "I", 7) == "ES_ERR_SHAPE"
+    assert field(OpCode.MEAN, fmt.MEAN_PARAMS, "shift", "i", 31) == "ES_ERR_QUANT"
+    assert field(OpCode.MUL, fmt.MUL_PARAMS, "in2_strides", "I", 1000, index=3) == "ES_ERR_SHAPE"
+    assert field(OpCode.MUL, fmt.MUL_PARAMS, "output_multiplier", "i", -1) == "ES_ERR_QUANT"
+    rec_at, _ = layer(OpCode.MUL)
+    assert poked(rec_at + fmt.LAYER.offsets()["input"] + 2, "H", fmt.NO_TENSOR) == "ES_ERR_TENSOR_BOUNDS"
+    assert poked(rec_at + fmt.LAYER.offsets()["params_bytes"], "I", fmt.MUL_PARAMS.size - 4) == \
+        "ES_ERR_TABLE_BOUNDS"
+    add = fmt.ADD_BROADCAST_PARAMS
+    assert field(OpCode.ADD, add, "in1_strides", "I", 1 << 20, index=1) == "ES_ERR_SHAPE"
+    assert field(OpCode.ADD, add, "left_shift", "i", 21) == "ES_ERR_QUANT"
+    assert field(OpCode.LOGISTIC, fmt.LUT_PARAMS, "count", "I", 1) == "ES_ERR_SHAPE"
