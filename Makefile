@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: bootstrap demo test bench clean
+.PHONY: bootstrap demo test bench compression fuzz clean
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -16,6 +16,13 @@ test: bootstrap
 bench: bootstrap
 	@if [ -f benchmarks/run.py ]; then $(PY) benchmarks/run.py; \
 	else echo "no benchmarks yet (benchmarks/run.py does not exist)"; fi
+
+compression: bootstrap
+	$(PY) benchmarks/compression.py
+
+# libFuzzer over every target for FUZZ_SECONDS each (default 600); crashes in build/fuzz/artifacts
+fuzz: bootstrap
+	$(PY) tests/fuzz/es_fuzz_driver.py $(or $(FUZZ_SECONDS),600)
 
 clean:
 	rm -rf out build tests/_work .pytest_cache

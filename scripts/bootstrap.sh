@@ -6,7 +6,11 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
-PACKAGES=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+# clang + libclang-rt-dev: libFuzzer and the sanitizer runtimes (tests/fuzz); cppcheck: static
+# analysis of runtime_c (tests/runtime/test_strict_builds.py).
+# openocd: its config scripts check `edgesparse flash --tool openocd --dry-run` lines; cmake:
+# the generated firmware projects' CMakeLists.txt (tests/targets).
+PACKAGES=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm clang libclang-rt-dev cppcheck openocd cmake)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -120,7 +120,8 @@ def test_optimize_goals_and_an_impossible_flash_budget(tmp_path, capsys):
         report = json.loads((tmp_path / goal / "report.json").read_text())
         assert report["optimize"] == goal
         formats[goal] = report["layers"][-1]["format"]
-    assert formats == {"speed": "csr16", "size": "csr8"}
+    # the 10% largest weights of each row quantize to under 32 values: a palette fits
+    assert formats == {"speed": "csr16", "size": "palette-csr"}
     capsys.readouterr()
     assert main(["compile", str(tfl), "--out", str(tmp_path / "tiny"), "--flash-budget", "1K"]) == 2
     assert "flash-budget" in capsys.readouterr().err

@@ -25,6 +25,29 @@ def _fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
 
 
+def _share_bits(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        bits = int(text)
+    except ValueError:
+        bits = 0
+    if not 1 <= bits <= 5:
+        raise argparse.ArgumentTypeError(f"{text!r}: codebook bits are 1..5, or auto")
+    return bits
+
+
+def _share_spec(args):
+    if args.share_weights is None:
+        if args.huffman and args.model.suffix != ".tflite":
+            raise ToolchainError("--huffman codes the palettes of shared weights; add "
+                                 "--share-weights BITS|auto")
+        return None
+    from toolchain.quantize.sharing import ShareSpec
+
+    return ShareSpec(bits=args.share_weights, init=args.share_init, epochs=args.share_epochs)
+
+
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -134,8 +157,16 @@ def _bytes(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (argparse's default prints the whole usage first); sub-commands
+    created by add_subparsers inherit this class."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="edgesparse",
         description="Prune and int8-quantize Keras models, generate sparse C for Cortex-M, "
                     "and verify it bit for bit against TFLite's reference kernels.")
@@ -152,7 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compile", help="compile a model into DIR (sources, report.json)")
     c.add_argument("model", type=Path, help=".keras, .h5, SavedModel directory, or int8 .tflite")
     c.add_argument("--out", type=Path, required=True, help="output directory")
-    c.add_argument("--board", default="mps2-an386", help="board name or .toml (default mps2-an386)")
+    c.add_argument("--board", default="mps2-an386",
+                   help="board name (boards/NAME.toml) or a .toml file (default mps2-an386)")
+    c.add_argument("--layout", choices=["firmware", "library"], default="firmware",
+                   help="firmware (default): DIR/firmware, a project that builds with "
+                        "arm-none-eabi-gcc alone (make or cmake); library: DIR/library, only the "
+                        "model API header, model and runtime sources, for an existing firmware")
     c.add_argument("--sparsity", type=_sparsity, default=None,
                    help="target sparsity for Keras models (default 0.8; 0 skips pruning)")
     c.add_argument("--data", default=None,
@@ -166,6 +202,20 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--flash-budget", type=_bytes, default=None, metavar="BYTES",
                    help="upper bound on the model blob in flash (e.g. 65536 or 64K); with "
                         "--optimize speed, layers move to smaller formats until it fits")
+    c.add_argument("--share-weights", type=_share_bits, default=None, metavar="BITS|auto",
+                   help="weight sharing after pruning: a codebook of 2^BITS values per layer "
+                        "(BITS 1..5), or auto: per layer the fewest of 2..5 bits that cost at "
+                        "most 0.25 points of accuracy; centroids are then fine-tuned")
+    c.add_argument("--share-init", choices=["linear", "density", "forgy", "kmeans++"],
+                   default="linear", help="codebook initialisation (default linear)")
+    c.add_argument("--share-epochs", type=_count, default=5,
+                   help="centroid fine-tuning epochs (default 5)")
+    c.add_argument("--huffman", action="store_true",
+                   help="also offer Huffman-coded palette formats (with --share-weights)")
+    c.add_argument("--huffman-decode", choices=["init", "stream"], default="init",
+                   help="decode Huffman streams once at init into the arena (default; fast, "
+                        "RAM = decoded tables) or row by row during inference (slower, RAM = "
+                        "580 bytes of decode tables and one row per layer)")
     _add_prune_options(c)
 
     pr = sub.add_parser("prune", help="prune a Keras model; write PRUNED.keras and PRUNED.json")
@@ -198,6 +248,20 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="build DIR, run it, verify against the reference, update report.json")
     r.add_argument("dir", type=Path)
     r.add_argument("--on", choices=["host", "qemu"], default="host")
+
+    f = sub.add_parser("flash", help="build DIR for a real board, flash it, read and verify its "
+                                     "results over the serial port, store report.json board_run")
+    f.add_argument("dir", type=Path)
+    f.add_argument("--board", default=None,
+                   help="board name or .toml (default: the board DIR was compiled for)")
+    f.add_argument("--probe", default=None, metavar="ID",
+                   help="debug probe unique ID / serial number (default: the only one attached)")
+    f.add_argument("--tool", choices=["pyocd", "openocd"], default="pyocd",
+                   help="programming tool (default pyocd)")
+    f.add_argument("--port", default=None,
+                   help="serial port of the board (default: the probe's virtual COM port)")
+    f.add_argument("--dry-run", action="store_true",
+                   help="print the exact commands and touch no hardware")
     return p
 
 
@@ -216,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
             report = pipeline.compile_model(args.model, args.out, board=args.board,
                                             sparsity=sparsity, data=args.data, seed=args.seed,
                                             name=args.name, prune_epochs=args.epochs, prune=prune,
-                                            optimize=args.optimize, flash_budget=args.flash_budget)
+                                            optimize=args.optimize, flash_budget=args.flash_budget,
+                                            layout=args.layout, share=_share_spec(args),
+                                            huffman=args.huffman_decode if args.huffman else None)
             print(layer_table(report))
         elif args.command == "prune":
             from toolchain.prune.run import prune_file
@@ -235,6 +301,14 @@ def main(argv: list[str] | None = None) -> int:
             report = pipeline.run_output_dir(args.dir, args.on)
             print(layer_table(report))
             print(summary_table([report]))
+        elif args.command == "flash":
+            report = pipeline.flash_output_dir(args.dir, board=args.board, probe=args.probe,
+                                               tool=args.tool, dry_run=args.dry_run, port=args.port)
+            if not args.dry_run:
+                r = report["board_run"]
+                print(f"{r['board']}: {r['samples']} samples, {r['mismatches_vs_reference']} bytes "
+                      f"differ from the reference; {r['cycles_per_inference']:,} cycles = "
+                      f"{r['ms_per_inference']} ms per inference at {r['clock_hz'] / 1e6:g} MHz")
     except ToolchainError as e:
         print(f"edgesparse: error: {e}", file=sys.stderr)
         return e.exit_code

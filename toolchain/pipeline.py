@@ -30,6 +30,7 @@ from toolchain.plan.arena import ArenaPlan, plan_arena
 from toolchain.plan.lower import Layer, lower_graph
 from toolchain.plan.select import Choice, choose_formats
 from toolchain.report import report as rpt
+from toolchain.report.compression import compression_figure, compression_section, compression_table
 from toolchain.report.plots import layer_figure
 
 QEMU_SAMPLES = 20  # test inputs embedded in the firmware
@@ -74,12 +75,15 @@ def write_json_atomic(path: Path, data: dict) -> None:
 class KerasStages:
     tflite: bytes
     accuracy: dict = field(default_factory=dict)
+    sharing: dict | None = None  # codebook bits per layer, initialisation, fine-tune history
+    float_tflite: bytes | None = None  # the final float model as .tflite (for gzip figures)
 
 
 def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train_epochs: int,
-                         prune_epochs: int, prune_config=None) -> KerasStages:
-    """Train (train_epochs > 0), prune to `sparsity` (if > 0), convert to int8. Saves
-    float.keras, pruned.keras and model_int8.tflite into `out`.
+                         prune_epochs: int, prune_config=None, share=None) -> KerasStages:
+    """Train (train_epochs > 0), prune to `sparsity` (if > 0), share weights (a
+    toolchain.quantize.sharing.ShareSpec), convert to int8. Saves float.keras, pruned.keras,
+    shared.keras and model_int8.tflite into `out`.
 
     With a toolchain.prune.config.PruneConfig, pruning follows it instead (per-layer methods,
     granularity, modes; auto sparsity from a sweep written to out/sweep) and its report is
@@ -110,10 +114,55 @@ def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train
         if ds.labeled:
             acc["pruned_float"] = evaluate(model, ds.x_test, ds.y_test)
     model.save(out / "pruned.keras")
-    log("converting to full-integer int8 TFLite")
-    tflite = to_int8_tflite(model, ds.x_train)
+    sharing = None
+    if share is not None:
+        sharing = share_model_weights(model, ds, share, seed)
+        if ds.labeled:
+            acc["shared_float"] = evaluate(model, ds.x_test, ds.y_test)
+        model.save(out / "shared.keras")
+    log("converting to full-integer int8 TFLite" + (" (one weight scale per tensor, so shared "
+                                                    "values stay shared)" if share else ""))
+    tflite = to_int8_tflite(model, ds.x_train, per_tensor=share is not None)
     (out / "model_int8.tflite").write_bytes(tflite)
-    return KerasStages(tflite, acc)
+    return KerasStages(tflite, acc, sharing, float_tflite(model))
+
+
+def share_model_weights(model, ds, share, seed: int) -> dict:
+    """Weight sharing in place (codebook bits chosen per layer on a held-out fifth of the
+    training split when share.bits is "auto"); returns what the report records."""
+    from toolchain.quantize.sharing import choose_bits, share_weights
+
+    if not ds.labeled:
+        raise ToolchainError("weight sharing fine-tunes the centroids and needs labels ('y' in the "
+                             "dataset)")
+    bits = share.bits
+    if bits == "auto":
+        n_val = max(1, len(ds.x_train) // 5)
+        x_val, y_val = ds.x_train[-n_val:], ds.y_train[-n_val:]
+        log(f"choosing codebook bits per layer: fewest of 2..5 costing at most "
+            f"{100 * share.max_drop:.2f} points on {n_val} held-out training samples")
+        bits = choose_bits(model, x_val, y_val, share.init, share.max_drop, seed)
+        log("codebook bits: " + ", ".join(f"{k} {v}" for k, v in bits.items()))
+    log(f"sharing weights ({share.init} initialisation) and fine-tuning the centroids for "
+        f"{share.epochs} epochs")
+    result = share_weights(model, ds, bits, share.init, share.epochs, lr=share.lr, seed=seed)
+    for h in result.history:
+        log(f"  centroid fine-tune epoch {h['epoch']}: loss {h['loss']:.4f}" +
+            (f", accuracy {100 * h['accuracy']:.1f}%" if "accuracy" in h else ""))
+    return {"bits": {s.name: s.bits for s in result.layers}, "init": share.init,
+            "epochs": share.epochs, "history": result.history,
+            "centroids": {s.name: len(s.centroids) for s in result.layers}}
+
+
+def float_tflite(model) -> bytes | None:
+    """The float32 .tflite of a Keras model (what TFLite users gzip to measure size), or
+    None if the converter refuses it."""
+    import tensorflow as tf
+
+    try:
+        return bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    except Exception:  # the figure is informative only; the int8 path reports real errors
+        return None
 
 
 # --- stage 4: import, plan, encode, generate ----------------------------------------------
@@ -128,7 +177,7 @@ class Plan:
 
 
 def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "balanced",
-               flash_budget: int | None = None, dsp: bool = True) -> Plan:
+               flash_budget: int | None = None, dsp: bool = True, huffman: str | None = None) -> Plan:
     """Lower, choose formats (select.py: optimize goal, optional flash budget for the whole
     blob in bytes, dsp: the target runs the DSP kernels), plan the arena, build the blob."""
     layers = lower_graph(graph)
@@ -143,10 +192,26 @@ def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "b
             raise BudgetError(f"--flash-budget {flash_budget:,}: the model's records, bias and "
                               f"requantization tables alone take {fixed:,} bytes")
     choices = choose_formats(layers, force=force_format, optimize=optimize,
-                             flash_budget=table_budget, dsp=dsp)
+                             flash_budget=table_budget, dsp=dsp, huffman=huffman)
     arena = plan_arena(graph, layers, choices)
     blob = build_blob(graph, layers, choices, arena)
     return Plan(graph, layers, choices, arena, blob)
+
+
+def with_huffman_mode(plan: Plan, mode: str) -> Plan:
+    """The same plan with every Huffman-coded layer decoded in `mode` ("init" or "stream")."""
+    from toolchain.plan.select import ram_bytes
+
+    choices = []
+    for layer, c in zip(plan.layers, plan.choices):
+        name = c.format
+        if "+huffman" in name:
+            name = name.split("+")[0] + ("+huffman-stream" if mode == "stream" else "+huffman")
+        choices.append(Choice(name, c.table_bytes, c.candidates, c.scratch_bytes, c.instructions,
+                              ram_bytes(layer, name)))
+    arena = plan_arena(plan.graph, plan.layers, choices)
+    return Plan(plan.graph, plan.layers, choices, arena,
+                build_blob(plan.graph, plan.layers, choices, arena))
 
 
 def plan_model(tflite: bytes, name: str, force_format: str | None = None, **kw) -> Plan:
@@ -191,10 +256,15 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
                   sparsity: float = 0.8, data: str | None = None, seed: int = 0,
                   keras_model=None, name: str | None = None, train_epochs: int = 0,
                   prune_epochs: int | None = None, prune=None, optimize: str = "balanced",
-                  flash_budget: int | None = None) -> dict:
-    """Everything up to generated sources and report.json, written atomically to `out`.
+                  flash_budget: int | None = None, layout: str = "firmware", share=None,
+                  huffman: str | None = None) -> dict:
+    """Everything up to generated sources and report.json, written atomically to `out`, with
+    the board's firmware project in out/firmware (or, layout "library", the model and runtime
+    sources alone in out/library) once the model is known to fit the board.
     Either model_path (.keras/.h5/SavedModel/.tflite) or an in-memory keras_model. `prune`, a
-    toolchain.prune.config.PruneConfig, replaces the uniform gradual pruning to `sparsity`."""
+    toolchain.prune.config.PruneConfig, replaces the uniform gradual pruning to `sparsity`.
+    `share` (toolchain.quantize.sharing.ShareSpec) shares weights after pruning; `huffman`
+    ("init" or "stream") offers Huffman-coded palettes decoded that way."""
     from toolchain.data.datasets import check_matches, load_dataset
     from toolchain.targets.boards import load_board
 
@@ -207,11 +277,13 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
     with atomic_output_dir(out) as tmp:
         graph = None
         if is_tflite:
-            if prune is not None:
-                raise ToolchainError(f"{model_path}: a .tflite model is already quantized; pruning "
-                                     "options apply to Keras models (.keras, .h5, SavedModel)")
+            if prune is not None or share is not None:
+                what = "pruning options apply" if prune is not None else "--share-weights applies"
+                raise ToolchainError(f"{model_path}: a .tflite model is already quantized; {what} "
+                                     "to Keras models (.keras, .h5, SavedModel)")
             tflite = _read_tflite(Path(model_path))
-            graph = load_tflite(tflite, name)  # reject unsupported models before reading data
+            # reject unsupported models before reading data; messages name the file
+            graph = load_tflite(Path(model_path), name)
             shape = graph.tensors[graph.inputs[0]].shape[1:]
             ds = load_dataset(data or _default_data(shape, model_path))
             check_matches(ds, shape)
@@ -230,10 +302,13 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
                                      "('y' in the .npz); pass --sparsity 0 to skip pruning")
             stages = train_prune_quantize(keras_model, ds, tmp, sparsity, seed, train_epochs,
                                           PRUNE_EPOCHS if prune_epochs is None else prune_epochs,
-                                          prune_config=prune)
+                                          prune_config=prune, share=share)
         log(f"importing the int8 model, choosing formats (optimize {optimize}), planning the arena")
         plan = plan_graph(graph if graph is not None else load_tflite(stages.tflite, name),
-                          optimize=optimize, flash_budget=flash_budget, dsp=board_obj.dsp)
+                          optimize=optimize, flash_budget=flash_budget, dsp=board_obj.dsp,
+                          huffman=huffman)
+        if stages.sharing is not None:
+            check_shared(plan, stages.sharing["bits"])
         generate(plan, tmp)
         x_int8, y = eval_split(plan.graph, ds)
         np.savez(tmp / DATA_FILE, x=x_int8, **({"y": y} if y is not None else {}))
@@ -244,10 +319,42 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
         report["flash_budget"] = flash_budget
         report["accuracy"].update(stages.accuracy)
         report["accuracy"]["int8_reference"] = accuracy(ref, y)
+        report["sharing"] = stages.sharing
+        report["huffman_decode"] = huffman
+        report["compression"] = compression_section(plan, stages.float_tflite, stages.tflite)
+        compression_figure(report["compression"], tmp / "compression.png",
+                           f"{name}: {report['compression']['ratio_vs_float32']:.1f}x smaller "
+                           f"than float32 ({report['compression']['bytes_total']:,} bytes)")
+        print(compression_table(report["compression"]))
+        from toolchain.targets.boards import BOARDS_DIR
+        from toolchain.targets.project import write_board_outputs
+
+        log(f"checking the model fits {board_obj.name}; writing the {layout} layout")
+        report["layout"] = layout
+        if board_obj.path is not None and board_obj.path.resolve().parent != BOARDS_DIR:
+            report["board_file"] = str(board_obj.path.resolve())  # not a shipped board: run/flash reload it
+        report["fit"] = write_board_outputs(tmp, board_obj, layout, len(plan.blob.data),
+                                            plan.arena.arena_bytes, x_int8[:QEMU_SAMPLES], name,
+                                            report)
         report["compile_seconds"] = round(time.time() - t0, 1)
         write_json_atomic(tmp / "report.json", report)
     log(f"wrote {out}")
     return report
+
+
+def check_shared(plan: Plan, bits: dict[str, int]) -> None:
+    """Each shared layer's int8 weights take at most 2^bits values (the conversion used one
+    scale per tensor); a layer that does not would lose its palette silently."""
+    for layer in plan.layers:
+        if layer.weights is None:
+            continue
+        owner = [k for k in bits if f"/{k}/" in f"/{layer.name}/"]
+        if len(owner) == 1:
+            n = int(np.unique(layer.weights).size)
+            if n > 1 << bits[owner[0]]:
+                raise ToolchainError(f"layer {layer.name}: {n} distinct int8 weights after "
+                                     f"conversion, more than the 2^{bits[owner[0]]} its codebook "
+                                     "allows")
 
 
 def _read_tflite(path: Path) -> bytes:
@@ -275,11 +382,18 @@ def _load_output_dir(out: Path):
         if not (out / needed).exists():
             raise InputFileError(f"{out}: missing {needed}; create the directory with "
                                  "'edgesparse compile MODEL --out DIR'")
-    report = json.loads(report_path.read_text())
-    tflite = (out / "model_int8.tflite").read_bytes()
-    with np.load(out / DATA_FILE) as d:
-        x = d["x"]
-        y = d["y"] if "y" in d.files else None
+    try:
+        report = json.loads(report_path.read_text())
+        tflite = (out / "model_int8.tflite").read_bytes()
+        with np.load(out / DATA_FILE) as d:
+            x = d["x"]
+            y = d["y"] if "y" in d.files else None
+    except (OSError, ValueError, KeyError) as exc:  # JSONDecodeError is a ValueError
+        raise InputFileError(f"{out}: damaged output directory ({type(exc).__name__}: {exc}); "
+                             "compile the model into it again") from None
+    if not isinstance(report, dict) or "board" not in report or "model" not in report:
+        raise InputFileError(f"{out}/report.json is not an edgesparse report (no 'model' and "
+                             "'board'); compile the model into the directory again")
     return report, tflite, x, y
 
 
@@ -301,19 +415,31 @@ def run_host(out: Path) -> dict:
     return report
 
 
+def stack_report(fw) -> dict:
+    """report.json keys of a firmware's worst-case stack (targets/stack.py): "stack_bytes",
+    the deepest call path in bytes with the worst interrupt on top, and "stack", its path
+    and per-function frames."""
+    if fw.stack is None:
+        return {}
+    detail = fw.stack.as_dict()
+    return {"stack_bytes": int(detail.pop("stack_bytes")), "stack": detail}
+
+
 def run_qemu_target(out: Path, samples: int = QEMU_SAMPLES) -> dict:
     from toolchain.targets.boards import load_board
     from toolchain.targets.build import build_firmware
     from toolchain.targets.qemu import run_qemu
 
     report, tflite, x, y = _load_output_dir(out)
-    board = load_board(report["board"])
+    board = load_board(report.get("board_file") or report["board"])
     if board.qemu_machine is None:
         raise ToolchainError(f"board {board.name} is not emulated; use 'edgesparse flash' for it")
     x = x[:samples]
     log(f"building firmware for {board.name} and running {len(x)} samples in QEMU")
+    from toolchain.targets.project import fit_of_sizes, stack_reservation
+
     fw = build_firmware(out / "src", out / "build" / board.name, board, x.reshape(len(x), -1),
-                        report["model"])
+                        report["model"], stack_bytes=stack_reservation(board, report))
     run = run_qemu(fw.elf, board)
     log(f"building and running the all-dense build of the same model for comparison")
     dense_plan = plan_model(tflite, report["model"], force_format="dense", dsp=board.dsp)
@@ -328,6 +454,8 @@ def run_qemu_target(out: Path, samples: int = QEMU_SAMPLES) -> dict:
     report["samples"]["qemu"] = int(len(x))
     report["accuracy"]["int8_qemu"] = accuracy(ours, None if y is None else y[:samples])
     report["firmware"] = {k: int(fw.sizes[k]) for k in ("text", "rodata", "data", "bss")}
+    report.update(stack_report(fw))
+    report["fit"] = fit_of_sizes(board, fw.sizes, f"the firmware for {report['model']}").as_dict()
     report["instructions_per_inference"] = int(run.instructions[0])
     report["dense_instructions_per_inference"] = int(dense_run.instructions[0])
     report["mismatches"]["qemu_dense_vs_reference"] = int(np.count_nonzero(
@@ -335,9 +463,38 @@ def run_qemu_target(out: Path, samples: int = QEMU_SAMPLES) -> dict:
     for layer, n, nd in zip(report["layers"], run.layer_instructions, dense_run.layer_instructions):
         layer["instructions"] = int(n)
         layer["dense_instructions"] = int(nd)
+    if any("+huffman" in layer["format"] for layer in report["layers"]):
+        report["huffman"] = _huffman_modes(out, report, tflite, board, x, ref, run)
     write_json_atomic(out / "report.json", report)
     layer_figure(report, out / "report.png")
     return report
+
+
+def _huffman_modes(out: Path, report: dict, tflite: bytes, board, x, ref, run) -> dict:
+    """RAM and instructions of the model's Huffman-coded layers in both decode modes: the
+    build as compiled, and the same formats decoded the other way (built and run here)."""
+    from toolchain.targets.build import build_firmware
+    from toolchain.targets.qemu import run_qemu
+
+    mode = report.get("huffman_decode") or "init"
+    other = "stream" if mode == "init" else "init"
+    plan = plan_model(tflite, report["model"], optimize=report.get("optimize", "balanced"),
+                      flash_budget=report.get("flash_budget"), dsp=board.dsp, huffman=mode)
+    alt = with_huffman_mode(plan, other)
+    log(f"building and running the same model with Huffman streams decoded at {other}")
+    alt_dir = out / "build" / board.name / f"huffman-{other}"
+    generate(alt, alt_dir)
+    alt_fw = build_firmware(alt_dir / "src", alt_dir / "build", board, x.reshape(len(x), -1),
+                            report["model"])
+    alt_run = run_qemu(alt_fw.elf, board)
+
+    def entry(p, r) -> dict:
+        return {"arena_bytes": p.arena.arena_bytes,
+                "kept_ram_bytes": sum(b for _, b in p.arena.kept.values()),
+                "instructions_per_inference": int(r.instructions[0]),
+                "mismatches": int(np.count_nonzero(r.outputs.reshape(len(x), -1) != ref))}
+
+    return {"decode": mode, "modes": {mode: entry(plan, run), other: entry(alt, alt_run)}}
 
 
 def run_output_dir(out: Path, on: str) -> dict:
@@ -346,6 +503,58 @@ def run_output_dir(out: Path, on: str) -> dict:
     if report["mismatches"][key]:
         raise VerifyError(f"{out}: {report['mismatches'][key]} output bytes differ from the TFLM "
                           f"reference on {on} (report.json has the details)")
+    return report
+
+
+def flash_output_dir(out: Path, board: str | None = None, probe: str | None = None,
+                     tool: str = "pyocd", dry_run: bool = False, port: str | None = None,
+                     samples: int = QEMU_SAMPLES) -> dict:
+    """Builds DIR's firmware for a real board (default: the board DIR was compiled for),
+    checks it fits, flashes it with pyocd or openocd, reads its results over the probe's
+    serial port, verifies them against the TFLM reference and stores report.json
+    "board_run". dry_run prints the commands instead and touches no hardware."""
+    from toolchain.targets.boards import load_board
+    from toolchain.targets.build import build_firmware
+    from toolchain.targets.flash import (board_run_record, find_serial_port, flash_plan,
+                                         require_probe, run_on_board)
+    from toolchain.targets.project import fit_of_sizes, stack_reservation
+
+    report, tflite, x, y = _load_output_dir(out)
+    board_obj = load_board(board or report.get("board_file") or report["board"])
+    flash_plan(board_obj, out / "firmware.elf", tool, probe)  # refuses emulated boards early
+    x = x[:samples]
+    log(f"building firmware for {board_obj.name} ({len(x)} test inputs)")
+    fw = build_firmware(out / "src", out / "build" / board_obj.name, board_obj,
+                        x.reshape(len(x), -1), report["model"],
+                        stack_bytes=stack_reservation(board_obj, report))
+    fit = fit_of_sizes(board_obj, fw.sizes, f"the firmware for {report['model']}")
+    report.update(stack_report(fw))
+    log(f"fits {board_obj.name}: flash {fit.flash_used:,} of {fit.flash_bytes:,} bytes, "
+        f"RAM {fit.ram_used:,} of {fit.ram_bytes:,} (stack {fit.stack_bytes:,})")
+    plan = flash_plan(board_obj, fw.elf, tool, probe)
+    if dry_run:
+        for line in plan.lines():
+            print(line)
+        print(f"# then: read {port or 'the probe serial port'} at {board_obj.output.baud} baud "
+              f"({board_obj.output.kind}) until ES_END")
+        return report
+    if tool == "pyocd":
+        require_probe(board_obj, probe)
+    port = port or find_serial_port(probe)
+    log(f"flashing {fw.elf} with {tool}; reading {port} at {board_obj.output.baud} baud")
+    text = run_on_board(board_obj, plan, port)
+    record = board_run_record(board_obj, text, reference(tflite, x), f"{board_obj.name} on {port}")
+    ours = record.pop("outputs")
+    mismatches = record["mismatches_vs_reference"]
+    record.update(tool=tool, probe=probe, port=port,
+                  accuracy=accuracy(ours, None if y is None else y[:samples]),
+                  firmware={k: int(fw.sizes[k]) for k in ("text", "rodata", "data", "bss", "stack")},
+                  fit=fit.as_dict())
+    report["board_run"] = record
+    write_json_atomic(out / "report.json", report)
+    if mismatches:
+        raise VerifyError(f"{out}: {mismatches} output bytes from {board_obj.name} differ from the "
+                          "TFLM reference (report.json \"board_run\" has the details)")
     return report
 
 

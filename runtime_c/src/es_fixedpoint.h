@@ -64,4 +64,15 @@ ES_INLINE int32_t es_clamp(int32_t x, int32_t lo, int32_t hi)
     return x < lo ? lo : (x > hi ? hi : x);
 }
 
+/* clamp(requantize(x) + zero_point, lo, hi) for int8 zero_point, lo and hi (es_model_init
+ * checks), computed as clamp(requantize(x), lo - zero_point, hi - zero_point) + zero_point:
+ * the same value, without the signed overflow of the plain sum when requantize(x) lies
+ * within 128 of INT32_MAX or INT32_MIN. */
+ES_INLINE int32_t es_requantize_clamp(int32_t x, int32_t multiplier, int32_t shift,
+                                      int32_t zero_point, int32_t lo, int32_t hi)
+{
+    return es_clamp(es_requantize(x, multiplier, shift), lo - zero_point, hi - zero_point) +
+           zero_point;
+}
+
 #endif /* ES_FIXEDPOINT_H */

@@ -70,8 +70,8 @@ void es_nm24_pairs(const int8_t *x, uint32_t cols, int8_t *scratch);
 /* One output: requantize the accumulator of row r, add the zero point, clamp. */
 ES_INLINE int8_t es_matvec_out(const es_matvec_t *m, int32_t acc, uint32_t r)
 {
-    acc = es_requantize(acc, m->mult[r], m->shift[r]) + m->output_zero_point;
-    return (int8_t)es_clamp(acc, m->act_min, m->act_max);
+    return (int8_t)es_requantize_clamp(acc, m->mult[r], m->shift[r], m->output_zero_point,
+                                       m->act_min, m->act_max);
 }
 
 #endif /* ES_MATVEC_H */

@@ -5,6 +5,7 @@
 #include "edgesparse.h"
 #include "es_kernels.h"
 #include "es_matvec.h"
+#include "es_ops_check.h"
 #include "es_palette.h"
 
 typedef struct {
@@ -85,8 +86,42 @@ static es_status_t es_check_quant(const es_checker_t *c, uint32_t bias_offset, u
     return ES_OK;
 }
 
+/* One spatial axis of a sliding window (conv, depthwise, pool): every window starts before
+ * the input's end and ends after its start, as TFLite's SAME and VALID geometry guarantee,
+ * and the kernels' int index arithmetic (o * stride - pad + k * dil) cannot overflow. */
+static int es_window_ok(uint32_t in, uint32_t out, uint32_t k, uint32_t stride, uint32_t dil,
+                        uint32_t pad)
+{
+    const uint64_t reach = (uint64_t)out * stride + (uint64_t)k * dil + pad;
+    return out == 0 || (reach <= (uint64_t)INT32_MAX &&
+                        (uint64_t)(out - 1u) * stride < (uint64_t)in + pad &&
+                        (uint64_t)pad < (uint64_t)(k - 1u) * dil + 1u);
+}
+
+/* Bias tables whose accumulators cannot overflow int32 (signed overflow is undefined
+ * behaviour in C): a row sums at most `terms` products of magnitude <= max_product on top of
+ * its bias. Real models are far inside this: a 784-input FC layer allows |bias| < 2.1e9. */
+static es_status_t es_check_bias(const es_checker_t *c, uint32_t bias_offset, uint32_t channels,
+                                 uint64_t terms, uint32_t max_product)
+{
+    const int32_t *bias = (const int32_t *)(const void *)(c->blob + bias_offset);
+    const uint64_t reach = terms * max_product;
+    uint32_t i;
+    if (reach > (uint64_t)INT32_MAX) {
+        return ES_ERR_QUANT;
+    }
+    for (i = 0; i < channels; ++i) {
+        const int64_t b = bias[i];
+        if ((uint64_t)(b < 0 ? -b : b) > (uint64_t)INT32_MAX - reach) {
+            return ES_ERR_QUANT;
+        }
+    }
+    return ES_OK;
+}
+
 /* The index stream of one sparse format, row by row: every column it makes the kernel read
- * lies inside [0, cols). */
+ * lies inside [0, cols), and columns (blocks) strictly increase along a row, as the encoders
+ * write them, so a row never holds more than cols products (es_check_bias relies on it). */
 static es_status_t es_check_sparse_index(const es_sparse_t *s, uint8_t format, const uint8_t *blob,
                                          const uint16_t *counts)
 {
@@ -94,24 +129,26 @@ static es_status_t es_check_sparse_index(const es_sparse_t *s, uint8_t format, c
     const uint16_t *i16 = (const uint16_t *)(const void *)(blob + s->index_offset);
     uint32_t r, e, k = 0;
     for (r = 0; r < s->rows; ++r) {
-        uint32_t col = 0;
+        uint32_t col = 0, next = 0; /* next: the first column the entry may start at */
         for (e = 0; e < counts[r]; ++e, ++k) {
             switch (format) {
             case ES_FMT_CSR8:
                 col += d8[k];
-                if (col >= s->cols) {
+                if (col >= s->cols || (e > 0 && d8[k] == 0)) {
                     return ES_ERR_INDEX;
                 }
                 break;
             case ES_FMT_CSR16:
-                if (i16[k] >= s->cols) {
+                if (i16[k] >= s->cols || i16[k] < next) {
                     return ES_ERR_INDEX;
                 }
+                next = (uint32_t)i16[k] + 1u;
                 break;
             case ES_FMT_BLOCK1X4:
-                if ((uint32_t)i16[k] + 4u > s->cols) {
+                if ((uint32_t)i16[k] + 4u > s->cols || i16[k] < next) {
                     return ES_ERR_INDEX;
                 }
+                next = (uint32_t)i16[k] + 4u;
                 break;
             default: /* ES_FMT_NM24: group e's pair, one of its six table words */
                 if (i16[k] < e * 24u || i16[k] >= e * 24u + 24u || (i16[k] & 3u) != 0) {
@@ -244,6 +281,9 @@ static es_status_t es_check_fc(const es_checker_t *c, const es_layer_t *l, const
     }
     st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_features, p->act_min,
                         p->act_max);
+    if (st == ES_OK) { /* int8 inputs times int8 weights */
+        st = es_check_bias(c, p->bias_offset, p->out_features, p->in_features, 128u * 128u);
+    }
     if (st != ES_OK) {
         return st;
     }
@@ -277,12 +317,22 @@ static es_status_t es_check_conv(const es_checker_t *c, const es_layer_t *l, con
     if (depthwise && (p->depth_multiplier == 0 || (uint32_t)p->in_c * p->depth_multiplier != p->out_c)) {
         return ES_ERR_SHAPE;
     }
+    if (!es_window_ok(p->in_h, p->out_h, p->k_h, p->stride_h, p->dil_h, p->pad_top) ||
+        !es_window_ok(p->in_w, p->out_w, p->k_w, p->stride_w, p->dil_w, p->pad_left)) {
+        return ES_ERR_SHAPE;
+    }
     if (p->input_offset < -127 || p->input_offset > 128 || p->output_zero_point < -128 ||
         p->output_zero_point > 127) {
         return ES_ERR_QUANT;
     }
     st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_c, p->act_min,
                         p->act_max);
+    if (st == ES_OK) { /* conv: int8 inputs (padding: the zero point); depthwise adds the
+                          input offset to each input, so up to 255 * 128 per product */
+        st = depthwise ? es_check_bias(c, p->bias_offset, p->out_c, (uint64_t)p->k_h * p->k_w, 255u * 128u)
+                       : es_check_bias(c, p->bias_offset, p->out_c,
+                                       (uint64_t)p->k_h * p->k_w * p->in_c, 128u * 128u);
+    }
     if (st != ES_OK) {
         return st;
     }
@@ -313,7 +363,9 @@ static es_status_t es_check_pool(const es_checker_t *c, const es_layer_t *l, con
     }
     if (p->f_h == 0 || p->f_w == 0 || p->stride_h == 0 || p->stride_w == 0 || p->channels == 0 ||
         (uint64_t)p->in_h * p->in_w * p->channels != in->bytes ||
-        (uint64_t)p->out_h * p->out_w * p->channels != out->bytes) {
+        (uint64_t)p->out_h * p->out_w * p->channels != out->bytes ||
+        !es_window_ok(p->in_h, p->out_h, p->f_h, p->stride_h, 1u, p->pad_top) ||
+        !es_window_ok(p->in_w, p->out_w, p->f_w, p->stride_w, 1u, p->pad_left)) {
         return ES_ERR_SHAPE;
     }
     if (p->act_min < -128 || p->act_max > 127 || p->act_min > p->act_max) {
@@ -377,7 +429,7 @@ static int es_op_known(uint8_t op)
     case ES_OP_SOFTMAX:
         return 1;
     default:
-        return 0;
+        return es_ops_known(op);
     }
 }
 
@@ -399,7 +451,7 @@ static es_status_t es_check_layer(const es_checker_t *c, const es_layer_t *l)
         l->op != ES_OP_DEPTHWISE_CONV_2D) {
         return ES_ERR_FORMAT;
     }
-    if ((l->op == ES_OP_ADD) != (l->input[1] != ES_NO_TENSOR)) {
+    if ((l->op == ES_OP_ADD || es_ops_two_inputs(l->op)) != (l->input[1] != ES_NO_TENSOR)) {
         return ES_ERR_TENSOR_BOUNDS;
     }
     switch (l->op) {
@@ -427,6 +479,9 @@ static es_status_t es_check_layer(const es_checker_t *c, const es_layer_t *l)
     }
     case ES_OP_ADD: {
         const es_add_params_t *p = (const es_add_params_t *)(const void *)(c->blob + l->params_offset);
+        if (l->params_bytes == sizeof(es_add_broadcast_params_t)) {
+            return es_ops_check(c->blob, c->blob_bytes, c->tensors, c->tensor_count, l);
+        }
         if (l->params_bytes != sizeof(*p)) {
             return ES_ERR_TABLE_BOUNDS;
         }
@@ -439,7 +494,8 @@ static es_status_t es_check_layer(const es_checker_t *c, const es_layer_t *l)
         if (p->left_shift < 0 || p->left_shift > 20 || p->input1_shift > 0 || p->input1_shift < -31 ||
             p->input2_shift > 0 || p->input2_shift < -31 || p->output_shift > 0 ||
             p->output_shift < -31 || p->input1_offset < -127 || p->input1_offset > 128 ||
-            p->input2_offset < -127 || p->input2_offset > 128 || p->act_min < -128 ||
+            p->input2_offset < -127 || p->input2_offset > 128 || p->output_offset < -128 ||
+            p->output_offset > 127 || p->act_min < -128 ||
             p->act_max > 127 || p->act_min > p->act_max) {
             return ES_ERR_QUANT;
         }
@@ -454,7 +510,7 @@ static es_status_t es_check_layer(const es_checker_t *c, const es_layer_t *l)
         return (p->bytes == in->bytes && p->bytes == out->bytes) ? ES_OK : ES_ERR_SHAPE;
     }
     default:
-        return ES_ERR_OP;
+        return es_ops_check(c->blob, c->blob_bytes, c->tensors, c->tensor_count, l);
     }
 }
 
@@ -586,6 +642,9 @@ es_status_t es_model_invoke_hooked(const es_model_t *model, es_layer_hook_t hook
             es_softmax_s8((const es_softmax_params_t *)params, in, out);
             break;
         case ES_OP_ADD:
+            if (es_ops_run(model->blob, model->tensors, model->arena, l)) {
+                break; /* broadcasting */
+            }
             es_add_s8((const es_add_params_t *)params, in,
                       (const int8_t *)(model->arena + model->tensors[l->input[1]].arena_offset), out);
             break;
@@ -595,7 +654,10 @@ es_status_t es_model_invoke_hooked(const es_model_t *model, es_layer_hook_t hook
             }
             break;
         default:
-            return ES_ERR_OP;
+            if (!es_ops_run(model->blob, model->tensors, model->arena, l)) {
+                return ES_ERR_OP;
+            }
+            break;
         }
         if (hook) {
             hook(ctx, i, 1);

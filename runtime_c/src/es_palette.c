@@ -115,8 +115,10 @@ static es_status_t es_palette_check_row(const uint8_t *e, uint32_t n, uint32_t c
     if (sparse) {
         uint32_t col = 0;
         for (i = 0; i < n; ++i) {
-            col += (uint32_t)e[i] >> bits;
-            if (col >= cols) {
+            const uint32_t step = (uint32_t)e[i] >> bits;
+            col += step;
+            /* columns strictly increase: a repeated column could overflow the accumulator */
+            if (col >= cols || (step == 0u && i != 0u)) {
                 return ES_ERR_INDEX;
             }
         }

@@ -96,7 +96,7 @@ def test_npz_label_count_mismatch(tmp_path):
 def test_not_an_npz_archive(tmp_path):
     path = tmp_path / "text.npz"
     path.write_text("hello")
-    with pytest.raises(DatasetError, match="text.npz is not a readable .npz archive"):
+    with pytest.raises(DatasetError, match="text.npz is not a .npz archive numpy can read"):
         load_dataset(str(path))
 
 

@@ -95,7 +95,7 @@ def test_load_missing_file(tmp_path):
 def test_load_text_file_named_keras(tmp_path):
     path = tmp_path / "fake.keras"
     path.write_text("not a model")
-    with pytest.raises(InputFileError, match="cannot load Keras model .*fake.keras"):
+    with pytest.raises(InputFileError, match="fake.keras: not a Keras model that can be loaded"):
         load_keras_model(path)
 
 

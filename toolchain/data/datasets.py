@@ -112,7 +112,9 @@ def _load_npz(path: Path) -> Dataset:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except (OSError, ValueError) as exc:
-        raise DatasetError(f"dataset file {path} is not a readable .npz archive: {exc}") from exc
+        raise DatasetError(f"dataset file {path} is not a .npz archive numpy can read "
+                           f"({type(exc).__name__}); write it with numpy.savez(FILE, x=inputs, "
+                           "y=labels)") from None
     if "x" not in arrays:
         raise DatasetError(
             f"dataset file {path} has no array 'x' (found: {', '.join(sorted(arrays)) or 'none'})"

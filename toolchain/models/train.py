@@ -67,14 +67,17 @@ def load_keras_model(path):
             raise InputFileError(f"model directory {path} is not a SavedModel (no saved_model.pb)")
     elif path.suffix.lower() not in (".keras", ".h5", ".hdf5"):
         raise InputFileError(
-            f"model file {path} has an unsupported extension; use .keras, .h5 or a SavedModel directory"
+            f"model file {path} has an unsupported extension; use an int8 .tflite, a .keras or .h5 "
+            "file, or a SavedModel directory"
         )
     import tf_keras as keras
 
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many unrelated types for a bad file.
-        raise InputFileError(f"cannot load Keras model {path}: {type(exc).__name__}: {exc}") from exc
+        raise InputFileError(f"{path}: not a Keras model that can be loaded ({type(exc).__name__}: "
+                             f"{exc}); pass a file written by model.save() (.keras or .h5) or a "
+                             "SavedModel directory") from None
     if not isinstance(model, keras.Model):
         raise InputFileError(f"{path} does not contain a Keras model (got {type(model).__name__})")
     return model

@@ -17,16 +17,19 @@ import numpy as np
 
 from toolchain.codegen.env import render
 from toolchain.errors import BuildError
-from toolchain.targets.boards import Board
+from toolchain.targets.boards import DEFAULT_STACK_BYTES, Board
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_DIR = REPO_ROOT / "runtime_c"
 
-HOST_CFLAGS = ["-std=c99", "-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror"]
+# Warnings the runtime and generated models are held to on every compiler (host gcc,
+# arm-none-eabi-gcc; tests/runtime/test_strict_builds.py).
+STRICT_WARNINGS = ["-Wall", "-Wextra", "-Wconversion", "-Wsign-conversion", "-Werror"]
+HOST_CFLAGS = ["-std=c99", "-O2", "-fPIC", "-shared", *STRICT_WARNINGS]
 SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"]
-DEFAULT_STACK_BYTES = 16 * 1024
 
-# Sources generated into the firmware build directory (besides the linker script).
+# Sources generated into the firmware build directory (besides the linker script); an RP2040
+# board adds boot2.c.
 FIRMWARE_SOURCES = ("startup.c", "main.c", "test_vectors.c")
 
 
@@ -46,6 +49,7 @@ class Firmware:
     elf: Path
     sizes: dict[str, int]
     build_dir: Path | None = None
+    stack: object | None = None  # targets.stack.StackReport: worst-case stack depth
 
 
 def runtime_sources() -> list[Path]:
@@ -108,10 +112,13 @@ def instructions_per_tick(board: Board) -> tuple[int, int]:
 def render_firmware_project(build_dir: Path, board: Board, model_src: Path,
                             test_inputs: np.ndarray, model_name: str,
                             stack_bytes: int = DEFAULT_STACK_BYTES,
-                            defines: tuple[str, ...] = ()) -> None:
-    """Writes startup.c, linker.ld, main.c, test_vectors.[ch] and Makefile into build_dir.
+                            defines: tuple[str, ...] = (), relocatable: bool = False) -> None:
+    """Writes startup.c, linker.ld, es_board.h, main.c, test_vectors.[ch], boot2.c (RP2040),
+    Makefile and CMakeLists.txt into build_dir.
     defines ("NAME" or "NAME=VALUE") are added to the firmware CFLAGS as -D<define>, e.g.
-    "ES_DISABLE_DSP" to build the plain-C kernels on a core with the DSP extension."""
+    "ES_DISABLE_DSP" to build the plain-C kernels on a core with the DSP extension.
+    relocatable: the build files name the runtime and model as build_dir/runtime and
+    build_dir/model (a self-contained project, targets/project.py), not by absolute path."""
     inputs = np.asarray(test_inputs)
     if inputs.dtype != np.int8:
         raise BuildError(f"test inputs must be int8, got {inputs.dtype}")
@@ -120,21 +127,38 @@ def render_firmware_project(build_dir: Path, board: Board, model_src: Path,
     inputs = inputs.reshape(inputs.shape[0], -1)
     num, den = instructions_per_tick(board)
     qemu = shlex.join(qemu_args(board)) if board.qemu_machine else "$(error no QEMU machine)"
-    ctx = dict(board=board, model_name=model_name, model_src=str(Path(model_src).resolve()),
-               runtime_dir=str(RUNTIME_DIR), stack_bytes=stack_bytes,
+    local_sources = FIRMWARE_SOURCES + (("boot2.c",) if board.boot2 else ())
+    if relocatable:
+        paths = dict(runtime_dir="$(BUILD)/runtime", model_src="$(BUILD)/model",
+                     runtime_dir_cmake="${CMAKE_CURRENT_SOURCE_DIR}/runtime",
+                     model_src_cmake="${CMAKE_CURRENT_SOURCE_DIR}/model")
+    else:
+        model_abs = str(Path(model_src).resolve())
+        paths = dict(runtime_dir=str(RUNTIME_DIR), model_src=model_abs,
+                     runtime_dir_cmake=str(RUNTIME_DIR), model_src_cmake=model_abs)
+    ctx = dict(board=board, model_name=model_name, **paths, stack_bytes=stack_bytes,
                arch_flags=" ".join(board.cflags()), qemu_args=qemu,
-               defines=" ".join(shlex.quote(f"-D{d}") for d in defines),
-               local_sources=FIRMWARE_SOURCES, sample_count=inputs.shape[0],
+               defines=" ".join(shlex.quote(f"-D{d}") for d in defines), define_list=list(defines),
+               port_sources=board.port_sources,
+               local_sources=local_sources, sample_count=inputs.shape[0],
                input_bytes=inputs.shape[1], inputs=inputs.tolist(),
                ns_per_tick_num=num, ns_per_tick_den=den)
     files = {
         "startup.c": "startup_cortex_m.c.j2",
         "linker.ld": "linker_cortex_m.ld.j2",
+        "es_board.h": "es_board.h.j2",
         "main.c": "firmware_main.c.j2",
         "test_vectors.h": "test_vectors.h.j2",
         "test_vectors.c": "test_vectors.c.j2",
         "Makefile": "Makefile.j2",
+        "CMakeLists.txt": "CMakeLists.txt.j2",
     }
+    if board.boot2:
+        from toolchain.targets.project import boot2_image
+
+        image = boot2_image(board)
+        files["boot2.c"] = "boot2.c.j2"
+        ctx.update(boot2=image, crc=int.from_bytes(image[-4:], "little"))
     build_dir.mkdir(parents=True, exist_ok=True)
     for out_name, template in files.items():
         text = render(template, **ctx)
@@ -153,19 +177,40 @@ def make_firmware(build_dir: Path, jobs: int = 8) -> Path:
 
 
 def build_firmware(model_src: Path, build_dir: Path, board: Board, test_inputs: np.ndarray,
-                   model_name: str, stack_bytes: int = DEFAULT_STACK_BYTES,
+                   model_name: str, stack_bytes: int | None = None,
                    defines: tuple[str, ...] = ()) -> Firmware:
     """Renders the firmware project for board into build_dir and builds it with
     arm-none-eabi-gcc (-O3). model_src holds the generated model.c/model.h; defines are
-    passed to the compiler as -D<define> (see render_firmware_project)."""
+    passed to the compiler as -D<define> (see render_firmware_project). stack_bytes defaults
+    to the board file's. A firmware too big for the board is a BudgetError naming the board
+    file, the region and by how many bytes (targets/project.py)."""
+    from toolchain.targets.project import fit_of_sizes, overflow_error
+
+    stack_bytes = board.stack_bytes if stack_bytes is None else stack_bytes
     model_src = Path(model_src)
     build_dir = Path(build_dir).resolve()
     if not (model_src / "model.h").is_file():
         raise BuildError(f"{model_src}: model.h not found (generate the model sources first)")
     render_firmware_project(build_dir, board, model_src, test_inputs, model_name, stack_bytes,
                             defines)
-    elf = make_firmware(build_dir)
-    return Firmware(elf=elf, sizes=elf_sizes(elf), build_dir=build_dir)
+    from toolchain.targets.stack import analyze_build
+
+    for attempt in range(2):
+        try:
+            elf = make_firmware(build_dir)
+        except BuildError as exc:
+            raise overflow_error(board, str(exc), f"the firmware for {model_name}") or exc from None
+        stack = analyze_build(build_dir, elf, fpu=board.fpu is not None)
+        if stack.stack_bytes <= stack_bytes or attempt == 1:
+            break
+        # the analysed worst case exceeds the reservation: reserve it (the linker script
+        # changes, so make only relinks) so that the RAM check below counts it
+        stack_bytes = (stack.stack_bytes + 7) // 8 * 8
+        render_firmware_project(build_dir, board, model_src, test_inputs, model_name, stack_bytes,
+                                defines)
+    sizes = elf_sizes(elf)
+    fit_of_sizes(board, sizes, f"the firmware for {model_name}")
+    return Firmware(elf=elf, sizes=sizes, build_dir=build_dir, stack=stack)
 
 
 def elf_sizes(elf: Path) -> dict[str, int]:
@@ -204,13 +249,20 @@ def build_program(sources: list[Path], build_dir: Path, board: Board,
     (build_dir / "startup.c").write_text(render("startup_cortex_m.c.j2", board=board))
     (build_dir / "linker.ld").write_text(
         render("linker_cortex_m.ld.j2", board=board, stack_bytes=stack_bytes))
-    port = sorted((RUNTIME_DIR / "port" / "common").glob("*.c")) + \
-        sorted((RUNTIME_DIR / "port" / "cortex_m").glob("*.c"))
+    (build_dir / "es_board.h").write_text(render("es_board.h.j2", board=board))
+    port = [RUNTIME_DIR / "port" / name for name in board.port_sources]
+    if board.boot2:
+        from toolchain.targets.project import boot2_image
+
+        image = boot2_image(board)
+        (build_dir / "boot2.c").write_text(render("boot2.c.j2", board=board, boot2=image,
+                                                  crc=int.from_bytes(image[-4:], "little")))
+        port.append(build_dir / "boot2.c")
     elf = build_dir / "program.elf"
     cmd = ["arm-none-eabi-gcc", *board.cflags(), "-std=c99", opt, "-g",
            "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra", "-Werror",
            f"-DES_PORT_TICK_HZ={board.systick_hz}u",
-           f"-I{RUNTIME_DIR / 'include'}", f"-I{RUNTIME_DIR / 'port'}",
+           f"-I{RUNTIME_DIR / 'include'}", f"-I{RUNTIME_DIR / 'port'}", f"-I{build_dir}",
            *[f"-I{d}" for d in include_dirs], *[f"-D{d}" for d in defines],
            "--specs=nano.specs", "--specs=nosys.specs", "-nostartfiles",
            "-Wl,--gc-sections", f"-Wl,-T,{build_dir / 'linker.ld'}",

@@ -32,9 +32,8 @@ void es_depthwise_conv2d_dense_s8(const es_conv_params_t *p, const uint8_t *blob
                                    weights[(ky * p->k_w + kx) * out_c + oc];
                         }
                     }
-                    acc = es_requantize(acc, mult[oc], shift[oc]) + p->output_zero_point;
-                    output[(oy * p->out_w + ox) * out_c + oc] =
-                        (int8_t)es_clamp(acc, p->act_min, p->act_max);
+                    output[(oy * p->out_w + ox) * out_c + oc] = (int8_t)es_requantize_clamp(
+                        acc, mult[oc], shift[oc], p->output_zero_point, p->act_min, p->act_max);
                 }
             }
         }

@@ -1,0 +1,106 @@
+"""libFuzzer runs of the runtime's validator and kernels under ASan and UBSan (es_fuzz_driver.py).
+
+Each target fuzzes for ES_FUZZ_SECONDS (default 60 with CI=true, 10 otherwise), ES_FUZZ_JOBS
+targets at a time (default 2 with CI=true, 1 otherwise); executions and seconds per target
+are printed and merged into build/fuzz/summary.json.
+"""
+import os
+import shutil
+import struct
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import es_fuzz_driver as drv
+
+pytestmark = [pytest.mark.fuzz,
+              pytest.mark.skipif(shutil.which(drv.CC) is None,
+                                 reason=f"{drv.CC} not installed (scripts/bootstrap.sh installs it)")]
+
+TARGETS = drv.targets()
+TARGET_NAMES = [t.name for t in TARGETS]
+
+
+def test_every_weight_format_has_a_target_with_seeds():
+    from toolchain.encode.format import WeightFormat
+    from toolchain.plan.select import ENCODERS
+
+    fuzzed = {t.format_name for t in TARGETS if t.format_name}
+    assert fuzzed == set(ENCODERS)
+    # every runtime weight format is reached by some encoder, hence some target
+    assert {int(e.FORMAT) for e in ENCODERS.values()} == \
+        {int(f) for f in WeightFormat if f != WeightFormat.NONE}
+    for t in TARGETS:
+        seeds = list(drv.seed_dir(t).iterdir())
+        assert len(seeds) >= 2, t.name
+
+
+def test_committed_corpus_is_small():
+    files = [f for f in drv.CORPUS.rglob("*") if f.is_file()]
+    assert files and sum(f.stat().st_size for f in files) < 1_000_000
+    assert max(f.stat().st_size for f in files) < 8 * 1024
+
+
+@pytest.mark.parametrize("variant", list(drv.VARIANTS))
+@pytest.mark.parametrize("name", TARGET_NAMES)
+def test_every_seed_is_a_valid_model(name, variant, monkeypatch):
+    """The harness aborts (ES_FUZZ_EXPECT_OK=1) on a seed es_model_init rejects: seeds that
+    no longer match the blob layout would leave the fuzzer stuck at the first check."""
+    monkeypatch.setenv("ES_FUZZ_EXPECT_OK", "1")
+    target = drv.target_by_name(name)
+    proc = drv.replay(target, drv.seed_dir(target), variant)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+REGRESSION_TARGETS = sorted(d.name for d in drv.REGRESSIONS.iterdir() if d.is_dir())
+
+
+@pytest.mark.parametrize("variant", list(drv.VARIANTS))
+@pytest.mark.parametrize("name", REGRESSION_TARGETS)
+def test_fixed_defects_stay_fixed(name, variant):
+    """Inputs that crashed the runtime before a fix (signed overflow in kernels' accumulators,
+    pooling windows outside the input) now run clean under ASan + UBSan."""
+    proc = drv.replay(drv.target_by_name(name), drv.REGRESSIONS / name, variant)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_replay_detects_a_rejected_table(tmp_path, monkeypatch):
+    """The check above can fail: a CSR8 table whose first delta walks past the last column."""
+    target = drv.target_by_name("format_csr8")
+    seed = bytearray((drv.seed_dir(target) / "edges").read_bytes())
+    k = drv._format_constants()
+    index_offset = struct.unpack_from("<I", seed, 16)[0] - k["FUZZ_TABLE_OFFSET"]
+    seed[index_offset] = 255  # row 0 holds cols 0 and 299: 255 + 255 > 299
+    seed[index_offset + 1] = 255
+    (tmp_path / "bad").write_bytes(bytes(seed))
+    assert drv.replay(target, tmp_path).returncode == 0
+    monkeypatch.setenv("ES_FUZZ_EXPECT_OK", "1")
+    assert drv.replay(target, tmp_path).returncode != 0
+
+
+def _jobs() -> int:
+    if os.environ.get("ES_FUZZ_JOBS"):
+        return max(1, int(os.environ["ES_FUZZ_JOBS"]))
+    return 2 if os.environ.get("CI", "").lower() in ("1", "true", "yes") else 1
+
+
+@pytest.fixture(scope="module")
+def fuzz_results():
+    seconds = drv.default_seconds()
+    for t in TARGETS:  # build serially: the runtime library is shared between targets
+        for variant in drv.VARIANTS:
+            drv.build(t, variant)
+    with ThreadPoolExecutor(_jobs()) as pool:
+        results = dict(zip(TARGET_NAMES, pool.map(lambda t: drv.run(t, seconds), TARGETS)))
+    drv.save_summary(list(results.values()))
+    for r in results.values():
+        print(f"fuzz {r.target:34s} {r.executions:>10,d} executions {r.seconds:6.1f} s "
+              f"{r.corpus_files:5d} corpus files crashes: {r.crashes or 'none'}")
+    return results
+
+
+@pytest.mark.parametrize("name", TARGET_NAMES)
+def test_fuzz_target_finds_nothing(fuzz_results, name):
+    r = fuzz_results[name]
+    assert not r.crashes, f"{name}: {r.crashes} (inputs in {drv.BUILD / 'artifacts' / name})\n{r.log_tail}"
+    assert r.executions > 1000
