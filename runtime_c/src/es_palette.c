@@ -145,7 +145,6 @@ es_status_t es_palette_check(const uint8_t *blob, uint32_t blob_bytes, uint8_t *
     uint64_t raw = 0;
     es_huff_t h;
     es_bits_t bits;
-    const uint8_t *entries;
     uint8_t *dst;
     es_status_t st;
 
@@ -187,10 +186,10 @@ es_status_t es_palette_check(const uint8_t *blob, uint32_t blob_bytes, uint8_t *
     }
 
     if (t->coding == 0u) {
+        const uint8_t *entries = blob + t->stream_offset;
         if (t->stream_bytes != t->raw_bytes) {
             return ES_ERR_SHAPE;
         }
-        entries = blob + t->stream_offset;
         for (r = 0; r < rows; ++r) {
             const uint32_t n = sparse ? counts[r] : row_max;
             st = es_palette_check_row(entries, n, cols, t->bits, sparse);
