@@ -132,9 +132,10 @@ def _table(fn) -> np.ndarray:
     return np.array([fn(q) for q in range(-128, 128)], dtype=np.int8)
 
 
-def logistic_table(input_scale: float, input_zero_point: int) -> np.ndarray:
-    """int8 LOGISTIC output for inputs -128..127 (reference_integer_ops::Logistic; output
-    scale 1/256, zero point -128)."""
+def _activation_table(input_scale: float, input_zero_point: int, fn, output_bits: int,
+                      output_offset: int) -> np.ndarray:
+    """Saturate outside the radius, else fn of the rescaled input (Q0.31 result), rounded to
+    output_bits fractional bits and shifted by output_offset (the output zero point)."""
     multiplier, shift, radius = _input_rescale(input_scale)
 
     def one(q: int) -> int:
@@ -143,27 +144,22 @@ def logistic_table(input_scale: float, input_zero_point: int) -> np.ndarray:
             return -128
         if x >= radius:
             return 127
-        y = gemmlowp_logistic(multiply_by_quantized_multiplier(x, multiplier, shift))
-        return min(max(rounding_divide_by_pot(y, 31 - 8) - 128, -128), 127)
+        y = fn(multiply_by_quantized_multiplier(x, multiplier, shift))
+        return min(max(rounding_divide_by_pot(y, 31 - output_bits) + output_offset, -128), 127)
 
     return _table(one)
+
+
+def logistic_table(input_scale: float, input_zero_point: int) -> np.ndarray:
+    """int8 LOGISTIC output for inputs -128..127 (reference_integer_ops::Logistic; output
+    scale 1/256, zero point -128)."""
+    return _activation_table(input_scale, input_zero_point, gemmlowp_logistic, 8, -128)
 
 
 def tanh_table(input_scale: float, input_zero_point: int) -> np.ndarray:
     """int8 TANH output for inputs -128..127 (reference_integer_ops::Tanh; output scale 1/128,
     zero point 0)."""
-    multiplier, shift, radius = _input_rescale(input_scale)
-
-    def one(q: int) -> int:
-        x = q - input_zero_point
-        if x <= -radius:
-            return -128
-        if x >= radius:
-            return 127
-        y = gemmlowp_tanh(multiply_by_quantized_multiplier(x, multiplier, shift))
-        return min(max(rounding_divide_by_pot(y, 31 - 7), -128), 127)
-
-    return _table(one)
+    return _activation_table(input_scale, input_zero_point, gemmlowp_tanh, 7, 0)
 
 
 def requantize_table(input_scale: float, input_zero_point: int, output_scale: float,
