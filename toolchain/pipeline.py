@@ -321,7 +321,8 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
         report["accuracy"]["int8_reference"] = accuracy(ref, y)
         report["sharing"] = stages.sharing
         report["huffman_decode"] = huffman
-        report["compression"] = compression_section(plan, stages.float_tflite, stages.tflite)
+        report["compression"] = compression_section(plan, report["weights"]["bytes_dense_int8"],
+                                                    stages.float_tflite, stages.tflite)
         compression_figure(report["compression"], tmp / "compression.png",
                            f"{name}: {report['compression']['ratio_vs_float32']:.1f}x smaller "
                            f"than float32 ({report['compression']['bytes_total']:,} bytes)")

@@ -45,7 +45,8 @@ def short_name(op_name: str) -> str:
     return parts[-2] if len(parts) >= 2 else parts[0]
 
 
-def compression_section(plan, float_tflite: bytes | None, int8_tflite: bytes) -> dict:
+def compression_section(plan, dense_int8: int, float_tflite: bytes | None, int8_tflite: bytes) -> dict:
+    """dense_int8: bytes of the same blob with every layer dense (report weights.bytes_dense_int8)."""
     layers, total = [], {s: 0 for s in STAGES}
     blob_bytes = len(plan.blob.data)
     records = blob_bytes - sum(plan.blob.layer_bytes)  # header, io, tensor and layer records
@@ -72,8 +73,6 @@ def compression_section(plan, float_tflite: bytes | None, int8_tflite: bytes) ->
             entry[f"bytes_{s}"] = b
             total[s] += b
         layers.append(entry)
-    dense_int8 = records + sum(fixed_plus_dense(layer, lb, wb) for layer, lb, wb in
-                               zip(plan.layers, plan.blob.layer_bytes, plan.blob.weight_table_bytes))
     gz = {"int8_tflite": len(int8_tflite), "int8_tflite_gzip": len(gzip.compress(int8_tflite, 9, mtime=0))}
     if float_tflite is not None:
         gz.update(float_tflite=len(float_tflite),
@@ -87,10 +86,6 @@ def compression_section(plan, float_tflite: bytes | None, int8_tflite: bytes) ->
         "layers": layers,
         "tflite": gz,
     }
-
-
-def fixed_plus_dense(layer, lbytes: int, wbytes: int) -> int:
-    return lbytes - align(wbytes) + (align(layer.weights.size) if layer.weights is not None else 0)
 
 
 def _num(v) -> str:
