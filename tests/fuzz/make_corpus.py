@@ -3,8 +3,9 @@
     .venv/bin/python tests/fuzz/make_corpus.py
 
 model/          blobs of small models compiled by the toolchain: a conv + FC model in every
-                weight format it accepts, and one using every other op (depthwise, pools,
-                ADD, RESHAPE, SOFTMAX); a few KB each
+                weight format it accepts, and all_ops, one using every other op (ALL_OPS:
+                depthwise, pools, ADD, PAD, STRIDED_SLICE, MEAN, LOGISTIC, MUL broadcasting,
+                TANH, CONCATENATION, RESHAPE, SOFTMAX; checked when it is built); a few KB each
 format_<name>/  weight tables of each encoder for the shapes fuzz_format.c expects
 
 Deterministic (fixed seeds), so rerunning it changes nothing unless the encoders or the
@@ -21,6 +22,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import es_fuzz_driver as drv  # noqa: E402
+
+from toolchain.encode.format import OpCode  # noqa: E402
+
+
+def all_ops_layers() -> set[OpCode]:
+    """The runtime layers the all_ops seed model must contain (every op but the weight formats'
+    FC / conv variants, which the conv_fc seeds cover)."""
+    return {OpCode.CONV_2D, OpCode.DEPTHWISE_CONV_2D, OpCode.ADD, OpCode.PAD, OpCode.MAX_POOL_2D,
+            OpCode.STRIDED_SLICE, OpCode.MEAN, OpCode.LOGISTIC, OpCode.MUL, OpCode.TANH,
+            OpCode.CONCATENATION, OpCode.AVERAGE_POOL_2D, OpCode.RESHAPE,
+            OpCode.FULLY_CONNECTED, OpCode.SOFTMAX}
+
+
+def blob_layer_ops(blob: bytes) -> list[OpCode]:
+    """The op of each layer record of a model blob, in order."""
+    from toolchain.encode.format import HEADER, LAYER
+
+    h = HEADER.unpack(blob)
+    return [OpCode(LAYER.unpack(blob, h["layers_offset"] + i * LAYER.size)["op"])
+            for i in range(h["layer_count"])]
 
 
 def _sparsify(model, rng, density=0.25):
@@ -58,17 +79,30 @@ def model_blobs() -> dict[str, bytes]:
             continue
         blobs[f"conv_fc_{drv.target_name(name)[len('format_'):]}"] = plan.blob.data
 
+    L = keras.layers
     inp = keras.Input((6, 6, 4), batch_size=1)
-    a = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(inp)
-    b = keras.layers.Conv2D(4, 1, padding="same")(inp)
-    x = keras.layers.Add()([a, b])
-    x = keras.layers.MaxPooling2D(2)(x)
-    x = keras.layers.AveragePooling2D(padding="same")(x)
-    x = keras.layers.Reshape((-1,))(x)
-    x = keras.layers.Dense(6, activation="softmax")(x)
+    a = L.DepthwiseConv2D(3, padding="same", activation="relu")(inp)
+    b = L.Conv2D(4, 1, padding="same")(inp)
+    x = L.Add()([a, b])                                      # 6x6x4
+    x = L.ZeroPadding2D(((1, 1), (0, 2)))(x)                 # PAD: 8x8x4
+    x = L.MaxPooling2D(2)(x)                                 # 4x4x4
+    x = L.Cropping2D(((0, 1), (1, 0)))(x)                    # STRIDED_SLICE: 3x3x4
+    s = L.GlobalAveragePooling2D(keepdims=True)(x)           # MEAN: 1x1x4
+    s = L.Activation("sigmoid")(s)                           # LOGISTIC
+    x = L.Multiply()([x, s])                                 # MUL, [3,3,4] x [1,1,4]
+    t = L.Activation("tanh")(L.Conv2D(2, 1)(x))              # TANH: 3x3x2
+    x = L.Concatenate()([x, t])                              # CONCATENATION: 3x3x6
+    x = L.AveragePooling2D(padding="same")(x)                # 2x2x6
+    x = L.Reshape((-1,))(x)
+    x = L.Dense(6, activation="softmax")(x)
     ops = keras.Model(inp, x)
     tfl = to_int8_tflite(ops, rng.random((16, 6, 6, 4)).astype(np.float32))
-    blobs["all_ops"] = plan_model(tfl, "fz").blob.data
+    blob = plan_model(tfl, "fz").blob.data
+    missing = all_ops_layers() - set(blob_layer_ops(blob))
+    if missing:  # a converter or planner change that lowers a layer differently
+        raise SystemExit(f"the all_ops seed model has no {sorted(o.name for o in missing)} layer; "
+                         f"it has {[o.name for o in blob_layer_ops(blob)]}: change its Keras layers")
+    blobs["all_ops"] = blob
     return blobs
 
 

@@ -41,6 +41,16 @@ def test_committed_corpus_is_small():
     assert max(f.stat().st_size for f in files) < 8 * 1024
 
 
+def test_all_ops_seed_has_every_op():
+    """The committed all_ops seed holds a layer of each op make_corpus.all_ops_layers() names
+    (make_corpus checks the same when it rebuilds the seed), so the model target's mutations
+    start from every kernel's params."""
+    import make_corpus
+
+    ops = set(make_corpus.blob_layer_ops((drv.CORPUS / "model" / "all_ops").read_bytes()))
+    assert make_corpus.all_ops_layers() <= ops, sorted(o.name for o in make_corpus.all_ops_layers() - ops)
+
+
 @pytest.mark.parametrize("variant", list(drv.VARIANTS))
 @pytest.mark.parametrize("name", TARGET_NAMES)
 def test_every_seed_is_a_valid_model(name, variant, monkeypatch):
