@@ -90,6 +90,27 @@ def test_depthwise_conv2d(seed, host_vs_reference, to_int8):
     assert plan.layers[0].opcode.name == "DEPTHWISE_CONV_2D"
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_depthwise_conv2d_multiplier_1(seed, host_vs_reference, to_int8):
+    """The channel-blocked path (4 channels at a time, leftover channels one by one) with
+    clipped windows: random channel counts, kernels up to 5x5, strides, padding, dilation."""
+    rng = np.random.default_rng(300 + seed)
+    keras = _keras()
+    h, w = (int(v) for v in rng.integers(3, 14, size=2))
+    c = int(rng.integers(1, 14))
+    dilation = int(rng.integers(1, 3)) if seed % 2 else 1
+    stride = 1 if dilation > 1 else int(rng.integers(1, 3))
+    k = int(rng.integers(1, 6))
+    padding = "same" if seed % 3 != 2 else "valid"
+    if padding == "valid":
+        k = min(k, (min(h, w) - 1) // dilation + 1)
+    inp = keras.Input((h, w, c), batch_size=1)
+    out = keras.layers.DepthwiseConv2D(k, strides=stride, padding=padding, dilation_rate=dilation,
+                                       activation=["relu", None][seed % 2])(inp)
+    plan = _check(host_vs_reference, to_int8, keras.Model(inp, out), _inputs(rng, (h, w, c), n=6), rng)
+    assert plan.layers[0].opcode.name == "DEPTHWISE_CONV_2D"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(3))
 def test_pools_add_softmax_reshape(seed, host_vs_reference, to_int8):

@@ -1,7 +1,28 @@
-/* DEPTHWISE_CONV_2D, dense int8 per-channel weights [k_h][k_w][out_c]: the reference kernel
- * (TFLite reference_integer_ops::DepthwiseConvPerChannel). */
+/* DEPTHWISE_CONV_2D, dense int8 per-channel weights [k_h][k_w][out_c], bit-exact with TFLite's
+ * reference_integer_ops::DepthwiseConvPerChannel.
+ *
+ * Each output pixel's window is clipped to the input once (no bounds test per tap), and with
+ * depth multiplier 1 four channels are accumulated at a time in registers: the input pixel and
+ * the weight row are both channel-contiguous, so a tap is four byte loads from each. Any depth
+ * multiplier and the leftover channels run one output channel at a time. The sums are the
+ * reference's, added in another order (int32 addition is exact: the validator bounds the
+ * accumulator range). */
 #include "es_fixedpoint.h"
 #include "es_kernels.h"
+
+/* First and one-past-last tap k with 0 <= start + k * dil < size. */
+static void es_tap_range(int start, int dil, int k, int size, int *lo, int *hi)
+{
+    int a = 0, b = k;
+    while (a < k && start + a * dil < 0) {
+        ++a;
+    }
+    while (b > a && start + (b - 1) * dil >= size) {
+        --b;
+    }
+    *lo = a;
+    *hi = b;
+}
 
 void es_depthwise_conv2d_dense_s8(const es_conv_params_t *p, const uint8_t *blob,
                                   const int8_t *input, int8_t *output)
@@ -11,30 +32,71 @@ void es_depthwise_conv2d_dense_s8(const es_conv_params_t *p, const uint8_t *blob
     const int32_t *mult = (const int32_t *)(const void *)(blob + p->mult_offset);
     const int32_t *shift = (const int32_t *)(const void *)(blob + p->shift_offset);
     const int in_h = p->in_h, in_w = p->in_w, in_c = p->in_c, out_c = p->out_c;
+    const int k_w = p->k_w, dil_h = p->dil_h, dil_w = p->dil_w;
     const int dm = p->depth_multiplier;
-    int oy, ox, c, m, ky, kx;
+    const int32_t off = p->input_offset, zp = p->output_zero_point;
+    const int32_t lo = p->act_min, hi = p->act_max;
+    const int row_stride = in_w * in_c, tap_stride = dil_w * in_c;
+    int oy, ox, oc, ky, kx;
     for (oy = 0; oy < p->out_h; ++oy) {
         const int y0 = oy * p->stride_h - p->pad_top;
+        int ky_lo, ky_hi;
+        es_tap_range(y0, dil_h, p->k_h, in_h, &ky_lo, &ky_hi);
         for (ox = 0; ox < p->out_w; ++ox) {
             const int x0 = ox * p->stride_w - p->pad_left;
-            for (c = 0; c < in_c; ++c) {
-                for (m = 0; m < dm; ++m) {
-                    const int oc = c * dm + m;
-                    int32_t acc = bias[oc];
-                    for (ky = 0; ky < p->k_h; ++ky) {
-                        const int y = y0 + ky * p->dil_h;
-                        for (kx = 0; kx < p->k_w; ++kx) {
-                            const int x = x0 + kx * p->dil_w;
-                            if (y < 0 || y >= in_h || x < 0 || x >= in_w) {
-                                continue;
-                            }
-                            acc += ((int32_t)input[(y * in_w + x) * in_c + c] + p->input_offset) *
-                                   weights[(ky * p->k_w + kx) * out_c + oc];
+            int kx_lo, kx_hi, ky_end = ky_hi;
+            es_tap_range(x0, dil_w, k_w, in_w, &kx_lo, &kx_hi);
+            const int empty = ky_lo >= ky_hi || kx_lo >= kx_hi; /* all padding: out = bias */
+            if (empty) {
+                ky_end = ky_lo;
+            }
+            /* the window's first valid tap, channel 0 (never formed outside the arrays) */
+            const int8_t *win = empty ? input
+                                      : input + (y0 + ky_lo * dil_h) * row_stride + (x0 + kx_lo * dil_w) * in_c;
+            const int8_t *wwin = empty ? weights : weights + (ky_lo * k_w + kx_lo) * out_c;
+            int8_t *out = output + (oy * p->out_w + ox) * out_c;
+            oc = 0;
+            if (dm == 1) {
+                for (; oc + 4 <= out_c; oc += 4) {
+                    int32_t a0 = bias[oc], a1 = bias[oc + 1], a2 = bias[oc + 2], a3 = bias[oc + 3];
+                    const int8_t *irow = win + oc;
+                    const int8_t *wrow = wwin + oc;
+                    for (ky = ky_lo; ky < ky_end; ++ky) {
+                        const int8_t *ip = irow;
+                        const int8_t *wp = wrow;
+                        for (kx = kx_lo; kx < kx_hi; ++kx) {
+                            a0 += ((int32_t)ip[0] + off) * wp[0];
+                            a1 += ((int32_t)ip[1] + off) * wp[1];
+                            a2 += ((int32_t)ip[2] + off) * wp[2];
+                            a3 += ((int32_t)ip[3] + off) * wp[3];
+                            ip += tap_stride;
+                            wp += out_c;
                         }
+                        irow += dil_h * row_stride;
+                        wrow += k_w * out_c;
                     }
-                    output[(oy * p->out_w + ox) * out_c + oc] = (int8_t)es_requantize_clamp(
-                        acc, mult[oc], shift[oc], p->output_zero_point, p->act_min, p->act_max);
+                    out[oc] = (int8_t)es_requantize_clamp(a0, mult[oc], shift[oc], zp, lo, hi);
+                    out[oc + 1] = (int8_t)es_requantize_clamp(a1, mult[oc + 1], shift[oc + 1], zp, lo, hi);
+                    out[oc + 2] = (int8_t)es_requantize_clamp(a2, mult[oc + 2], shift[oc + 2], zp, lo, hi);
+                    out[oc + 3] = (int8_t)es_requantize_clamp(a3, mult[oc + 3], shift[oc + 3], zp, lo, hi);
                 }
+            }
+            for (; oc < out_c; ++oc) {
+                int32_t acc = bias[oc];
+                const int8_t *irow = win + oc / dm;
+                const int8_t *wrow = wwin + oc;
+                for (ky = ky_lo; ky < ky_end; ++ky) {
+                    const int8_t *ip = irow;
+                    const int8_t *wp = wrow;
+                    for (kx = kx_lo; kx < kx_hi; ++kx) {
+                        acc += ((int32_t)*ip + off) * *wp;
+                        ip += tap_stride;
+                        wp += out_c;
+                    }
+                    irow += dil_h * row_stride;
+                    wrow += k_w * out_c;
+                }
+                out[oc] = (int8_t)es_requantize_clamp(acc, mult[oc], shift[oc], zp, lo, hi);
             }
         }
     }
