@@ -426,7 +426,10 @@ def stack_report(fw) -> dict:
     return {"stack_bytes": int(detail.pop("stack_bytes")), "stack": detail}
 
 
-def run_qemu_target(out: Path, samples: int = QEMU_SAMPLES) -> dict:
+def run_qemu_target(out: Path, samples: int = QEMU_SAMPLES, compare_dense: bool = True) -> dict:
+    """Build DIR's firmware, run `samples` inputs in QEMU, verify them and store the
+    instruction counts in report.json; compare_dense also builds and runs the same model with
+    every layer dense (report "dense_instructions_per_inference")."""
     from toolchain.targets.boards import load_board
     from toolchain.targets.build import build_firmware
     from toolchain.targets.qemu import run_qemu
@@ -442,13 +445,15 @@ def run_qemu_target(out: Path, samples: int = QEMU_SAMPLES) -> dict:
     fw = build_firmware(out / "src", out / "build" / board.name, board, x.reshape(len(x), -1),
                         report["model"], stack_bytes=stack_reservation(board, report))
     run = run_qemu(fw.elf, board)
-    log(f"building and running the all-dense build of the same model for comparison")
-    dense_plan = plan_model(tflite, report["model"], force_format="dense", dsp=board.dsp)
-    dense_dir = out / "build" / board.name / "dense"
-    generate(dense_plan, dense_dir)
-    dense_fw = build_firmware(dense_dir / "src", dense_dir / "build", board, x.reshape(len(x), -1),
-                              report["model"])
-    dense_run = run_qemu(dense_fw.elf, board)
+    dense_run = None
+    if compare_dense:
+        log(f"building and running the all-dense build of the same model for comparison")
+        dense_plan = plan_model(tflite, report["model"], force_format="dense", dsp=board.dsp)
+        dense_dir = out / "build" / board.name / "dense"
+        generate(dense_plan, dense_dir)
+        dense_fw = build_firmware(dense_dir / "src", dense_dir / "build", board,
+                                  x.reshape(len(x), -1), report["model"])
+        dense_run = run_qemu(dense_fw.elf, board)
     ref = reference(tflite, x)
     ours = run.outputs.reshape(len(x), -1)
     report["mismatches"]["qemu_vs_reference"] = int(np.count_nonzero(ours != ref))
@@ -458,12 +463,14 @@ def run_qemu_target(out: Path, samples: int = QEMU_SAMPLES) -> dict:
     report.update(stack_report(fw))
     report["fit"] = fit_of_sizes(board, fw.sizes, f"the firmware for {report['model']}").as_dict()
     report["instructions_per_inference"] = int(run.instructions[0])
-    report["dense_instructions_per_inference"] = int(dense_run.instructions[0])
-    report["mismatches"]["qemu_dense_vs_reference"] = int(np.count_nonzero(
-        dense_run.outputs.reshape(len(x), -1) != ref))
-    for layer, n, nd in zip(report["layers"], run.layer_instructions, dense_run.layer_instructions):
+    for layer, n in zip(report["layers"], run.layer_instructions):
         layer["instructions"] = int(n)
-        layer["dense_instructions"] = int(nd)
+    if dense_run is not None:
+        report["dense_instructions_per_inference"] = int(dense_run.instructions[0])
+        report["mismatches"]["qemu_dense_vs_reference"] = int(np.count_nonzero(
+            dense_run.outputs.reshape(len(x), -1) != ref))
+        for layer, nd in zip(report["layers"], dense_run.layer_instructions):
+            layer["dense_instructions"] = int(nd)
     if any("+huffman" in layer["format"] for layer in report["layers"]):
         report["huffman"] = _huffman_modes(out, report, tflite, board, x, ref, run)
     write_json_atomic(out / "report.json", report)

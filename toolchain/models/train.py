@@ -14,14 +14,15 @@ def progress_verbosity() -> int:
     return 1 if sys.stdout.isatty() else 2
 
 
-def compile_model(model, lr: float = 1e-3) -> None:
-    """Compile `model` for integer labels with Adam and sparse categorical cross-entropy."""
+def compile_model(model, lr: float = 1e-3, loss: str | None = None) -> None:
+    """Compile `model` with Adam and `loss` (default: sparse categorical cross-entropy on
+    integer labels, with an accuracy metric; any other Keras loss name gets no metric)."""
     import tf_keras as keras
 
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=lr),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss=loss or "sparse_categorical_crossentropy",
+        metrics=["accuracy"] if loss in (None, "sparse_categorical_crossentropy") else [],
     )
 
 

@@ -33,13 +33,13 @@ def pruning_steps(total_steps: int) -> tuple[int, int]:
 
 
 def prune_gradual(model, ds, target_sparsity: float, epochs: int = 4, seed: int = 0,
-                  batch_size: int = 32, verbose: int | None = 1):
+                  batch_size: int = 32, verbose: int | None = 1, loss: str | None = None):
     """Fine-tune `model` on ds.x_train while pruning its kernels to `target_sparsity`.
 
     Every Dense / Conv2D / DepthwiseConv2D kernel is magnitude-pruned with a polynomial
     schedule from 0 to the target, reaching it at ~70 % of the steps. Returns a new plain
     keras.Model (pruning wrappers stripped, compiled with Adam and sparse categorical
-    cross-entropy) whose pruned kernels have the target sparsity within 1 %. Biases are not
+    cross-entropy, or `loss` when given: a Keras loss name) whose pruned kernels have the target sparsity within 1 %. Biases are not
     pruned. Raises ToolchainError for a target outside [0, 1) or epochs < 1, and DatasetError
     for unlabeled data.
     """
@@ -67,7 +67,7 @@ def prune_gradual(model, ds, target_sparsity: float, epochs: int = 4, seed: int 
 
     keras.utils.set_random_seed(seed)
     pruned = tfmot.sparsity.keras.prune_low_magnitude(model, pruning_schedule=schedule)
-    compile_model(pruned)
+    compile_model(pruned, loss=loss)
     if verbose == 1 or verbose is None:
         verbose = progress_verbosity()
     pruned.fit(
@@ -80,7 +80,7 @@ def prune_gradual(model, ds, target_sparsity: float, epochs: int = 4, seed: int 
         verbose=verbose,
     )
     stripped = tfmot.sparsity.keras.strip_pruning(pruned)
-    compile_model(stripped)
+    compile_model(stripped, loss=loss)
     return stripped
 
 
