@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: bootstrap demo test bench compression fuzz clean
+.PHONY: bootstrap demo test bench compression zoo fuzz clean
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -19,6 +19,10 @@ bench: bootstrap
 
 compression: bootstrap
 	$(PY) benchmarks/compression.py
+
+# every zoo model dense and pruned, host and QEMU; writes out/zoo and docs/ZOO.md
+zoo: bootstrap
+	$(VENV)/bin/edgesparse zoo --out out/zoo --docs docs/ZOO.md
 
 # libFuzzer over every target for FUZZ_SECONDS each (default 600); crashes in build/fuzz/artifacts
 fuzz: bootstrap

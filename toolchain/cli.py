@@ -58,6 +58,12 @@ def _count(text: str) -> int:
     return value
 
 
+def _zoo_names() -> list[str]:
+    from toolchain.models.zoo import ZOO
+
+    return list(ZOO)
+
+
 # Options that switch `compile` from the demo's uniform gradual pruning to toolchain.prune's
 # per-layer engine (dest names; --epochs alone does not).
 PRUNE_ENGINE_OPTIONS = ("granularity", "method", "schedule", "mode", "config", "layer", "skip",
@@ -180,6 +186,25 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--sparsity", type=_sparsity, default=0.8, help="target sparsity (default 0.8)")
     d.add_argument("--seed", type=int, default=0)
 
+    z = sub.add_parser("zoo", help="the model zoo (MLPerf Tiny DS-CNN, ResNet-8, MobileNetV1 0.25, "
+                                   "AD autoencoder, and everyday tiny models): each trained "
+                                   "briefly, compiled dense and pruned, run on host and QEMU, "
+                                   "verified; writes DIR/zoo.json, DIR/ZOO.md, DIR/zoo.png")
+    z.add_argument("--out", type=Path, default=Path("out/zoo"), help="output directory (default out/zoo)")
+    z.add_argument("--models", default=None,
+                   help="comma-separated subset (default: all): " + ",".join(_zoo_names()))
+    z.add_argument("--sparsity", type=_sparsity, default=0.8, help="pruned build's sparsity (default 0.8)")
+    z.add_argument("--seed", type=int, default=0)
+    z.add_argument("--qemu", choices=["all", "small", "none"], default="all",
+                   help="which models also run in QEMU (default all)")
+    z.add_argument("--train-epochs", type=_count, default=None,
+                   help="float training epochs for every model (default: each model's own)")
+    z.add_argument("--prune-epochs", type=_count, default=None,
+                   help="pruning fine-tune epochs for every model (default: each model's own)")
+    z.add_argument("--docs", type=Path, default=None, metavar="FILE",
+                   help="also write the table there (default: docs/ZOO.md of the source checkout "
+                        "when every model ran with default settings)")
+
     c = sub.add_parser("compile", help="compile a model into DIR (sources, report.json)")
     c.add_argument("model", type=Path, help=".keras, .h5, SavedModel directory, or int8 .tflite")
     c.add_argument("--out", type=Path, required=True, help="output directory")
@@ -274,6 +299,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             models = args.models.split(",") if args.models else None
             pipeline.demo(args.out, models=models, sparsity=args.sparsity, seed=args.seed)
+        elif args.command == "zoo":
+            from toolchain.zoo import default_docs, run_zoo
+
+            qemu = {"all": True, "small": "small", "none": False}[args.qemu]
+            docs = args.docs or default_docs(args)
+            run_zoo(args.out, models=args.models.split(",") if args.models else None,
+                    sparsity=args.sparsity, seed=args.seed, qemu=qemu,
+                    train_epochs=args.train_epochs, prune_epochs=args.prune_epochs, docs=docs)
         elif args.command == "compile":
             prune = _prune_config(args, require_sparsity=False)
             sparsity = 0.8 if args.sparsity is None else args.sparsity
