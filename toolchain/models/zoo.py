@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from toolchain.data.datasets import Dataset, load_dataset
+from toolchain.data.datasets import Dataset, _upsample_bilinear, load_dataset
 from toolchain.errors import ToolchainError
 
 
@@ -138,10 +138,7 @@ def _tinted_digits(rng, n: int, side: int, seed: int):
     base = np.concatenate([d.x_train, d.x_test])[..., 0]
     labels = np.concatenate([d.y_train, d.y_test])
     pick = rng.integers(0, len(base), n)
-    from scipy.ndimage import zoom
-
-    imgs = zoom(base[pick], (1.0, side / 8, side / 8), order=1, mode="nearest", grid_mode=True)
-    imgs = np.clip(imgs, 0, 1)[..., None]
+    imgs = _upsample_bilinear(base[pick], side)[..., None]
     fg, bg = rng.uniform(0.4, 1, (n, 1, 1, 3)), rng.uniform(0, 0.5, (n, 1, 1, 3))
     x = bg + imgs * (fg - bg) + rng.normal(0, 0.05, (n, side, side, 3))
     return x.astype(np.float32), labels[pick].astype(np.int64)
