@@ -60,6 +60,38 @@ ES_INLINE uint32_t es_pkhbt16(uint32_t lo, uint32_t hi)
     return r;
 }
 
+/* acc + bytes 0 and 2 of x sign-extended, per halfword (no carry between the halves). */
+ES_INLINE uint32_t es_sxtab16(uint32_t acc, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+}
+
+/* acc + bytes 1 and 3 of x sign-extended, per halfword. */
+ES_INLINE uint32_t es_sxtab16_ror8(uint32_t acc, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+}
+
+/* acc + lo(a)*lo(b), halfwords signed. */
+ES_INLINE int32_t es_smlabb(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* acc + hi(a)*hi(b), halfwords signed. */
+ES_INLINE int32_t es_smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
 #else
 
 ES_INLINE uint32_t es_sxtb16(uint32_t x)
@@ -84,6 +116,29 @@ ES_INLINE int32_t es_smlad(uint32_t a, uint32_t b, int32_t acc)
 ES_INLINE uint32_t es_pkhbt16(uint32_t lo, uint32_t hi)
 {
     return (lo & 0xFFFFu) | (hi << 16);
+}
+
+ES_INLINE uint32_t es_sxtab16(uint32_t acc, uint32_t x)
+{
+    const uint32_t e = es_sxtb16(x);
+    return ((acc + e) & 0xFFFFu) | (((acc >> 16) + (e >> 16)) << 16);
+}
+
+ES_INLINE uint32_t es_sxtab16_ror8(uint32_t acc, uint32_t x)
+{
+    return es_sxtab16(acc, (x >> 8) | (x << 24));
+}
+
+ES_INLINE int32_t es_smlabb(uint32_t a, uint32_t b, int32_t acc)
+{
+    const int32_t p = (int32_t)(int16_t)(a & 0xFFFFu) * (int32_t)(int16_t)(b & 0xFFFFu);
+    return (int32_t)((uint32_t)acc + (uint32_t)p);
+}
+
+ES_INLINE int32_t es_smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+    const int32_t p = (int32_t)(int16_t)(a >> 16) * (int32_t)(int16_t)(b >> 16);
+    return (int32_t)((uint32_t)acc + (uint32_t)p);
 }
 
 #endif

@@ -107,8 +107,13 @@ def test_depthwise_conv2d_multiplier_1(seed, host_vs_reference, to_int8):
     inp = keras.Input((h, w, c), batch_size=1)
     out = keras.layers.DepthwiseConv2D(k, strides=stride, padding=padding, dilation_rate=dilation,
                                        activation=["relu", None][seed % 2])(inp)
-    plan = _check(host_vs_reference, to_int8, keras.Model(inp, out), _inputs(rng, (h, w, c), n=6), rng)
+    model, x = keras.Model(inp, out), _inputs(rng, (h, w, c), n=6)
+    plan = _check(host_vs_reference, to_int8, model, x, rng)
     assert plan.layers[0].opcode.name == "DEPTHWISE_CONV_2D"
+    # the DSP path (SXTAB16 / SMLABB / SMLATT, C emulations on the host)
+    tflite = to_int8(model, x)
+    ours, ref, _ = host_vs_reference(tflite, x, defines=("ES_FORCE_DSP",))
+    assert np.count_nonzero(ours != ref) == 0
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ derived from scikit-learn's shipped digits, deterministically from a seed; nothi
     sigmoid_head      a binary classifier with a sigmoid output (LOGISTIC)
     tanh_head         a regressor with tanh hidden and output layers (TANH)
     two_branch_concat two branches (a conv and a depth-multiplier-2 depthwise conv) joined by
-                      Concatenate (CONCATENATION)
+                      Concatenate (CONCATENATION), then a depthwise conv over 10 channels
     crop_gap          Cropping2D (STRIDED_SLICE), ZeroPadding2D (PAD) and
                       GlobalAveragePooling2D (MEAN)
 """
@@ -260,7 +260,8 @@ def build_zoo_model(name: str, ds: Dataset, seed: int = 0):
         a = L.Conv2D(8, 3, padding="same", activation="relu", name="branch_conv")(inputs)
         b = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu",
                               name="branch_dw")(inputs)
-        x = L.Concatenate(name="concat")([a, b])
+        x = L.Concatenate(name="concat")([a, b])  # 10 channels
+        x = L.DepthwiseConv2D(3, padding="same", activation="relu", name="dw")(x)
         x = L.Conv2D(16, 1, activation="relu", name="mix")(x)
         x = L.MaxPooling2D(2, name="pool")(x)
         x = L.Flatten()(x)
