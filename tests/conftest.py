@@ -16,10 +16,10 @@ def to_int8():
 @pytest.fixture
 def host_vs_reference(tmp_path):
     """(tflite, float inputs, force_format=None, defines=()) -> (ours, tflm reference, plan),
-    int8 [N, out]; defines are extra -D macros for the host build (e.g. ES_FORCE_DSP)."""
+    int8 [N, out], the output buffer's bytes (a float32 output's raw bytes); defines are
+    extra -D macros for the host build (e.g. ES_FORCE_DSP)."""
     from toolchain.codegen.model import write_model_sources
-    from toolchain.pipeline import plan_model, reference
-    from toolchain.quantize.convert import input_quantization, quantize_input
+    from toolchain.pipeline import input_samples, plan_model, reference
     from toolchain.targets.build import build_host_library
     from toolchain.targets.host import HostModel
 
@@ -30,8 +30,7 @@ def host_vs_reference(tmp_path):
         plan = plan_model(tflite, "test_model", force_format=force_format)
         write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, work / "src")
         lib = build_host_library(work / "src", work / "build", sanitize=False, defines=defines)
-        scale, zp = input_quantization(tflite)
-        xq = quantize_input(x, scale, zp)
+        xq = input_samples(plan.graph, x)
         ours = HostModel(lib).run(xq).reshape(len(xq), -1)
         ref = reference(tflite, xq)
         return ours, ref, plan

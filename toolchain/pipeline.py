@@ -229,13 +229,20 @@ def generate(plan: Plan, out: Path) -> None:
 
 # --- reference -----------------------------------------------------------------------------
 
-def eval_split(graph: Graph, ds) -> tuple[np.ndarray, np.ndarray | None]:
-    """The test split as int8 model inputs (quantized with the input tensor's scale and zero
-    point), and its labels."""
-    from toolchain.quantize.convert import quantize_input
+def input_samples(graph: Graph, x_float: np.ndarray) -> np.ndarray:
+    """Real-valued samples as the model input buffer's bytes, int8: quantized with the input
+    tensor's scale and zero point, or a float32 input's raw bytes."""
+    from toolchain.verify.reference import model_input_samples
 
     x = graph.tensors[graph.inputs[0]]
-    return quantize_input(ds.x_test, float(x.scale[0]), int(x.zero_point[0])), ds.y_test
+    if x.dtype == "float32":
+        return model_input_samples(x_float, "float32")
+    return model_input_samples(x_float, "int8", float(x.scale[0]), int(x.zero_point[0]))
+
+
+def eval_split(graph: Graph, ds) -> tuple[np.ndarray, np.ndarray | None]:
+    """The test split as model input bytes (input_samples), and its labels."""
+    return input_samples(graph, ds.x_test), ds.y_test
 
 
 def reference(tflite: bytes, x_int8: np.ndarray, backend: str = "tflm") -> np.ndarray:
@@ -244,10 +251,13 @@ def reference(tflite: bytes, x_int8: np.ndarray, backend: str = "tflm") -> np.nd
     return reference_outputs(tflite, x_int8, backend=backend).reshape(len(x_int8), -1)
 
 
-def accuracy(outputs: np.ndarray, y) -> float | None:
-    from toolchain.verify.reference import accuracy_from_outputs
+def accuracy(outputs: np.ndarray, y, report: dict | None = None) -> float | None:
+    """Top-1 accuracy of output bytes (decoded as float32 when report says the model's
+    output is float32)."""
+    from toolchain.verify.reference import accuracy_from_outputs, decode_outputs
 
-    return None if y is None else accuracy_from_outputs(outputs, y)
+    dtype = ((report or {}).get("io_dtypes") or {}).get("output", "int8")
+    return None if y is None else accuracy_from_outputs(decode_outputs(outputs, dtype), y)
 
 
 # --- compile -------------------------------------------------------------------------------
@@ -318,7 +328,7 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
         report["optimize"] = optimize
         report["flash_budget"] = flash_budget
         report["accuracy"].update(stages.accuracy)
-        report["accuracy"]["int8_reference"] = accuracy(ref, y)
+        report["accuracy"]["int8_reference"] = accuracy(ref, y, report)
         report["sharing"] = stages.sharing
         report["huffman_decode"] = huffman
         report["compression"] = compression_section(plan, report["weights"]["bytes_dense_int8"],
@@ -411,7 +421,7 @@ def run_host(out: Path) -> dict:
     report["mismatches"]["host_vs_reference"] = int(np.count_nonzero(ours != ref))
     report["mismatches"]["reference_tflm_vs_litert"] = int(np.count_nonzero(ref != litert))
     report["samples"]["host"] = int(len(x))
-    report["accuracy"]["int8_host"] = accuracy(ours, y)
+    report["accuracy"]["int8_host"] = accuracy(ours, y, report)
     write_json_atomic(out / "report.json", report)
     return report
 
@@ -458,7 +468,7 @@ def run_qemu_target(out: Path, samples: int = QEMU_SAMPLES, compare_dense: bool 
     ours = run.outputs.reshape(len(x), -1)
     report["mismatches"]["qemu_vs_reference"] = int(np.count_nonzero(ours != ref))
     report["samples"]["qemu"] = int(len(x))
-    report["accuracy"]["int8_qemu"] = accuracy(ours, None if y is None else y[:samples])
+    report["accuracy"]["int8_qemu"] = accuracy(ours, None if y is None else y[:samples], report)
     report["firmware"] = {k: int(fw.sizes[k]) for k in ("text", "rodata", "data", "bss")}
     report.update(stack_report(fw))
     report["fit"] = fit_of_sizes(board, fw.sizes, f"the firmware for {report['model']}").as_dict()
@@ -555,7 +565,7 @@ def flash_output_dir(out: Path, board: str | None = None, probe: str | None = No
     ours = record.pop("outputs")
     mismatches = record["mismatches_vs_reference"]
     record.update(tool=tool, probe=probe, port=port,
-                  accuracy=accuracy(ours, None if y is None else y[:samples]),
+                  accuracy=accuracy(ours, None if y is None else y[:samples], report),
                   firmware={k: int(fw.sizes[k]) for k in ("text", "rodata", "data", "bss", "stack")},
                   fit=fit.as_dict())
     report["board_run"] = record

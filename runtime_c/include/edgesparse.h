@@ -47,6 +47,7 @@ typedef enum {
     ES_OP_CONCATENATION = 2,
     ES_OP_CONV_2D = 3,
     ES_OP_DEPTHWISE_CONV_2D = 4,
+    ES_OP_DEQUANTIZE = 6, /* int8 -> float32 */
     ES_OP_FULLY_CONNECTED = 9,
     ES_OP_LOGISTIC = 14,
     ES_OP_MAX_POOL_2D = 17,
@@ -59,7 +60,7 @@ typedef enum {
     ES_OP_SQUEEZE = 43,
     ES_OP_STRIDED_SLICE = 45,
     ES_OP_EXPAND_DIMS = 70,
-    ES_OP_QUANTIZE = 114 /* int8 -> int8 */
+    ES_OP_QUANTIZE = 114 /* int8 -> int8 (es_lut_params_t), float32 -> int8 (es_affine_params_t) */
 } es_op_t;
 
 /* Weight formats (es_layer_t.format). */
@@ -74,8 +75,12 @@ typedef enum {
     ES_FMT_PALETTE_CSR = 7  /* es_palette_t: codebook + (step, code) bytes per stored weight */
 } es_format_t;
 
+/* Every activation is int8 except a model input feeding QUANTIZE and a model output
+ * produced by DEQUANTIZE, which may be float32 (a model converted with float input / output:
+ * es_model_input() and es_model_output() then hold float32 values; check the tensor's type). */
 typedef enum {
-    ES_TYPE_INT8 = 1
+    ES_TYPE_INT8 = 1,
+    ES_TYPE_FLOAT32 = 2
 } es_type_t;
 
 typedef enum {
@@ -95,7 +100,8 @@ typedef enum {
     ES_ERR_INDEX = 13,        /* a sparse index or row length out of range */
     ES_ERR_QUANT = 14,        /* a requantization shift outside [-31, 30] */
     ES_ERR_NOT_READY = 15,    /* invoke before a successful init */
-    ES_ERR_HUFFMAN = 16       /* a Huffman table or stream that does not decode */
+    ES_ERR_HUFFMAN = 16,      /* a Huffman table or stream that does not decode */
+    ES_ERR_TYPE = 17          /* a tensor type the op does not take (float32 outside QUANTIZE / DEQUANTIZE) */
 } es_status_t;
 
 typedef struct {
@@ -117,13 +123,14 @@ typedef struct {
 
 typedef struct {
     uint32_t arena_offset;
-    uint32_t bytes;
+    uint32_t bytes; /* elements * 1 (int8) or * 4 (float32) */
     uint16_t dims[ES_MAX_DIMS]; /* N, H, W, C; lower ranks are left-padded with 1 */
     uint8_t rank;
     uint8_t type; /* es_type_t */
     uint16_t reserved;
     int32_t zero_point;
-    float scale; /* informative, for users quantizing inputs; the runtime does no float math */
+    float scale; /* informative, for users quantizing inputs; only QUANTIZE from float32 and
+                    DEQUANTIZE do float math, with their own es_affine_params_t */
 } es_tensor_t;
 
 typedef struct {
@@ -344,6 +351,18 @@ typedef struct {
     uint32_t count;
     int8_t table[256];
 } es_lut_params_t;
+
+/* QUANTIZE float32 -> int8 and DEQUANTIZE int8 -> float32, as TFLM's reference kernels:
+ *   QUANTIZE:   out = clamp(round_half_away(in / scale) + zero_point, -128, 127), the division
+ *               in float (NaN, and beyond +-2^20 after division, saturate);
+ *   DEQUANTIZE: out = scale * (float)(in - zero_point), exact to the bit (the product of a
+ *               float and an integer of 9 bits rounds once, as TFLM's double product cast
+ *               to float). */
+typedef struct {
+    uint32_t count; /* elements */
+    int32_t zero_point;
+    float scale;
+} es_affine_params_t;
 
 /* ADD with broadcasting: es_add_params_t's arithmetic, inputs addressed as in es_mul_params_t. */
 typedef struct {

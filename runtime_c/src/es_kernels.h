@@ -32,6 +32,8 @@ void es_concatenation_s8(const es_concat_params_t *p, const uint8_t *blob, const
 void es_strided_slice_s8(const es_slice_params_t *p, const int8_t *input, int8_t *output);
 void es_mul_s8(const es_mul_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 void es_lut_s8(const es_lut_params_t *p, const int8_t *input, int8_t *output);
+void es_quantize_f32_s8(const es_affine_params_t *p, const float *input, int8_t *output);
+void es_dequantize_s8_f32(const es_affine_params_t *p, const int8_t *input, float *output);
 void es_add_broadcast_s8(const es_add_broadcast_params_t *p, const int8_t *input1, const int8_t *input2,
                          int8_t *output);
 

@@ -48,13 +48,16 @@ static es_status_t es_check_tensor(const es_checker_t *c, const es_tensor_t *t)
 {
     uint64_t elems = 1;
     uint32_t d;
-    if (t->type != ES_TYPE_INT8 || t->rank == 0 || t->rank > ES_MAX_DIMS) {
+    if (t->type != ES_TYPE_INT8 && t->type != ES_TYPE_FLOAT32) {
+        return ES_ERR_TYPE;
+    }
+    if (t->rank == 0 || t->rank > ES_MAX_DIMS) {
         return ES_ERR_SHAPE;
     }
     for (d = 0; d < ES_MAX_DIMS; ++d) {
         elems *= t->dims[d];
     }
-    if (elems != t->bytes || t->bytes == 0) {
+    if (elems * (t->type == ES_TYPE_FLOAT32 ? 4u : 1u) != t->bytes || t->bytes == 0) {
         return ES_ERR_SHAPE;
     }
     if ((uint64_t)t->arena_offset + t->bytes > c->arena_bytes || (t->arena_offset % 4u) != 0) {
@@ -454,6 +457,15 @@ static es_status_t es_check_layer(const es_checker_t *c, const es_layer_t *l)
     if ((l->op == ES_OP_ADD || es_ops_two_inputs(l->op)) != (l->input[1] != ES_NO_TENSOR)) {
         return ES_ERR_TENSOR_BOUNDS;
     }
+    /* float32 only where QUANTIZE reads it or DEQUANTIZE writes it */
+    if (l->op == ES_OP_DEQUANTIZE) {
+        if (in->type != ES_TYPE_INT8 || out->type != ES_TYPE_FLOAT32) {
+            return ES_ERR_TYPE;
+        }
+    } else if (out->type != ES_TYPE_INT8 || (in->type != ES_TYPE_INT8 && l->op != ES_OP_QUANTIZE) ||
+               (in2 != 0 && in2->type != ES_TYPE_INT8)) {
+        return ES_ERR_TYPE;
+    }
     switch (l->op) {
     case ES_OP_FULLY_CONNECTED:
         return es_check_fc(c, l, in, out);
@@ -728,7 +740,7 @@ const char *es_status_name(es_status_t status)
         "ES_ERR_MAGIC",   "ES_ERR_VERSION",       "ES_ERR_CRC",          "ES_ERR_ARENA_TOO_SMALL",
         "ES_ERR_TABLE_BOUNDS", "ES_ERR_TENSOR_BOUNDS", "ES_ERR_OP",       "ES_ERR_FORMAT",
         "ES_ERR_SHAPE",   "ES_ERR_INDEX",         "ES_ERR_QUANT",        "ES_ERR_NOT_READY",
-        "ES_ERR_HUFFMAN"};
+        "ES_ERR_HUFFMAN", "ES_ERR_TYPE"};
     if ((unsigned)status < sizeof(names) / sizeof(names[0])) {
         return names[status];
     }

@@ -1,6 +1,7 @@
 /* Validation (TFLM's Prepare) and dispatch of PAD, MEAN, CONCATENATION, STRIDED_SLICE, MUL,
- * broadcasting ADD and the table ops (LOGISTIC, TANH, QUANTIZE): after these checks every index a kernel computes lies inside its
- * tensors. */
+ * broadcasting ADD, the table ops (LOGISTIC, TANH, int8 QUANTIZE) and the float32 boundary
+ * (QUANTIZE from float32, DEQUANTIZE): after these checks every index a kernel computes lies
+ * inside its tensors. */
 #include "es_ops_check.h"
 
 #include "es_kernels.h"
@@ -16,6 +17,7 @@ int es_ops_known(uint8_t op)
     case ES_OP_LOGISTIC:
     case ES_OP_TANH:
     case ES_OP_QUANTIZE:
+    case ES_OP_DEQUANTIZE:
         return 1;
     default:
         return 0;
@@ -104,6 +106,9 @@ static es_status_t es_check_concat(const uint8_t *blob, uint32_t blob_bytes, con
         if ((uint64_t)p->outer * inputs[k].chunk_bytes != tensors[inputs[k].tensor].bytes) {
             return ES_ERR_SHAPE;
         }
+        if (tensors[inputs[k].tensor].type != ES_TYPE_INT8) {
+            return ES_ERR_TYPE;
+        }
         total += (uint64_t)p->outer * inputs[k].chunk_bytes;
     }
     return total == out->bytes ? ES_OK : ES_ERR_SHAPE;
@@ -146,6 +151,21 @@ static es_status_t es_check_mul(const es_mul_params_t *p, const es_tensor_t *in1
         p->input2_offset > 128 || !es_int8_ok(p->output_offset) ||
         p->output_multiplier < 0 || p->output_shift < -31 || p->output_shift > 30 ||
         !es_int8_range_ok(p->act_min, p->act_max)) {
+        return ES_ERR_QUANT;
+    }
+    return ES_OK;
+}
+
+/* QUANTIZE float32 -> int8 and DEQUANTIZE: count elements on both sides, a positive finite
+ * scale. */
+static es_status_t es_check_affine(const es_affine_params_t *p, const es_tensor_t *in, const es_tensor_t *out)
+{
+    const uint32_t in_size = in->type == ES_TYPE_FLOAT32 ? 4u : 1u;
+    const uint32_t out_size = out->type == ES_TYPE_FLOAT32 ? 4u : 1u;
+    if ((uint64_t)p->count * in_size != in->bytes || (uint64_t)p->count * out_size != out->bytes) {
+        return ES_ERR_SHAPE;
+    }
+    if (!es_int8_ok(p->zero_point) || !(p->scale > 0.0f && p->scale <= 3.4028234e38f)) {
         return ES_ERR_QUANT;
     }
     return ES_OK;
@@ -195,10 +215,15 @@ es_status_t es_ops_check(const uint8_t *blob, uint32_t blob_bytes, const es_tens
     case ES_OP_ADD:
         expected = sizeof(es_add_broadcast_params_t);
         break;
+    case ES_OP_QUANTIZE:
+        expected = in->type == ES_TYPE_FLOAT32 ? sizeof(es_affine_params_t) : sizeof(es_lut_params_t);
+        break;
     case ES_OP_LOGISTIC:
     case ES_OP_TANH:
-    case ES_OP_QUANTIZE:
         expected = sizeof(es_lut_params_t);
+        break;
+    case ES_OP_DEQUANTIZE:
+        expected = sizeof(es_affine_params_t);
         break;
     default:
         return ES_ERR_OP;
@@ -219,10 +244,15 @@ es_status_t es_ops_check(const uint8_t *blob, uint32_t blob_bytes, const es_tens
                                (const es_concat_params_t *)params, out);
     case ES_OP_STRIDED_SLICE:
         return es_check_slice((const es_slice_params_t *)params, in, out);
+    case ES_OP_DEQUANTIZE:
+        return es_check_affine((const es_affine_params_t *)params, in, out);
+    case ES_OP_QUANTIZE:
     case ES_OP_LOGISTIC:
-    case ES_OP_TANH:
-    case ES_OP_QUANTIZE: {
+    case ES_OP_TANH: {
         const es_lut_params_t *p = (const es_lut_params_t *)params;
+        if (in->type == ES_TYPE_FLOAT32) {
+            return es_check_affine((const es_affine_params_t *)params, in, out);
+        }
         return (p->count == in->bytes && p->count == out->bytes) ? ES_OK : ES_ERR_SHAPE;
     }
     case ES_OP_ADD:
@@ -255,10 +285,20 @@ int es_ops_run(const uint8_t *blob, const es_tensor_t *tensors, uint8_t *arena, 
         es_mul_s8((const es_mul_params_t *)params, in,
                   (const int8_t *)(const void *)(arena + tensors[l->input[1]].arena_offset), out);
         return 1;
+    case ES_OP_QUANTIZE:
+        if (tensors[l->input[0]].type == ES_TYPE_FLOAT32) {
+            es_quantize_f32_s8((const es_affine_params_t *)params,
+                               (const float *)(const void *)(arena + tensors[l->input[0]].arena_offset), out);
+            return 1;
+        }
+        es_lut_s8((const es_lut_params_t *)params, in, out);
+        return 1;
     case ES_OP_LOGISTIC:
     case ES_OP_TANH:
-    case ES_OP_QUANTIZE:
         es_lut_s8((const es_lut_params_t *)params, in, out);
+        return 1;
+    case ES_OP_DEQUANTIZE:
+        es_dequantize_s8_f32((const es_affine_params_t *)params, in, (float *)(void *)out);
         return 1;
     case ES_OP_ADD:
         if (l->params_bytes != sizeof(es_add_broadcast_params_t)) {

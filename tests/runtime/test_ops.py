@@ -1,5 +1,5 @@
 """The data-movement and elementwise ops (EXPAND_DIMS / SQUEEZE, PAD, MEAN, CONCATENATION,
-STRIDED_SLICE, MUL with broadcasting) against TFLM's reference kernels, exact to the byte, on
+STRIDED_SLICE, MUL with broadcasting, the float32 boundary QUANTIZE / DEQUANTIZE) against TFLM's reference kernels, exact to the byte, on
 random shapes and random quantization (random input ranges give the converter different
 scales and zero points each time). Each test also checks that the converter really emitted
 the op under test, so a converter that lowers differently fails the test instead of
@@ -316,21 +316,106 @@ def test_quantize_int8_to_int8(seed, host_vs_reference, to_int8):
     _check(host_vs_reference, tflite, xf, OpCode.QUANTIZE)
 
 
-def test_dequantize_is_a_clear_unsupported_op_error(to_int8):
-    """The runtime holds int8 tensors only, so a float output (DEQUANTIZE) is refused by name."""
+def _exact_ties(s: np.float32, ks: np.ndarray) -> np.ndarray:
+    """For each k, a float32 x whose float32 quotient x / s is exactly k + 0.5 (searched among
+    the neighbours of (k + 0.5) * s); asserts that most k have one."""
+    out = []
+    for k in ks:
+        want = np.float32(k + 0.5)
+        x = np.float32(want * s)
+        for _ in range(8):
+            q = np.float32(x / s)
+            if q == want:
+                out.append(x)
+                break
+            x = np.nextafter(x, np.float32(np.inf) if q < want else np.float32(-np.inf), dtype=np.float32)
+    assert len(out) >= len(ks) // 2, f"only {len(out)} exact ties of {len(ks)} for scale {s}"
+    return np.asarray(out, np.float32)
+
+
+def _float_io_inputs(rng, graph, n_features, n=24):
+    """Random values, every rounding tie of the QUANTIZE input scale from -300.5 to 299.5
+    steps (the half-away-from-zero case), signed zeros, a denormal and values far outside
+    the int8 range (up to 2^20 steps; beyond 2^31 steps, and for NaN, TFLM's own kernel has
+    undefined behaviour: a float-to-int32 overflow and a signed overflow)."""
+    q = graph.tensors[graph.ops[0].outputs[0]]
+    s = np.float32(q.scale[0])
+    special = np.concatenate([_exact_ties(s, np.arange(-300, 300)),
+                              np.float32([0.0, -0.0, 1e-40, -1e-40]),
+                              np.float32([1e3, -1e3, 1e6, -1e6]) * s])
+    special = np.concatenate([special, np.zeros((-len(special)) % n_features, np.float32)])
+    lo = rng.uniform(-3, 0.5)
+    x = rng.uniform(lo, lo + rng.uniform(0.1, 6), size=(n, n_features)).astype(np.float32)
+    return np.concatenate([x, special.reshape(-1, n_features)])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_float_input_and_output_quantize_dequantize(seed, host_vs_reference):
+    """A model converted with float32 input and output (the converter's default) starts with
+    QUANTIZE float32 -> int8 and ends with DEQUANTIZE int8 -> float32: every output byte of
+    the float32 output equals TFLM's, rounding ties and saturation included."""
+    from toolchain.ir.tflite_import import load_tflite
+    from toolchain.quantize.convert import to_int8_tflite
+
+    rng = np.random.default_rng(1500 + seed)
+    keras = _keras()
+    n, units = int(rng.integers(3, 40)), int(rng.integers(2, 20))
+    inp = keras.Input((n,), batch_size=1)
+    x = keras.layers.Dense(units, activation=["relu", "tanh", None][seed])(inp)
+    out = keras.layers.Dense(int(rng.integers(1, 12)))(x)
+    xf = _inputs(rng, (n,), n=16)
+    tflite = to_int8_tflite(keras.Model(inp, out), xf, float_io=True)
+    graph = load_tflite(tflite)
+    ops = [op.opcode for op in graph.ops]
+    assert ops[0] == OpCode.QUANTIZE and ops[-1] == OpCode.DEQUANTIZE, ops
+    assert graph.tensors[graph.inputs[0]].dtype == graph.tensors[graph.outputs[0]].dtype == "float32"
+    xs = _float_io_inputs(rng, graph, n)
+    _check(host_vs_reference, tflite, xs, OpCode.DEQUANTIZE)
+    from toolchain.pipeline import reference
+    from toolchain.verify.reference import decode_outputs, model_input_samples
+
+    ref = decode_outputs(reference(tflite, model_input_samples(xs, "float32")), "float32")
+    assert ref.dtype == np.float32 and np.isfinite(ref).all()
+
+
+def test_float16_weights_are_a_clear_unsupported_error():
+    """A float16-weight model (DEQUANTIZE of constant weights, float32 activations) is refused
+    with the tensor's name, not half run."""
     import tensorflow as tf
 
     from toolchain.errors import UnsupportedOpError
     from toolchain.ir.tflite_import import load_tflite
 
-    f = tf.function(lambda t: tf.math.tanh(t)).get_concrete_function(tf.TensorSpec([1, 8], tf.float32))
-    conv = tf.lite.TFLiteConverter.from_concrete_functions([f])
+    keras = _keras()
+    inp = keras.Input((8,), batch_size=1)
+    model = keras.Model(inp, keras.layers.Dense(4)(inp))
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: ([np.linspace(-1, 1, 8, dtype=np.float32)[None]] for _ in range(4))
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8  # output stays float: the graph ends in DEQUANTIZE
-    with pytest.raises(UnsupportedOpError, match="DEQUANTIZE .*int8 tensors only"):
+    conv.target_spec.supported_types = [tf.float16]
+    with pytest.raises(UnsupportedOpError, match="is float32; edgesparse needs a full-integer"):
         load_tflite(conv.convert())
+
+
+def _poker(lib, blob: bytes):
+    """poked(offset, struct code, value) -> es_model_init's status for blob with that one
+    field overwritten (and the CRC made right again, so the validator sees the field)."""
+    import struct
+    import zlib
+
+    from toolchain.encode import format as fmt
+    from toolchain.targets.host import init_status
+
+    h = fmt.HEADER.unpack(blob)
+
+    def poked(offset, code, value):
+        b = bytearray(blob)
+        struct.pack_into("<" + code, b, offset, value)
+        crc = zlib.crc32(bytes(b[h["header_bytes"]:h["blob_bytes"]])) & 0xFFFFFFFF
+        struct.pack_into("<I", b, fmt.HEADER.offsets()["crc32"], crc)
+        return init_status(lib, bytes(b))
+
+    return poked
 
 
 @pytest.mark.slow
@@ -338,7 +423,6 @@ def test_init_rejects_corrupted_params_of_the_new_ops(tmp_path, to_int8):
     """es_model_init checks every new op's params against its tensors before any kernel runs:
     each corrupted field gives its own status, the intact blob initialises."""
     import struct
-    import zlib
 
     import tensorflow as tf
 
@@ -370,12 +454,7 @@ def test_init_rejects_corrupted_params_of_the_new_ops(tmp_path, to_int8):
         rec_at = h["layers_offset"] + i * fmt.LAYER.size
         return rec_at, fmt.LAYER.unpack(blob, rec_at)
 
-    def poked(offset, code, value):
-        b = bytearray(blob)
-        struct.pack_into("<" + code, b, offset, value)
-        crc = zlib.crc32(bytes(b[h["header_bytes"]:h["blob_bytes"]])) & 0xFFFFFFFF
-        struct.pack_into("<I", b, fmt.HEADER.offsets()["crc32"], crc)
-        return init_status(lib, bytes(b))
+    poked = _poker(lib, blob)
 
     def field(opcode, struct_, name, code, value, nth=0, index=0):
         _, rec = layer(opcode, nth)
@@ -406,3 +485,54 @@ def test_init_rejects_corrupted_params_of_the_new_ops(tmp_path, to_int8):
     assert field(OpCode.ADD, add, "in1_strides", "I", 1 << 20, index=1) == "ES_ERR_SHAPE"
     assert field(OpCode.ADD, add, "left_shift", "i", 21) == "ES_ERR_QUANT"
     assert field(OpCode.LOGISTIC, fmt.LUT_PARAMS, "count", "I", 1) == "ES_ERR_SHAPE"
+
+
+@pytest.mark.slow
+def test_init_rejects_corrupted_float_boundary(tmp_path):
+    """es_model_init checks the float32 boundary: QUANTIZE / DEQUANTIZE params against their
+    tensors, and float32 tensors nowhere else (ES_ERR_TYPE); the intact blob initialises."""
+    from toolchain.codegen.model import write_model_sources
+    from toolchain.encode import format as fmt
+    from toolchain.pipeline import plan_model
+    from toolchain.quantize.convert import to_int8_tflite
+    from toolchain.targets.build import build_host_library
+    from toolchain.targets.host import init_status
+
+    keras = _keras()
+    inp = keras.Input((6,), batch_size=1)
+    model = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Dense(5)(inp)))
+    plan = plan_model(to_int8_tflite(model, _inputs(np.random.default_rng(0), (6,)), float_io=True), "f")
+    assert [l.opcode for l in plan.layers][::len(plan.layers) - 1] == [OpCode.QUANTIZE, OpCode.DEQUANTIZE]
+    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
+    lib = build_host_library(tmp_path / "src", tmp_path / "build")
+    blob = plan.blob.data
+    assert init_status(lib, blob) == "ES_OK"
+    h = fmt.HEADER.unpack(blob)
+    last = len(plan.layers) - 1
+
+    def rec(i):
+        at = h["layers_offset"] + i * fmt.LAYER.size
+        return at, fmt.LAYER.unpack(blob, at)
+
+    poked = _poker(lib, blob)
+
+    def param(i, name, code, value):
+        return poked(rec(i)[1]["params_offset"] + fmt.AFFINE_PARAMS.offsets()[name], code, value)
+
+    q_at, q = rec(0)
+    d_at, d = rec(last)
+    fc_at, _ = rec(1)
+    assert param(0, "scale", "f", 0.0) == "ES_ERR_QUANT"
+    assert param(0, "scale", "f", float("nan")) == "ES_ERR_QUANT"
+    assert param(last, "zero_point", "i", 200) == "ES_ERR_QUANT"
+    assert param(last, "count", "I", 4) == "ES_ERR_SHAPE"
+    assert param(0, "count", "I", 7) == "ES_ERR_SHAPE"
+    assert poked(q_at + fmt.LAYER.offsets()["params_bytes"], "I", fmt.LUT_PARAMS.size) == "ES_ERR_TABLE_BOUNDS"
+    float_in = h["tensors_offset"] + q["input"][0] * fmt.TENSOR.size
+    assert poked(float_in + fmt.TENSOR.offsets()["type"], "B", 7) == "ES_ERR_TYPE"
+    assert poked(float_in + fmt.TENSOR.offsets()["type"], "B", int(fmt.TensorType.INT8)) == "ES_ERR_SHAPE"
+    # an int8 op reading the float32 input, DEQUANTIZE writing an int8 tensor, QUANTIZE
+    # writing the float32 output
+    assert poked(fc_at + fmt.LAYER.offsets()["input"], "H", q["input"][0]) == "ES_ERR_TYPE"
+    assert poked(d_at + fmt.LAYER.offsets()["output"], "H", d["input"][0]) == "ES_ERR_TYPE"
+    assert poked(q_at + fmt.LAYER.offsets()["output"], "H", d["output"]) == "ES_ERR_TYPE"

@@ -111,4 +111,8 @@ def _tensor_record(graph: Graph, t: int, arena: ArenaPlan) -> bytes:
     zp = int(tensor.zero_point[0]) if tensor.zero_point.size else 0
     scale = float(tensor.scale[0]) if tensor.scale.size else 0.0
     return fmt.TENSOR.pack(arena_offset=arena.offsets[t], bytes=tensor.size_bytes, dims=dims,
-                           rank=len(shape), type=int(fmt.TensorType.INT8), zero_point=zp, scale=scale)
+                           rank=len(shape), type=int(_TENSOR_TYPES[tensor.dtype]), zero_point=zp,
+                           scale=scale)
+
+
+_TENSOR_TYPES = {"int8": fmt.TensorType.INT8, "float32": fmt.TensorType.FLOAT32}

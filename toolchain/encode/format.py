@@ -16,7 +16,10 @@ is 8-byte aligned in memory. Version history:
      ops PAD, MEAN, CONCATENATION, STRIDED_SLICE, MUL (broadcasting) with their params
      structs, broadcasting ADD (es_add_broadcast_params_t, told apart by params_bytes),
      LOGISTIC, TANH and QUANTIZE (int8 -> int8) as 256-entry tables (es_lut_params_t);
-     EXPAND_DIMS and SQUEEZE import and lower to RESHAPE layers.
+     EXPAND_DIMS and SQUEEZE import and lower to RESHAPE layers. Later in 3, additively (a
+     blob without float32 tensors is byte for byte what it was): tensor type FLOAT32 for a
+     model input feeding QUANTIZE (float32 -> int8) or a model output of DEQUANTIZE, both with
+     es_affine_params_t, and status ES_ERR_TYPE.
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ class OpCode(IntEnum):
     CONCATENATION = 2
     CONV_2D = 3
     DEPTHWISE_CONV_2D = 4
+    DEQUANTIZE = 6  # int8 -> float32 (a model output)
     FULLY_CONNECTED = 9
     LOGISTIC = 14
     MAX_POOL_2D = 17
@@ -53,7 +57,7 @@ class OpCode(IntEnum):
     SQUEEZE = 43  # lowered to a RESHAPE layer
     STRIDED_SLICE = 45
     EXPAND_DIMS = 70  # lowered to a RESHAPE layer
-    QUANTIZE = 114  # int8 -> int8 requantization
+    QUANTIZE = 114  # int8 -> int8 requantization, or float32 (a model input) -> int8
 
 
 class WeightFormat(IntEnum):
@@ -69,6 +73,7 @@ class WeightFormat(IntEnum):
 
 class TensorType(IntEnum):
     INT8 = 1
+    FLOAT32 = 2  # only a model input feeding QUANTIZE or a model output of DEQUANTIZE
 
 
 class Status(IntEnum):
@@ -91,6 +96,7 @@ class Status(IntEnum):
     ERR_QUANT = 14
     ERR_NOT_READY = 15
     ERR_HUFFMAN = 16
+    ERR_TYPE = 17
 
 
 @dataclass(frozen=True)
@@ -227,6 +233,7 @@ SLICE_PARAMS = _s(
     ("strides", "H", MAX_DIMS),
 )
 LUT_PARAMS = _s("es_lut_params_t", ("count", "I"), ("table", "b", 256))
+AFFINE_PARAMS = _s("es_affine_params_t", ("count", "I"), ("zero_point", "i"), ("scale", "f"))
 ADD_BROADCAST_PARAMS = _s(
     "es_add_broadcast_params_t",
     ("out_dims", "H", MAX_DIMS), ("in1_strides", "I", MAX_DIMS), ("in2_strides", "I", MAX_DIMS),
@@ -252,7 +259,7 @@ PALETTE = _s(
 STRUCTS: tuple[Struct, ...] = (
     HEADER, TENSOR, LAYER, SPARSE, FC_PARAMS, CONV_PARAMS, POOL_PARAMS, SOFTMAX_PARAMS, ADD_PARAMS,
     RESHAPE_PARAMS, PALETTE, PAD_PARAMS, MEAN_PARAMS, CONCAT_PARAMS, CONCAT_INPUT, SLICE_PARAMS,
-    MUL_PARAMS, ADD_BROADCAST_PARAMS, LUT_PARAMS,
+    MUL_PARAMS, ADD_BROADCAST_PARAMS, LUT_PARAMS, AFFINE_PARAMS,
 )
 
 PARAMS_STRUCT = {
@@ -271,7 +278,8 @@ PARAMS_STRUCT = {
     OpCode.MUL: MUL_PARAMS,
     OpCode.LOGISTIC: LUT_PARAMS,
     OpCode.TANH: LUT_PARAMS,
-    OpCode.QUANTIZE: LUT_PARAMS,
+    OpCode.QUANTIZE: LUT_PARAMS,  # AFFINE_PARAMS from float32 (the layer's params_struct)
+    OpCode.DEQUANTIZE: AFFINE_PARAMS,
 }
 
 

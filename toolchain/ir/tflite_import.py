@@ -114,12 +114,6 @@ def _to_graph(model, s, where: str, name: str) -> Graph:
             opname = op_names.get(code, f"builtin code {code}")
             if code == s.BuiltinOperator.CUSTOM:
                 opname = f"CUSTOM '{oc.customCode.decode() if oc.customCode else '?'}'"
-            if code == s.BuiltinOperator.DEQUANTIZE:
-                raise UnsupportedOpError(
-                    f"{where}: op {i} DEQUANTIZE (producing '{oname}') is not supported: it outputs "
-                    "float and the edgesparse runtime holds int8 tensors only. Convert with "
-                    "inference_output_type int8 and dequantize the output on the host "
-                    "(real = scale * (q - zero_point)).")
             raise UnsupportedOpError(
                 f"{where}: op {i} {opname} (producing '{oname}') is not supported by the edgesparse "
                 f"runtime. Supported ops: {', '.join(sorted(c.name for c in OpCode))}.")
@@ -157,14 +151,35 @@ def _options(opcode: OpCode, opts, s) -> dict:
 
 
 def _check_int8_io(graph: Graph, where: str) -> None:
+    """Model inputs and outputs are int8, or float32 at a float boundary: an input that only
+    QUANTIZE ops read, an output a DEQUANTIZE op writes (TFLite's converter emits these for
+    inference_input_type / inference_output_type float32). No other float tensor may run."""
+    producer = {o: op for op in graph.ops for o in op.outputs}
     for kind, idxs in (("input", graph.inputs), ("output", graph.outputs)):
         for ti in idxs:
             t = graph.tensors[ti]
+            if t.dtype == "float32":
+                if kind == "input":
+                    readers = graph.consumers(ti)
+                    ok = bool(readers) and all(op.opcode == OpCode.QUANTIZE for op in readers)
+                else:
+                    ok = ti in producer and producer[ti].opcode == OpCode.DEQUANTIZE
+                if ok:
+                    continue
             if t.dtype != "int8":
                 raise UnsupportedOpError(
                     f"{where}: model {kind} '{t.name}' is {t.dtype}; edgesparse needs a full-integer "
-                    "int8 model (convert with inference_input_type and inference_output_type int8, "
-                    "or pass the Keras model and let edgesparse quantize it)")
+                    "int8 model: int8 inputs and outputs, or float32 ones that only a QUANTIZE "
+                    "reads / a DEQUANTIZE writes (convert with inference_input_type and "
+                    "inference_output_type int8 or float32, or pass the Keras model and let "
+                    "edgesparse quantize it)")
             if t.shape and t.shape[0] != 1:
                 raise UnsupportedOpError(f"{where}: model {kind} '{t.name}' has batch {t.shape[0]}; "
                                          "edgesparse runs batch 1 (convert with a batch of 1)")
+    for op in graph.ops:
+        if op.opcode == OpCode.DEQUANTIZE:
+            x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+            if x.dtype != "int8" or y.dtype != "float32" or op.outputs[0] not in graph.outputs:
+                raise UnsupportedOpError(
+                    f"{where}: {op.label}: DEQUANTIZE {x.dtype} -> {y.dtype} inside the model is not "
+                    "supported; the runtime dequantizes int8 to float32 only at a model output")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from toolchain.encode import format as fmt
 from toolchain.encode.format import OpCode
 from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Graph, Op, Tensor
@@ -58,7 +59,10 @@ def lower_graph(graph: Graph) -> list[Layer]:
     for op in graph.ops:
         for ti in [*op.inputs, *op.outputs]:
             t = graph.tensors[ti] if ti >= 0 else None
-            if t is not None and not t.is_constant and t.dtype != "int8":
+            boundary = t is not None and t.dtype == "float32" and (
+                (op.opcode == OpCode.QUANTIZE and ti == op.inputs[0]) or
+                (op.opcode == OpCode.DEQUANTIZE and ti in op.outputs))
+            if t is not None and not t.is_constant and t.dtype != "int8" and not boundary:
                 raise UnsupportedOpError(f"{op.label}: tensor '{t.name}' is {t.dtype}; the runtime "
                                          "computes int8 activations only")
         layers.append(_LOWER[op.opcode](graph, op, len(layers)))
@@ -454,6 +458,34 @@ def _mul(graph: Graph, op: Op, index: int) -> Layer:
                       output_shift=sh, act_min=lo, act_max=hi))
 
 
+def _affine(graph: Graph, op: Op, index: int) -> Layer:
+    """QUANTIZE float32 -> int8 and DEQUANTIZE int8 -> float32: the int8 side's scale and zero
+    point, the float32 scale exactly as the .tflite holds it (TFLM computes with it)."""
+    x, y = _activation_io(graph, op)
+    q = y if op.opcode == OpCode.QUANTIZE else x
+    count = int(np.prod(q.shape, dtype=np.int64))
+    if int(np.prod(x.shape, dtype=np.int64)) != count or int(np.prod(y.shape, dtype=np.int64)) != count:
+        raise UnsupportedOpError(f"{op.label}: input and output sizes differ")
+    if q.scale.size != 1:
+        raise UnsupportedOpError(f"{op.label}: tensor '{q.name}' needs one (per-tensor) scale, "
+                                 f"has {q.scale.size}")
+    scale = np.float32(q.scale[0])
+    if not (np.isfinite(scale) and scale > 0):
+        raise UnsupportedOpError(f"{op.label}: tensor '{q.name}' has scale {scale}; it must be "
+                                 "positive and finite")
+    zp = _zp(q)
+    if not -128 <= zp <= 127:
+        raise UnsupportedOpError(f"{op.label}: tensor '{q.name}' has zero point {zp} outside int8")
+    return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0],
+                 dict(count=count, zero_point=zp, scale=float(scale)),
+                 params_struct=fmt.AFFINE_PARAMS)
+
+
+def _quantize(graph: Graph, op: Op, index: int) -> Layer:
+    x = graph.tensors[op.inputs[0]]
+    return _affine(graph, op, index) if x.dtype == "float32" else _lut(graph, op, index)
+
+
 def _lut(graph: Graph, op: Op, index: int) -> Layer:
     """LOGISTIC, TANH and int8 -> int8 QUANTIZE: one output byte per input byte, tabulated."""
     x, y = _activation_io(graph, op)
@@ -490,5 +522,6 @@ _LOWER = {
     OpCode.MUL: _mul,
     OpCode.LOGISTIC: _lut,
     OpCode.TANH: _lut,
-    OpCode.QUANTIZE: _lut,
+    OpCode.QUANTIZE: _quantize,
+    OpCode.DEQUANTIZE: _affine,
 }

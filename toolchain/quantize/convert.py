@@ -10,7 +10,7 @@ INT8_MAX = 127
 
 
 def to_int8_tflite(model, representative_x: np.ndarray, max_samples: int = 200,
-                   per_tensor: bool = False) -> bytes:
+                   per_tensor: bool = False, float_io: bool = False) -> bytes:
     """Convert a single-input keras.Model to a full-int8 .tflite flatbuffer.
 
     The graph has a fixed batch of 1, int8 input and output tensors and int8 builtin ops
@@ -19,7 +19,9 @@ def to_int8_tflite(model, representative_x: np.ndarray, max_samples: int = 200,
     per-sample shape equal to the model's input shape), one at a time and in order, so the
     result is deterministic for a given model and data. per_tensor: one weight scale per
     tensor instead of per output channel, so a layer whose float weights take k values has
-    at most k int8 values (weight sharing needs that). Raises DatasetError for mismatching
+    at most k int8 values (weight sharing needs that). float_io: keep the input and output
+    float32, as the converter does by default: the graph starts with QUANTIZE and ends with
+    DEQUANTIZE, which the runtime runs too. Raises DatasetError for mismatching
     data and ToolchainError if the converter fails.
     """
     import tensorflow as tf
@@ -50,8 +52,9 @@ def to_int8_tflite(model, representative_x: np.ndarray, max_samples: int = 200,
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative_dataset
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
+    if not float_io:
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
     if per_tensor:
         converter._experimental_disable_per_channel = True  # noqa: SLF001 (the converter's only switch)
     try:

@@ -36,6 +36,10 @@ def new_report(name: str, board: str, plan, dense_blob) -> dict:
         ],
         "firmware": {"text": None, "rodata": None, "data": None, "bss": None},
         "arena_bytes": plan.arena.arena_bytes,
+        # int8, or float32 for a model converted with float input / output (QUANTIZE / DEQUANTIZE
+        # in the model); samples and outputs are compared as the buffers' bytes either way
+        "io_dtypes": {"input": plan.graph.tensors[plan.graph.inputs[0]].dtype,
+                      "output": plan.graph.tensors[plan.graph.outputs[0]].dtype},
         "instructions_per_inference": None,
         "dense_instructions_per_inference": None,
     }

@@ -23,6 +23,10 @@ def reference_outputs(tflite_bytes: bytes, x_int8: np.ndarray, backend: str = "t
 
     x_int8 has shape [n, *input_shape] where input_shape is the model's input shape without
     its batch of 1. The result has shape [n, *output_shape] (output without the batch).
+    A model with a float32 input takes its samples as float32 [n, *input_shape] or as their
+    raw bytes (int8 [n, 4 * elements], what the C runtime's input buffer holds); a float32
+    output comes back as its raw bytes, int8 [n, 4 * elements], so that every comparison with
+    the runtime is byte for byte (decode_outputs turns them into values).
     backend is "tflm" (TFLM reference kernels) or "litert" (LiteRT BUILTIN_REF). Raises
     ToolchainError for an unknown backend, DatasetError for mismatching data and
     InputFileError for a model the interpreter rejects.
@@ -30,22 +34,62 @@ def reference_outputs(tflite_bytes: bytes, x_int8: np.ndarray, backend: str = "t
     if backend not in BACKENDS:
         raise ToolchainError(f"unknown reference backend {backend!r}: use one of {', '.join(BACKENDS)}")
     x = np.asarray(x_int8)
-    if x.dtype != np.int8:
-        raise DatasetError(f"reference input must be int8, got {x.dtype}; quantize it first")
     runner = _TflmRunner(tflite_bytes) if backend == "tflm" else _LiteRtRunner(tflite_bytes)
     if tuple(runner.input_shape[0:1]) != (1,):
         raise InputFileError(
             f"model input has shape {tuple(runner.input_shape)}; the reference run needs batch 1"
         )
     per_sample = tuple(runner.input_shape[1:])
+    x = _as_model_input(x, runner.input_dtype, per_sample)
+    outputs = [runner.run(sample[np.newaxis, ...]) for sample in x]
+    if runner.output_dtype == np.float32:
+        flat = np.zeros((len(x), 0), np.float32) if not outputs else \
+            np.stack([np.asarray(out[0], np.float32).reshape(-1) for out in outputs])
+        return np.ascontiguousarray(flat).view(np.int8)
+    if not outputs:
+        return np.zeros((0, *runner.output_shape[1:]), dtype=np.int8)
+    return np.stack([out[0] for out in outputs]).astype(np.int8, copy=False)
+
+
+def _as_model_input(x: np.ndarray, dtype, per_sample: tuple) -> np.ndarray:
+    """Samples in the model input's dtype and shape: int8 as they are, float32 as given or
+    from their raw bytes."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float32 and x.dtype == np.int8:
+        n = len(x)
+        raw = np.ascontiguousarray(x).reshape(n, -1)
+        if raw.shape[1] != 4 * int(np.prod(per_sample, dtype=np.int64)):
+            raise DatasetError(f"input samples have {raw.shape[1]} bytes but the .tflite model's float32 "
+                               f"input {per_sample} needs {4 * int(np.prod(per_sample, dtype=np.int64))}")
+        x = raw.view(np.float32).reshape(n, *per_sample)
+    if x.dtype != dtype or dtype not in (np.int8, np.float32):
+        raise DatasetError(f"reference input must be {dtype.name}, got {x.dtype}"
+                           + ("; quantize it first" if dtype == np.int8 else ""))
     if tuple(x.shape[1:]) != per_sample:
         raise DatasetError(
             f"input samples have shape {tuple(x.shape[1:])} but the .tflite model expects {per_sample}"
         )
-    outputs = [runner.run(sample[np.newaxis, ...]) for sample in x]
-    if not outputs:
-        return np.zeros((0, *runner.output_shape[1:]), dtype=np.int8)
-    return np.stack([out[0] for out in outputs]).astype(np.int8, copy=False)
+    return x
+
+
+def model_input_samples(x_float: np.ndarray, dtype: str, scale: float = 1.0, zero_point: int = 0) -> np.ndarray:
+    """What the runtime's input buffer holds for each real-valued sample, as int8 [n, ...]:
+    the int8 quantization (TFLite's rounding) for an int8 input, the float32 values' raw bytes
+    [n, 4 * elements] for a float32 input (the model's own QUANTIZE op quantizes them)."""
+    from toolchain.quantize.convert import quantize_input
+
+    if dtype == "float32":
+        x = np.ascontiguousarray(np.asarray(x_float, dtype=np.float32))
+        return x.reshape(len(x), -1).view(np.int8)
+    return quantize_input(x_float, scale, zero_point)
+
+
+def decode_outputs(raw_int8: np.ndarray, dtype: str) -> np.ndarray:
+    """Output bytes as values: int8 as they are, float32 from their raw bytes ([n, elements])."""
+    raw = np.ascontiguousarray(np.asarray(raw_int8, dtype=np.int8))
+    if dtype == "float32":
+        return raw.reshape(len(raw), -1).view(np.float32)
+    return raw
 
 
 def accuracy_from_outputs(outputs_int8: np.ndarray, y: np.ndarray) -> float:
@@ -96,6 +140,8 @@ class _LiteRtRunner:
         self._interpreter = litert_interpreter(tflite_bytes)
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
+        self.input_dtype = np.dtype(self._input["dtype"])
+        self.output_dtype = np.dtype(self._output["dtype"])
         self.input_shape = tuple(int(d) for d in self._input["shape"])
         self.output_shape = tuple(int(d) for d in self._output["shape"])
 
@@ -115,6 +161,8 @@ class _TflmRunner:
             raise InputFileError(f"TFLM cannot load the .tflite model: {exc}") from exc
         self.input_shape = tuple(int(d) for d in self._interpreter.get_input_details(0)["shape"])
         self.output_shape = tuple(int(d) for d in self._interpreter.get_output_details(0)["shape"])
+        self.input_dtype = np.dtype(self._interpreter.get_input_details(0)["dtype"])
+        self.output_dtype = np.dtype(self._interpreter.get_output_details(0)["dtype"])
 
     def run(self, x: np.ndarray) -> np.ndarray:
         self._interpreter.set_input(x, 0)
