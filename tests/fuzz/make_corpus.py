@@ -5,7 +5,8 @@
 model/          blobs of small models compiled by the toolchain: a conv + FC model in every
                 weight format it accepts, and all_ops, one using every other op (ALL_OPS:
                 depthwise, pools, ADD, PAD, STRIDED_SLICE, MEAN, LOGISTIC, MUL broadcasting,
-                TANH, CONCATENATION, RESHAPE, SOFTMAX; checked when it is built); a few KB each
+                TANH, CONCATENATION, RESHAPE, SOFTMAX; checked when it is built), and float_io,
+                float32 input and output (QUANTIZE from float32, DEQUANTIZE); a few KB each
 format_<name>/  weight tables of each encoder for the shapes fuzz_format.c expects
 
 Deterministic (fixed seeds), so rerunning it changes nothing unless the encoders or the
@@ -103,6 +104,11 @@ def model_blobs() -> dict[str, bytes]:
         raise SystemExit(f"the all_ops seed model has no {sorted(o.name for o in missing)} layer; "
                          f"it has {[o.name for o in blob_layer_ops(blob)]}: change its Keras layers")
     blobs["all_ops"] = blob
+
+    inp = keras.Input((5,), batch_size=1)                    # float32 in and out:
+    x = keras.layers.Dense(4)(keras.layers.Dense(6, activation="relu")(inp))
+    tfl = to_int8_tflite(keras.Model(inp, x), rng.random((16, 5)).astype(np.float32), float_io=True)
+    blobs["float_io"] = plan_model(tfl, "fz").blob.data      # QUANTIZE ... DEQUANTIZE
     return blobs
 
 
