@@ -39,6 +39,10 @@ extern "C" {
 /* header.flags */
 #define ES_FLAG_CRC32 0x1u /* header.crc32 holds CRC-32/IEEE of bytes [header_bytes, blob_bytes) */
 
+/* es_tensor_t.flags */
+#define ES_TENSOR_CONST 0x1u /* an int8 constant in the blob (flash) at blob offset arena_offset:
+                                only the second input of MUL or of a broadcasting ADD */
+
 /* Op codes: the TFLite builtin operator codes, so the two never need a translation table.
  * EXPAND_DIMS and SQUEEZE never reach the runtime: the toolchain lowers them to RESHAPE. */
 typedef enum {
@@ -101,7 +105,8 @@ typedef enum {
     ES_ERR_QUANT = 14,        /* a requantization shift outside [-31, 30] */
     ES_ERR_NOT_READY = 15,    /* invoke before a successful init */
     ES_ERR_HUFFMAN = 16,      /* a Huffman table or stream that does not decode */
-    ES_ERR_TYPE = 17          /* a tensor type the op does not take (float32 outside QUANTIZE / DEQUANTIZE) */
+    ES_ERR_TYPE = 17          /* a tensor type or constant where the op does not take it (float32
+                                 outside QUANTIZE / DEQUANTIZE, ES_TENSOR_CONST outside MUL / ADD) */
 } es_status_t;
 
 typedef struct {
@@ -127,7 +132,7 @@ typedef struct {
     uint16_t dims[ES_MAX_DIMS]; /* N, H, W, C; lower ranks are left-padded with 1 */
     uint8_t rank;
     uint8_t type; /* es_type_t */
-    uint16_t reserved;
+    uint16_t flags; /* ES_TENSOR_CONST or 0 */
     int32_t zero_point;
     float scale; /* informative, for users quantizing inputs; only QUANTIZE from float32 and
                     DEQUANTIZE do float math, with their own es_affine_params_t */

@@ -48,7 +48,8 @@ static es_status_t es_check_tensor(const es_checker_t *c, const es_tensor_t *t)
 {
     uint64_t elems = 1;
     uint32_t d;
-    if (t->type != ES_TYPE_INT8 && t->type != ES_TYPE_FLOAT32) {
+    if ((t->type != ES_TYPE_INT8 && t->type != ES_TYPE_FLOAT32) || (t->flags & ~ES_TENSOR_CONST) != 0 ||
+        ((t->flags & ES_TENSOR_CONST) != 0 && t->type != ES_TYPE_INT8)) {
         return ES_ERR_TYPE;
     }
     if (t->rank == 0 || t->rank > ES_MAX_DIMS) {
@@ -59,6 +60,9 @@ static es_status_t es_check_tensor(const es_checker_t *c, const es_tensor_t *t)
     }
     if (elems * (t->type == ES_TYPE_FLOAT32 ? 4u : 1u) != t->bytes || t->bytes == 0) {
         return ES_ERR_SHAPE;
+    }
+    if ((t->flags & ES_TENSOR_CONST) != 0) {
+        return es_table_ok(c, t->arena_offset, t->bytes, 1, 4) ? ES_OK : ES_ERR_TABLE_BOUNDS;
     }
     if ((uint64_t)t->arena_offset + t->bytes > c->arena_bytes || (t->arena_offset % 4u) != 0) {
         return ES_ERR_TENSOR_BOUNDS;
@@ -386,7 +390,9 @@ static es_status_t es_check_kept_regions(const es_checker_t *c, const es_layer_t
     uint32_t i, j;
     for (i = 0; i < c->tensor_count; ++i) {
         const uint64_t end = (uint64_t)c->tensors[i].arena_offset + c->tensors[i].bytes;
-        top = end > top ? end : top;
+        if ((c->tensors[i].flags & ES_TENSOR_CONST) == 0) {
+            top = end > top ? end : top;
+        }
     }
     for (i = 0; i < layer_count; ++i) {
         const void *params = c->blob + layers[i].params_offset;
@@ -456,6 +462,12 @@ static es_status_t es_check_layer(const es_checker_t *c, const es_layer_t *l)
     }
     if ((l->op == ES_OP_ADD || es_ops_two_inputs(l->op)) != (l->input[1] != ES_NO_TENSOR)) {
         return ES_ERR_TENSOR_BOUNDS;
+    }
+    /* a constant only as the second input of MUL or of a broadcasting ADD */
+    if ((in->flags | out->flags) != 0 ||
+        (in2 != 0 && in2->flags != 0 &&
+         l->op != ES_OP_MUL && !(l->op == ES_OP_ADD && l->params_bytes == sizeof(es_add_broadcast_params_t)))) {
+        return ES_ERR_TYPE;
     }
     /* float32 only where QUANTIZE reads it or DEQUANTIZE writes it */
     if (l->op == ES_OP_DEQUANTIZE) {
@@ -588,6 +600,9 @@ es_status_t es_model_init(es_model_t *model, const void *blob, uint32_t blob_byt
         for (i = 0; i < io_count; ++i) {
             if (io[i] >= h->tensor_count) {
                 return ES_ERR_TENSOR_BOUNDS;
+            }
+            if (c.tensors[io[i]].flags != 0) {
+                return ES_ERR_TYPE;
             }
         }
         model->io = io;

@@ -106,7 +106,7 @@ static es_status_t es_check_concat(const uint8_t *blob, uint32_t blob_bytes, con
         if ((uint64_t)p->outer * inputs[k].chunk_bytes != tensors[inputs[k].tensor].bytes) {
             return ES_ERR_SHAPE;
         }
-        if (tensors[inputs[k].tensor].type != ES_TYPE_INT8) {
+        if (tensors[inputs[k].tensor].type != ES_TYPE_INT8 || tensors[inputs[k].tensor].flags != 0) {
             return ES_ERR_TYPE;
         }
         total += (uint64_t)p->outer * inputs[k].chunk_bytes;
@@ -263,6 +263,12 @@ es_status_t es_ops_check(const uint8_t *blob, uint32_t blob_bytes, const es_tens
     }
 }
 
+/* A checked tensor's data: in the arena, or in the blob for a constant. */
+static const int8_t *es_tensor_data(const uint8_t *blob, const uint8_t *arena, const es_tensor_t *t)
+{
+    return (const int8_t *)(const void *)(((t->flags & ES_TENSOR_CONST) != 0 ? blob : arena) + t->arena_offset);
+}
+
 int es_ops_run(const uint8_t *blob, const es_tensor_t *tensors, uint8_t *arena, const es_layer_t *l)
 {
     const void *params = blob + l->params_offset;
@@ -282,8 +288,7 @@ int es_ops_run(const uint8_t *blob, const es_tensor_t *tensors, uint8_t *arena, 
         es_strided_slice_s8((const es_slice_params_t *)params, in, out);
         return 1;
     case ES_OP_MUL:
-        es_mul_s8((const es_mul_params_t *)params, in,
-                  (const int8_t *)(const void *)(arena + tensors[l->input[1]].arena_offset), out);
+        es_mul_s8((const es_mul_params_t *)params, in, es_tensor_data(blob, arena, &tensors[l->input[1]]), out);
         return 1;
     case ES_OP_QUANTIZE:
         if (tensors[l->input[0]].type == ES_TYPE_FLOAT32) {
@@ -305,7 +310,7 @@ int es_ops_run(const uint8_t *blob, const es_tensor_t *tensors, uint8_t *arena, 
             return 0;
         }
         es_add_broadcast_s8((const es_add_broadcast_params_t *)params, in,
-                            (const int8_t *)(const void *)(arena + tensors[l->input[1]].arena_offset), out);
+                            es_tensor_data(blob, arena, &tensors[l->input[1]]), out);
         return 1;
     default:
         return 0;

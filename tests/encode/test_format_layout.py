@@ -13,7 +13,8 @@ def _c_program() -> str:
             lines.append(f'printf("{s.c_name} {name} %u\\n", (unsigned)offsetof({s.c_name}, {name}));')
     consts = {"ES_MAGIC": fmt.MAGIC, "ES_FORMAT_VERSION": fmt.FORMAT_VERSION,
               "ES_NO_TENSOR": fmt.NO_TENSOR, "ES_FLAG_CRC32": fmt.FLAG_CRC32,
-              "ES_BLOB_ALIGN_BYTES": fmt.BLOB_ALIGN_BYTES, "ES_TYPE_INT8": fmt.TensorType.INT8}
+              "ES_BLOB_ALIGN_BYTES": fmt.BLOB_ALIGN_BYTES, "ES_TENSOR_CONST": fmt.TENSOR_CONST}
+    consts.update({f"ES_TYPE_{t.name}": t.value for t in fmt.TensorType})
     consts.update({f"ES_OP_{op.name}": op.value for op in fmt.OpCode})
     consts.update({f"ES_FMT_{f.name}": f.value for f in fmt.WeightFormat})
     consts.update({f"ES_{s.name}": s.value for s in fmt.Status})

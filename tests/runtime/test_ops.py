@@ -235,6 +235,48 @@ def test_add_broadcast(seed, host_vs_reference, to_int8):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("seed", range(4))
+def test_mul_and_add_with_a_constant(seed, host_vs_reference, to_int8):
+    """MUL and ADD by a constant (BatchNormalization where nothing can absorb it, a per-channel
+    scale or offset, a scalar), the constant as first or second operand, broadcast or full
+    shape: the constant stays in the blob (ES_TENSOR_CONST), outside the arena."""
+    import tensorflow as tf
+
+    from toolchain.encode import format as fmt
+
+    rng = np.random.default_rng(1700 + seed)
+    keras = _keras()
+    h, w, c = (int(v) for v in rng.integers(2, 7, size=3))
+    inp = keras.Input((h, w, c), batch_size=1)
+    a = keras.layers.Conv2D(c, 1)(inp)
+    x = keras.layers.Add()([inp, a])
+    vec = rng.uniform(-2, 2, size=c).astype(np.float32)
+    full = rng.uniform(-2, 2, size=(h, w, c)).astype(np.float32)
+    if seed == 0:  # BN after an ADD: the converter emits MUL and ADD by [C] constants
+        bn = keras.layers.BatchNormalization()
+        y = bn(x)
+        bn.set_weights([rng.uniform(0.5, 2, c), rng.uniform(-1, 1, c), rng.uniform(-1, 1, c),
+                        rng.uniform(0.5, 2, c)])
+    elif seed == 1:  # constant first
+        y = keras.layers.Lambda(lambda t: tf.constant(vec) * t + tf.constant(full))(x)
+    elif seed == 2:  # scalars
+        y = keras.layers.Lambda(lambda t: tf.nn.relu(t * 0.37 + 1.5))(x)
+    else:  # full-shape constant, constant first
+        y = keras.layers.Lambda(lambda t: tf.constant(full) + t * tf.constant(full))(x)
+    xf = _inputs(rng, (h, w, c), n=16)
+    tflite = to_int8(keras.Model(inp, y), xf)
+    plan = _check(host_vs_reference, tflite, xf, OpCode.MUL)
+    consts = [t for l in plan.layers for t in l.inputs if plan.graph.tensors[t].is_constant]
+    assert len(consts) >= 2, [l.opcode.name for l in plan.layers]
+    assert {plan.graph.tensors[t].data.size for t in consts} <= {1, c, h * w * c}
+    assert not set(consts) & set(plan.arena.offsets)
+    h_ = fmt.HEADER.unpack(plan.blob.data)
+    flags = [fmt.TENSOR.unpack(plan.blob.data, h_["tensors_offset"] + i * fmt.TENSOR.size)["flags"]
+             for i in range(h_["tensor_count"])]
+    assert flags.count(fmt.TENSOR_CONST) == len(set(consts))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(2))
 def test_logistic_and_tanh(seed, host_vs_reference, to_int8):
     """Both activations of random input ranges (wide ones reach the saturated ends)."""
@@ -536,3 +578,46 @@ def test_init_rejects_corrupted_float_boundary(tmp_path):
     assert poked(fc_at + fmt.LAYER.offsets()["input"], "H", q["input"][0]) == "ES_ERR_TYPE"
     assert poked(d_at + fmt.LAYER.offsets()["output"], "H", d["input"][0]) == "ES_ERR_TYPE"
     assert poked(q_at + fmt.LAYER.offsets()["output"], "H", d["output"]) == "ES_ERR_TYPE"
+
+
+@pytest.mark.slow
+def test_init_rejects_misplaced_constants(tmp_path, to_int8):
+    """ES_TENSOR_CONST: the constant's bytes must lie inside the blob, and a constant may only
+    be the second input of MUL or a broadcasting ADD (never an op's first input, an output or
+    a model input / output); unknown tensor flags are refused."""
+    import tensorflow as tf
+
+    from toolchain.codegen.model import write_model_sources
+    from toolchain.encode import format as fmt
+    from toolchain.pipeline import plan_model
+    from toolchain.targets.build import build_host_library
+    from toolchain.targets.host import init_status
+
+    keras = _keras()
+    inp = keras.Input((3, 3, 4), batch_size=1)
+    x = keras.layers.Lambda(lambda t: t * tf.constant([0.5, -1.0, 2.0, 0.25]))(inp)
+    x = keras.layers.Conv2D(2, 1)(x)
+    plan = plan_model(to_int8(keras.Model(inp, x), _inputs(np.random.default_rng(3), (3, 3, 4))), "c")
+    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
+    lib = build_host_library(tmp_path / "src", tmp_path / "build")
+    blob = plan.blob.data
+    assert init_status(lib, blob) == "ES_OK"
+    poked = _poker(lib, blob)
+    h = fmt.HEADER.unpack(blob)
+    tensors = [fmt.TENSOR.unpack(blob, h["tensors_offset"] + i * fmt.TENSOR.size)
+               for i in range(h["tensor_count"])]
+    const = next(i for i, t in enumerate(tensors) if t["flags"] == fmt.TENSOR_CONST)
+    act = next(i for i, t in enumerate(tensors) if t["flags"] == 0)
+
+    def at(i, name):
+        return h["tensors_offset"] + i * fmt.TENSOR.size + fmt.TENSOR.offsets()[name]
+
+    assert poked(at(const, "arena_offset"), "I", h["blob_bytes"]) == "ES_ERR_TABLE_BOUNDS"
+    assert poked(at(const, "flags"), "H", 3) == "ES_ERR_TYPE"
+    assert poked(at(act, "flags"), "H", fmt.TENSOR_CONST) in ("ES_ERR_TYPE", "ES_ERR_TABLE_BOUNDS")
+    layers = [fmt.LAYER.unpack(blob, h["layers_offset"] + i * fmt.LAYER.size) for i in range(h["layer_count"])]
+    conv = next(i for i, l in enumerate(layers) if l["op"] == OpCode.CONV_2D)
+    conv_in = h["layers_offset"] + conv * fmt.LAYER.size + fmt.LAYER.offsets()["input"]
+    assert poked(conv_in, "H", const) == "ES_ERR_TYPE"
+    io_model_input = h["io_offset"]
+    assert poked(io_model_input, "H", const) == "ES_ERR_TYPE"

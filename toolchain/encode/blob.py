@@ -29,7 +29,9 @@ class Blob:
 
 def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: ArenaPlan,
                crc: bool = True) -> Blob:
-    tensors = sorted(arena.offsets)
+    # activations (in the arena), then constant operands (their bytes follow the layer records)
+    consts = sorted({t for layer in layers for t in layer.inputs if graph.tensors[t].is_constant})
+    tensors = sorted(arena.offsets) + consts
     tindex = {t: i for i, t in enumerate(tensors)}
     io = [tindex[t] for t in graph.inputs] + [tindex[t] for t in graph.outputs]
 
@@ -37,12 +39,18 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
     tensors_offset = fmt.align(io_offset + 2 * len(io))
     layers_offset = tensors_offset + fmt.TENSOR.size * len(tensors)
     pos = layers_offset + fmt.LAYER.size * len(layers)
+    const_data, const_offsets = bytearray(), {}
+    for t in consts:
+        const_offsets[t] = pos + len(const_data)
+        raw = np.ascontiguousarray(graph.tensors[t].data, dtype=np.int8).tobytes()
+        const_data += raw + bytes(fmt.align(len(raw)) - len(raw))
+    pos += len(const_data)
 
     body = bytearray()
     body += np.array(io, dtype="<u2").tobytes()
     body += bytes(tensors_offset - io_offset - len(body))
     for t in tensors:
-        body += _tensor_record(graph, t, arena)
+        body += _tensor_record(graph, t, arena, const_offsets)
 
     layer_records, tables = [], bytearray()
     layer_bytes, weight_bytes = [], []
@@ -87,7 +95,7 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
                                             output=tindex[layer.output], params_offset=params_offset,
                                             params_bytes=struct.size))
 
-    payload = bytes(body) + b"".join(layer_records) + bytes(tables)
+    payload = bytes(body) + b"".join(layer_records) + bytes(const_data) + bytes(tables)
     blob_bytes = fmt.HEADER.size + len(payload)
     if blob_bytes != pos:
         raise AssertionError(f"blob layout mismatch: {blob_bytes} != {pos}")
@@ -101,7 +109,7 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
     return Blob(header + payload, layer_bytes, weight_bytes, tindex)
 
 
-def _tensor_record(graph: Graph, t: int, arena: ArenaPlan) -> bytes:
+def _tensor_record(graph: Graph, t: int, arena: ArenaPlan, const_offsets: dict[int, int]) -> bytes:
     tensor = graph.tensors[t]
     shape = list(tensor.shape) or [1]
     if len(shape) > fmt.MAX_DIMS or any(d > 0xFFFF or d <= 0 for d in shape):
@@ -110,9 +118,10 @@ def _tensor_record(graph: Graph, t: int, arena: ArenaPlan) -> bytes:
     dims = [1] * (fmt.MAX_DIMS - len(shape)) + shape
     zp = int(tensor.zero_point[0]) if tensor.zero_point.size else 0
     scale = float(tensor.scale[0]) if tensor.scale.size else 0.0
-    return fmt.TENSOR.pack(arena_offset=arena.offsets[t], bytes=tensor.size_bytes, dims=dims,
-                           rank=len(shape), type=int(_TENSOR_TYPES[tensor.dtype]), zero_point=zp,
-                           scale=scale)
+    where = const_offsets[t] if t in const_offsets else arena.offsets[t]
+    return fmt.TENSOR.pack(arena_offset=where, bytes=tensor.size_bytes, dims=dims, rank=len(shape),
+                           type=int(_TENSOR_TYPES[tensor.dtype]), zero_point=zp, scale=scale,
+                           flags=fmt.TENSOR_CONST if t in const_offsets else 0)
 
 
 _TENSOR_TYPES = {"int8": fmt.TensorType.INT8, "float32": fmt.TensorType.FLOAT32}

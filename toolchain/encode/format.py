@@ -19,7 +19,9 @@ is 8-byte aligned in memory. Version history:
      EXPAND_DIMS and SQUEEZE import and lower to RESHAPE layers. Later in 3, additively (a
      blob without float32 tensors is byte for byte what it was): tensor type FLOAT32 for a
      model input feeding QUANTIZE (float32 -> int8) or a model output of DEQUANTIZE, both with
-     es_affine_params_t, and status ES_ERR_TYPE.
+     es_affine_params_t, and status ES_ERR_TYPE; es_tensor_t's reserved field becomes flags,
+     ES_TENSOR_CONST marking an int8 constant held in the blob (the second input of MUL or a
+     broadcasting ADD).
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ TABLE_ALIGN_BYTES = 4
 NO_TENSOR = 0xFFFF
 MAX_DIMS = 4
 FLAG_CRC32 = 0x1
+TENSOR_CONST = 0x1  # es_tensor_t.flags: int8 data in the blob at arena_offset (MUL / ADD operand)
 
 
 class OpCode(IntEnum):
@@ -164,7 +167,7 @@ HEADER = _s(
 TENSOR = _s(
     "es_tensor_t",
     ("arena_offset", "I"), ("bytes", "I"), ("dims", "H", MAX_DIMS), ("rank", "B"), ("type", "B"),
-    ("reserved", "H"), ("zero_point", "i"), ("scale", "f"),
+    ("flags", "H"), ("zero_point", "i"), ("scale", "f"),
 )
 LAYER = _s(
     "es_layer_t",

@@ -6,7 +6,8 @@ the same. A layer's scratch buffer (im2col column, 2:4 pair table) lives during 
 only. Offsets are placed greedily, largest buffer first, at the lowest 4-aligned offset
 that overlaps no buffer alive at the same time (TFLM's greedy planner does the same).
 Regions a layer keeps across inferences (a Huffman palette's decoded stream or decode table)
-go above all of these, one after another (runtime_c checks that layout).
+go above all of these, one after another (runtime_c checks that layout). Constant operands
+(the second input of MUL / ADD) live in the blob, not here.
 """
 from __future__ import annotations
 
@@ -51,14 +52,17 @@ def plan_arena(graph: Graph, layers: list[Layer], choices: list[Choice] | None =
 
     for t in graph.inputs:
         touch(t, 0)
+    def activations(layer: Layer) -> list[int]:
+        return [t for t in [*layer.inputs, layer.output] if not graph.tensors[t].is_constant]
+
     for i, layer in enumerate(layers):
-        for t in [*layer.inputs, layer.output]:
+        for t in activations(layer):
             touch(t, i)
     for t in graph.outputs:
         touch(t, last)
 
     sizes: dict[int, int] = {}
-    for t in {t for layer in layers for t in [*layer.inputs, layer.output]} | set(span):
+    for t in {t for layer in layers for t in activations(layer)} | set(span):
         r = root(t)
         sizes[r] = max(sizes.get(r, 0), align(graph.tensors[t].size_bytes))
     # scratch buffers under negative keys: -(layer index + 1)
@@ -80,7 +84,7 @@ def plan_arena(graph: Graph, layers: list[Layer], choices: list[Choice] | None =
         offsets[r] = offset
         placed.append((offset, sizes[r], first, end))
 
-    all_tensors = {t for layer in layers for t in [*layer.inputs, layer.output]}
+    all_tensors = {t for layer in layers for t in activations(layer)}
     all_tensors |= set(graph.inputs) | set(graph.outputs)
     result_offsets = {t: offsets[root(t)] for t in all_tensors}
     result_sizes = {t: graph.tensors[t].size_bytes for t in all_tensors}

@@ -248,23 +248,37 @@ def _softmax(graph: Graph, op: Op, index: int) -> Layer:
                       input_left_shift=shift, diff_min=diff_min))
 
 
+def _binary_operands(graph: Graph, op: Op) -> tuple[int, int]:
+    """The two inputs of ADD / MUL, a constant one second (both ops are symmetric in their
+    inputs, TFLM's arithmetic included, so swapping them with their quantization is exact).
+    The constant stays in the blob (ES_TENSOR_CONST)."""
+    ia, ib = op.inputs[0], op.inputs[1]
+    if graph.tensors[ia].is_constant:
+        ia, ib = ib, ia
+    a, b = graph.tensors[ia], graph.tensors[ib]
+    if a.is_constant:
+        raise UnsupportedOpError(f"{op.label}: both inputs are constants (the converter folds those)")
+    if b.is_constant and (b.dtype != "int8" or b.scale.size != 1 or b.zero_point.size > 1):
+        raise UnsupportedOpError(f"{op.label}: constant '{b.name}' is {b.dtype} with {b.scale.size} "
+                                 "scales; the runtime takes a per-tensor quantized int8 constant")
+    return ia, ib
+
+
 def _add(graph: Graph, op: Op, index: int) -> Layer:
-    a, y = _activation_io(graph, op)
-    b = graph.tensors[op.inputs[1]]
-    if b.is_constant:
-        raise UnsupportedOpError(f"{op.label}: adding a constant tensor is not supported yet")
+    ia, ib = _binary_operands(graph, op)
+    a, b, y = graph.tensors[ia], graph.tensors[ib], graph.tensors[op.outputs[0]]
     lo, hi = _act(op, y)
     p = requant.add_params(_scale(a), _scale(b), _scale(y))
-    if tuple(a.shape) != tuple(b.shape) or tuple(a.shape) != tuple(y.shape):
+    if tuple(a.shape) != tuple(b.shape) or tuple(a.shape) != tuple(y.shape) or b.is_constant:
         from toolchain.encode.format import ADD_BROADCAST_PARAMS
         out4 = _dims4(op, y)
-        return Layer(index, op.name, op.opcode, [op.inputs[0], op.inputs[1]], op.outputs[0],
+        return Layer(index, op.name, op.opcode, [ia, ib], op.outputs[0],
                      dict(out_dims=out4, in1_strides=_broadcast_strides(op, a, out4),
                           in2_strides=_broadcast_strides(op, b, out4), input1_offset=-_zp(a),
                           input2_offset=-_zp(b), output_offset=_zp(y), act_min=lo, act_max=hi,
                           **p),
                      params_struct=ADD_BROADCAST_PARAMS)
-    return Layer(index, op.name, op.opcode, [op.inputs[0], op.inputs[1]], op.outputs[0],
+    return Layer(index, op.name, op.opcode, [ia, ib], op.outputs[0],
                  dict(count=int(np.prod(y.shape)), input1_offset=-_zp(a), input2_offset=-_zp(b),
                       output_offset=_zp(y), act_min=lo, act_max=hi, **p))
 
@@ -442,16 +456,14 @@ def _broadcast_strides(op: Op, t: Tensor, out4: list[int]) -> list[int]:
 
 
 def _mul(graph: Graph, op: Op, index: int) -> Layer:
-    a, y = _activation_io(graph, op)
-    b = graph.tensors[op.inputs[1]]
-    if b.is_constant:
-        raise UnsupportedOpError(f"{op.label}: multiplying by a constant tensor is not supported yet")
+    ia, ib = _binary_operands(graph, op)
+    a, b, y = graph.tensors[ia], graph.tensors[ib], graph.tensors[op.outputs[0]]
     out4 = _dims4(op, y)
     lo, hi = _act(op, y)
     # TFLM mul_common: the three scales multiplied and divided in double.
     m, sh = requant.quantize_multiplier(float(np.float32(_scale(a))) * float(np.float32(_scale(b)))
                                         / float(np.float32(_scale(y))))
-    return Layer(index, op.name, op.opcode, [op.inputs[0], op.inputs[1]], op.outputs[0],
+    return Layer(index, op.name, op.opcode, [ia, ib], op.outputs[0],
                  dict(out_dims=out4, in1_strides=_broadcast_strides(op, a, out4),
                       in2_strides=_broadcast_strides(op, b, out4), input1_offset=-_zp(a),
                       input2_offset=-_zp(b), output_offset=_zp(y), output_multiplier=m,
