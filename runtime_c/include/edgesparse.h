@@ -41,7 +41,7 @@ extern "C" {
 
 /* es_tensor_t.flags */
 #define ES_TENSOR_CONST 0x1u /* an int8 constant in the blob (flash) at blob offset arena_offset:
-                                only the second input of MUL or of a broadcasting ADD */
+                                only the second input of MUL, SUB or a broadcasting ADD */
 
 /* Op codes: the TFLite builtin operator codes, so the two never need a translation table.
  * EXPAND_DIMS and SQUEEZE never reach the runtime: the toolchain lowers them to RESHAPE. */
@@ -61,6 +61,7 @@ typedef enum {
     ES_OP_TANH = 28,
     ES_OP_PAD = 34,
     ES_OP_MEAN = 40,
+    ES_OP_SUB = 41, /* es_add_broadcast_params_t: ADD's arithmetic, the difference of the scaled inputs */
     ES_OP_SQUEEZE = 43,
     ES_OP_STRIDED_SLICE = 45,
     ES_OP_EXPAND_DIMS = 70,

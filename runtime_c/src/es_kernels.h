@@ -36,5 +36,7 @@ void es_quantize_f32_s8(const es_affine_params_t *p, const float *input, int8_t 
 void es_dequantize_s8_f32(const es_affine_params_t *p, const int8_t *input, float *output);
 void es_add_broadcast_s8(const es_add_broadcast_params_t *p, const int8_t *input1, const int8_t *input2,
                          int8_t *output);
+void es_sub_broadcast_s8(const es_add_broadcast_params_t *p, const int8_t *input1, const int8_t *input2,
+                         int8_t *output);
 
 #endif /* ES_KERNELS_H */

@@ -466,7 +466,8 @@ static es_status_t es_check_layer(const es_checker_t *c, const es_layer_t *l)
     /* a constant only as the second input of MUL or of a broadcasting ADD */
     if ((in->flags | out->flags) != 0 ||
         (in2 != 0 && in2->flags != 0 &&
-         l->op != ES_OP_MUL && !(l->op == ES_OP_ADD && l->params_bytes == sizeof(es_add_broadcast_params_t)))) {
+         l->op != ES_OP_MUL && l->op != ES_OP_SUB &&
+         !(l->op == ES_OP_ADD && l->params_bytes == sizeof(es_add_broadcast_params_t)))) {
         return ES_ERR_TYPE;
     }
     /* float32 only where QUANTIZE reads it or DEQUANTIZE writes it */

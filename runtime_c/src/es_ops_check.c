@@ -14,6 +14,7 @@ int es_ops_known(uint8_t op)
     case ES_OP_CONCATENATION:
     case ES_OP_STRIDED_SLICE:
     case ES_OP_MUL:
+    case ES_OP_SUB:
     case ES_OP_LOGISTIC:
     case ES_OP_TANH:
     case ES_OP_QUANTIZE:
@@ -26,7 +27,7 @@ int es_ops_known(uint8_t op)
 
 int es_ops_two_inputs(uint8_t op)
 {
-    return op == ES_OP_CONCATENATION || op == ES_OP_MUL;
+    return op == ES_OP_CONCATENATION || op == ES_OP_MUL || op == ES_OP_SUB;
 }
 
 static uint64_t es_dims_count(const uint16_t *dims)
@@ -213,6 +214,7 @@ es_status_t es_ops_check(const uint8_t *blob, uint32_t blob_bytes, const es_tens
         expected = sizeof(es_mul_params_t);
         break;
     case ES_OP_ADD:
+    case ES_OP_SUB:
         expected = sizeof(es_add_broadcast_params_t);
         break;
     case ES_OP_QUANTIZE:
@@ -256,6 +258,7 @@ es_status_t es_ops_check(const uint8_t *blob, uint32_t blob_bytes, const es_tens
         return (p->count == in->bytes && p->count == out->bytes) ? ES_OK : ES_ERR_SHAPE;
     }
     case ES_OP_ADD:
+    case ES_OP_SUB:
         return es_check_add_broadcast((const es_add_broadcast_params_t *)params, in, &tensors[l->input[1]],
                                       out);
     default:
@@ -310,6 +313,10 @@ int es_ops_run(const uint8_t *blob, const es_tensor_t *tensors, uint8_t *arena, 
             return 0;
         }
         es_add_broadcast_s8((const es_add_broadcast_params_t *)params, in,
+                            es_tensor_data(blob, arena, &tensors[l->input[1]]), out);
+        return 1;
+    case ES_OP_SUB:
+        es_sub_broadcast_s8((const es_add_broadcast_params_t *)params, in,
                             es_tensor_data(blob, arena, &tensors[l->input[1]]), out);
         return 1;
     default:

@@ -277,6 +277,34 @@ def test_mul_and_add_with_a_constant(seed, host_vs_reference, to_int8):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("seed", range(4))
+def test_sub(seed, host_vs_reference, to_int8):
+    """SUB: Keras Normalization after an Add (SUB and MUL by [C] constants), Subtract of two
+    activations of the same shape, a [H,W,1] - [H,W,C] broadcast, and a scalar constant with a
+    ReLU."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1800 + seed)
+    keras = _keras()
+    h, w, c = (int(v) for v in rng.integers(2, 7, size=3))
+    inp = keras.Input((h, w, c), batch_size=1)
+    a = keras.layers.Conv2D(c, 1)(inp)
+    s = keras.layers.Add()([inp, a])  # nothing to fold a constant SUB into
+    if seed == 0:
+        x = keras.layers.Normalization(mean=rng.uniform(-1, 1, c).tolist(),
+                                       variance=rng.uniform(0.2, 3, c).tolist())(s)
+    elif seed == 1:
+        x = keras.layers.Subtract()([inp, a])
+    elif seed == 2:
+        x = keras.layers.Lambda(lambda t: tf.reduce_mean(t[1], axis=-1, keepdims=True) - t[0])([inp, a])
+    else:
+        x = keras.layers.Lambda(lambda t: tf.nn.relu(t - 0.75))(s)
+    x = keras.layers.Conv2D(2, 1)(x)
+    xf = _inputs(rng, (h, w, c), n=16)
+    _check(host_vs_reference, to_int8(keras.Model(inp, x), xf), xf, OpCode.SUB)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(2))
 def test_logistic_and_tanh(seed, host_vs_reference, to_int8):
     """Both activations of random input ranges (wide ones reach the saturated ends)."""

@@ -249,11 +249,14 @@ def _softmax(graph: Graph, op: Op, index: int) -> Layer:
 
 
 def _binary_operands(graph: Graph, op: Op) -> tuple[int, int]:
-    """The two inputs of ADD / MUL, a constant one second (both ops are symmetric in their
-    inputs, TFLM's arithmetic included, so swapping them with their quantization is exact).
-    The constant stays in the blob (ES_TENSOR_CONST)."""
+    """The two inputs of ADD / MUL / SUB, a constant one second (ADD and MUL are symmetric in
+    their inputs, TFLM's arithmetic included, so swapping them with their quantization is
+    exact). The constant stays in the blob (ES_TENSOR_CONST)."""
     ia, ib = op.inputs[0], op.inputs[1]
-    if graph.tensors[ia].is_constant:
+    if graph.tensors[ia].is_constant and not graph.tensors[ib].is_constant:
+        if op.opcode == OpCode.SUB:
+            raise UnsupportedOpError(f"{op.label}: a constant minus a tensor is not supported "
+                                     "(the runtime takes the constant as the second input)")
         ia, ib = ib, ia
     a, b = graph.tensors[ia], graph.tensors[ib]
     if a.is_constant:
@@ -265,19 +268,23 @@ def _binary_operands(graph: Graph, op: Op) -> tuple[int, int]:
 
 
 def _add(graph: Graph, op: Op, index: int) -> Layer:
+    """ADD (same shapes: es_add_params_t) and SUB (always es_add_broadcast_params_t)."""
     ia, ib = _binary_operands(graph, op)
     a, b, y = graph.tensors[ia], graph.tensors[ib], graph.tensors[op.outputs[0]]
     lo, hi = _act(op, y)
-    p = requant.add_params(_scale(a), _scale(b), _scale(y))
-    if tuple(a.shape) != tuple(b.shape) or tuple(a.shape) != tuple(y.shape) or b.is_constant:
-        from toolchain.encode.format import ADD_BROADCAST_PARAMS
+    if op.opcode == OpCode.SUB:
+        p = requant.sub_params(_scale(a), _scale(b), _scale(y))
+    else:
+        p = requant.add_params(_scale(a), _scale(b), _scale(y))
+    if (tuple(a.shape) != tuple(b.shape) or tuple(a.shape) != tuple(y.shape) or b.is_constant
+            or op.opcode == OpCode.SUB):
         out4 = _dims4(op, y)
         return Layer(index, op.name, op.opcode, [ia, ib], op.outputs[0],
                      dict(out_dims=out4, in1_strides=_broadcast_strides(op, a, out4),
                           in2_strides=_broadcast_strides(op, b, out4), input1_offset=-_zp(a),
                           input2_offset=-_zp(b), output_offset=_zp(y), act_min=lo, act_max=hi,
                           **p),
-                     params_struct=ADD_BROADCAST_PARAMS)
+                     params_struct=fmt.ADD_BROADCAST_PARAMS)
     return Layer(index, op.name, op.opcode, [ia, ib], op.outputs[0],
                  dict(count=int(np.prod(y.shape)), input1_offset=-_zp(a), input2_offset=-_zp(b),
                       output_offset=_zp(y), act_min=lo, act_max=hi, **p))
@@ -536,4 +543,5 @@ _LOWER = {
     OpCode.TANH: _lut,
     OpCode.QUANTIZE: _quantize,
     OpCode.DEQUANTIZE: _affine,
+    OpCode.SUB: _add,
 }

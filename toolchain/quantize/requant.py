@@ -97,6 +97,18 @@ def add_params(scale1: float, scale2: float, scale_out: float) -> dict:
                 input2_multiplier=m2, input2_shift=sh2, output_multiplier=mo, output_shift=sho)
 
 
+def sub_params(scale1: float, scale2: float, scale_out: float) -> dict:
+    """CalculateOpDataSub for int8: ADD's formulas, but TFLM's SUB divides the scales in
+    float before widening to double."""
+    s1, s2, so = (np.float32(s) for s in (scale1, scale2, scale_out))
+    twice_max = np.float32(2) * max(s1, s2)
+    m1, sh1 = quantize_multiplier(float(np.float32(s1 / twice_max)))
+    m2, sh2 = quantize_multiplier(float(np.float32(s2 / twice_max)))
+    mo, sho = quantize_multiplier(float(np.float32(twice_max / (np.float32(1 << ADD_LEFT_SHIFT) * so))))
+    return dict(left_shift=ADD_LEFT_SHIFT, input1_multiplier=m1, input1_shift=sh1,
+                input2_multiplier=m2, input2_shift=sh2, output_multiplier=mo, output_shift=sho)
+
+
 def compute_padding(in_size: int, filter_size: int, stride: int, dilation: int, padding: str):
     """(out_size, pad_before) as TFLite's ComputeOutSize / ComputePaddingHeightWidth."""
     eff = (filter_size - 1) * dilation + 1

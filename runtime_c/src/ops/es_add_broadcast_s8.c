@@ -1,10 +1,12 @@
-/* ADD int8 with broadcasting (TFLite reference_integer_ops::BroadcastAdd*Slow): es_add_s8's
- * arithmetic, each input addressed through its strides (0 along a broadcast dim). */
+/* ADD and SUB int8 with broadcasting (TFLite reference_integer_ops::BroadcastAdd*Slow,
+ * reference_ops::BroadcastQuantSubSlow): es_add_s8's arithmetic, each input addressed through
+ * its strides (0 along a broadcast dim); SUB takes the difference of the two scaled inputs
+ * where ADD takes their sum (not ADD of a negated input: the rounding is not symmetric). */
 #include "es_fixedpoint.h"
 #include "es_kernels.h"
 
-void es_add_broadcast_s8(const es_add_broadcast_params_t *p, const int8_t *input1, const int8_t *input2,
-                         int8_t *output)
+static void es_add_sub_broadcast(const es_add_broadcast_params_t *p, const int8_t *input1,
+                                 const int8_t *input2, int8_t *output, int subtract)
 {
     uint32_t i0, i1, i2, i3;
     for (i0 = 0; i0 < p->out_dims[0]; ++i0) {
@@ -19,12 +21,25 @@ void es_add_broadcast_s8(const es_add_broadcast_params_t *p, const int8_t *input
                                                 << p->left_shift);
                     const int32_t b = (int32_t)((uint32_t)(x2[i3 * p->in2_strides[3]] + p->input2_offset)
                                                 << p->left_shift);
-                    const int32_t sum = es_requantize(a, p->input1_multiplier, p->input1_shift) +
-                                        es_requantize(b, p->input2_multiplier, p->input2_shift);
+                    const int32_t sa = es_requantize(a, p->input1_multiplier, p->input1_shift);
+                    const int32_t sb = es_requantize(b, p->input2_multiplier, p->input2_shift);
+                    const int32_t sum = subtract ? sa - sb : sa + sb;
                     *output++ = (int8_t)es_requantize_clamp(sum, p->output_multiplier, p->output_shift,
                                                             p->output_offset, p->act_min, p->act_max);
                 }
             }
         }
     }
+}
+
+void es_add_broadcast_s8(const es_add_broadcast_params_t *p, const int8_t *input1, const int8_t *input2,
+                         int8_t *output)
+{
+    es_add_sub_broadcast(p, input1, input2, output, 0);
+}
+
+void es_sub_broadcast_s8(const es_add_broadcast_params_t *p, const int8_t *input1, const int8_t *input2,
+                         int8_t *output)
+{
+    es_add_sub_broadcast(p, input1, input2, output, 1);
 }
