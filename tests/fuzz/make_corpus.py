@@ -6,7 +6,8 @@ model/          blobs of small models compiled by the toolchain: a conv + FC mod
                 weight format it accepts, and all_ops, one using every other op (ALL_OPS:
                 depthwise, pools, ADD, PAD, STRIDED_SLICE, MEAN, LOGISTIC, MUL broadcasting,
                 TANH, CONCATENATION, RESHAPE, SOFTMAX; checked when it is built), and float_io,
-                float32 input and output (QUANTIZE from float32, DEQUANTIZE); a few KB each
+                float32 input and output (QUANTIZE from float32, DEQUANTIZE), and consts, MUL
+                and SUB by constants held in the blob (ES_TENSOR_CONST); a few KB each
 format_<name>/  weight tables of each encoder for the shapes fuzz_format.c expects
 
 Deterministic (fixed seeds), so rerunning it changes nothing unless the encoders or the
@@ -109,6 +110,19 @@ def model_blobs() -> dict[str, bytes]:
     x = keras.layers.Dense(4)(keras.layers.Dense(6, activation="relu")(inp))
     tfl = to_int8_tflite(keras.Model(inp, x), rng.random((16, 5)).astype(np.float32), float_io=True)
     blobs["float_io"] = plan_model(tfl, "fz").blob.data      # QUANTIZE ... DEQUANTIZE
+
+    import tensorflow as tf
+
+    inp = keras.Input((3, 3, 4), batch_size=1)               # constants in the blob:
+    s = L.Add()([L.Conv2D(4, 1)(inp), inp])
+    m = L.Lambda(lambda t: t * tf.constant([0.5, -1.0, 2.0, 0.25]))(s)       # MUL by [C]
+    d = L.Subtract()([m, L.Conv2D(4, 1)(inp)])                               # SUB
+    x = L.Lambda(lambda t: t - tf.constant([0.3, 0.1, -0.2, 0.0]))(d)        # SUB by [C]
+    tfl = to_int8_tflite(keras.Model(inp, x), rng.random((16, 3, 3, 4)).astype(np.float32))
+    blob = plan_model(tfl, "fz").blob.data
+    if not {OpCode.MUL, OpCode.SUB} <= set(blob_layer_ops(blob)):
+        raise SystemExit(f"the consts seed has {[o.name for o in blob_layer_ops(blob)]}, no MUL / SUB")
+    blobs["consts"] = blob
     return blobs
 
 
