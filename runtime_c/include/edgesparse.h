@@ -65,6 +65,7 @@ typedef enum {
     ES_OP_SQUEEZE = 43,
     ES_OP_STRIDED_SLICE = 45,
     ES_OP_EXPAND_DIMS = 70,
+    ES_OP_LEAKY_RELU = 98, /* es_lut_params_t */
     ES_OP_QUANTIZE = 114 /* int8 -> int8 (es_lut_params_t), float32 -> int8 (es_affine_params_t) */
 } es_op_t;
 
@@ -351,7 +352,7 @@ typedef struct {
     int32_t act_min, act_max;
 } es_mul_params_t;
 
-/* LOGISTIC, TANH and QUANTIZE (int8 -> int8): out[i] = table[in[i] + 128], the table computed
+/* LOGISTIC, TANH, LEAKY_RELU and QUANTIZE (int8 -> int8): out[i] = table[in[i] + 128], the table computed
  * offline with TFLM's integer arithmetic for each of the 256 input values. */
 typedef struct {
     uint32_t count;

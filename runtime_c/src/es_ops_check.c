@@ -17,6 +17,7 @@ int es_ops_known(uint8_t op)
     case ES_OP_SUB:
     case ES_OP_LOGISTIC:
     case ES_OP_TANH:
+    case ES_OP_LEAKY_RELU:
     case ES_OP_QUANTIZE:
     case ES_OP_DEQUANTIZE:
         return 1;
@@ -222,6 +223,7 @@ es_status_t es_ops_check(const uint8_t *blob, uint32_t blob_bytes, const es_tens
         break;
     case ES_OP_LOGISTIC:
     case ES_OP_TANH:
+    case ES_OP_LEAKY_RELU:
         expected = sizeof(es_lut_params_t);
         break;
     case ES_OP_DEQUANTIZE:
@@ -250,7 +252,8 @@ es_status_t es_ops_check(const uint8_t *blob, uint32_t blob_bytes, const es_tens
         return es_check_affine((const es_affine_params_t *)params, in, out);
     case ES_OP_QUANTIZE:
     case ES_OP_LOGISTIC:
-    case ES_OP_TANH: {
+    case ES_OP_TANH:
+    case ES_OP_LEAKY_RELU: {
         const es_lut_params_t *p = (const es_lut_params_t *)params;
         if (in->type == ES_TYPE_FLOAT32) {
             return es_check_affine((const es_affine_params_t *)params, in, out);
@@ -261,8 +264,10 @@ es_status_t es_ops_check(const uint8_t *blob, uint32_t blob_bytes, const es_tens
     case ES_OP_SUB:
         return es_check_add_broadcast((const es_add_broadcast_params_t *)params, in, &tensors[l->input[1]],
                                       out);
-    default:
+    case ES_OP_MUL:
         return es_check_mul((const es_mul_params_t *)params, in, &tensors[l->input[1]], out);
+    default:
+        return ES_ERR_OP;
     }
 }
 
@@ -303,6 +308,7 @@ int es_ops_run(const uint8_t *blob, const es_tensor_t *tensors, uint8_t *arena, 
         return 1;
     case ES_OP_LOGISTIC:
     case ES_OP_TANH:
+    case ES_OP_LEAKY_RELU:
         es_lut_s8((const es_lut_params_t *)params, in, out);
         return 1;
     case ES_OP_DEQUANTIZE:

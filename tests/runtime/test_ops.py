@@ -246,6 +246,7 @@ def test_mul_and_add_with_a_constant(seed, host_vs_reference, to_int8):
 
     rng = np.random.default_rng(1700 + seed)
     keras = _keras()
+    keras.utils.set_random_seed(seed)
     h, w, c = (int(v) for v in rng.integers(2, 7, size=3))
     inp = keras.Input((h, w, c), batch_size=1)
     a = keras.layers.Conv2D(c, 1)(inp)
@@ -280,12 +281,12 @@ def test_mul_and_add_with_a_constant(seed, host_vs_reference, to_int8):
 @pytest.mark.parametrize("seed", range(4))
 def test_sub(seed, host_vs_reference, to_int8):
     """SUB: Keras Normalization after an Add (SUB and MUL by [C] constants), Subtract of two
-    activations of the same shape, a [H,W,1] - [H,W,C] broadcast, and a scalar constant with a
-    ReLU."""
+    activations of the same shape, a [H,W,1] - [H,W,C] broadcast, and a scalar constant."""
     import tensorflow as tf
 
     rng = np.random.default_rng(1800 + seed)
     keras = _keras()
+    keras.utils.set_random_seed(seed)
     h, w, c = (int(v) for v in rng.integers(2, 7, size=3))
     inp = keras.Input((h, w, c), batch_size=1)
     a = keras.layers.Conv2D(c, 1)(inp)
@@ -297,11 +298,29 @@ def test_sub(seed, host_vs_reference, to_int8):
         x = keras.layers.Subtract()([inp, a])
     elif seed == 2:
         x = keras.layers.Lambda(lambda t: tf.reduce_mean(t[1], axis=-1, keepdims=True) - t[0])([inp, a])
-    else:
+    else:  # the ReLU keeps the converter from folding the SUB into the next conv's bias
         x = keras.layers.Lambda(lambda t: tf.nn.relu(t - 0.75))(s)
     x = keras.layers.Conv2D(2, 1)(x)
-    xf = _inputs(rng, (h, w, c), n=16)
+    xf = rng.uniform(-2, 3, size=(16, h, w, c)).astype(np.float32)  # s reaches past 0.75
     _check(host_vs_reference, to_int8(keras.Model(inp, x), xf), xf, OpCode.SUB)
+
+
+def test_sub_with_a_dead_output_is_refused_by_name(to_int8):
+    """relu(x - 100) is 0 on all calibration data: the output scale collapses, the output
+    multiplier exceeds 1 and TFLM aborts the process on the model; compile refuses it first,
+    naming the op."""
+    import tensorflow as tf
+
+    from toolchain.errors import UnsupportedOpError
+    from toolchain.pipeline import plan_model
+
+    keras = _keras()
+    inp = keras.Input((2, 2, 3), batch_size=1)
+    s = keras.layers.Add()([inp, keras.layers.Conv2D(3, 1)(inp)])
+    x = keras.layers.Conv2D(2, 1)(keras.layers.Lambda(lambda t: tf.nn.relu(t - 100.0))(s))
+    xf = _inputs(np.random.default_rng(5), (2, 2, 3))
+    with pytest.raises(UnsupportedOpError, match="SUB .*output multiplier exceeds 1"):
+        plan_model(to_int8(keras.Model(inp, x), xf), "dead")
 
 
 @pytest.mark.slow
@@ -348,6 +367,25 @@ def test_lut_tables_cover_every_input_against_tflm(tmp_path):
             ref = reference_outputs(tflite, all_bytes).ravel()
             ours = table_fn(float(x.scale[0]), int(x.zero_point[0]))
             assert np.array_equal(ours, ref), f"{kind}: {np.count_nonzero(ours != ref)} entries differ"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("alpha", [0.01, 0.3, 1.7, -0.4])
+def test_leaky_relu_every_input(alpha, host_vs_reference, to_int8):
+    """LEAKY_RELU (a table, like LOGISTIC) against TFLM on every int8 input value: the Dense in
+    front is an identity scaled so that its int8 outputs sweep -128..127."""
+    rng = np.random.default_rng(int(1900 + 100 * alpha))
+    keras = _keras()
+    n = 256
+    inp = keras.Input((n,), batch_size=1)
+    dense = keras.layers.Dense(n, use_bias=False)
+    x = keras.layers.LeakyReLU(alpha=alpha)(dense(inp))
+    dense.set_weights([np.eye(n, dtype=np.float32)])
+    lo = rng.uniform(-6, -0.5)
+    xf = np.linspace(lo, lo + rng.uniform(1, 12), n, dtype=np.float32)[np.newaxis].repeat(4, 0)
+    plan = _check(host_vs_reference, to_int8(keras.Model(inp, x), xf), xf, OpCode.LEAKY_RELU)
+    layer = next(l for l in plan.layers if l.opcode == OpCode.LEAKY_RELU)
+    assert len(set(layer.params["table"])) > 64  # a real sweep, not a constant table
 
 
 def _retype_reshape_to_quantize(tflite: bytes, scale: float, zero_point: int) -> bytes:

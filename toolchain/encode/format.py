@@ -21,7 +21,7 @@ is 8-byte aligned in memory. Version history:
      model input feeding QUANTIZE (float32 -> int8) or a model output of DEQUANTIZE, both with
      es_affine_params_t, and status ES_ERR_TYPE; es_tensor_t's reserved field becomes flags,
      ES_TENSOR_CONST marking an int8 constant held in the blob (the second input of MUL or a
-     broadcasting ADD); SUB with es_add_broadcast_params_t.
+     broadcasting ADD); SUB with es_add_broadcast_params_t; LEAKY_RELU as a table (es_lut_params_t).
 """
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ class OpCode(IntEnum):
     SQUEEZE = 43  # lowered to a RESHAPE layer
     STRIDED_SLICE = 45
     EXPAND_DIMS = 70  # lowered to a RESHAPE layer
+    LEAKY_RELU = 98  # a 256-entry table, as LOGISTIC
     QUANTIZE = 114  # int8 -> int8 requantization, or float32 (a model input) -> int8
 
 
@@ -285,6 +286,7 @@ PARAMS_STRUCT = {
     OpCode.QUANTIZE: LUT_PARAMS,  # AFFINE_PARAMS from float32 (the layer's params_struct)
     OpCode.DEQUANTIZE: AFFINE_PARAMS,
     OpCode.SUB: ADD_BROADCAST_PARAMS,
+    OpCode.LEAKY_RELU: LUT_PARAMS,
 }
 
 

@@ -144,7 +144,7 @@ def _options(opcode: OpCode, opts, s) -> dict:
                      ("potScaleInt16", "pot_scale_int16"), ("axis", "axis"),
                      ("keepDims", "keep_dims"), ("beginMask", "begin_mask"), ("endMask", "end_mask"),
                      ("ellipsisMask", "ellipsis_mask"), ("newAxisMask", "new_axis_mask"),
-                     ("shrinkAxisMask", "shrink_axis_mask"), ("offset", "offset")):
+                     ("shrinkAxisMask", "shrink_axis_mask"), ("offset", "offset"), ("alpha", "alpha")):
         if hasattr(opts, src):
             out[dst] = getattr(opts, src)
     return out

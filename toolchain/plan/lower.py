@@ -276,6 +276,12 @@ def _add(graph: Graph, op: Op, index: int) -> Layer:
         p = requant.sub_params(_scale(a), _scale(b), _scale(y))
     else:
         p = requant.add_params(_scale(a), _scale(b), _scale(y))
+    if p["output_shift"] > 0:
+        raise UnsupportedOpError(
+            f"{op.label}: output scale {_scale(y):.3g} is so small against the input scales "
+            f"({_scale(a):.3g}, {_scale(b):.3g}) that the output multiplier exceeds 1 (the output "
+            "was constant during calibration; TFLM aborts on this model too): check the "
+            "representative data, or the layer is dead and can go")
     if (tuple(a.shape) != tuple(b.shape) or tuple(a.shape) != tuple(y.shape) or b.is_constant
             or op.opcode == OpCode.SUB):
         out4 = _dims4(op, y)
@@ -506,7 +512,8 @@ def _quantize(graph: Graph, op: Op, index: int) -> Layer:
 
 
 def _lut(graph: Graph, op: Op, index: int) -> Layer:
-    """LOGISTIC, TANH and int8 -> int8 QUANTIZE: one output byte per input byte, tabulated."""
+    """LOGISTIC, TANH, LEAKY_RELU and int8 -> int8 QUANTIZE: one output byte per input byte,
+    tabulated."""
     x, y = _activation_io(graph, op)
     if x.size_bytes != y.size_bytes:
         raise UnsupportedOpError(f"{op.label}: input and output sizes differ")
@@ -515,6 +522,9 @@ def _lut(graph: Graph, op: Op, index: int) -> Layer:
             table = lut.logistic_table(_scale(x), _zp(x))
         elif op.opcode == OpCode.TANH:
             table = lut.tanh_table(_scale(x), _zp(x))
+        elif op.opcode == OpCode.LEAKY_RELU:
+            table = lut.leaky_relu_table(_scale(x), _zp(x), _scale(y), _zp(y),
+                                         float(op.options.get("alpha", 0.2)))
         else:
             table = lut.requantize_table(_scale(x), _zp(x), _scale(y), _zp(y))
     except ValueError as e:
@@ -544,4 +554,5 @@ _LOWER = {
     OpCode.QUANTIZE: _quantize,
     OpCode.DEQUANTIZE: _affine,
     OpCode.SUB: _add,
+    OpCode.LEAKY_RELU: _lut,
 }

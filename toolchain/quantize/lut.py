@@ -162,6 +162,23 @@ def tanh_table(input_scale: float, input_zero_point: int) -> np.ndarray:
     return _activation_table(input_scale, input_zero_point, gemmlowp_tanh, 7, 0)
 
 
+def leaky_relu_table(input_scale: float, input_zero_point: int, output_scale: float,
+                     output_zero_point: int, alpha: float) -> np.ndarray:
+    """LEAKY_RELU output for inputs -128..127 (TFLM's QuantizeLeakyRelu: x - zero point scaled
+    by input_scale / output_scale when >= 0, by input_scale * alpha / output_scale below; both
+    multipliers computed in float, as its Prepare does, then widened to double)."""
+    s_in, s_out, a = np.float32(input_scale), np.float32(output_scale), np.float32(alpha)
+    m_alpha, sh_alpha = quantize_multiplier(float(np.float32(np.float32(s_in * a) / s_out)))
+    m_id, sh_id = quantize_multiplier(float(np.float32(s_in / s_out)))
+
+    def one(q: int) -> int:
+        v = q - input_zero_point
+        m, sh = (m_id, sh_id) if v >= 0 else (m_alpha, sh_alpha)
+        return min(max(output_zero_point + multiply_by_quantized_multiplier(v, m, sh), -128), 127)
+
+    return _table(one)
+
+
 def requantize_table(input_scale: float, input_zero_point: int, output_scale: float,
                      output_zero_point: int) -> np.ndarray:
     """int8 -> int8 QUANTIZE output for inputs -128..127 (reference_ops::Requantize with the

@@ -1,4 +1,4 @@
-/* LOGISTIC, TANH and int8 -> int8 QUANTIZE: a 256-entry table lookup, the table holding
+/* LOGISTIC, TANH, LEAKY_RELU and int8 -> int8 QUANTIZE: a 256-entry table lookup, the table holding
  * TFLM's reference result for every input value (toolchain/quantize/lut.py). */
 #include "es_kernels.h"
 
