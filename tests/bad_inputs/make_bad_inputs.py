@@ -32,8 +32,8 @@ def _keras_models():
 
     inp = keras.Input((8, 8, 1), batch_size=1)
     x = keras.layers.Flatten()(inp)
-    x = keras.layers.Dense(6)(x)
-    unsupported = keras.Model(inp, keras.layers.LeakyReLU(0.2)(x))
+    x = keras.layers.Reshape((2, 3))(keras.layers.Dense(6)(x))
+    unsupported = keras.Model(inp, keras.layers.Permute((2, 1))(x))  # TRANSPOSE
     return keras, small, unsupported
 
 
@@ -47,7 +47,7 @@ def tflite_files() -> dict[str, bytes]:
     good = to_int8_tflite(small(), x)
     out = {"valid_8x8x1_int8.tflite": good,  # not malformed: the model the bad datasets go with
            "truncated.tflite": good[:len(good) // 2],
-           "unsupported_op_leaky_relu.tflite": to_int8_tflite(unsupported, x),
+           "unsupported_op_transpose.tflite": to_int8_tflite(unsupported, x),
            }
     out["float32.tflite"] = tf.lite.TFLiteConverter.from_keras_model(small()).convert()
 

@@ -81,8 +81,9 @@ def test_unsupported_op_names_op_and_tensor():
 
     keras = _keras()
     inp = keras.Input((4,), batch_size=1)
-    model = keras.Model(inp, keras.layers.LeakyReLU(name="squash")(keras.layers.Dense(3)(inp)))
+    x = keras.layers.Reshape((2, 2))(keras.layers.Dense(4)(inp))
+    model = keras.Model(inp, keras.layers.Permute((2, 1), name="swap")(x))
     tflite = to_int8_tflite(model, np.random.default_rng(0).random((8, 4)).astype(np.float32))
     with pytest.raises(UnsupportedOpError) as e:
-        load_tflite(tflite, "leaky_model")
-    assert "LEAKY_RELU" in str(e.value) and "Supported ops" in str(e.value)
+        load_tflite(tflite, "transpose_model")
+    assert "TRANSPOSE" in str(e.value) and "Supported ops" in str(e.value)
