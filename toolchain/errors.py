@@ -1,4 +1,5 @@
-"""Errors a user can cause. The CLI prints their message and exits non-zero, no traceback.
+"""Errors a user can cause. The CLI prints their message and exits non-zero (2; 1 for a
+verification failure), no traceback.
 
 Messages say what is wrong, where (layer, op, file, key) and, where it helps, what to do.
 """
@@ -35,7 +36,10 @@ class RunError(ToolchainError):
 
 
 class VerifyError(ToolchainError):
-    """Outputs that differ from the reference interpreter."""
+    """Outputs that differ from the reference interpreter: the build ran, its results are
+    wrong. Exit status 1, apart from user errors' 2."""
+
+    exit_code = 1
 
 
 class BudgetError(ToolchainError):

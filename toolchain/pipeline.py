@@ -177,9 +177,12 @@ class Plan:
 
 
 def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "balanced",
-               flash_budget: int | None = None, dsp: bool = True, huffman: str | None = None) -> Plan:
+               flash_budget: int | None = None, dsp: bool = True, huffman: str | None = None,
+               force_strict: bool = False) -> Plan:
     """Lower, choose formats (select.py: optimize goal, optional flash budget for the whole
-    blob in bytes, dsp: the target runs the DSP kernels), plan the arena, build the blob."""
+    blob in bytes, dsp: the target runs the DSP kernels), plan the arena, build the blob.
+    force_format builds every layer it applies to in that format (dense elsewhere, or with
+    force_strict a ToolchainError naming the first FC / conv layer it does not apply to)."""
     layers = lower_graph(graph)
     table_budget = None
     if flash_budget is not None:
@@ -192,7 +195,8 @@ def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "b
             raise BudgetError(f"--flash-budget {flash_budget:,}: the model's records, bias and "
                               f"requantization tables alone take {fixed:,} bytes")
     choices = choose_formats(layers, force=force_format, optimize=optimize,
-                             flash_budget=table_budget, dsp=dsp, huffman=huffman)
+                             flash_budget=table_budget, dsp=dsp, huffman=huffman,
+                             force_strict=force_strict)
     arena = plan_arena(graph, layers, choices)
     blob = build_blob(graph, layers, choices, arena)
     return Plan(graph, layers, choices, arena, blob)
@@ -515,12 +519,36 @@ def _huffman_modes(out: Path, report: dict, tflite: bytes, board, x, ref, run) -
     return {"decode": mode, "modes": {mode: entry(plan, run), other: entry(alt, alt_run)}}
 
 
+def mismatch_failures(report: dict, on: str) -> list[str]:
+    """Every comparison with the TFLM reference that a run `on` ("host" or "qemu") recorded in
+    `report` and that found differing bytes, one phrase each: on the host, the host build; in
+    QEMU, the build as compiled, the all-dense comparison build, and (with Huffman-coded
+    layers) the other decode mode, built and run too (the compiled mode is the build itself)."""
+    m = report["mismatches"]
+    if on == "host":
+        checks = [("host_vs_reference", "the host build (mismatches.host_vs_reference)")]
+    else:
+        checks = [("qemu_vs_reference", "the QEMU build as compiled (mismatches.qemu_vs_reference)"),
+                  ("qemu_dense_vs_reference", "the all-dense comparison build in QEMU "
+                                              "(mismatches.qemu_dense_vs_reference)")]
+    failures = [f"{m[k]} output bytes of {what}" for k, what in checks if m.get(k)]
+    if on == "qemu" and report.get("huffman"):
+        compiled = report["huffman"].get("decode")
+        for mode, entry in sorted(report["huffman"].get("modes", {}).items()):
+            if mode != compiled and entry.get("mismatches"):
+                failures.append(f"{entry['mismatches']} output bytes of the Huffman decode-at-"
+                                f"{mode} build in QEMU (huffman.modes.{mode}.mismatches)")
+    return failures
+
+
 def run_output_dir(out: Path, on: str) -> dict:
+    """Build, run and verify DIR `on` the host or QEMU; report.json is written either way (it
+    is the evidence), then any mismatching comparison raises VerifyError (exit status 1)."""
     report = run_host(out) if on == "host" else run_qemu_target(out)
-    key = "host_vs_reference" if on == "host" else "qemu_vs_reference"
-    if report["mismatches"][key]:
-        raise VerifyError(f"{out}: {report['mismatches'][key]} output bytes differ from the TFLM "
-                          f"reference on {on} (report.json has the details)")
+    failures = mismatch_failures(report, on)
+    if failures:
+        raise VerifyError(f"{out}: differs from the TFLM reference: " + "; ".join(failures) +
+                          " (report.json has the details)")
     return report
 
 
