@@ -2,12 +2,12 @@
 real run (FC 784x300 on mps2-an386, dense and csr8 at 90% sparsity) through conversion,
 build, QEMU and the bit-exactness check, run twice to show the counts are deterministic."""
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from requires import needs  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
@@ -15,8 +15,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from benchmarks import config, goals  # noqa: E402
 from benchmarks.run import expand_jobs  # noqa: E402
 
-HAVE_ARM = shutil.which("arm-none-eabi-gcc") is not None and shutil.which("qemu-system-arm") is not None
-needs_arm = pytest.mark.skipif(not HAVE_ARM, reason="arm-none-eabi-gcc or qemu-system-arm missing")
+needs_arm = needs("arm-none-eabi-gcc", "qemu-system-arm")
 
 ROW_KEYS = {"op": str, "shape": str, "format": str, "board": str, "sparsity": float,
             "instructions": int, "bytes": int, "mismatches": int, "nonzero": int}

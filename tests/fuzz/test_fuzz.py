@@ -5,17 +5,16 @@ targets at a time (default 2 with CI=true, 1 otherwise); executions and seconds 
 are printed and merged into build/fuzz/summary.json.
 """
 import os
-import shutil
 import struct
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 import es_fuzz_driver as drv
+from requires import needs  # noqa: E402
 
 pytestmark = [pytest.mark.fuzz,
-              pytest.mark.skipif(shutil.which(drv.CC) is None,
-                                 reason=f"{drv.CC} not installed (scripts/bootstrap.sh installs it)")]
+              needs(drv.CC)]
 
 TARGETS = drv.targets()
 TARGET_NAMES = [t.name for t in TARGETS]

@@ -1,12 +1,12 @@
 """The runtime and a generated model build without a single warning under the strictest flags
 we hold them to (gcc and arm-none-eabi-gcc), cppcheck finds nothing, and a generated model
 built with ASan + UBSan runs the reference's inputs to the reference's outputs."""
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from requires import require  # noqa: E402
 
 from toolchain.targets.build import RUNTIME_DIR, SANITIZE_FLAGS, STRICT_WARNINGS
 
@@ -51,10 +51,15 @@ int main(void)
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    """Generated sources of a small model (conv, depthwise, pools, ADD, FC, softmax) in every
-    weight format it accepts, with its int8 tflite and test inputs."""
+    """One small model (conv with im2col, depthwise, ADD, direct 1x1 conv, pools, FC with a
+    320-long reduction, FC, softmax) whose FC / conv weights suit every weight format at once
+    (format_weights.suit_every_format: 1x4 zero blocks, 2:4 groups, a dead row, a gap over
+    255 columns, 1..5-bit shared values, one weight scale per tensor), planned with each
+    format forced strictly (a layer the format does not take is an error, not dense); the
+    generated sources of each, the int8 tflite and the test inputs."""
     import tf_keras as keras
 
+    from format_weights import suit_every_format
     from toolchain.codegen.model import write_model_sources
     from toolchain.pipeline import plan_model
     from toolchain.plan.select import ENCODERS
@@ -62,32 +67,100 @@ def models(tmp_path_factory):
 
     rng = np.random.default_rng(0)
     keras.utils.set_random_seed(0)
-    inp = keras.Input((8, 8, 2), batch_size=1)
-    a = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inp)
-    b = keras.layers.DepthwiseConv2D(3, padding="same")(a)
-    x = keras.layers.Add()([a, b])
-    x = keras.layers.MaxPooling2D(2)(x)
-    x = keras.layers.AveragePooling2D(2)(x)
-    x = keras.layers.Flatten()(x)
-    x = keras.layers.Dense(16, activation="relu")(x)
-    x = keras.layers.Dense(5, activation="softmax")(x)
-    model = keras.Model(inp, x)
-    for layer in model.layers:
-        ws = layer.get_weights()
-        if ws and layer.__class__.__name__ != "DepthwiseConv2D":
-            ws[0][rng.random(ws[0].shape) < 0.7] = 0
-            layer.set_weights(ws)
-    xf = rng.random((12, 8, 8, 2)).astype(np.float32)
-    tflite = to_int8_tflite(model, xf)
+    L = keras.layers
+    inp = keras.Input((8, 8, 4), batch_size=1)
+    a = L.Conv2D(20, 3, padding="same", activation="relu")(inp)    # K = 36, im2col
+    b = L.DepthwiseConv2D(3, padding="same")(a)                    # dense only
+    x = L.Conv2D(20, 1, activation="relu")(L.Add()([a, b]))        # K = 20, direct 1x1
+    x = L.MaxPooling2D(2)(x)                                       # 4x4x20
+    x = L.AveragePooling2D(2, strides=1, padding="same")(x)
+    x = L.Dense(16, activation="relu")(L.Flatten()(x))             # K = 320
+    model = keras.Model(inp, L.Dense(5, activation="softmax")(x))  # K = 16
+    bits = suit_every_format(model, rng)
+    xf = rng.uniform(-1.0, 2.0, (12, 8, 8, 4)).astype(np.float32)
+    tflite = to_int8_tflite(model, xf, per_tensor=True)
     xq = quantize_input(xf, *input_quantization(tflite))
     work = tmp_path_factory.mktemp("strict")
-    out = {}
+    sources, plans = {}, {}
     for name in ENCODERS:
-        plan = plan_model(tflite, "strict", force_format=name)
-        src = work / name.replace(":", "_") / "src"
+        plan = plan_model(tflite, "strict", force_format=name, force_strict=True)
+        src = work / name.replace(":", "_").replace("+", "_") / "src"
         write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, src)
-        out[name] = src
-    return {"sources": out, "tflite": tflite, "x": xq, "work": work}
+        sources[name], plans[name] = src, plan
+    return {"sources": sources, "plans": plans, "tflite": tflite, "x": xq, "work": work,
+            "bits": bits}
+
+
+def _blob_weight_formats(plan) -> list[tuple[int, int | None]]:
+    """Per layer record of the built blob: (weight format, palette coding or None)."""
+    from toolchain.encode import format as fmt
+
+    data = plan.blob.data
+    h = fmt.HEADER.unpack(data)
+    out = []
+    for i in range(h["layer_count"]):
+        rec = fmt.LAYER.unpack(data, h["layers_offset"] + i * fmt.LAYER.size)
+        coding = None
+        if rec["format"] in (fmt.WeightFormat.PALETTE, fmt.WeightFormat.PALETTE_CSR):
+            params = fmt.PARAMS_STRUCT[fmt.OpCode(rec["op"])].unpack(data, rec["params_offset"])
+            coding = fmt.PALETTE.unpack(data, params["weights_offset"])["coding"]
+        out.append((rec["format"], coding))
+    return out
+
+
+@pytest.mark.convert
+def test_every_format_is_built_in_every_layer_it_is_forced_on(models):
+    """Each forced format really is what the blob holds for every FC / conv layer (4 here),
+    down to the palette coding (a Huffman format that fell back to raw codes would show);
+    depthwise stays dense; the palettes use every code width."""
+    from toolchain.encode import palette
+    from toolchain.encode.format import WeightFormat
+    from toolchain.plan.select import ENCODERS
+
+    assert sorted(models["bits"].values()) == [1, 2, 3, 5]
+    for name, plan in models["plans"].items():
+        enc = ENCODERS[name]
+        built = _blob_weight_formats(plan)
+        sparse = [i for i, layer in enumerate(plan.layers) if layer.sparse_capable]
+        assert len(sparse) == 4
+        for i, (layer, choice) in enumerate(zip(plan.layers, plan.choices)):
+            if i in sparse:
+                assert choice.format == name, (name, layer.name, choice.format)
+                assert built[i][0] == enc.FORMAT, (name, layer.name, built[i])
+                if name.startswith("palette"):
+                    assert built[i][1] == enc.coding, (name, layer.name, built[i])
+            elif layer.weights is not None:  # DEPTHWISE_CONV_2D
+                assert (choice.format, built[i][0]) == ("dense", WeightFormat.DENSE)
+        if name.startswith("palette"):  # codes of 1, 2, 3 and 5 bits (containers 1, 2, 4, 8)
+            assert {palette.code_bits(len(palette.codebook(plan.layers[i].weights, "-csr" in name)))
+                    for i in sparse} == {1, 2, 3, 5}, name
+
+
+def test_a_forced_format_that_does_not_apply_is_refused_when_strict():
+    """force_strict names the layer and why; without it the layer is built dense."""
+    from toolchain.encode.format import OpCode
+    from toolchain.errors import ToolchainError
+    from toolchain.plan.lower import Layer
+    from toolchain.plan.select import choose_formats
+
+    w = np.random.default_rng(0).integers(-127, 128, size=(8, 30)).astype(np.int8)
+    layer = Layer(0, "fc0", OpCode.FULLY_CONNECTED, [0], 1,
+                  dict(in_features=30, out_features=8, batches=1, output_zero_point=0,
+                       act_min=-128, act_max=127),
+                  weights=w, bias=np.zeros(8, np.int32), mult=np.full(8, 1 << 30, np.int32),
+                  shift=np.zeros(8, np.int32))
+    assert choose_formats([layer], force="nm2:4")[0].format == "dense"
+    for name, why in (("nm2:4", "30 columns"), ("block1x4", "not a multiple of 4"),
+                      ("palette", "distinct values"), ("palette-csr+huffman-stream",
+                                                       "distinct values")):
+        with pytest.raises(ToolchainError, match=f"layer fc0: weight format .* does not apply: "
+                                                 f".*{why}"):
+            choose_formats([layer], force=name, force_strict=True)
+    w[:, 28:] = 0
+    w[:, :28] = (w[:, :28].reshape(8, 7, 4) * [1, 1, 0, 0]).reshape(8, 28)  # 2:4, 30 columns
+    with pytest.raises(ToolchainError, match="30 columns"):
+        choose_formats([layer], force="nm2:4", force_strict=True)
+    assert choose_formats([layer], force="csr16", force_strict=True)[0].format == "csr16"
 
 
 def _runtime_sources(port: str):
@@ -113,6 +186,7 @@ def test_strict_warnings_include_conversion():
 
 
 @pytest.mark.slow
+@pytest.mark.convert
 def test_host_gcc_strict_warnings(models, tmp_path):
     include = [RUNTIME_DIR / "include", RUNTIME_DIR / "src", RUNTIME_DIR / "port"]
     sources = _runtime_sources("host")
@@ -124,12 +198,13 @@ def test_host_gcc_strict_warnings(models, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.convert
+@pytest.mark.firmware
 @pytest.mark.parametrize("board", list(ARM_BOARDS))
 def test_arm_firmware_strict_warnings(models, board, tmp_path):
     """The firmware Makefile (templates/Makefile.j2) compiles the runtime, its Cortex-M port,
     the generated model and the firmware sources with STRICT_WARNINGS; any warning fails it."""
-    if shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("arm-none-eabi-gcc not installed")
+    require("arm-none-eabi-gcc")
     from toolchain.targets.boards import load_board
     from toolchain.targets.build import build_firmware
 
@@ -153,8 +228,7 @@ def _undefined_symbols(objects) -> set[str]:
 
 def test_runtime_core_calls_no_allocator_or_stdio(tmp_path):
     """runtime_c/src (not the ports) links against nothing but memcpy/memmove/memset."""
-    if shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("arm-none-eabi-gcc not installed")
+    require("arm-none-eabi-gcc")
     objects = []
     for i, src in enumerate(sorted((RUNTIME_DIR / "src").rglob("*.c"))):
         obj = tmp_path / f"{i}.o"
@@ -185,8 +259,7 @@ def test_strict_flags_catch_a_sign_conversion(tmp_path):
 def test_cppcheck_clean():
     """Every class but information (errors are always on): warning, style, performance,
     portability."""
-    if shutil.which("cppcheck") is None:
-        pytest.skip("cppcheck not installed (scripts/bootstrap.sh installs it)")
+    require("cppcheck")
     proc = subprocess.run(
         ["cppcheck", "--error-exitcode=1", "--enable=warning,style,performance,portability",
          "--std=c99", "--inline-suppr", "-q", f"-I{RUNTIME_DIR / 'include'}",
@@ -195,35 +268,67 @@ def test_cppcheck_clean():
     assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("force_dsp", [False, True])
-def test_generated_models_under_sanitizers_match_the_reference(models, tmp_path, force_dsp):
-    """Every weight format's build of the model, compiled with ASan + UBSan (any report
-    aborts), gives the TFLM reference's outputs byte for byte."""
+def _sanitize_flags(force_dsp: bool) -> list[str]:
+    return ["-std=c99", "-O1", *STRICT_WARNINGS, *SANITIZE_FLAGS, "-fno-sanitize-recover=all",
+            *(["-DES_FORCE_DSP"] if force_dsp else []), f"-I{RUNTIME_DIR / 'include'}",
+            f"-I{RUNTIME_DIR / 'src'}"]
+
+
+@pytest.fixture(scope="module")
+def sanitized_runtime(tmp_path_factory):
+    """force_dsp -> the runtime's objects built with ASan + UBSan (once per variant)."""
+    built = {}
+
+    def get(force_dsp: bool):
+        if force_dsp not in built:
+            work = tmp_path_factory.mktemp("san_dsp" if force_dsp else "san_c")
+            objs = []
+            for i, c in enumerate(sorted((RUNTIME_DIR / "src").rglob("*.c"))):
+                objs.append(work / f"rt{i}.o")
+                build = subprocess.run(["gcc", *_sanitize_flags(force_dsp), "-c", "-o",
+                                        str(objs[-1]), str(c)], capture_output=True, text=True)
+                assert build.returncode == 0, build.stderr
+            built[force_dsp] = objs
+        return built[force_dsp]
+
+    return get
+
+
+def _format_cases():
+    """Every weight format in the plain C and DSP builds; one (2:4 through the DSP kernels:
+    pair tables in the arena, SMLAD) is in the fast tier, the rest in the slow one."""
+    from toolchain.plan.select import ENCODERS
+
+    for name in ENCODERS:
+        for dsp in (False, True):
+            fast = (name, dsp) == ("nm2:4", True)
+            yield pytest.param(name, dsp, id=f"{name}-{'dsp' if dsp else 'c'}",
+                               marks=() if fast else (pytest.mark.slow,))
+
+
+@pytest.mark.convert
+@pytest.mark.parametrize("name,force_dsp", list(_format_cases()))
+def test_generated_models_under_sanitizers_match_the_reference(models, sanitized_runtime, name,
+                                                               force_dsp, tmp_path):
+    """Each weight format's build of the model (every FC / conv layer in that format: the test
+    above), compiled with ASan + UBSan (any report aborts), gives the TFLM reference's
+    outputs byte for byte."""
     from toolchain.pipeline import reference
 
     ref = reference(models["tflite"], models["x"])
     driver = tmp_path / "driver.c"
     driver.write_text(HOST_DRIVER)
-    flags = ["-std=c99", "-O1", *STRICT_WARNINGS, *SANITIZE_FLAGS, "-fno-sanitize-recover=all",
-             *(["-DES_FORCE_DSP"] if force_dsp else []), f"-I{RUNTIME_DIR / 'include'}",
-             f"-I{RUNTIME_DIR / 'src'}"]
-    runtime_objs = []  # the runtime once; each format's model.c and the driver per build
-    for i, c in enumerate(sorted((RUNTIME_DIR / "src").rglob("*.c"))):
-        runtime_objs.append(tmp_path / f"rt{i}.o")
-        build = subprocess.run(["gcc", *flags, "-c", "-o", str(runtime_objs[-1]), str(c)],
-                               capture_output=True, text=True)
-        assert build.returncode == 0, build.stderr
-    for name, src in models["sources"].items():
-        exe = tmp_path / f"{name.replace(':', '_')}_san"
-        cmd = ["gcc", *flags, f"-I{src}", "-o", str(exe), str(driver),
-               *map(str, sorted(src.glob("*.c"))), *map(str, runtime_objs)]
-        build = subprocess.run(cmd, capture_output=True, text=True)
-        assert build.returncode == 0, build.stderr
-        run = subprocess.run([str(exe)], input=models["x"].tobytes(), capture_output=True)
-        assert run.returncode == 0 and not run.stderr, (name, run.stderr.decode()[-3000:])
-        ours = np.frombuffer(run.stdout, np.int8).reshape(len(models["x"]), -1)
-        np.testing.assert_array_equal(ours, ref.reshape(ours.shape), err_msg=name)
+    src = models["sources"][name]
+    exe = tmp_path / "model_san"
+    build = subprocess.run(["gcc", *_sanitize_flags(force_dsp), f"-I{src}", "-o", str(exe),
+                            str(driver), *map(str, sorted(src.glob("*.c"))),
+                            *map(str, sanitized_runtime(force_dsp))], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([str(exe)], input=models["x"].tobytes(), capture_output=True)
+    assert run.returncode == 0 and not run.stderr, (name, run.stderr.decode()[-3000:])
+    ours = np.frombuffer(run.stdout, np.int8).reshape(len(models["x"]), -1)
+    np.testing.assert_array_equal(ours, ref.reshape(ours.shape), err_msg=name)
+    assert len(np.unique(ref)) > 3  # the outputs vary: a constant model would hide a wrong kernel
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from requires import MISSING, needs, require  # noqa: E402
 
 from toolchain.cli import main
 from toolchain.errors import BudgetError, RunError
@@ -28,9 +29,8 @@ from toolchain.targets.qemu import run_qemu
 sys.path.insert(0, str(Path(__file__).parent))
 from demo_models_for_targets import DEMO_NAMES, compile_demo_models  # noqa: E402
 
-HAVE_ARM = shutil.which("arm-none-eabi-gcc") is not None and shutil.which("qemu-system-arm") is not None
 pytestmark = [pytest.mark.slow, pytest.mark.qemu,
-              pytest.mark.skipif(not HAVE_ARM, reason="arm-none-eabi-gcc or qemu-system-arm missing")]
+              needs("arm-none-eabi-gcc", "qemu-system-arm")]
 
 BOARDS = list_boards()
 REAL_BOARDS = [b for b in BOARDS if not load_board(b).emulated]
@@ -90,8 +90,7 @@ def test_board_project_builds_fits_and_runs(demo, tmp_path, board_name):
 
 
 def test_cmake_builds_the_firmware(demo, tmp_path):
-    if shutil.which("cmake") is None:
-        pytest.skip("cmake not installed (scripts/bootstrap.sh installs it)")
+    require("cmake")
     d, x, ref = demo["digits"]
     board = load_board("mps2-an386")
     project = write_firmware_project(tmp_path / "p", board, d / "src", x, "digits")
@@ -245,8 +244,9 @@ def test_flash_dry_run_lines_parse_with_pyocd(dry_runs, board_name):
 
 @pytest.mark.parametrize("board_name", REAL_BOARDS)
 def test_flash_dry_run_lines_are_accepted_by_openocd(dry_runs, board_name):
-    if openocd_scripts_dir() is None or shutil.which("openocd") is None:
-        pytest.skip("openocd not installed (scripts/bootstrap.sh installs it)")
+    require("openocd")
+    if openocd_scripts_dir() is None:
+        pytest.skip(f"{MISSING} openocd's scripts folder (reinstall Debian's openocd)")
     board = load_board(board_name)
     for probe in (None, "0670FF3633454D4E43194623"):
         cmd = shlex.split(dry_runs[board_name, "openocd", probe])

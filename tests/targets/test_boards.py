@@ -1,8 +1,8 @@
 import re
-import shutil
 from pathlib import Path
 
 import pytest
+from requires import require  # noqa: E402
 
 from toolchain.errors import BoardError, BuildError
 from toolchain.targets.boards import BOARDS_DIR, CORES, list_boards, load_board
@@ -193,8 +193,7 @@ def test_rp2040_crc_and_boot2_image():
     from toolchain.targets.project import boot2_image, rp2040_crc32
 
     assert rp2040_crc32(b"123456789") == 0x0376E6E7  # CRC-32/MPEG-2 check value
-    if shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("arm-none-eabi-gcc missing")
+    require("arm-none-eabi-gcc")
     image = boot2_image(load_board("rpi-pico"))
     assert len(image) == 256
     assert int.from_bytes(image[-4:], "little") == rp2040_crc32(image[:252])

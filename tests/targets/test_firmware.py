@@ -2,12 +2,12 @@
 qemu-system-arm, and the ES_* protocol parsed. The known loop is `subs; bne`, two
 instructions per iteration, so its instruction count is exact up to the timer's
 granularity (one SysTick count = 1e9 / systick_hz instructions) and the timer reads."""
-import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from requires import needs  # noqa: E402
 
 from toolchain.errors import BuildError, RunError
 from toolchain.targets.boards import list_boards, load_board
@@ -18,8 +18,7 @@ from toolchain.targets.qemu import parse_output, run_qemu
 sys.path.insert(0, str(Path(__file__).parent))
 import tiny_model_for_targets as tiny  # noqa: E402
 
-HAVE_ARM = shutil.which("arm-none-eabi-gcc") is not None and shutil.which("qemu-system-arm") is not None
-needs_arm = pytest.mark.skipif(not HAVE_ARM, reason="arm-none-eabi-gcc or qemu-system-arm missing")
+needs_arm = needs("arm-none-eabi-gcc", "qemu-system-arm")
 HAVE_RUNTIME = (RUNTIME_DIR / "src" / "es_model.c").is_file()
 needs_runtime = pytest.mark.skipif(not HAVE_RUNTIME, reason="runtime_c/src not there yet")
 

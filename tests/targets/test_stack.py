@@ -1,7 +1,7 @@
 """Worst-case stack depth from gcc's -fcallgraph-info=su graphs (toolchain/targets/stack.py)."""
-import shutil
 
 import pytest
+from requires import require  # noqa: E402
 
 from toolchain.targets.stack import EXCEPTION_FRAME_BYTES, EXCEPTION_FRAME_FPU_BYTES, analyze
 
@@ -58,8 +58,7 @@ def test_no_entry_point_is_an_error(tmp_path):
 def test_firmware_build_reports_its_stack(tmp_path):
     """A real firmware: the path runs from Reset_Handler through es_model_invoke into a
     kernel reached through the format dispatch, and the reservation covers it."""
-    if shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("arm-none-eabi-gcc not installed")
+    require("arm-none-eabi-gcc")
     import numpy as np
 
     from toolchain.codegen.model import write_model_sources
