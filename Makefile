@@ -20,9 +20,11 @@ bench: bootstrap
 compression: bootstrap
 	$(PY) benchmarks/compression.py
 
-# every zoo model dense and pruned, host and QEMU; writes out/zoo and docs/ZOO.md
+# every zoo model dense and pruned, host and QEMU; writes out/zoo, docs/ZOO.md (--docs) and
+# benchmarks/zoo.json (the committed figures `make docs` renders)
 zoo: bootstrap
 	$(VENV)/bin/edgesparse zoo --out out/zoo --docs docs/ZOO.md
+	cp out/zoo/zoo.json benchmarks/zoo.json
 
 # libFuzzer over every target for FUZZ_SECONDS each (default 600); crashes in build/fuzz/artifacts
 fuzz: bootstrap

@@ -122,12 +122,12 @@ def _add_prune_options(p: argparse.ArgumentParser, auto: bool = True) -> None:
 
 def _prune_config(args, require_sparsity: bool):
     """PruneConfig from parsed arguments, or None for `compile` without pruning options."""
+    chosen = {k: getattr(args, k, None) for k in PRUNE_ENGINE_OPTIONS}
+    if not require_sparsity and all(v is None for v in chosen.values()):
+        return None  # before the imports below, which load TensorFlow (seconds)
     from toolchain.prune.config import build_config
     from toolchain.prune.sweep import SWEEP_SPARSITIES, parse_sparsities
 
-    chosen = {k: getattr(args, k, None) for k in PRUNE_ENGINE_OPTIONS}
-    if not require_sparsity and all(v is None for v in chosen.values()):
-        return None
     cli = {k: v for k, v in chosen.items() if k not in ("config", "layer", "logdir", "auto_sparsity")}
     cli["sparsity"] = args.sparsity
     cli["epochs"] = args.epochs
@@ -202,8 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--prune-epochs", type=_count, default=None,
                    help="pruning fine-tune epochs for every model (default: each model's own)")
     z.add_argument("--docs", type=Path, default=None, metavar="FILE",
-                   help="also write the table there (default: docs/ZOO.md of the source checkout "
-                        "when every model ran with default settings)")
+                   help="also write the table to FILE and the plot beside it as zoo.png "
+                        "(default: nothing outside --out; make zoo passes docs/ZOO.md)")
 
     c = sub.add_parser("compile", help="compile a model into DIR (sources, report.json)")
     c.add_argument("model", type=Path, help=".keras, .h5, SavedModel directory, or int8 .tflite")
@@ -300,10 +300,10 @@ def main(argv: list[str] | None = None) -> int:
             models = args.models.split(",") if args.models else None
             pipeline.demo(args.out, models=models, sparsity=args.sparsity, seed=args.seed)
         elif args.command == "zoo":
-            from toolchain.zoo import default_docs, run_zoo
+            from toolchain.zoo import run_zoo
 
             qemu = {"all": True, "small": "small", "none": False}[args.qemu]
-            docs = args.docs or default_docs(args)
+            docs = args.docs
             run_zoo(args.out, models=args.models.split(",") if args.models else None,
                     sparsity=args.sparsity, seed=args.seed, qemu=qemu,
                     train_epochs=args.train_epochs, prune_epochs=args.prune_epochs, docs=docs)

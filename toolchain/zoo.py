@@ -25,23 +25,15 @@ FIT_FLASH = 2 * 1024 * 1024
 FIT_RAM = 320 * 1024
 
 
-def default_docs(args) -> Path | None:
-    """docs/ZOO.md of the source checkout, for a complete run with default settings (every
-    model, 80 %, seed 0, QEMU for all, each model's own epochs); None otherwise or when
-    edgesparse is not run from its checkout."""
-    repo_docs = Path(__file__).resolve().parent.parent / "docs"
-    complete = (args.models is None and args.sparsity == 0.8 and args.seed == 0
-                and args.qemu == "all" and args.train_epochs is None and args.prune_epochs is None)
-    return repo_docs / "ZOO.md" if complete and repo_docs.is_dir() else None
-
-
 def run_zoo(out: Path, models: list[str] | None = None, sparsity: float = 0.8, seed: int = 0,
             qemu: bool | str = True, train_epochs: int | None = None,
             prune_epochs: int | None = None, docs: Path | None = None) -> dict:
     """Build, train, prune, convert, compile, run and verify the zoo models into `out`
     (atomically: on failure `out` is left as it was). qemu: True for every model, "small"
     for the small ones only, False for none. train_epochs / prune_epochs override each
-    model's own. docs: also write the ZOO.md table there. Returns zoo.json's content."""
+    model's own. Everything is written under `out`, unless `docs` names a file: then the
+    ZOO.md table is also written there and zoo.png beside it (`make zoo` passes docs/ZOO.md).
+    Returns zoo.json's content."""
     from toolchain.models.zoo import ZOO, zoo_names
 
     names = zoo_names(",".join(models) if models else None)
