@@ -9,7 +9,6 @@ recompiled between jobs.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -22,6 +21,7 @@ import numpy as np
 import toolchain  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
 from benchmarks.config import Pattern, Shape
 from benchmarks.models import TEST_SAMPLES, Case
+from toolchain import cache_key
 from toolchain.errors import ToolchainError
 from toolchain.ir.tflite_import import load_tflite
 from toolchain.pipeline import generate, plan_graph
@@ -33,12 +33,13 @@ from toolchain.targets.qemu import run_qemu
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Bump when what a row holds or how it is measured changes: it invalidates cached rows.
-MEASURE_VERSION = 1
-# What a measurement depends on besides the model and the runtime (runtime_c/, fingerprinted
-# from its snapshot): the templates, the parts of the toolchain between .tflite and firmware,
-# and the board files.
-FINGERPRINT_PATHS = ("templates", "boards", "toolchain/encode", "toolchain/plan",
-                     "toolchain/codegen", "toolchain/ir", "toolchain/targets")
+MEASURE_VERSION = 2
+# What a measurement depends on besides the model, its inputs and reference outputs, the
+# runtime (runtime_c/, fingerprinted from its snapshot) and the tools (toolchain.cache_key):
+# the whole toolchain package (requantization in toolchain/quantize/ and pipeline.py
+# included), the templates, the board files and the benchmark's own scripts.
+FINGERPRINT_PATHS = ("toolchain", "templates", "boards", "benchmarks/measure.py",
+                     "benchmarks/models.py", "benchmarks/config.py", "benchmarks/run.py")
 
 
 class BenchError(Exception):
@@ -65,15 +66,7 @@ class Job:
 
 def source_fingerprint(root: Path = REPO_ROOT, paths: tuple[str, ...] = FINGERPRINT_PATHS) -> str:
     """sha256 over the names and contents of the files under root/<path> for each path."""
-    h = hashlib.sha256()
-    for rel in paths:
-        base = root / rel
-        for path in sorted(p for p in base.rglob("*") if p.is_file()):
-            if "__pycache__" in path.parts or path.suffix == ".pyc":
-                continue
-            h.update(str(path.relative_to(root)).encode() + b"\0")
-            h.update(path.read_bytes() + b"\0")
-    return h.hexdigest()
+    return cache_key.source_fingerprint(paths, root)
 
 
 def snapshot_runtime(work: Path) -> tuple[Path, str]:
@@ -96,9 +89,18 @@ def snapshot_runtime(work: Path) -> tuple[Path, str]:
 
 
 def job_key(job: Job, case: Case, fingerprint: str) -> str:
-    raw = json.dumps([MEASURE_VERSION, fingerprint, case.tflite_sha, job.board, job.format,
-                      job.label, list(job.defines), TEST_SAMPLES])
-    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+    """The row's cache key: the job, the case's model, inputs and reference outputs, the
+    sources (`fingerprint`: runtime snapshot + FINGERPRINT_PATHS) and every tool's version
+    (compilers, QEMU, reference interpreter, TensorFlow, numpy: toolchain.cache_key)."""
+    return cache_key.cache_key([MEASURE_VERSION, fingerprint, case.tflite_sha, case.inputs_sha,
+                                case.reference_sha, job.board, job.format, job.label,
+                                list(job.defines), TEST_SAMPLES])
+
+
+def cached_row(rows_dir: Path, job: Job, case: Case, fingerprint: str) -> tuple[Path, dict | None]:
+    """The path a row of `job` is cached at, and the row if a run with the same key stored it."""
+    path = rows_dir / f"{job_key(job, case, fingerprint)}.json"
+    return path, (json.loads(path.read_text()) if path.is_file() else None)
 
 
 def _weighted_layer(layers) -> int:

@@ -3,13 +3,15 @@
 A case is one (shape, pattern) pair: a tf_keras model with a single Dense or Conv2D layer (no
 activation, bias on), random weights from a fixed seed, zeroed with a mask from
 toolchain/encode/patterns.py, converted to a full-int8 .tflite with random representative
-data. Beside the .tflite the cache keeps the int8 test inputs and TFLM's reference outputs
-for them, so boards and formats reuse one conversion and one reference run.
+data. Beside the .tflite the cache keeps the int8 test inputs, and in a file of its own TFLM's
+reference outputs for them, so boards and formats reuse one conversion and one reference run.
+The model is keyed on what makes it (the converter's sources and versions:
+toolchain.cache_key), the reference on the model, the inputs and the oracle's version, so a
+new tflite-micro never reuses an old reference.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,13 @@ import numpy as np
 from benchmarks.config import FC, Pattern, Shape
 
 # Bump when the way models, inputs or references are made changes: it invalidates the cache.
-MODEL_VERSION = 1
+MODEL_VERSION = 2
+REFERENCE_VERSION = 1
+# Sources a case's .tflite and int8 inputs depend on (with CONVERTER_TOOLS' versions).
+MODEL_SOURCES = ("toolchain/__init__.py", "toolchain/quantize", "toolchain/encode/patterns.py",
+                 "toolchain/ir", "benchmarks/models.py", "benchmarks/config.py")
+# Sources the reference outputs depend on (with ORACLE_TOOLS' versions).
+REFERENCE_SOURCES = ("toolchain/verify", "toolchain/pipeline.py")
 SEED = 0
 CALIBRATION_SAMPLES = 64
 TEST_SAMPLES = 2  # inputs run on every firmware (and through the reference)
@@ -36,6 +44,19 @@ class Case:
     @property
     def tflite_sha(self) -> str:
         return hashlib.sha256(self.tflite).hexdigest()
+
+    @property
+    def inputs_sha(self) -> str:
+        return _array_sha(self.x_int8)
+
+    @property
+    def reference_sha(self) -> str:
+        return _array_sha(self.reference)
+
+
+def _array_sha(a: np.ndarray) -> str:
+    a = np.ascontiguousarray(a)
+    return hashlib.sha256(f"{a.dtype.str}{a.shape}".encode() + a.tobytes()).hexdigest()
 
 
 def _seed(shape: Shape, pattern: Pattern) -> int:
@@ -77,36 +98,61 @@ def build_keras_model(shape: Shape, pattern: Pattern):
 
 
 def _cache_key(shape: Shape, pattern: Pattern) -> str:
-    from importlib.metadata import version
+    from toolchain.cache_key import CONVERTER_TOOLS, cache_key
 
-    raw = json.dumps([MODEL_VERSION, SEED, shape.name, pattern.slug, version("tensorflow"),
-                      version("tflite-micro")])
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+    return cache_key([MODEL_VERSION, SEED, CALIBRATION_SAMPLES, TEST_SAMPLES, shape.name,
+                      pattern.slug], MODEL_SOURCES, CONVERTER_TOOLS, length=16)
+
+
+def reference_path(cache_dir: Path, stem: str, tflite: bytes, x_int8: np.ndarray) -> Path:
+    """Where TFLM's reference outputs for (tflite, x_int8) are cached: keyed on both, on the
+    reference's sources and on the oracle's version (ORACLE_TOOLS)."""
+    from toolchain.cache_key import ORACLE_TOOLS, cache_key
+
+    key = cache_key([REFERENCE_VERSION, hashlib.sha256(tflite).hexdigest(), _array_sha(x_int8)],
+                    REFERENCE_SOURCES, ORACLE_TOOLS, length=16)
+    return cache_dir / f"{stem}__reference__{key}.npy"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def load_case(shape: Shape, pattern: Pattern, cache_dir: Path) -> Case:
     """The case from cache_dir, converting and running the reference first if needed."""
+    import io
+
     import toolchain  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
     from toolchain.ir.tflite_import import load_tflite
     from toolchain.pipeline import reference
     from toolchain.quantize.convert import quantize_input, to_int8_tflite
 
     cache_dir.mkdir(parents=True, exist_ok=True)
-    stem = cache_dir / f"{shape.name}__{pattern.slug}__{_cache_key(shape, pattern)}"
+    name = f"{shape.name}__{pattern.slug}"
+    stem = cache_dir / f"{name}__{_cache_key(shape, pattern)}"
     tflite_path, data_path = stem.with_suffix(".tflite"), stem.with_suffix(".npz")
     if tflite_path.is_file() and data_path.is_file():
+        tflite = tflite_path.read_bytes()
         with np.load(data_path) as d:
-            return Case(shape, pattern, tflite_path.read_bytes(), d["x"], d["reference"])
-    model, x = build_keras_model(shape, pattern)
-    tflite = to_int8_tflite(model, x[:CALIBRATION_SAMPLES])
-    graph = load_tflite(tflite, "bench")
-    inp = graph.tensors[graph.inputs[0]]
-    x_int8 = quantize_input(x[CALIBRATION_SAMPLES:], float(inp.scale[0]), int(inp.zero_point[0]))
-    ref = reference(tflite, x_int8)
-    tmp = stem.with_suffix(".npz.tmp.npz")
-    np.savez(tmp, x=x_int8, reference=ref)
-    tmp.replace(data_path)
-    tmp = stem.with_suffix(".tflite.tmp")
-    tmp.write_bytes(tflite)
-    tmp.replace(tflite_path)
+            x_int8 = d["x"]
+    else:
+        model, x = build_keras_model(shape, pattern)
+        tflite = to_int8_tflite(model, x[:CALIBRATION_SAMPLES])
+        graph = load_tflite(tflite, "bench")
+        inp = graph.tensors[graph.inputs[0]]
+        x_int8 = quantize_input(x[CALIBRATION_SAMPLES:], float(inp.scale[0]), int(inp.zero_point[0]))
+        buf = io.BytesIO()
+        np.savez(buf, x=x_int8)
+        _write_atomic(data_path, buf.getvalue())
+        _write_atomic(tflite_path, tflite)
+    ref_path = reference_path(cache_dir, name, tflite, x_int8)
+    if ref_path.is_file():
+        ref = np.load(ref_path)
+    else:
+        ref = reference(tflite, x_int8)
+        buf = io.BytesIO()
+        np.save(buf, ref)
+        _write_atomic(ref_path, buf.getvalue())
     return Case(shape, pattern, tflite, x_int8, ref)

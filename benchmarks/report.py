@@ -122,10 +122,13 @@ def write_doc(rows: list[dict], goals: list[Goal], doc: Path, errors: list[str] 
         "",
         "Other options: `--sparsities 0.8,0.9` (keep only those columns of the plan), `--jobs N` (parallel builds, default 2), `--fresh` (ignore cached "
         "measurements), `--results PATH`, `--doc PATH`, `--no-doc`, `--work DIR` (cache, default "
-        "`build/bench/`). A measurement is cached under a key made of the .tflite model, the board, "
-        "the format and a hash of `runtime_c/`, `templates/`, `boards/` and the toolchain stages "
-        "from import to firmware (`toolchain/{ir,plan,encode,codegen,targets}`), so after a "
-        "change everything it can affect is measured again. Firmware is built from a copy of "
+        "`build/bench/`). A measurement is cached under a key (`toolchain/cache_key.py`) made of "
+        "the .tflite model, its test inputs and reference outputs, the board, the format, a hash "
+        "of `runtime_c/`, `templates/`, `boards/`, the whole `toolchain/` package and the "
+        "benchmark scripts, and the versions of arm-none-eabi-gcc, gcc, QEMU, tflite-micro, "
+        "TensorFlow, ai-edge-litert and numpy, so after a change everything it can affect is "
+        "measured again; reference outputs are cached apart from the model, keyed on the "
+        "oracle's version. Firmware is built from a copy of "
         "`runtime_c/` taken when the run starts (`build/bench/runtime/<hash>/`, passed as the "
         "generated Makefile's `RUNTIME`), so kernel edits during a run do not mix. The run exits with status 1 if any output "
         "byte differs from the reference or a build or run failed, after writing the results.",

@@ -27,7 +27,7 @@ if __package__ in (None, ""):
 
 import toolchain  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
 from benchmarks import config  # noqa: E402
-from benchmarks.measure import (REPO_ROOT, BenchError, Job, case_formats, job_key,  # noqa: E402
+from benchmarks.measure import (REPO_ROOT, BenchError, Job, cached_row, case_formats,  # noqa: E402
                                 run_job, snapshot_runtime, source_fingerprint)
 from benchmarks.models import load_case  # noqa: E402
 
@@ -167,9 +167,9 @@ def _measure(args, boards, cases, errors: list[str], runtime_hash: str, t0: floa
     todo: list[tuple[Job, object, Path]] = []
     for case, formats, _, _ in cases:
         for job in expand_jobs(case, formats, boards, args.formats):
-            path = rows_dir / f"{job_key(job, case, fingerprint)}.json"
-            if path.is_file() and not args.fresh:
-                rows.append(json.loads(path.read_text()))
+            path, row = cached_row(rows_dir, job, case, fingerprint)
+            if row is not None and not args.fresh:
+                rows.append(row)
             else:
                 todo.append((job, case, path))
     if args.formats:
