@@ -3,6 +3,7 @@ we hold them to (gcc and arm-none-eabi-gcc), cppcheck finds nothing, and a gener
 built with ASan + UBSan runs the reference's inputs to the reference's outputs."""
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -77,6 +78,8 @@ def models(tmp_path_factory):
     x = L.Dense(16, activation="relu")(L.Flatten()(x))             # K = 320
     model = keras.Model(inp, L.Dense(5, activation="softmax")(x))  # K = 16
     bits = suit_every_format(model, rng)
+    ws = model.layers[-1].get_weights()  # sharper logits: the softmax's bytes vary more
+    model.layers[-1].set_weights([ws[0] * 10.0, ws[1]])
     xf = rng.uniform(-1.0, 2.0, (12, 8, 8, 4)).astype(np.float32)
     tflite = to_int8_tflite(model, xf, per_tensor=True)
     xq = quantize_input(xf, *input_quantization(tflite))
@@ -117,7 +120,7 @@ def test_every_format_is_built_in_every_layer_it_is_forced_on(models):
     from toolchain.encode.format import WeightFormat
     from toolchain.plan.select import ENCODERS
 
-    assert sorted(models["bits"].values()) == [1, 2, 3, 5]
+    assert list(models["bits"].values()) == [3, 1, 5, 2]
     for name, plan in models["plans"].items():
         enc = ENCODERS[name]
         built = _blob_weight_formats(plan)
@@ -282,12 +285,16 @@ def sanitized_runtime(tmp_path_factory):
     def get(force_dsp: bool):
         if force_dsp not in built:
             work = tmp_path_factory.mktemp("san_dsp" if force_dsp else "san_c")
-            objs = []
-            for i, c in enumerate(sorted((RUNTIME_DIR / "src").rglob("*.c"))):
-                objs.append(work / f"rt{i}.o")
-                build = subprocess.run(["gcc", *_sanitize_flags(force_dsp), "-c", "-o",
-                                        str(objs[-1]), str(c)], capture_output=True, text=True)
-                assert build.returncode == 0, build.stderr
+            sources = sorted((RUNTIME_DIR / "src").rglob("*.c"))
+            objs = [work / f"rt{i}.o" for i in range(len(sources))]
+
+            def compile_one(pair):
+                return subprocess.run(["gcc", *_sanitize_flags(force_dsp), "-c", "-o",
+                                       str(pair[0]), str(pair[1])], capture_output=True, text=True)
+
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                for build in pool.map(compile_one, zip(objs, sources)):
+                    assert build.returncode == 0, build.stderr
             built[force_dsp] = objs
         return built[force_dsp]
 
@@ -328,7 +335,7 @@ def test_generated_models_under_sanitizers_match_the_reference(models, sanitized
     assert run.returncode == 0 and not run.stderr, (name, run.stderr.decode()[-3000:])
     ours = np.frombuffer(run.stdout, np.int8).reshape(len(models["x"]), -1)
     np.testing.assert_array_equal(ours, ref.reshape(ours.shape), err_msg=name)
-    assert len(np.unique(ref)) > 3  # the outputs vary: a constant model would hide a wrong kernel
+    assert len(np.unique(ref)) > 20  # the outputs vary: a constant model would hide a wrong kernel
 
 
 if __name__ == "__main__":

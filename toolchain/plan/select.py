@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from toolchain.encode import block, csr, csr16, dense, nm, palette
 from toolchain.encode.format import OpCode, align
-from toolchain.errors import BudgetError
+from toolchain.errors import BudgetError, ToolchainError
 from toolchain.plan import costs
 from toolchain.plan.lower import Layer
 
@@ -82,11 +82,38 @@ def _im2col_bytes(layer: Layer) -> int:
     return scratch_bytes(layer, dense.NAME) if layer.opcode == OpCode.CONV_2D else 0
 
 
+def why_not(layer: Layer, fmt: str) -> str | None:
+    """Why weight format fmt cannot hold this layer's weights, or None when it can."""
+    mode = "stream" if fmt.endswith("-stream") else "init"
+    if fmt not in ENCODERS:
+        return f"{fmt!r} is not a weight format (known: {', '.join(ENCODERS)})"
+    if layer.weights is None or fmt in applicable_formats(layer, mode):
+        return None
+    if not layer.sparse_capable:
+        return f"{layer.opcode.name} layers are stored dense only"
+    w = layer.weights
+    rows, cols = w.shape
+    if fmt in (block.NAME, nm.NAME) and cols % 4:
+        return f"its {cols} columns (reduction length) are not a multiple of 4"
+    if fmt == nm.NAME:
+        return "a group of 4 consecutive weights of a row holds more than 2 nonzeros"
+    if fmt.startswith("palette"):
+        sparse = fmt.startswith("palette-csr")
+        n = len(palette.codebook(w, sparse))
+        if sparse and not w.any():
+            return "every weight is zero"
+        return (f"its int8 weights take {n} distinct values{' (0 included)' if sparse else ''}, "
+                f"more than the {1 << palette.MAX_BITS} a palette holds")
+    return f"the [{rows}, {cols}] weight matrix exceeds the format's limits"
+
+
 def choose_formats(layers: list[Layer], force: str | None = None, optimize: str = "balanced",
                    flash_budget: int | None = None, dsp: bool = True,
-                   huffman: str | None = None) -> list[Choice]:
+                   huffman: str | None = None, force_strict: bool = False) -> list[Choice]:
     """force: build every weighted layer in that format where it applies, dense elsewhere
-    ("dense" gives the all-dense baseline the report compares against). flash_budget: bytes
+    ("dense" gives the all-dense baseline the report compares against); with force_strict, a
+    FULLY_CONNECTED / CONV_2D layer the format cannot hold is a ToolchainError naming the
+    layer and the reason instead (DEPTHWISE_CONV_2D, dense only, stays dense). flash_budget: bytes
     the weight tables may take in total (speed only; the caller subtracts the rest of the
     blob). dsp: whether the target runs the DSP kernels (the cost model differs). huffman:
     also offer Huffman-coded palettes, decoded "init" or "stream" (HUFFMAN_MODES)."""
@@ -102,6 +129,10 @@ def choose_formats(layers: list[Layer], force: str | None = None, optimize: str 
         names = applicable_formats(layer, huffman)
         if force is not None:
             offered = applicable_formats(layer, "stream" if force.endswith("-stream") else "init")
+            if force_strict and force not in offered and layer.sparse_capable:
+                raise ToolchainError(f"layer {layer.name}: weight format {force} does not apply: "
+                                     f"{why_not(layer, force)}; build it with another format or "
+                                     "give its weights the format's pattern")
             names = [force] if force in offered else [dense.NAME]
         sizes = {n: ENCODERS[n].table_bytes(layer.weights) for n in names}
         instr = {n: costs.estimate(layer, n, dsp, _im2col_bytes(layer)) for n in names}
