@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 
 import toolchain  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
+import marker_audit
 from requires import MISSING
+
+pytest_plugins = ["marker_audit"]
 
 
 @pytest.fixture
@@ -47,6 +50,8 @@ def pytest_runtest_makereport(item, call):
     the tool: CI's machine must have everything the project's bootstrap installs."""
     outcome = yield
     report = outcome.get_result()
+    if report.when == "call":
+        marker_audit.check(item, report)
     if os.environ.get("CI") != "true" or not report.skipped:
         return
     longrepr = report.longrepr
@@ -54,3 +59,11 @@ def pytest_runtest_makereport(item, call):
     if MISSING in why:
         report.outcome = "failed"
         report.longrepr = f"CI=true, so this is a failure, not a skip: {why}"
+
+
+def pytest_sessionstart(session):
+    marker_audit.install()
+
+
+def pytest_sessionfinish(session):
+    marker_audit.write_record()

@@ -243,9 +243,14 @@ def _stats(log: str) -> int:
     return int(m.group(1)) if m else 0
 
 
-def run(target: Target, seconds: float) -> RunResult:
-    """Fuzzes target for about `seconds` (half per variant) on a working copy of its seed
-    corpus; crash inputs land in build/fuzz/artifacts/<target>/."""
+def run(target: Target, seconds: float | None = None, runs: int | None = None,
+        seed: int = 1) -> RunResult:
+    """Fuzzes target on a working copy of its seed corpus, per variant either for a fixed
+    number of executions from a fixed libFuzzer seed (`runs`: the same inputs every time, as
+    the test suite runs it) or for about `seconds` (half per variant: `make fuzz`'s campaign);
+    crash inputs land in build/fuzz/artifacts/<target>/."""
+    if (seconds is None) == (runs is None):
+        raise ValueError("pass exactly one of seconds, runs")
     work = BUILD / "work" / target.name
     artifacts = BUILD / "artifacts" / target.name
     if work.exists():
@@ -256,12 +261,15 @@ def run(target: Target, seconds: float) -> RunResult:
             shutil.copyfile(f, work / f"regression_{f.name}")
     artifacts.mkdir(parents=True, exist_ok=True)
     result = RunResult(target.name)
-    per_variant = max(1, int(round(seconds / len(VARIANTS))))
+    if runs is None:
+        budget = [f"-max_total_time={max(1, int(round(seconds / len(VARIANTS))))}"]
+    else:
+        budget = [f"-runs={runs}", f"-seed={seed}"]
     for variant in VARIANTS:
         exe = build(target, variant)
         before = set(artifacts.iterdir())
         t0 = time.monotonic()
-        proc = subprocess.run([str(exe), f"-max_total_time={per_variant}", "-timeout=20",
+        proc = subprocess.run([str(exe), *budget, "-timeout=20",
                                "-rss_limit_mb=2048", "-print_final_stats=1",
                                f"-artifact_prefix={artifacts}/", str(work)],
                               capture_output=True, text=True)
@@ -293,10 +301,13 @@ def save_summary(results: list[RunResult]) -> dict:
 
 
 def default_seconds() -> float:
-    """ES_FUZZ_SECONDS per target; else 60 in CI (CI=true), 10 locally."""
-    if os.environ.get("ES_FUZZ_SECONDS"):
-        return float(os.environ["ES_FUZZ_SECONDS"])
-    return 60.0 if os.environ.get("CI", "").lower() in ("1", "true", "yes") else 10.0
+    """ES_FUZZ_SECONDS per target for the time-based campaign (`make fuzz`); else 600."""
+    return float(os.environ.get("ES_FUZZ_SECONDS", "600"))
+
+
+def default_runs() -> int:
+    """ES_FUZZ_RUNS executions per target and variant in the test suite (fixed seeds)."""
+    return int(os.environ.get("ES_FUZZ_RUNS", "4000"))
 
 
 def main(argv: list[str]) -> int:
