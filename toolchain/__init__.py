@@ -9,5 +9,13 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 # TensorFlow's C++ log would report a failed CUDA probe as an error on every GPU-less machine;
 # failures that matter reach us as Python exceptions. Set the variable yourself to see it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Repeatable figures: training, pruning and calibration give the same weights on every run and
+# every machine of one kind. Seeds are set where training starts (models/train.py); the kernels
+# must also be deterministic, and TensorFlow splits reductions by its thread count, so that is
+# fixed too (EDGESPARSE_THREADS, default 2) instead of following the number of cores.
+os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
+_threads = os.environ.get("EDGESPARSE_THREADS", "2")
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", _threads)
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", _threads)
 
 __version__ = "0.1.0"
