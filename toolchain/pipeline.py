@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.codegen.model import write_model_sources
+from toolchain.data.datasets import GENERATED, GENERATED_SAMPLES
 from toolchain.encode.blob import Blob, build_blob
 from toolchain.errors import BudgetError, InputFileError, ToolchainError, VerifyError
 from toolchain.ir.graph import Graph
@@ -87,12 +88,25 @@ def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train
 
     With a toolchain.prune.config.PruneConfig, pruning follows it instead (per-layer methods,
     granularity, modes; auto sparsity from a sweep written to out/sweep) and its report is
-    saved as pruned.json; without one, every layer is pruned gradually to `sparsity`."""
+    saved as pruned.json; without one, every layer is pruned gradually to `sparsity`.
+
+    With share.bits "auto", a validation split (sharing.holdout_split: a seeded, stratified
+    fifth of the training split) is carved off first: training, pruning, centroid
+    fine-tuning and int8 calibration use the rest, and only the choice of codebook bits sees
+    it."""
     from toolchain.models.train import evaluate, train
     from toolchain.prune.magnitude import prune_gradual
     from toolchain.quantize.convert import to_int8_tflite
 
     acc = {"float": None, "pruned_float": None}
+    holdout = None
+    if share is not None and share.bits == "auto":
+        from toolchain.quantize.sharing import holdout_split
+
+        n = len(ds.x_train)
+        ds, holdout = holdout_split(ds, seed=seed)
+        log(f"holding out {len(holdout.y)} of the {n} training samples (seed {seed}) to choose "
+            f"codebook bits; training, pruning and fine-tuning use the other {len(ds.x_train)}")
     if train_epochs > 0:
         log(f"training the float model for {train_epochs} epochs")
         train(model, ds, epochs=train_epochs, seed=seed)
@@ -116,7 +130,7 @@ def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train
     model.save(out / "pruned.keras")
     sharing = None
     if share is not None:
-        sharing = share_model_weights(model, ds, share, seed)
+        sharing = share_model_weights(model, ds, share, seed, holdout)
         if ds.labeled:
             acc["shared_float"] = evaluate(model, ds.x_test, ds.y_test)
         model.save(out / "shared.keras")
@@ -127,9 +141,11 @@ def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train
     return KerasStages(tflite, acc, sharing, float_tflite(model))
 
 
-def share_model_weights(model, ds, share, seed: int) -> dict:
-    """Weight sharing in place (codebook bits chosen per layer on a held-out fifth of the
-    training split when share.bits is "auto"); returns what the report records."""
+def share_model_weights(model, ds, share, seed: int, holdout=None) -> dict:
+    """Weight sharing in place; with share.bits "auto", codebook bits are chosen per layer on
+    `holdout` (a sharing.Holdout carved off the training split before training, so ds's
+    training split no longer holds it). Returns what the report records ("bits_chosen_on":
+    the holdout described, or None for fixed bits)."""
     from toolchain.quantize.sharing import choose_bits, share_weights
 
     if not ds.labeled:
@@ -137,11 +153,12 @@ def share_model_weights(model, ds, share, seed: int) -> dict:
                              "dataset)")
     bits = share.bits
     if bits == "auto":
-        n_val = max(1, len(ds.x_train) // 5)
-        x_val, y_val = ds.x_train[-n_val:], ds.y_train[-n_val:]
+        if holdout is None:
+            raise ValueError("share.bits 'auto' needs the held-out split (sharing.holdout_split) "
+                             "carved off before training")
         log(f"choosing codebook bits per layer: fewest of 2..5 costing at most "
-            f"{100 * share.max_drop:.2f} points on {n_val} held-out training samples")
-        bits = choose_bits(model, x_val, y_val, share.init, share.max_drop, seed)
+            f"{100 * share.max_drop:.2f} points on the {len(holdout.y)} held-out samples")
+        bits = choose_bits(model, holdout.x, holdout.y, share.init, share.max_drop, seed)
         log("codebook bits: " + ", ".join(f"{k} {v}" for k, v in bits.items()))
     log(f"sharing weights ({share.init} initialisation) and fine-tuning the centroids for "
         f"{share.epochs} epochs")
@@ -151,7 +168,9 @@ def share_model_weights(model, ds, share, seed: int) -> dict:
             (f", accuracy {100 * h['accuracy']:.1f}%" if "accuracy" in h else ""))
     return {"bits": {s.name: s.bits for s in result.layers}, "init": share.init,
             "epochs": share.epochs, "history": result.history,
-            "centroids": {s.name: len(s.centroids) for s in result.layers}}
+            "centroids": {s.name: len(s.centroids) for s in result.layers},
+            "max_drop": share.max_drop if share.bits == "auto" else None,
+            "bits_chosen_on": holdout.describe() if share.bits == "auto" else None}
 
 
 def float_tflite(model) -> bytes | None:
@@ -249,10 +268,40 @@ def eval_split(graph: Graph, ds) -> tuple[np.ndarray, np.ndarray | None]:
     return input_samples(graph, ds.x_test), ds.y_test
 
 
+def generated_inputs(graph: Graph, seed: int, count: int = GENERATED_SAMPLES) -> np.ndarray:
+    """Input buffer bytes of `count` generated samples spanning the int8 range of the model's
+    input (datasets.generated_int8); for a float32 input, the real values those int8 codes
+    stand for at its QUANTIZE op's output."""
+    from toolchain.data.datasets import generated_int8
+
+    x = graph.tensors[graph.inputs[0]]
+    q = generated_int8(x.shape[1:], count, seed)
+    if x.dtype != "float32":
+        return q
+    quantize = graph.consumers(graph.inputs[0])[0]
+    t = graph.tensors[quantize.outputs[0]]
+    real = np.float32(t.scale[0]) * (q.astype(np.float32) - np.float32(t.zero_point[0]))
+    from toolchain.verify.reference import model_input_samples
+
+    return model_input_samples(real, "float32")
+
+
 def reference(tflite: bytes, x_int8: np.ndarray, backend: str = "tflm") -> np.ndarray:
     from toolchain.verify.reference import reference_outputs
 
     return reference_outputs(tflite, x_int8, backend=backend).reshape(len(x_int8), -1)
+
+
+def secondary_reference(tflite: bytes, x_int8: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+    """LiteRT BUILTIN_REF's outputs, a cross-check of TFLM only: (outputs, None), or (None,
+    the reason) when LiteRT cannot load or run the model (it refuses some models TFLM runs,
+    e.g. a per-channel quantization axis it does not expect, or an op version it lacks)."""
+    try:
+        return reference(tflite, x_int8, backend="litert"), None
+    except ToolchainError as e:
+        return None, str(e)
+    except Exception as e:  # LiteRT's own errors: a second opinion may fail, never stop a run
+        return None, f"{type(e).__name__}: {e}"
 
 
 def accuracy(outputs: np.ndarray, y, report: dict | None = None) -> float | None:
@@ -279,7 +328,7 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
     toolchain.prune.config.PruneConfig, replaces the uniform gradual pruning to `sparsity`.
     `share` (toolchain.quantize.sharing.ShareSpec) shares weights after pruning; `huffman`
     ("init" or "stream") offers Huffman-coded palettes decoded that way."""
-    from toolchain.data.datasets import check_matches, load_dataset
+    from toolchain.data.datasets import check_matches
     from toolchain.targets.boards import load_board
 
     t0 = time.time()
@@ -299,8 +348,9 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
             # reject unsupported models before reading data; messages name the file
             graph = load_tflite(Path(model_path), name)
             shape = graph.tensors[graph.inputs[0]].shape[1:]
-            ds = load_dataset(data or _default_data(shape, model_path))
-            check_matches(ds, shape)
+            ds = None if data is None else _dataset(data)  # None: generated inputs
+            if ds is not None:
+                check_matches(ds, shape)
             shutil.copyfile(model_path, tmp / "model_int8.tflite")
             stages = KerasStages(tflite, {"float": None, "pruned_float": None})
         else:
@@ -309,10 +359,10 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
 
                 keras_model = load_keras_model(model_path)
             shape = tuple(keras_model.input_shape[1:])
-            ds = load_dataset(data or _default_data(shape, model_path))
+            ds = _dataset(data if data is not None else _default_data(shape, model_path))
             check_matches(ds, shape)
             if (sparsity > 0 or prune is not None) and not ds.labeled:
-                raise ToolchainError(f"--data {data}: pruning fine-tunes the model and needs labels "
+                raise ToolchainError(f"--data {ds.name}: pruning fine-tunes the model and needs labels "
                                      "('y' in the .npz); pass --sparsity 0 to skip pruning")
             stages = train_prune_quantize(keras_model, ds, tmp, sparsity, seed, train_epochs,
                                           PRUNE_EPOCHS if prune_epochs is None else prune_epochs,
@@ -324,11 +374,17 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
         if stages.sharing is not None:
             check_shared(plan, stages.sharing["bits"])
         generate(plan, tmp)
-        x_int8, y = eval_split(plan.graph, ds)
+        if ds is None:
+            x_int8, y = generated_inputs(plan.graph, seed), None
+            log(f"no data given: verifying on {len(x_int8)} generated inputs spanning the input's "
+                f"int8 range (seed {seed}); no accuracy without labels")
+        else:
+            x_int8, y = eval_split(plan.graph, ds)
         np.savez(tmp / DATA_FILE, x=x_int8, **({"y": y} if y is not None else {}))
         log(f"running the reference interpreter (TFLM reference kernels) on {len(x_int8)} samples")
         ref = reference(stages.tflite, x_int8)
         report = rpt.new_report(name, board_obj.name, plan, dense_blob(plan))
+        report["data"] = GENERATED if ds is None else ds.name
         report["optimize"] = optimize
         report["flash_budget"] = flash_budget
         report["accuracy"].update(stages.accuracy)
@@ -337,6 +393,8 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
         report["huffman_decode"] = huffman
         report["compression"] = compression_section(plan, report["weights"]["bytes_dense_int8"],
                                                     stages.float_tflite, stages.tflite)
+        if stages.sharing is not None:  # which data chose the codebook bits (auto), or None
+            report["compression"]["codebook_bits_chosen_on"] = stages.sharing["bits_chosen_on"]
         compression_figure(report["compression"], tmp / "compression.png",
                            f"{name}: {report['compression']['ratio_vs_float32']:.1f}x smaller "
                            f"than float32 ({report['compression']['bytes_total']:,} bytes)")
@@ -377,6 +435,14 @@ def _read_tflite(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as e:
         raise InputFileError(f"{path}: cannot read the model ({e.strerror})") from None
+
+
+def _dataset(data):
+    """A Dataset from a name, an .npz path, or a Dataset (the Python API's arrays). The digits
+    split is always seed 0's, whatever the compile seed."""
+    from toolchain.data.datasets import Dataset, load_dataset
+
+    return data if isinstance(data, Dataset) else load_dataset(str(data))
 
 
 def _default_data(shape, model_path) -> str:
@@ -421,9 +487,15 @@ def run_host(out: Path) -> dict:
     lib = build_host_library(out / "src", out / "build" / "host")
     ours = HostModel(lib).run(x).reshape(len(x), -1)
     ref = reference(tflite, x)
-    litert = reference(tflite, x, backend="litert")
     report["mismatches"]["host_vs_reference"] = int(np.count_nonzero(ours != ref))
-    report["mismatches"]["reference_tflm_vs_litert"] = int(np.count_nonzero(ref != litert))
+    litert, reason = secondary_reference(tflite, x)
+    report["mismatches"]["reference_tflm_vs_litert"] = (
+        None if litert is None else int(np.count_nonzero(ref != litert)))
+    report["secondary_reference"] = {"backend": "litert BUILTIN_REF", "available": litert is not None,
+                                     "reason": reason}
+    if litert is None:
+        log(f"secondary reference unavailable (LiteRT BUILTIN_REF: {reason}); TFLM, the oracle, "
+            "verified the outputs")
     report["samples"]["host"] = int(len(x))
     report["accuracy"]["int8_host"] = accuracy(ours, y, report)
     write_json_atomic(out / "report.json", report)
@@ -611,6 +683,7 @@ def demo(out: Path, models: list[str] | None = None, sparsity: float = 0.8, seed
     from toolchain.models.builders import (DEFAULT_PRUNE_EPOCHS, DEFAULT_TRAIN_EPOCHS, DEMO_MODELS,
                                            build_model)
 
+    t0 = time.time()
     reports = []
     for demo_name in models or list(DEMO_MODELS):
         builder, data = DEMO_MODELS[demo_name]
@@ -623,5 +696,11 @@ def demo(out: Path, models: list[str] | None = None, sparsity: float = 0.8, seed
                       prune_epochs=DEFAULT_PRUNE_EPOCHS[builder])
         run_output_dir(target, "host")
         reports.append(run_output_dir(target, "qemu"))
+    write_json_atomic(out / "demo.json", {
+        "generated_by": "edgesparse demo", "models": [r["model"] for r in reports],
+        "complete": models is None or list(models) == list(DEMO_MODELS),
+        "sparsity": sparsity, "seed": seed, "seconds": round(time.time() - t0, 1),
+        "reports": {r["model"]: r for r in reports}})
     print(rpt.summary_table(reports))
+    log(f"wrote {out / 'demo.json'}")
     return reports

@@ -3,7 +3,7 @@
     .venv/bin/python tests/bad_inputs/make_bad_inputs.py
 
 Most are a few bytes written by hand; the .tflite ones that must be real flatbuffers with one
-thing wrong (float, an op the runtime lacks, dynamic shape, batch > 1, truncated) are
+thing wrong (float, an op the runtime lacks, dynamic height, batch > 1, truncated) are
 converted here with tf_keras and TFLiteConverter. Deterministic; every file is a few KB.
 """
 from __future__ import annotations
@@ -59,9 +59,10 @@ def tflite_files() -> dict[str, bytes]:
         conv.inference_input_type = conv.inference_output_type = tf.int8
         return conv.convert()
 
-    inp = keras.Input((8, 8, 1))  # batch None: a dynamic dimension in shape_signature
-    out["dynamic_batch.tflite"] = int8(keras.Model(inp, keras.layers.Dense(4)(
-        keras.layers.Flatten()(inp))), 1)
+    # a dynamic height (shape_signature [1, -1, 8, 1]); a dynamic batch alone is batch 1
+    inp = keras.Input((None, 8, 1), batch_size=1)
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inp))
+    out["dynamic_height.tflite"] = int8(keras.Model(inp, keras.layers.Dense(4)(pooled)), 1)
     out["batch4.tflite"] = int8(small(batch=4), 4)
 
     buf = io.BytesIO()

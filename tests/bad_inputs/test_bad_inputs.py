@@ -29,7 +29,7 @@ CASES = {
     "truncated_tflite": (["compile", "{F}/truncated.tflite"], ["truncated.tflite", "corrupt TFLite flatbuffer"]),
     "float_tflite": (["compile", "{F}/float32.tflite"], ["float32.tflite", "is float32", "full-integer int8"]),
     "unsupported_op": (["compile", "{F}/unsupported_op_transpose.tflite"], ["unsupported_op_transpose.tflite", "TRANSPOSE", "not supported", "Supported ops: ADD"]),
-    "dynamic_shape": (["compile", "{F}/dynamic_batch.tflite"], ["dynamic_batch.tflite", "dynamic shape [-1, 8, 8, 1]", "fixed batch of 1"]),
+    "dynamic_height": (["compile", "{F}/dynamic_height.tflite"], ["dynamic_height.tflite", "dynamic dimension 1", "shape_signature [1, -1, 8, 1]", "only a dynamic batch of 1", "fixed input sizes"]),
     "batch_4": (["compile", "{F}/batch4.tflite"], ["batch4.tflite", "has batch 4", "batch of 1"]),
     "text_keras": (["compile", "{F}/text.keras", "--data", "digits"], ["text.keras", "not a Keras model", "model.save()"]),
     "empty_keras": (["compile", "{F}/empty.keras", "--data", "digits"], ["empty.keras", "not a Keras model"]),

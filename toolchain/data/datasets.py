@@ -14,6 +14,8 @@ import numpy as np
 from toolchain.errors import DatasetError
 
 DATASET_NAMES = ("digits", "digits28")
+GENERATED = "generated"  # report.json "data" of a model verified on generated_int8 inputs
+GENERATED_SAMPLES = 64
 TEST_FRACTION = 0.25
 DIGITS28_SIDE = 28
 
@@ -119,28 +121,55 @@ def _load_npz(path: Path) -> Dataset:
         raise DatasetError(
             f"dataset file {path} has no array 'x' (found: {', '.join(sorted(arrays)) or 'none'})"
         )
-    x = arrays["x"]
+    return _checked(path.stem, arrays["x"], arrays.get("y"), f"array 'x' in {path}", path)
+
+
+def from_arrays(x, y=None, name: str = "arrays") -> Dataset:
+    """A Dataset of in-memory arrays (the Python API's data=(x, y)): x real-valued samples,
+    batch first, in the model's input layout (converted to float32 if they are floats); y
+    integer labels or None. Like an .npz file, x is both the representative and the
+    evaluation set."""
+    x = np.asarray(x)
+    if np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float32, copy=False)
+    return _checked(name, x, None if y is None else np.asarray(y), "data x", name)
+
+
+def _checked(name: str, x: np.ndarray, y, what: str, where) -> Dataset:
     if x.dtype != np.float32:
-        raise DatasetError(f"array 'x' in {path} has dtype {x.dtype}; expected float32")
+        raise DatasetError(f"{what} has dtype {x.dtype}; expected float32 (real values, which "
+                           "the toolchain quantizes with the model input's scale)")
     if x.ndim < 2 or x.shape[0] == 0:
         raise DatasetError(
-            f"array 'x' in {path} has shape {x.shape}; expected [n, ...] with n >= 1 samples"
+            f"{what} has shape {x.shape}; expected [n, ...] with n >= 1 samples"
         )
     if not np.all(np.isfinite(x)):
-        raise DatasetError(f"array 'x' in {path} contains NaN or infinite values")
-    y = arrays.get("y")
+        raise DatasetError(f"{what} contains NaN or infinite values")
     num_classes = 0
     if y is not None:
-        y = _check_labels(y, x.shape[0], path)
+        y = _check_labels(y, x.shape[0], where)
         num_classes = int(y.max()) + 1
-    return Dataset(path.stem, x, y, x, y, num_classes=num_classes)
+    return Dataset(name, x, y, x, y, num_classes=num_classes)
 
 
-def _check_labels(y: np.ndarray, n: int, path: Path) -> np.ndarray:
+def generated_int8(shape, count: int = GENERATED_SAMPLES, seed: int = 0) -> np.ndarray:
+    """`count` int8 samples of `shape` (without the batch) spanning the whole int8 range:
+    every value -128, every value 127, then uniform random values (numpy PCG64, `seed`), for
+    verifying a model bit for bit when no data comes with it."""
+    shape = tuple(int(d) for d in shape)
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-128, 128, size=(count, *shape), dtype=np.int16).astype(np.int8)
+    x[0:1] = -128
+    x[1:2] = 127
+    return x
+
+
+def _check_labels(y: np.ndarray, n: int, path) -> np.ndarray:
+    what = f"array 'y' in {path}" if isinstance(path, Path) else "data y"
     if not np.issubdtype(y.dtype, np.integer):
-        raise DatasetError(f"array 'y' in {path} has dtype {y.dtype}; expected integer class indices")
+        raise DatasetError(f"{what} has dtype {y.dtype}; expected integer class indices")
     if y.shape != (n,):
-        raise DatasetError(f"array 'y' in {path} has shape {y.shape}; expected ({n},) to match 'x'")
+        raise DatasetError(f"{what} has shape {y.shape}; expected ({n},) to match 'x'")
     if y.min() < 0:
-        raise DatasetError(f"array 'y' in {path} has negative class indices")
+        raise DatasetError(f"{what} has negative class indices")
     return y.astype(np.int64)

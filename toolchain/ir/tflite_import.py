@@ -84,10 +84,7 @@ def _to_graph(model, s, where: str, name: str) -> Graph:
             raise UnsupportedOpError(f"{where}: tensor '{tname}' has type "
                                      f"{type_names.get(t.type, t.type)}, which edgesparse does not support")
         shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
-        sig = t.shapeSignature
-        if sig is not None and any(int(d) < 0 for d in sig):
-            raise UnsupportedOpError(f"{where}: tensor '{tname}' has a dynamic shape "
-                                     f"{list(map(int, sig))}; convert with a fixed batch of 1")
+        _check_static(where, tname, shape, t.shapeSignature)
         q = t.quantization
         scale = np.asarray(q.scale if q is not None and q.scale is not None else [], dtype=np.float32)
         zp = np.asarray(q.zeroPoint if q is not None and q.zeroPoint is not None else [], dtype=np.int64)
@@ -126,6 +123,26 @@ def _to_graph(model, s, where: str, name: str) -> Graph:
     return graph
 
 
+def _check_static(where: str, tname: str, shape: tuple, sig) -> None:
+    """The standard converter writes a Keras model's batch as shape_signature -1 with shape 1:
+    that is batch 1, as TFLM (which reads `shape` only) runs it. Any other dynamic dimension has
+    no size the arena could be planned for."""
+    if sig is None:
+        return
+    sig = [int(d) for d in sig]
+    for dim, d in enumerate(sig):
+        if d >= 0:
+            continue
+        if dim == 0 and len(shape) == len(sig) and shape and shape[0] == 1:
+            continue  # the dynamic batch: 1
+        what = "batch dimension (0)" if dim == 0 else f"dimension {dim}"
+        raise UnsupportedOpError(
+            f"{where}: tensor '{tname}' has a dynamic {what} (shape_signature {sig}, shape "
+            f"{list(shape)}); edgesparse plans memory for fixed sizes: only a dynamic batch of 1 "
+            f"is accepted. Give the model fixed input sizes (e.g. keras.Input(shape=...) without "
+            f"None outside the batch) and convert again")
+
+
 def _options(opcode: OpCode, opts, s) -> dict:
     act_names = _enum_names(s.ActivationFunctionType)
     pad_names = _enum_names(s.Padding)
@@ -144,7 +161,9 @@ def _options(opcode: OpCode, opts, s) -> dict:
                      ("potScaleInt16", "pot_scale_int16"), ("axis", "axis"),
                      ("keepDims", "keep_dims"), ("beginMask", "begin_mask"), ("endMask", "end_mask"),
                      ("ellipsisMask", "ellipsis_mask"), ("newAxisMask", "new_axis_mask"),
-                     ("shrinkAxisMask", "shrink_axis_mask"), ("offset", "offset"), ("alpha", "alpha")):
+                     ("shrinkAxisMask", "shrink_axis_mask"), ("offset", "offset"), ("alpha", "alpha"),
+                     ("adjX", "adj_x"), ("adjY", "adj_y"), ("alignCorners", "align_corners"),
+                     ("halfPixelCenters", "half_pixel_centers")):
         if hasattr(opts, src):
             out[dst] = getattr(opts, src)
     return out

@@ -7,6 +7,8 @@ for it: params struct, bias and requant tables, weight table.
 """
 from __future__ import annotations
 
+GENERATED = "generated"  # toolchain.data.datasets.GENERATED (report.json "data")
+
 
 def new_report(name: str, board: str, plan, dense_blob) -> dict:
     float_params = sum(l.param_count + (0 if l.bias is None else l.bias.size) for l in plan.layers)
@@ -55,12 +57,13 @@ def _num(v) -> str:
 
 def summary_table(reports: list[dict]) -> str:
     """A fixed-width table of the figures a user compares across models."""
-    rows = [("model", "float", "pruned", "int8 ref", "int8 host", "int8 qemu", "mism host/qemu",
-             "nonzero/params", "blob bytes", "dense int8", "float32", "arena", "instr/inference")]
+    rows = [("model", "data", "float", "pruned", "int8 ref", "int8 host", "int8 qemu",
+             "mism host/qemu", "nonzero/params", "blob bytes", "dense int8", "float32", "arena",
+             "instr/inference")]
     for r in reports:
         a, w, m = r["accuracy"], r["weights"], r["mismatches"]
-        rows.append((r["model"], _pct(a["float"]), _pct(a["pruned_float"]), _pct(a["int8_reference"]),
-                     _pct(a["int8_host"]), _pct(a["int8_qemu"]),
+        rows.append((r["model"], data_label(r), _pct(a["float"]), _pct(a["pruned_float"]),
+                     _pct(a["int8_reference"]), _pct(a["int8_host"]), _pct(a["int8_qemu"]),
                      f"{_num(m['host_vs_reference'])}/{_num(m['qemu_vs_reference'])}",
                      f"{_num(w['nonzero'])}/{_num(w['params'])}", _num(w["bytes"]),
                      _num(w["bytes_dense_int8"]), _num(w["bytes_float32"]), _num(r["arena_bytes"]),
@@ -72,7 +75,16 @@ def summary_table(reports: list[dict]) -> str:
     out = "\n".join(lines)
     out += ("\n(accuracy on the test split; QEMU on the embedded batch; instructions are QEMU "
             "-icount guest instructions, not cycles)")
+    if any(r.get("data") == GENERATED for r in reports):
+        out += ("\n(generated inputs: seeded int8 values spanning the input's range, verified "
+                "bit for bit against TFLM; no labels, so no accuracy)")
     return out
+
+
+def data_label(report: dict) -> str:
+    """What a report's figures were measured on: "generated inputs" or the dataset's name."""
+    data = report.get("data")
+    return "generated inputs" if data == GENERATED else (data or "-")
 
 
 def layer_table(report: dict) -> str:
