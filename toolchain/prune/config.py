@@ -18,9 +18,13 @@ than SMALL_LAYER_WEIGHTS weights (pruning saves little). Naming a layer in [laye
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser from PyPI (pyproject.toml)
+    import tomli as tomllib
 
 from toolchain.errors import InputFileError, ToolchainError
 from toolchain.prune.granularity import (UNSTRUCTURED, Granularity, fit_granularity,

@@ -8,10 +8,14 @@ target, openocd configs). Every error names the file and the key.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser from PyPI (pyproject.toml)
+    import tomli as tomllib
 
 from toolchain.errors import BoardError
 
