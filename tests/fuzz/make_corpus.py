@@ -2,8 +2,9 @@
 
     .venv/bin/python tests/fuzz/make_corpus.py
 
-model/          blobs of small models compiled by the toolchain: a conv + FC model in every
-                weight format it accepts, and all_ops, one using every other op (ALL_OPS:
+model/          blobs of small models compiled by the toolchain: a conv + FC model whose
+                weights suit every weight format (tests/format_weights.py), built in each
+                (checked: every layer in that format, none silently dense), and all_ops, one using every other op (ALL_OPS:
                 depthwise, pools, ADD, PAD, STRIDED_SLICE, MEAN, LOGISTIC, MUL broadcasting,
                 TANH, CONCATENATION, RESHAPE, SOFTMAX; checked when it is built), and float_io,
                 float32 input and output (QUANTIZE from float32, DEQUANTIZE), and consts, MUL
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: format_weights
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import es_fuzz_driver as drv  # noqa: E402
@@ -46,15 +48,6 @@ def blob_layer_ops(blob: bytes) -> list[OpCode]:
             for i in range(h["layer_count"])]
 
 
-def _sparsify(model, rng, density=0.25):
-    for layer in model.layers:
-        ws = layer.get_weights()
-        if ws and ws[0].ndim >= 2:
-            ws[0][rng.random(ws[0].shape) > density] = 0
-            layer.set_weights(ws)
-    return model
-
-
 def model_blobs() -> dict[str, bytes]:
     import toolchain  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
     import tf_keras as keras
@@ -63,22 +56,22 @@ def model_blobs() -> dict[str, bytes]:
     from toolchain.plan.select import ENCODERS
     from toolchain.quantize.convert import to_int8_tflite
 
+    from format_weights import suit_every_format
+
     rng = np.random.default_rng(0)
     keras.utils.set_random_seed(0)
     blobs = {}
 
-    inp = keras.Input((6, 6, 2), batch_size=1)
-    x = keras.layers.Conv2D(8, 3, activation="relu")(inp)
+    inp = keras.Input((6, 6, 4), batch_size=1)
+    x = keras.layers.Conv2D(8, 3, activation="relu")(inp)  # K = 36
     x = keras.layers.Flatten()(x)
-    x = keras.layers.Dense(8)(x)
-    conv_fc = _sparsify(keras.Model(inp, x), rng)
-    tfl = to_int8_tflite(conv_fc, rng.random((16, 6, 6, 2)).astype(np.float32))
-    for name in ENCODERS:
-        try:
-            plan = plan_model(tfl, "fz", force_format=name)
-        except Exception as e:  # a format that cannot hold these layers
-            print(f"skipping {name}: {e}")
-            continue
+    x = keras.layers.Dense(8)(x)                             # K = 128
+    conv_fc = keras.Model(inp, x)
+    suit_every_format(conv_fc, rng, bits=(3, 5))
+    tfl = to_int8_tflite(conv_fc, rng.random((16, 6, 6, 4)).astype(np.float32), per_tensor=True)
+    for name in ENCODERS:  # force_strict: a format that does not take a layer stops the script
+        plan = plan_model(tfl, "fz", force_format=name, force_strict=True)
+        assert [c.format for c in plan.choices if c.format != "none"] == [name, name], name
         blobs[f"conv_fc_{drv.target_name(name)[len('format_'):]}"] = plan.blob.data
 
     L = keras.layers
