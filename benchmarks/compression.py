@@ -71,6 +71,15 @@ def _n(v) -> str:
     return "-" if v is None else f"{v:,}"
 
 
+def _chosen_on(c: dict) -> str:
+    """Which data chose the codebook bits (report "compression" "codebook_bits_chosen_on")."""
+    on = c.get("codebook_bits_chosen_on")
+    if not on:
+        return ""
+    return (f" (on a validation split of {on['samples']:,} images held out of the training split "
+            f"before training; the model trained on the other {on['train_samples']:,})")
+
+
 def model_section(key: str, r: dict) -> str:
     c, a = r["compression"], r["accuracy"]
     st = {s["stage"]: s["bytes"] for s in c["stages"]}
@@ -102,7 +111,7 @@ def model_section(key: str, r: dict) -> str:
               f"{_pct(a['int8_reference'])}, int8 host {_pct(a['int8_host'])} "
               f"(float - int8 host: {100 * (a['float'] - a['int8_host']):.1f} points).",
               f"- Codebook bits chosen per layer: " +
-              ", ".join(f"{k} {v}" for k, v in r["sharing"]["bits"].items()) + ".",
+              ", ".join(f"{k} {v}" for k, v in r["sharing"]["bits"].items()) + _chosen_on(c) + ".",
               f"- Mismatching output bytes against TFLM: host {r['mismatches']['host_vs_reference']} "
               f"({r['samples']['host']} samples), QEMU {r['mismatches']['qemu_vs_reference']} "
               f"({r['samples']['qemu']} samples).",

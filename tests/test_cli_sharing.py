@@ -24,6 +24,8 @@ def small_keras(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.train
+@pytest.mark.convert
 def test_share_weights_with_huffman(small_keras, tmp_path, capsys):
     out = tmp_path / "o"
     assert main(["compile", str(small_keras), "--out", str(out), "--sparsity", "0.7", "--epochs", "1",
@@ -63,3 +65,103 @@ def test_share_weights_errors(small_keras, tmp_path, capsys):
     tfl.write_bytes(b"TFL3" + bytes(100))
     assert main(["compile", str(tfl), "--out", str(tmp_path / "c"), "--share-weights", "4"]) == 2
     assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.train
+@pytest.mark.convert
+def test_share_weights_auto_chooses_bits_on_a_held_out_split(tmp_path, monkeypatch):
+    """compile with --share-weights auto (the pipeline, so the model trains after the split is
+    carved): the validation split is held out of training, pruning, centroid fine-tuning and
+    calibration; the bits chosen per layer are recorded; each layer's int8 weights in the
+    .tflite take at most 2^bits values; and every choice follows the rule on that split: the
+    fewest of 2..5 bits whose sharing (earlier layers shared at their choice) costs at most
+    max_drop accuracy, 5 when none does."""
+    import tf_keras as keras
+
+    import importlib
+
+    train_mod = importlib.import_module("toolchain.models.train")  # the package exports train()
+    magnitude = importlib.import_module("toolchain.prune.magnitude")
+    convert = importlib.import_module("toolchain.quantize.convert")
+    from toolchain import pipeline
+    from toolchain.data.datasets import load_dataset
+    from toolchain.ir.tflite_import import load_tflite
+    from toolchain.models.train import evaluate
+    from toolchain.plan.lower import lower_graph
+    from toolchain.quantize import sharing
+
+    seen = {}
+
+    def spy(module, name, arg):
+        real = getattr(module, name)
+
+        def wrapper(*a, **kw):
+            seen.setdefault(name, []).append(a[arg])
+            return real(*a, **kw)
+        monkeypatch.setattr(module, name, wrapper)
+
+    spy(train_mod, "train", 1)
+    spy(magnitude, "prune_gradual", 1)
+    spy(sharing, "share_weights", 1)
+    spy(sharing, "choose_bits", 1)
+    spy(convert, "to_int8_tflite", 1)
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(8, 3, activation="relu", name="conv")(inp)
+    x = keras.layers.Dense(32, activation="relu", name="fc")(keras.layers.Flatten()(x))
+    model = keras.Model(inp, keras.layers.Dense(10, activation="softmax", name="logits")(x))
+    spec = sharing.ShareSpec(bits="auto", epochs=1)
+    out = tmp_path / "auto"
+    report = pipeline.compile_model(None, out, sparsity=0.6, data="digits", seed=0,
+                                    keras_model=model, name="auto", train_epochs=6,
+                                    prune_epochs=2, share=spec, optimize="size")
+
+    # the split: a seeded fifth of the training split, in nothing but the choice of bits
+    rest, holdout = sharing.holdout_split(load_dataset("digits"), seed=0)
+    np.testing.assert_array_equal(seen["choose_bits"][0], holdout.x)
+    for name in ("train", "prune_gradual", "share_weights"):
+        (ds,) = seen[name]
+        np.testing.assert_array_equal(ds.x_train, rest.x_train, err_msg=name)
+    np.testing.assert_array_equal(seen["to_int8_tflite"][0], rest.x_train)
+    chosen_on = report["compression"]["codebook_bits_chosen_on"]
+    assert chosen_on == report["sharing"]["bits_chosen_on"] == holdout.describe()
+    assert chosen_on["split"] == "validation" and chosen_on["samples"] == len(holdout.y) == 269
+    assert chosen_on["train_samples"] == len(rest.x_train) == 1347 - 269
+    assert json.loads((out / "report.json").read_text())["compression"]["codebook_bits_chosen_on"] \
+        == chosen_on
+
+    # the bits, recorded per layer and honoured by the int8 weights
+    bits = report["sharing"]["bits"]
+    assert set(bits) == {"conv", "fc", "logits"} and set(bits.values()) <= set(sharing.AUTO_BITS)
+    recorded = {l["name"]: l for l in report["compression"]["layers"] if l["params"]}
+    layers = [l for l in lower_graph(load_tflite((out / "model_int8.tflite").read_bytes(), "a"))
+              if l.weights is not None]
+    assert len(layers) == 3
+    for layer in layers:
+        (owner,) = [k for k in bits if f"/{k}/" in f"/{layer.name}/"]
+        entry = recorded[layer.name]
+        assert entry["shared_bits"] == bits[owner], (owner, entry)
+        assert np.unique(layer.weights).size <= 1 << bits[owner], (owner, layer.name)
+        # a palette's codes need no more than the chosen bits (optimize size picks palettes
+        # for the FC layers; the 72-weight conv is smaller dense than with a palette header)
+        if entry["format"].startswith("palette"):
+            assert entry["codebook_bits"] <= bits[owner], entry
+    assert sum(e["format"].startswith("palette") for e in recorded.values()) >= 2
+
+    # the rule, re-checked on the held-out split from the pruned model (pruned.keras)
+    pruned = keras.models.load_model(out / "pruned.keras", compile=False)
+    base = evaluate(pruned, holdout.x, holdout.y)
+    for layer in sharing.shareable_layers(pruned):
+        ws = layer.get_weights()
+        drops = {}
+        for b in sharing.AUTO_BITS:
+            shared = sharing.cluster_kernel(layer.name, ws[0], b, spec.init, 0)
+            layer.set_weights([shared.kernel(), *ws[1:]])
+            drops[b] = base - evaluate(pruned, holdout.x, holdout.y)
+        b = bits[layer.name]
+        assert all(drops[s] > spec.max_drop for s in sharing.AUTO_BITS if s < b), (layer.name, drops)
+        assert b == sharing.AUTO_BITS[-1] or drops[b] <= spec.max_drop, (layer.name, drops)
+        layer.set_weights([sharing.cluster_kernel(layer.name, ws[0], b, spec.init, 0).kernel(),
+                           *ws[1:]])

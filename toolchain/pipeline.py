@@ -393,7 +393,9 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
         report["huffman_decode"] = huffman
         report["compression"] = compression_section(plan, report["weights"]["bytes_dense_int8"],
                                                     stages.float_tflite, stages.tflite)
-        if stages.sharing is not None:  # which data chose the codebook bits (auto), or None
+        if stages.sharing is not None:  # the bits each layer was shared to, and (auto) the data
+            for entry in report["compression"]["layers"]:  # that chose them, or None
+                entry["shared_bits"] = shared_bits(entry["name"], stages.sharing["bits"])
             report["compression"]["codebook_bits_chosen_on"] = stages.sharing["bits_chosen_on"]
         compression_figure(report["compression"], tmp / "compression.png",
                            f"{name}: {report['compression']['ratio_vs_float32']:.1f}x smaller "
@@ -421,13 +423,19 @@ def check_shared(plan: Plan, bits: dict[str, int]) -> None:
     for layer in plan.layers:
         if layer.weights is None:
             continue
-        owner = [k for k in bits if f"/{k}/" in f"/{layer.name}/"]
-        if len(owner) == 1:
+        b = shared_bits(layer.name, bits)
+        if b is not None:
             n = int(np.unique(layer.weights).size)
-            if n > 1 << bits[owner[0]]:
+            if n > 1 << b:
                 raise ToolchainError(f"layer {layer.name}: {n} distinct int8 weights after "
-                                     f"conversion, more than the 2^{bits[owner[0]]} its codebook "
-                                     "allows")
+                                     f"conversion, more than the 2^{b} its codebook allows")
+
+
+def shared_bits(op_name: str, bits: dict[str, int]) -> int | None:
+    """The codebook bits of the Keras layer a TFLite op's name belongs to ("m/fc1/MatMul" ->
+    bits["fc1"]), or None when no single shared layer owns it."""
+    owner = [k for k in bits if f"/{k}/" in f"/{op_name}/"]
+    return bits[owner[0]] if len(owner) == 1 else None
 
 
 def _read_tflite(path: Path) -> bytes:

@@ -31,6 +31,7 @@ def test_linear_init_spans_the_range():
 
 
 @pytest.mark.slow
+@pytest.mark.convert
 @pytest.mark.parametrize("bits", [2, 4])
 def test_shared_int8_model_has_at_most_2_to_the_bits_values(bits):
     """After fine-tuning (centroids move) and per-tensor int8 conversion, every layer of the
@@ -70,3 +71,37 @@ def test_shared_int8_model_has_at_most_2_to_the_bits_values(bits):
     assert len(weighted) == 3
     for layer in weighted:
         assert 1 < np.unique(layer.weights).size <= 1 << bits, layer.name
+
+
+def test_holdout_split_is_a_seeded_stratified_fifth_of_the_training_split():
+    """The data choosing codebook bits (--share-weights auto) is carved off the training
+    split: disjoint from what is left to train on, deterministic per seed, stratified, and
+    the test split is untouched."""
+    from toolchain.data.datasets import Dataset
+    from toolchain.errors import ToolchainError
+
+    rng = np.random.default_rng(0)
+    n = 300
+    x = np.arange(n, dtype=np.float32).reshape(n, 1) + rng.random((n, 1), dtype=np.float32) / 2
+    y = np.repeat(np.arange(3), n // 3)
+    xt, yt = x[:10], y[:10]
+    ds = Dataset("toy", x, y, xt, yt, num_classes=3)
+    rest, h = sharing.holdout_split(ds, seed=5)
+    assert len(h.y) == 60 and len(rest.x_train) == h.train_samples == 240
+    assert not set(h.x[:, 0]) & set(rest.x_train[:, 0])  # disjoint (values are unique)
+    assert sorted([*h.x[:, 0], *rest.x_train[:, 0]]) == sorted(x[:, 0])
+    assert np.bincount(h.y).tolist() == [20, 20, 20]  # stratified
+    assert rest.x_test is xt and rest.y_test is yt and ds.x_train is x  # nothing else changes
+    again, h2 = sharing.holdout_split(ds, seed=5)
+    np.testing.assert_array_equal(h2.x, h.x)
+    np.testing.assert_array_equal(again.x_train, rest.x_train)
+    assert not np.array_equal(sharing.holdout_split(ds, seed=6)[1].x, h.x)
+    d = h.describe()
+    assert d["split"] == "validation" and d["samples"] == 60 and d["train_samples"] == 240
+    assert "held out before training" in d["source"] and "toy" in d["source"]
+    with pytest.raises(ToolchainError, match="no labels"):
+        sharing.holdout_split(Dataset("u", x, None, x, None, 0))
+    with pytest.raises(ToolchainError, match="at least 2"):
+        sharing.holdout_split(Dataset("one", x[:1], y[:1], x[:1], y[:1], 1))
+    rest, h = sharing.holdout_split(Dataset("few", x[:4], np.arange(4), x[:4], np.arange(4), 4))
+    assert len(h.y) == 1 and len(rest.y_train) == 3  # too few per class to stratify

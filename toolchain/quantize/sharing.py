@@ -27,6 +27,7 @@ from toolchain.errors import ToolchainError
 INITS = ("linear", "density", "forgy", "kmeans++")
 MIN_BITS, MAX_BITS = 1, 5
 AUTO_BITS = (2, 3, 4, 5)
+HOLDOUT_FRACTION = 0.2  # of the training split, held out to choose codebook bits ("auto")
 
 
 def init_centroids(values: np.ndarray, k: int, method: str, rng: np.random.Generator) -> np.ndarray:
@@ -123,6 +124,55 @@ def shareable_layers(model) -> list:
     return [layer for layer in model.layers
             if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))
             and not isinstance(layer, keras.layers.DepthwiseConv2D)]
+
+
+@dataclass
+class Holdout:
+    """A validation split carved off the training split before anything trains on it."""
+
+    x: np.ndarray
+    y: np.ndarray
+    dataset: str
+    fraction: float
+    seed: int
+    train_samples: int  # what training, pruning and fine-tuning keep
+
+    def describe(self) -> dict:
+        """What report.json records as the split the codebook bits were chosen on."""
+        return {"split": "validation", "samples": int(len(self.y)),
+                "train_samples": int(self.train_samples), "fraction": self.fraction,
+                "seed": self.seed,
+                "source": f"{self.fraction:.0%} of the training split of {self.dataset}, "
+                          f"stratified by label (seed {self.seed}), held out before training: "
+                          "training, pruning and centroid fine-tuning use the rest"}
+
+
+def holdout_split(ds, fraction: float = HOLDOUT_FRACTION, seed: int = 0):
+    """(ds with a smaller training split, Holdout): `fraction` of ds's training split (at
+    least 1 sample), stratified by label when every class can be, chosen by `seed`, and
+    removed from the training split; the test split is unchanged. Deterministic."""
+    from dataclasses import replace
+
+    from sklearn.model_selection import train_test_split
+
+    if ds.y_train is None:
+        raise ToolchainError(f"dataset {ds.name!r} has no labels ('y'): choosing codebook bits "
+                             "measures accuracy; pass --share-weights BITS instead of auto")
+    n = len(ds.x_train)
+    if n < 2:
+        raise ToolchainError(f"dataset {ds.name!r}: {n} training sample(s); choosing codebook bits "
+                             "holds some out and needs at least 2; pass --share-weights BITS")
+    n_val = min(n - 1, max(1, int(round(fraction * n))))
+    idx = np.arange(n)
+    try:
+        train_idx, val_idx = train_test_split(idx, test_size=n_val, random_state=seed,
+                                              stratify=ds.y_train)
+    except ValueError:  # a class too small to split, or fewer held-out samples than classes
+        train_idx, val_idx = train_test_split(idx, test_size=n_val, random_state=seed)
+    train_idx, val_idx = np.sort(train_idx), np.sort(val_idx)
+    rest = replace(ds, x_train=ds.x_train[train_idx], y_train=ds.y_train[train_idx])
+    return rest, Holdout(ds.x_train[val_idx], ds.y_train[val_idx], ds.name, fraction, seed,
+                         len(train_idx))
 
 
 def _accuracy(model, x, y) -> float:
