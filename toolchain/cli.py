@@ -176,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="edgesparse",
         description="Prune and int8-quantize Keras models, generate sparse C for Cortex-M, "
                     "and verify it bit for bit against TFLite's reference kernels.")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also show TensorFlow's, LiteRT's and TFLM's own log lines and warnings "
+                        "(hidden by default)")
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("demo", help="train, prune, quantize, generate, build, run and verify the "
@@ -243,6 +246,26 @@ def build_parser() -> argparse.ArgumentParser:
                         "580 bytes of decode tables and one row per layer)")
     _add_prune_options(c)
 
+    from toolchain.inspect_model import UNSUPPORTED_EXIT
+
+    i = sub.add_parser("inspect", help="before compiling: per-layer table (op, shapes, params, MACs, "
+                                       "supported or why not, weight formats, estimated "
+                                       "instructions) and model summary (MACs, weight bytes, "
+                                       f"estimated arena); exit 0 if every op is supported, "
+                                       f"{UNSUPPORTED_EXIT} if not, 2 on errors",
+                       description="Exit status: 0 when the runtime supports every op; "
+                                   f"{UNSUPPORTED_EXIT} when some op or the model is not supported "
+                                   "(the table is still printed, with the reasons); 2 when the "
+                                   "model cannot be read.")
+    i.add_argument("model", type=Path, help="int8 .tflite, or .keras, .h5, SavedModel directory "
+                                            "(converted to int8 first, without pruning)")
+    i.add_argument("--board", default="mps2-an386",
+                   help="board name or .toml, for its kernels' cost model (default mps2-an386)")
+    i.add_argument("--json", action="store_true", help="print the inspection as JSON")
+    i.add_argument("--data", default=None,
+                   help="Keras models only: calibration data for the int8 conversion (digits | "
+                        "digits28 | FILE.npz; default from the input shape, else generated)")
+
     pr = sub.add_parser("prune", help="prune a Keras model; write PRUNED.keras and PRUNED.json")
     pr.add_argument("model", type=Path, help=".keras, .h5 or SavedModel directory (trained)")
     pr.add_argument("--data", default=None,
@@ -292,7 +315,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from toolchain import quiet
+
+    if args.verbose:
+        quiet.set_verbose(True)
+    quiet.quiet_python_logs()
     try:
+        import edgesparse
         from toolchain import pipeline
         from toolchain.report.report import layer_table, summary_table
 
@@ -309,14 +338,22 @@ def main(argv: list[str] | None = None) -> int:
                     train_epochs=args.train_epochs, prune_epochs=args.prune_epochs, docs=docs)
         elif args.command == "compile":
             prune = _prune_config(args, require_sparsity=False)
-            sparsity = 0.8 if args.sparsity is None else args.sparsity
-            report = pipeline.compile_model(args.model, args.out, board=args.board,
-                                            sparsity=sparsity, data=args.data, seed=args.seed,
-                                            name=args.name, prune_epochs=args.epochs, prune=prune,
-                                            optimize=args.optimize, flash_budget=args.flash_budget,
-                                            layout=args.layout, share=_share_spec(args),
-                                            huffman=args.huffman_decode if args.huffman else None)
-            print(layer_table(report))
+            result = edgesparse.compile(args.model, out=args.out, data=args.data, board=args.board,
+                                        sparsity=args.sparsity, seed=args.seed, name=args.name,
+                                        prune_epochs=args.epochs, prune=prune,
+                                        optimize=args.optimize, flash_budget=args.flash_budget,
+                                        layout=args.layout, share=_share_spec(args),
+                                        huffman=args.huffman_decode if args.huffman else None)
+            print(layer_table(result.report))
+        elif args.command == "inspect":
+            import json
+
+            from toolchain.inspect_model import UNSUPPORTED_EXIT, format_inspection
+
+            info = edgesparse.inspect(args.model, board=args.board, data=args.data)
+            print(json.dumps(info, indent=2) if args.json else format_inspection(info))
+            if not info["supported"]:
+                return UNSUPPORTED_EXIT
         elif args.command == "prune":
             from toolchain.prune.run import prune_file
 
@@ -331,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             sweep_file(args.model, args.out, config, args.data, parse_sparsities(args.sparsities),
                        epochs=args.epochs)
         elif args.command == "run":
-            report = pipeline.run_output_dir(args.dir, args.on)
+            report = edgesparse.run(args.dir, on=args.on).report
             print(layer_table(report))
             print(summary_table([report]))
         elif args.command == "flash":

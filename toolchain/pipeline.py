@@ -178,8 +178,11 @@ def float_tflite(model) -> bytes | None:
     None if the converter refuses it."""
     import tensorflow as tf
 
+    from toolchain.quiet import silenced
+
     try:
-        return bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+        with silenced():
+            return bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
     except Exception:  # the figure is informative only; the int8 path reports real errors
         return None
 

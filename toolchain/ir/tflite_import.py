@@ -44,8 +44,14 @@ def _c_identifier(text: str) -> str:
     return ident if not ident[0].isdigit() else "m_" + ident
 
 
-def load_tflite(path_or_bytes, name: str | None = None) -> Graph:
-    """Parse and check a .tflite model. Raises InputFileError / UnsupportedOpError."""
+def load_tflite(path_or_bytes, name: str | None = None, unsupported: list | None = None) -> Graph:
+    """Parse and check a .tflite model. Raises InputFileError / UnsupportedOpError.
+
+    With an `unsupported` list (what `edgesparse inspect` passes), what the runtime cannot run
+    is appended to it instead of raised, and the graph holds the ops it can: an op whose code
+    it lacks as {"index", "op", "name", "inputs", "outputs", "reason"}, a model-level refusal
+    (a dynamic dimension, non-int8 inputs / outputs) as {"index": None, "reason"}. A file that
+    is not a readable .tflite still raises InputFileError."""
     if isinstance(path_or_bytes, (bytes, bytearray)):
         data, where = bytes(path_or_bytes), name or "model"
     else:
@@ -65,10 +71,15 @@ def load_tflite(path_or_bytes, name: str | None = None) -> Graph:
     except Exception as e:  # a truncated or corrupt flatbuffer fails deep inside the reader
         raise InputFileError(f"{where}: corrupt TFLite flatbuffer ({type(e).__name__}: {e}); the "
                              "file is truncated or damaged: convert the model again") from None
-    return _to_graph(model, s, where, _c_identifier(name or "model"))
+    return _to_graph(model, s, where, _c_identifier(name or "model"), unsupported)
 
 
-def _to_graph(model, s, where: str, name: str) -> Graph:
+def _to_graph(model, s, where: str, name: str, unsupported: list | None = None) -> Graph:
+    def refuse(error: UnsupportedOpError, **entry) -> None:
+        if unsupported is None:
+            raise error
+        unsupported.append({"index": None, **entry, "reason": str(error)})
+
     if not model.subgraphs or len(model.subgraphs) != 1:
         raise UnsupportedOpError(f"{where}: {len(model.subgraphs or [])} subgraphs; edgesparse "
                                  "runs single-subgraph models only")
@@ -84,7 +95,11 @@ def _to_graph(model, s, where: str, name: str) -> Graph:
             raise UnsupportedOpError(f"{where}: tensor '{tname}' has type "
                                      f"{type_names.get(t.type, t.type)}, which edgesparse does not support")
         shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
-        _check_static(where, tname, shape, t.shapeSignature)
+        try:
+            _check_static(where, tname, shape, t.shapeSignature)
+        except UnsupportedOpError as e:
+            if not any("dynamic" in u["reason"] for u in unsupported or []):
+                refuse(e)  # once: every tensor downstream of the dynamic one repeats it
         q = t.quantization
         scale = np.asarray(q.scale if q is not None and q.scale is not None else [], dtype=np.float32)
         zp = np.asarray(q.zeroPoint if q is not None and q.zeroPoint is not None else [], dtype=np.int64)
@@ -111,15 +126,21 @@ def _to_graph(model, s, where: str, name: str) -> Graph:
             opname = op_names.get(code, f"builtin code {code}")
             if code == s.BuiltinOperator.CUSTOM:
                 opname = f"CUSTOM '{oc.customCode.decode() if oc.customCode else '?'}'"
-            raise UnsupportedOpError(
+            ins = [int(x) for x in (o.inputs if o.inputs is not None else [])]
+            refuse(UnsupportedOpError(
                 f"{where}: op {i} {opname} (producing '{oname}') is not supported by the edgesparse "
-                f"runtime. Supported ops: {', '.join(sorted(c.name for c in OpCode))}.")
+                f"runtime. Supported ops: {', '.join(sorted(c.name for c in OpCode))}."),
+                index=i, op=opname, name=oname, inputs=ins, outputs=outs)
+            continue
         opcode = OpCode(code)
         ins = [int(x) for x in (o.inputs if o.inputs is not None else [])]
         ops.append(Op(i, opcode, ins, outs, _options(opcode, o.builtinOptions, s), oname))
 
     graph = Graph(name, tensors, ops, [int(x) for x in sg.inputs], [int(x) for x in sg.outputs])
-    _check_int8_io(graph, where)
+    try:
+        _check_int8_io(graph, where)
+    except UnsupportedOpError as e:
+        refuse(e)
     return graph
 
 

@@ -57,8 +57,11 @@ def to_int8_tflite(model, representative_x: np.ndarray, max_samples: int = 200,
         converter.inference_output_type = tf.int8
     if per_tensor:
         converter._experimental_disable_per_channel = True  # noqa: SLF001 (the converter's only switch)
+    from toolchain.quiet import silenced
+
     try:
-        return bytes(converter.convert())
+        with silenced():  # the MLIR converter logs from C++ to fd 2
+            return bytes(converter.convert())
     except Exception as exc:  # the converter raises ConverterError and plain RuntimeErrors
         raise ToolchainError(f"int8 conversion of model {model.name!r} failed: {exc}") from exc
 

@@ -33,15 +33,25 @@ def reference_outputs(tflite_bytes: bytes, x_int8: np.ndarray, backend: str = "t
     """
     if backend not in BACKENDS:
         raise ToolchainError(f"unknown reference backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    from toolchain.quiet import last_output, silenced
+
     x = np.asarray(x_int8)
-    runner = _TflmRunner(tflite_bytes) if backend == "tflm" else _LiteRtRunner(tflite_bytes)
+    try:
+        with silenced():  # both interpreters print their complaints from C++
+            runner = _TflmRunner(tflite_bytes) if backend == "tflm" else _LiteRtRunner(tflite_bytes)
+    except InputFileError as e:
+        printed = " ".join(last_output().split())
+        if printed and printed not in str(e):
+            raise InputFileError(f"{e} (it printed: {printed[-600:]})") from None
+        raise
     if tuple(runner.input_shape[0:1]) != (1,):
         raise InputFileError(
             f"model input has shape {tuple(runner.input_shape)}; the reference run needs batch 1"
         )
     per_sample = tuple(runner.input_shape[1:])
     x = _as_model_input(x, runner.input_dtype, per_sample)
-    outputs = [runner.run(sample[np.newaxis, ...]) for sample in x]
+    with silenced():
+        outputs = [runner.run(sample[np.newaxis, ...]) for sample in x]
     if runner.output_dtype == np.float32:
         flat = np.zeros((len(x), 0), np.float32) if not outputs else \
             np.stack([np.asarray(out[0], np.float32).reshape(-1) for out in outputs])
