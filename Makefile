@@ -2,16 +2,25 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: bootstrap demo test bench compression zoo fuzz clean
+.PHONY: bootstrap demo test test-all bench compression zoo pruning docs fuzz clean
 
 bootstrap:
 	scripts/bootstrap.sh
 
+# the demo; its figures (out/demo/demo.json) become benchmarks/demo.json, which README renders
 demo: bootstrap
 	$(VENV)/bin/edgesparse demo --out out/demo
+	cp out/demo/demo.json benchmarks/demo.json
 
+# the fast tier (at most 8 minutes on 2 cores): every op, format, the importer, the CLI's errors,
+# one QEMU run per ISA class; `-rs` names every skip's reason
 test: bootstrap
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -rs -m "not slow"
+
+# everything: the fast tier and the slow one (zoo, board projects, sanitizer builds of every
+# format, pruning accuracy, end to end, fuzzing); what CI runs
+test-all: bootstrap
+	$(PY) -m pytest -q -rs --durations=15
 
 bench: bootstrap
 	@if [ -f benchmarks/run.py ]; then $(PY) benchmarks/run.py; \
@@ -25,6 +34,15 @@ compression: bootstrap
 zoo: bootstrap
 	$(VENV)/bin/edgesparse zoo --out out/zoo --docs docs/ZOO.md
 	cp out/zoo/zoo.json benchmarks/zoo.json
+
+# accuracy of both demo models under every pruning method (about 20 min): benchmarks/pruning_accuracy.json
+pruning: bootstrap
+	$(PY) scripts/pruning_accuracy.py
+
+# every table and figure of README.md and docs/*.md from the committed JSON in benchmarks/
+# (no measuring; `scripts/render_docs.py --check` tells whether they agree)
+docs: bootstrap
+	$(PY) scripts/render_docs.py
 
 # libFuzzer over every target for FUZZ_SECONDS each (default 600); crashes in build/fuzz/artifacts
 fuzz: bootstrap

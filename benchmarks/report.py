@@ -102,12 +102,25 @@ def _overhead(rows) -> str:
 
 
 def write_doc(rows: list[dict], goals: list[Goal], doc: Path, errors: list[str] = ()) -> None:
+    """docs/BENCHMARKS.md (render_doc) and its figures in img/ beside it (write_figures)."""
     doc = Path(doc)
-    img_dir = doc.parent / "img"
+    write_figures(rows, doc.parent / "img")
+    tmp = doc.with_name(f".{doc.name}.tmp-{os.getpid()}")
+    tmp.write_text(render_doc(rows, goals, errors))
+    tmp.replace(doc)
+
+
+def write_figures(rows: list[dict], img_dir: Path) -> list[Path]:
+    """One instructions-vs-sparsity plot per board: img_dir/bench_<board>.png."""
     img_dir.mkdir(parents=True, exist_ok=True)
+    return [plot_board(rows, b, img_dir / f"bench_{b}.png") for b in _unique(r["board"] for r in rows)]
+
+
+def render_doc(rows: list[dict], goals: list[Goal], errors: list[str] = ()) -> str:
+    """The text of docs/BENCHMARKS.md for these rows (results.json) and goals."""
     boards = _unique(r["board"] for r in rows)
     shapes = _unique(r["shape"] for r in rows)
-    figures = {b: plot_board(rows, b, img_dir / f"bench_{b}.png") for b in boards}
+    figures = {b: Path(f"bench_{b}.png") for b in boards}
     lines = [
         "# Kernel benchmarks",
         "",
@@ -208,9 +221,7 @@ def write_doc(rows: list[dict], goals: list[Goal], doc: Path, errors: list[str] 
             lines += [head, "", *([note, ""] if note else []), *instruction_table(rows, board, shape), ""]
     if errors:
         lines += ["## Failed measurements", "", *[f"- {e.splitlines()[0]}" for e in errors], ""]
-    tmp = doc.with_name(f".{doc.name}.tmp-{os.getpid()}")
-    tmp.write_text("\n".join(lines))
-    tmp.replace(doc)
+    return "\n".join(lines)
 
 
 def _colors(formats: list[str]) -> dict[str, str]:

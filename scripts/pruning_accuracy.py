@@ -1,6 +1,6 @@
 """Accuracy of the two demo models pruned by every method and granularity (docs/PRUNING.md).
 
-    .venv/bin/python scripts/pruning_accuracy.py [--out out/pruning_accuracy] [--write docs/PRUNING.md]
+    .venv/bin/python scripts/pruning_accuracy.py [--out out/pruning_accuracy] [--results benchmarks/pruning_accuracy.json] [--write docs/PRUNING.md]
 
 For the digits CNN (digits_cnn on digits) and the 784-300-100 MLP (mlp_300_100 on digits28),
 trained as the demo trains them (seed 0), it prunes to 50 / 80 / 90 / 95 % with each method,
@@ -9,8 +9,10 @@ under TFLM's reference kernels. Layers are chosen by the defaults (the first con
 classifier are spared). Fine-tuning gets the demo's pruning epochs (20 CNN, 8 MLP) in every
 row: one-shot and gradual use them all, iterative splits them over its 3 rounds, l1 spends
 half with the penalty and half fine-tuning. N:M rows have their pattern's fixed sparsity.
-Takes about 20 minutes on two cores. Results go to OUT/results.json; the markdown table is
-printed, and with --write it replaces the table between the markers in that file.
+Takes about 20 minutes on two cores. Results go to OUT/results.json while it runs and, once
+complete, to --results (benchmarks/pruning_accuracy.json, committed: `make docs` renders
+docs/PRUNING.md's table from it); the markdown table is printed, and with --write it replaces
+the table between the markers in that file.
 """
 from __future__ import annotations
 
@@ -95,7 +97,7 @@ def measure(out: Path) -> dict:
 
 def table(results: dict) -> str:
     lines = []
-    for title, entry in results.items():
+    for title, entry in _models(results):
         lines.append(f"**{title}** — trained: float {100 * entry['float']:.1f}%, int8 "
                      f"{100 * entry['int8']:.1f}%; {entry['prune_epochs']} fine-tune epochs per row")
         lines.append("")
@@ -119,23 +121,57 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _models(results: dict):
+    """(title, entry) per model; keys starting with "_" are notes about the file."""
+    return [(k, v) for k, v in results.items() if not k.startswith("_")]
+
+
+def zeros_sentence(results: dict) -> str:
+    """The fraction of all kernel weights that are zero in each column (unstructured rows)."""
+    parts = []
+    for title, entry in _models(results):
+        cells = entry["rows"].get("magnitude, unstructured, gradual", {})
+        zeros = [cells[f"{s:g}"]["model_zeros"] for s in SPARSITIES if f"{s:g}" in cells]
+        parts.append(" / ".join(f"{100 * z:.0f}" for z in zeros) + f"% for the {title}'s columns")
+    return ("With the layers the defaults spare left dense, the fraction of all kernel weights "
+            "that are zero (magnitude, unstructured) is " + " and ".join(parts) + ".")
+
+
+def render_region(results: dict) -> str:
+    """What goes between the markers of docs/PRUNING.md: the tables and the zeros sentence."""
+    return f"{table(results)}\n{zeros_sentence(results)}\n"
+
+
+def replace_region(text: str, md: str) -> str:
+    if START not in text or END not in text:
+        raise ValueError(f"no {START} ... {END} markers")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{md}\n{END}{tail}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("out/pruning_accuracy"))
+    ap.add_argument("--results", type=Path,
+                    default=Path(__file__).resolve().parents[1] / "benchmarks" / "pruning_accuracy.json",
+                    help="where a complete run's results go (default benchmarks/pruning_accuracy.json)")
     ap.add_argument("--write", type=Path, default=None, help="markdown file whose table to replace")
     ap.add_argument("--from-json", type=Path, default=None, help="format saved results, measure nothing")
     args = ap.parse_args()
-    results = json.loads(args.from_json.read_text()) if args.from_json else measure(args.out)
-    md = table(results)
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+    else:
+        results = measure(args.out)
+        args.results.write_text(json.dumps(results, indent=2) + "\n")
+    md = render_region(results)
     print(md)
     if args.write:
-        text = args.write.read_text()
-        if START not in text or END not in text:
-            print(f"{args.write} has no {START} ... {END} markers", file=sys.stderr)
+        try:
+            args.write.write_text(replace_region(args.write.read_text(), md))
+        except ValueError as e:
+            print(f"{args.write}: {e}", file=sys.stderr)
             return 1
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        args.write.write_text(f"{head}{START}\n{md}\n{END}{tail}")
     return 0
 
 

@@ -27,7 +27,7 @@ def _note(cap: str) -> None:
 
 def _capabilities_of_command(args) -> set[str]:
     argv = [str(a) for a in args] if isinstance(args, (list, tuple)) else str(args).split()
-    if not argv:
+    if not argv or argv[1:] == ["--version"]:  # asking a tool its version builds and runs nothing
         return set()
     tool = os.path.basename(argv[0])
     if tool.startswith("arm-none-eabi-gcc") or tool == "cmake" or \
