@@ -41,6 +41,7 @@ def _model(keras, first_in_c):
 
 
 @pytest.mark.slow
+@pytest.mark.convert
 @pytest.mark.parametrize("pattern,first_in_c", [("nm2:4", 4), ("block1x4", 4), ("unstructured", 1)])
 def test_every_format_matches_tflm(pattern, first_in_c, host_vs_reference, to_int8):
     from toolchain.plan.select import applicable_formats
@@ -59,5 +60,8 @@ def test_every_format_matches_tflm(pattern, first_in_c, host_vs_reference, to_in
             ours, ref, plan = host_vs_reference(tflite, x, force_format=fmt, defines=defines)
             used = {c.format for c in plan.choices}
             assert fmt in used
+            if fmt in (pattern, "csr8", "csr16"):  # these hold every FC / conv layer here
+                built = [c.format for l, c in zip(plan.layers, plan.choices) if l.sparse_capable]
+                assert built == [fmt] * 5, (fmt, built)
             bad = np.count_nonzero(ours != ref)
             assert bad == 0, f"{fmt} {defines}: {bad} of {ref.size} bytes differ"
