@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: bootstrap demo test test-all bench compression zoo pruning docs fuzz clean
+.PHONY: bootstrap demo test test-all bench compression zoo pruning field docs fuzz clean
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -38,6 +38,11 @@ zoo: bootstrap
 # accuracy of both demo models under every pruning method (about 20 min): benchmarks/pruning_accuracy.json
 pruning: bootstrap
 	$(PY) scripts/pruning_accuracy.py
+
+# published int8 .tflite models compiled as shipped, host + QEMU, verified: benchmarks/field.json
+# and docs/FIELD.md; FIELD_MODELS_DIR (default ../shared/field-models if present, else a skip)
+field: bootstrap
+	$(PY) benchmarks/field.py $(FIELD_MODELS_DIR)
 
 # every table and figure of README.md and docs/*.md from the committed JSON in benchmarks/
 # (no measuring; `scripts/render_docs.py --check` tells whether they agree)
