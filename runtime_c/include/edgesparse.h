@@ -41,7 +41,8 @@ extern "C" {
 
 /* es_tensor_t.flags */
 #define ES_TENSOR_CONST 0x1u /* an int8 constant in the blob (flash) at blob offset arena_offset:
-                                only the second input of MUL, SUB or a broadcasting ADD */
+                                only the second input of MUL, SUB, MAXIMUM, MINIMUM or a
+                                broadcasting ADD */
 
 /* Op codes: the TFLite builtin operator codes, so the two never need a translation table.
  * EXPAND_DIMS and SQUEEZE never reach the runtime: the toolchain lowers them to RESHAPE. */
@@ -56,17 +57,27 @@ typedef enum {
     ES_OP_LOGISTIC = 14,
     ES_OP_MAX_POOL_2D = 17,
     ES_OP_MUL = 18,
+    ES_OP_RELU = 19,  /* es_lut_params_t */
+    ES_OP_RELU6 = 21, /* es_lut_params_t */
     ES_OP_RESHAPE = 22,
     ES_OP_SOFTMAX = 25,
     ES_OP_TANH = 28,
     ES_OP_PAD = 34,
+    ES_OP_TRANSPOSE = 39, /* es_transpose_params_t */
     ES_OP_MEAN = 40,
     ES_OP_SUB = 41, /* es_add_broadcast_params_t: ADD's arithmetic, the difference of the scaled inputs */
     ES_OP_SQUEEZE = 43,
     ES_OP_STRIDED_SLICE = 45,
+    ES_OP_SPLIT = 49,   /* lowered to one STRIDED_SLICE layer per output */
+    ES_OP_MAXIMUM = 55, /* es_minmax_params_t */
+    ES_OP_MINIMUM = 57, /* es_minmax_params_t */
     ES_OP_EXPAND_DIMS = 70,
+    ES_OP_RESIZE_NEAREST_NEIGHBOR = 97, /* es_resize_params_t */
     ES_OP_LEAKY_RELU = 98, /* es_lut_params_t */
-    ES_OP_QUANTIZE = 114 /* int8 -> int8 (es_lut_params_t), float32 -> int8 (es_affine_params_t) */
+    ES_OP_SPLIT_V = 102, /* lowered to one STRIDED_SLICE layer per output */
+    ES_OP_QUANTIZE = 114, /* int8 -> int8 (es_lut_params_t), float32 -> int8 (es_affine_params_t) */
+    ES_OP_HARD_SWISH = 117, /* es_lut_params_t */
+    ES_OP_BATCH_MATMUL = 126 /* es_batch_matmul_params_t */
 } es_op_t;
 
 /* Weight formats (es_layer_t.format). */
@@ -108,7 +119,8 @@ typedef enum {
     ES_ERR_NOT_READY = 15,    /* invoke before a successful init */
     ES_ERR_HUFFMAN = 16,      /* a Huffman table or stream that does not decode */
     ES_ERR_TYPE = 17          /* a tensor type or constant where the op does not take it (float32
-                                 outside QUANTIZE / DEQUANTIZE, ES_TENSOR_CONST outside MUL / ADD) */
+                                 outside QUANTIZE / DEQUANTIZE, ES_TENSOR_CONST outside the
+                                 second input of MUL / ADD / SUB / MAXIMUM / MINIMUM) */
 } es_status_t;
 
 typedef struct {
@@ -352,8 +364,9 @@ typedef struct {
     int32_t act_min, act_max;
 } es_mul_params_t;
 
-/* LOGISTIC, TANH, LEAKY_RELU and QUANTIZE (int8 -> int8): out[i] = table[in[i] + 128], the table computed
- * offline with TFLM's integer arithmetic for each of the 256 input values. */
+/* LOGISTIC, TANH, LEAKY_RELU, RELU, RELU6, HARD_SWISH and QUANTIZE (int8 -> int8):
+ * out[i] = table[in[i] + 128], the table computed offline with TFLM's integer arithmetic for
+ * each of the 256 input values. */
 typedef struct {
     uint32_t count;
     int8_t table[256];
@@ -383,6 +396,49 @@ typedef struct {
     int32_t output_multiplier, output_shift;
     int32_t act_min, act_max;
 } es_add_broadcast_params_t;
+
+/* TRANSPOSE: out[o] = in[sum(o[d] * in_strides[d])], o running over out_dims row-major (the
+ * input's strides in the permuted order). Input and output share their quantization. */
+typedef struct {
+    uint16_t out_dims[ES_MAX_DIMS];
+    uint32_t in_strides[ES_MAX_DIMS];
+} es_transpose_params_t;
+
+/* MAXIMUM and MINIMUM: the larger / smaller int8 value of the two inputs (which share the
+ * output's quantization, so no requantization), broadcasting as es_mul_params_t. */
+typedef struct {
+    uint16_t out_dims[ES_MAX_DIMS];
+    uint32_t in1_strides[ES_MAX_DIMS];
+    uint32_t in2_strides[ES_MAX_DIMS];
+} es_minmax_params_t;
+
+/* RESIZE_NEAREST_NEIGHBOR, NHWC: out[b][y][x][c] = in[b][y_map[y]][x_map[x]][c], the source
+ * rows and columns computed offline with TFLM's float arithmetic (align_corners,
+ * half_pixel_centers). Input and output share their quantization. */
+typedef struct {
+    uint16_t batches, in_h, in_w, channels;
+    uint16_t out_h, out_w;
+    uint32_t y_map_offset; /* uint16_t[out_h], each < in_h */
+    uint32_t x_map_offset; /* uint16_t[out_w], each < in_w */
+} es_resize_params_t;
+
+/* BATCH_MATMUL int8 (TFLM's reference BatchMatMul): for each output batch (b0, b1) and each
+ * row i, column j:
+ *   acc = sum_k (lhs[i, k] + lhs_offset) * (rhs[k, j] + rhs_offset)
+ *   out[b0][b1][i][j] = clamp(requantize(acc, output_multiplier, output_shift) + output_offset)
+ * lhs[i, k] is lhs[b0 * lhs_batch_strides[0] + b1 * lhs_batch_strides[1] + i * lhs_row_stride
+ * + k * lhs_depth_stride], rhs alike (strides encode adj_x / adj_y; a batch stride of 0
+ * broadcasts). */
+typedef struct {
+    uint16_t batch_dims[2];
+    uint16_t rows, cols, depth, reserved;
+    uint32_t lhs_batch_strides[2];
+    uint32_t rhs_batch_strides[2];
+    uint32_t lhs_row_stride, lhs_depth_stride;
+    uint32_t rhs_depth_stride, rhs_col_stride;
+    int32_t lhs_offset, rhs_offset, output_offset;
+    int32_t output_multiplier, output_shift;
+} es_batch_matmul_params_t;
 
 typedef struct {
     const uint8_t *blob;

@@ -38,5 +38,14 @@ void es_add_broadcast_s8(const es_add_broadcast_params_t *p, const int8_t *input
                          int8_t *output);
 void es_sub_broadcast_s8(const es_add_broadcast_params_t *p, const int8_t *input1, const int8_t *input2,
                          int8_t *output);
+void es_transpose_s8(const es_transpose_params_t *p, const int8_t *input, int8_t *output);
+/* MAXIMUM (is_max 1) or MINIMUM (is_max 0). */
+void es_maximum_minimum_s8(const es_minmax_params_t *p, int is_max, const int8_t *input1,
+                           const int8_t *input2, int8_t *output);
+/* Reads its row and column maps from the blob. */
+void es_resize_nearest_s8(const es_resize_params_t *p, const uint8_t *blob, const int8_t *input,
+                          int8_t *output);
+void es_batch_matmul_s8(const es_batch_matmul_params_t *p, const int8_t *lhs, const int8_t *rhs,
+                        int8_t *output);
 
 #endif /* ES_KERNELS_H */

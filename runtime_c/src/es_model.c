@@ -463,10 +463,10 @@ static es_status_t es_check_layer(const es_checker_t *c, const es_layer_t *l)
     if ((l->op == ES_OP_ADD || es_ops_two_inputs(l->op)) != (l->input[1] != ES_NO_TENSOR)) {
         return ES_ERR_TENSOR_BOUNDS;
     }
-    /* a constant only as the second input of MUL, SUB or a broadcasting ADD */
+    /* a constant only as the second input of MUL, SUB, MAXIMUM, MINIMUM or a broadcasting ADD */
     if ((in->flags | out->flags) != 0 ||
         (in2 != 0 && in2->flags != 0 &&
-         l->op != ES_OP_MUL && l->op != ES_OP_SUB &&
+         l->op != ES_OP_MUL && l->op != ES_OP_SUB && l->op != ES_OP_MAXIMUM && l->op != ES_OP_MINIMUM &&
          !(l->op == ES_OP_ADD && l->params_bytes == sizeof(es_add_broadcast_params_t)))) {
         return ES_ERR_TYPE;
     }

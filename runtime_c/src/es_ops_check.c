@@ -1,5 +1,6 @@
 /* Validation (TFLM's Prepare) and dispatch of PAD, MEAN, CONCATENATION, STRIDED_SLICE, MUL,
- * broadcasting ADD, the table ops (LOGISTIC, TANH, int8 QUANTIZE) and the float32 boundary
+ * broadcasting ADD, SUB, TRANSPOSE, MAXIMUM / MINIMUM, RESIZE_NEAREST_NEIGHBOR, BATCH_MATMUL,
+ * the table ops (LOGISTIC, TANH, LEAKY_RELU, RELU, RELU6, HARD_SWISH, int8 QUANTIZE) and the float32 boundary
  * (QUANTIZE from float32, DEQUANTIZE): after these checks every index a kernel computes lies
  * inside its tensors. */
 #include "es_ops_check.h"
@@ -18,8 +19,16 @@ int es_ops_known(uint8_t op)
     case ES_OP_LOGISTIC:
     case ES_OP_TANH:
     case ES_OP_LEAKY_RELU:
+    case ES_OP_RELU:
+    case ES_OP_RELU6:
+    case ES_OP_HARD_SWISH:
     case ES_OP_QUANTIZE:
     case ES_OP_DEQUANTIZE:
+    case ES_OP_TRANSPOSE:
+    case ES_OP_MAXIMUM:
+    case ES_OP_MINIMUM:
+    case ES_OP_RESIZE_NEAREST_NEIGHBOR:
+    case ES_OP_BATCH_MATMUL:
         return 1;
     default:
         return 0;
@@ -28,7 +37,8 @@ int es_ops_known(uint8_t op)
 
 int es_ops_two_inputs(uint8_t op)
 {
-    return op == ES_OP_CONCATENATION || op == ES_OP_MUL || op == ES_OP_SUB;
+    return op == ES_OP_CONCATENATION || op == ES_OP_MUL || op == ES_OP_SUB || op == ES_OP_MAXIMUM ||
+           op == ES_OP_MINIMUM || op == ES_OP_BATCH_MATMUL;
 }
 
 static uint64_t es_dims_count(const uint16_t *dims)
@@ -191,6 +201,89 @@ static es_status_t es_check_add_broadcast(const es_add_broadcast_params_t *p, co
     return ES_OK;
 }
 
+/* TRANSPOSE: a pure data movement, one output byte per input byte, every gathered index
+ * inside the input. */
+static es_status_t es_check_transpose(const es_transpose_params_t *p, const es_tensor_t *in,
+                                      const es_tensor_t *out)
+{
+    if (es_dims_count(p->out_dims) != out->bytes || in->bytes != out->bytes ||
+        !es_broadcast_ok(p->out_dims, p->in_strides, in)) {
+        return ES_ERR_SHAPE;
+    }
+    return in->zero_point == out->zero_point ? ES_OK : ES_ERR_QUANT;
+}
+
+static es_status_t es_check_minmax(const es_minmax_params_t *p, const es_tensor_t *in1, const es_tensor_t *in2,
+                                   const es_tensor_t *out)
+{
+    if (es_dims_count(p->out_dims) != out->bytes || !es_broadcast_ok(p->out_dims, p->in1_strides, in1) ||
+        !es_broadcast_ok(p->out_dims, p->in2_strides, in2)) {
+        return ES_ERR_SHAPE;
+    }
+    return (in1->zero_point == out->zero_point && in2->zero_point == out->zero_point) ? ES_OK : ES_ERR_QUANT;
+}
+
+/* RESIZE_NEAREST_NEIGHBOR: both maps inside the blob, every entry inside the input. */
+static es_status_t es_check_resize(const uint8_t *blob, uint32_t blob_bytes, const es_resize_params_t *p,
+                                   const es_tensor_t *in, const es_tensor_t *out)
+{
+    const uint16_t *y_map, *x_map;
+    uint32_t k;
+    if (p->y_map_offset % 2u != 0 || p->x_map_offset % 2u != 0 ||
+        (uint64_t)p->y_map_offset + 2u * (uint64_t)p->out_h > blob_bytes ||
+        (uint64_t)p->x_map_offset + 2u * (uint64_t)p->out_w > blob_bytes) {
+        return ES_ERR_TABLE_BOUNDS;
+    }
+    if ((uint64_t)p->batches * p->in_h * p->in_w * p->channels != in->bytes ||
+        (uint64_t)p->batches * p->out_h * p->out_w * p->channels != out->bytes) {
+        return ES_ERR_SHAPE;
+    }
+    y_map = (const uint16_t *)(const void *)(blob + p->y_map_offset);
+    x_map = (const uint16_t *)(const void *)(blob + p->x_map_offset);
+    for (k = 0; k < p->out_h; ++k) {
+        if (y_map[k] >= p->in_h) {
+            return ES_ERR_INDEX;
+        }
+    }
+    for (k = 0; k < p->out_w; ++k) {
+        if (x_map[k] >= p->in_w) {
+            return ES_ERR_INDEX;
+        }
+    }
+    return in->zero_point == out->zero_point ? ES_OK : ES_ERR_QUANT;
+}
+
+/* The last element of one BATCH_MATMUL operand a stride walk reaches lies inside it. */
+static int es_matmul_operand_ok(const uint16_t *batch_dims, const uint32_t *batch_strides, uint32_t n1,
+                                uint32_t stride1, uint32_t n2, uint32_t stride2, const es_tensor_t *t)
+{
+    const uint64_t last = (uint64_t)(batch_dims[0] - 1u) * batch_strides[0] +
+                          (uint64_t)(batch_dims[1] - 1u) * batch_strides[1] +
+                          (uint64_t)(n1 - 1u) * stride1 + (uint64_t)(n2 - 1u) * stride2;
+    return last < t->bytes;
+}
+
+static es_status_t es_check_batch_matmul(const es_batch_matmul_params_t *p, const es_tensor_t *lhs,
+                                         const es_tensor_t *rhs, const es_tensor_t *out)
+{
+    /* the int32 sum of depth products of two values in [-255, 255] cannot overflow */
+    if (p->batch_dims[0] == 0 || p->batch_dims[1] == 0 || p->rows == 0 || p->cols == 0 || p->depth == 0 ||
+        p->depth > (uint32_t)INT32_MAX / (255u * 255u) ||
+        (uint64_t)p->batch_dims[0] * p->batch_dims[1] * p->rows * p->cols != out->bytes ||
+        !es_matmul_operand_ok(p->batch_dims, p->lhs_batch_strides, p->rows, p->lhs_row_stride, p->depth,
+                              p->lhs_depth_stride, lhs) ||
+        !es_matmul_operand_ok(p->batch_dims, p->rhs_batch_strides, p->cols, p->rhs_col_stride, p->depth,
+                              p->rhs_depth_stride, rhs)) {
+        return ES_ERR_SHAPE;
+    }
+    if (p->lhs_offset < -127 || p->lhs_offset > 128 || p->rhs_offset < -127 || p->rhs_offset > 128 ||
+        !es_int8_ok(p->output_offset) || p->output_multiplier < 0 || p->output_shift < -31 ||
+        p->output_shift > 30) {
+        return ES_ERR_QUANT;
+    }
+    return ES_OK;
+}
+
 es_status_t es_ops_check(const uint8_t *blob, uint32_t blob_bytes, const es_tensor_t *tensors,
                          uint32_t tensor_count, const es_layer_t *l)
 {
@@ -224,10 +317,26 @@ es_status_t es_ops_check(const uint8_t *blob, uint32_t blob_bytes, const es_tens
     case ES_OP_LOGISTIC:
     case ES_OP_TANH:
     case ES_OP_LEAKY_RELU:
+    case ES_OP_RELU:
+    case ES_OP_RELU6:
+    case ES_OP_HARD_SWISH:
         expected = sizeof(es_lut_params_t);
         break;
     case ES_OP_DEQUANTIZE:
         expected = sizeof(es_affine_params_t);
+        break;
+    case ES_OP_TRANSPOSE:
+        expected = sizeof(es_transpose_params_t);
+        break;
+    case ES_OP_MAXIMUM:
+    case ES_OP_MINIMUM:
+        expected = sizeof(es_minmax_params_t);
+        break;
+    case ES_OP_RESIZE_NEAREST_NEIGHBOR:
+        expected = sizeof(es_resize_params_t);
+        break;
+    case ES_OP_BATCH_MATMUL:
+        expected = sizeof(es_batch_matmul_params_t);
         break;
     default:
         return ES_ERR_OP;
@@ -253,7 +362,10 @@ es_status_t es_ops_check(const uint8_t *blob, uint32_t blob_bytes, const es_tens
     case ES_OP_QUANTIZE:
     case ES_OP_LOGISTIC:
     case ES_OP_TANH:
-    case ES_OP_LEAKY_RELU: {
+    case ES_OP_LEAKY_RELU:
+    case ES_OP_RELU:
+    case ES_OP_RELU6:
+    case ES_OP_HARD_SWISH: {
         const es_lut_params_t *p = (const es_lut_params_t *)params;
         if (in->type == ES_TYPE_FLOAT32) {
             return es_check_affine((const es_affine_params_t *)params, in, out);
@@ -266,6 +378,16 @@ es_status_t es_ops_check(const uint8_t *blob, uint32_t blob_bytes, const es_tens
                                       out);
     case ES_OP_MUL:
         return es_check_mul((const es_mul_params_t *)params, in, &tensors[l->input[1]], out);
+    case ES_OP_TRANSPOSE:
+        return es_check_transpose((const es_transpose_params_t *)params, in, out);
+    case ES_OP_MAXIMUM:
+    case ES_OP_MINIMUM:
+        return es_check_minmax((const es_minmax_params_t *)params, in, &tensors[l->input[1]], out);
+    case ES_OP_RESIZE_NEAREST_NEIGHBOR:
+        return es_check_resize(blob, blob_bytes, (const es_resize_params_t *)params, in, out);
+    case ES_OP_BATCH_MATMUL:
+        return es_check_batch_matmul((const es_batch_matmul_params_t *)params, in, &tensors[l->input[1]],
+                                     out);
     default:
         return ES_ERR_OP;
     }
@@ -309,7 +431,25 @@ int es_ops_run(const uint8_t *blob, const es_tensor_t *tensors, uint8_t *arena, 
     case ES_OP_LOGISTIC:
     case ES_OP_TANH:
     case ES_OP_LEAKY_RELU:
+    case ES_OP_RELU:
+    case ES_OP_RELU6:
+    case ES_OP_HARD_SWISH:
         es_lut_s8((const es_lut_params_t *)params, in, out);
+        return 1;
+    case ES_OP_TRANSPOSE:
+        es_transpose_s8((const es_transpose_params_t *)params, in, out);
+        return 1;
+    case ES_OP_MAXIMUM:
+    case ES_OP_MINIMUM:
+        es_maximum_minimum_s8((const es_minmax_params_t *)params, l->op == ES_OP_MAXIMUM, in,
+                              es_tensor_data(blob, arena, &tensors[l->input[1]]), out);
+        return 1;
+    case ES_OP_RESIZE_NEAREST_NEIGHBOR:
+        es_resize_nearest_s8((const es_resize_params_t *)params, blob, in, out);
+        return 1;
+    case ES_OP_BATCH_MATMUL:
+        es_batch_matmul_s8((const es_batch_matmul_params_t *)params, in,
+                           (const int8_t *)(const void *)(arena + tensors[l->input[1]].arena_offset), out);
         return 1;
     case ES_OP_DEQUANTIZE:
         es_dequantize_s8_f32((const es_affine_params_t *)params, in, (float *)(void *)out);

@@ -21,7 +21,11 @@ is 8-byte aligned in memory. Version history:
      model input feeding QUANTIZE (float32 -> int8) or a model output of DEQUANTIZE, both with
      es_affine_params_t, and status ES_ERR_TYPE; es_tensor_t's reserved field becomes flags,
      ES_TENSOR_CONST marking an int8 constant held in the blob (the second input of MUL or a
-     broadcasting ADD); SUB with es_add_broadcast_params_t; LEAKY_RELU as a table (es_lut_params_t).
+     broadcasting ADD); SUB with es_add_broadcast_params_t; LEAKY_RELU as a table (es_lut_params_t);
+     RELU, RELU6 and HARD_SWISH as tables; TRANSPOSE (es_transpose_params_t), MAXIMUM and
+     MINIMUM (es_minmax_params_t, a constant second input allowed), RESIZE_NEAREST_NEIGHBOR
+     (es_resize_params_t), BATCH_MATMUL (es_batch_matmul_params_t); SPLIT and SPLIT_V import
+     and lower to STRIDED_SLICE layers.
 """
 from __future__ import annotations
 
@@ -52,17 +56,27 @@ class OpCode(IntEnum):
     LOGISTIC = 14
     MAX_POOL_2D = 17
     MUL = 18
+    RELU = 19  # a 256-entry table
+    RELU6 = 21  # a 256-entry table
     RESHAPE = 22
     SOFTMAX = 25
     TANH = 28
     PAD = 34
+    TRANSPOSE = 39
     MEAN = 40
     SUB = 41  # es_add_broadcast_params_t
     SQUEEZE = 43  # lowered to a RESHAPE layer
     STRIDED_SLICE = 45
+    SPLIT = 49  # lowered to STRIDED_SLICE layers
+    MAXIMUM = 55
+    MINIMUM = 57
     EXPAND_DIMS = 70  # lowered to a RESHAPE layer
+    RESIZE_NEAREST_NEIGHBOR = 97
     LEAKY_RELU = 98  # a 256-entry table, as LOGISTIC
+    SPLIT_V = 102  # lowered to STRIDED_SLICE layers
     QUANTIZE = 114  # int8 -> int8 requantization, or float32 (a model input) -> int8
+    HARD_SWISH = 117  # a 256-entry table
+    BATCH_MATMUL = 126
 
 
 class WeightFormat(IntEnum):
@@ -253,6 +267,26 @@ MUL_PARAMS = _s(
     ("input1_offset", "i"), ("input2_offset", "i"), ("output_offset", "i"),
     ("output_multiplier", "i"), ("output_shift", "i"), ("act_min", "i"), ("act_max", "i"),
 )
+TRANSPOSE_PARAMS = _s(
+    "es_transpose_params_t", ("out_dims", "H", MAX_DIMS), ("in_strides", "I", MAX_DIMS),
+)
+MINMAX_PARAMS = _s(
+    "es_minmax_params_t",
+    ("out_dims", "H", MAX_DIMS), ("in1_strides", "I", MAX_DIMS), ("in2_strides", "I", MAX_DIMS),
+)
+RESIZE_PARAMS = _s(
+    "es_resize_params_t",
+    ("batches", "H"), ("in_h", "H"), ("in_w", "H"), ("channels", "H"), ("out_h", "H"),
+    ("out_w", "H"), ("y_map_offset", "I"), ("x_map_offset", "I"),
+)
+BATCH_MATMUL_PARAMS = _s(
+    "es_batch_matmul_params_t",
+    ("batch_dims", "H", 2), ("rows", "H"), ("cols", "H"), ("depth", "H"), ("reserved", "H"),
+    ("lhs_batch_strides", "I", 2), ("rhs_batch_strides", "I", 2), ("lhs_row_stride", "I"),
+    ("lhs_depth_stride", "I"), ("rhs_depth_stride", "I"), ("rhs_col_stride", "I"),
+    ("lhs_offset", "i"), ("rhs_offset", "i"), ("output_offset", "i"), ("output_multiplier", "i"),
+    ("output_shift", "i"),
+)
 PALETTE = _s(
     "es_palette_t",
     ("rows", "I"), ("cols", "I"), ("entry_count", "I"), ("counts_offset", "I"),
@@ -264,7 +298,8 @@ PALETTE = _s(
 STRUCTS: tuple[Struct, ...] = (
     HEADER, TENSOR, LAYER, SPARSE, FC_PARAMS, CONV_PARAMS, POOL_PARAMS, SOFTMAX_PARAMS, ADD_PARAMS,
     RESHAPE_PARAMS, PALETTE, PAD_PARAMS, MEAN_PARAMS, CONCAT_PARAMS, CONCAT_INPUT, SLICE_PARAMS,
-    MUL_PARAMS, ADD_BROADCAST_PARAMS, LUT_PARAMS, AFFINE_PARAMS,
+    MUL_PARAMS, ADD_BROADCAST_PARAMS, LUT_PARAMS, AFFINE_PARAMS, TRANSPOSE_PARAMS, MINMAX_PARAMS,
+    RESIZE_PARAMS, BATCH_MATMUL_PARAMS,
 )
 
 PARAMS_STRUCT = {
@@ -287,6 +322,14 @@ PARAMS_STRUCT = {
     OpCode.DEQUANTIZE: AFFINE_PARAMS,
     OpCode.SUB: ADD_BROADCAST_PARAMS,
     OpCode.LEAKY_RELU: LUT_PARAMS,
+    OpCode.RELU: LUT_PARAMS,
+    OpCode.RELU6: LUT_PARAMS,
+    OpCode.HARD_SWISH: LUT_PARAMS,
+    OpCode.TRANSPOSE: TRANSPOSE_PARAMS,
+    OpCode.MAXIMUM: MINMAX_PARAMS,
+    OpCode.MINIMUM: MINMAX_PARAMS,
+    OpCode.RESIZE_NEAREST_NEIGHBOR: RESIZE_PARAMS,
+    OpCode.BATCH_MATMUL: BATCH_MATMUL_PARAMS,
 }
 
 

@@ -65,7 +65,8 @@ def lower_graph(graph: Graph) -> list[Layer]:
             if t is not None and not t.is_constant and t.dtype != "int8" and not boundary:
                 raise UnsupportedOpError(f"{op.label}: tensor '{t.name}' is {t.dtype}; the runtime "
                                          "computes int8 activations only")
-        layers.append(_LOWER[op.opcode](graph, op, len(layers)))
+        lowered = _LOWER[op.opcode](graph, op, len(layers))
+        layers.extend(lowered if isinstance(lowered, list) else [lowered])
     return layers
 
 
@@ -512,8 +513,8 @@ def _quantize(graph: Graph, op: Op, index: int) -> Layer:
 
 
 def _lut(graph: Graph, op: Op, index: int) -> Layer:
-    """LOGISTIC, TANH, LEAKY_RELU and int8 -> int8 QUANTIZE: one output byte per input byte,
-    tabulated."""
+    """LOGISTIC, TANH, LEAKY_RELU, RELU, RELU6, HARD_SWISH and int8 -> int8 QUANTIZE: one output
+    byte per input byte, tabulated."""
     x, y = _activation_io(graph, op)
     if x.size_bytes != y.size_bytes:
         raise UnsupportedOpError(f"{op.label}: input and output sizes differ")
@@ -525,12 +526,156 @@ def _lut(graph: Graph, op: Op, index: int) -> Layer:
         elif op.opcode == OpCode.LEAKY_RELU:
             table = lut.leaky_relu_table(_scale(x), _zp(x), _scale(y), _zp(y),
                                          float(op.options.get("alpha", 0.2)))
+        elif op.opcode == OpCode.RELU:
+            table = lut.relu_table(_scale(x), _zp(x), _scale(y), _zp(y))
+        elif op.opcode == OpCode.RELU6:
+            table = lut.relu6_table(_scale(x), _zp(x))
+        elif op.opcode == OpCode.HARD_SWISH:
+            table = lut.hard_swish_table(_scale(x), _zp(x), _scale(y), _zp(y))
         else:
             table = lut.requantize_table(_scale(x), _zp(x), _scale(y), _zp(y))
     except ValueError as e:
         raise UnsupportedOpError(f"{op.label}: {e}") from None
     return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0],
                  dict(count=y.size_bytes, table=table.tolist()))
+
+
+def _transpose(graph: Graph, op: Op, index: int) -> Layer:
+    x, y = _activation_io(graph, op)
+    _same_quant(op, x, y, "input")
+    rank = len(x.shape)
+    perm = [int(v) for v in _const_ints(graph, op, 1, "permutation").ravel()]
+    if sorted(perm) != list(range(rank)):
+        raise UnsupportedOpError(f"{op.label}: permutation {perm} does not permute {rank} dimensions")
+    if [int(x.shape[d]) for d in perm] != [int(d) for d in y.shape]:
+        raise UnsupportedOpError(f"{op.label}: output {list(y.shape)} is not input {list(x.shape)} "
+                                 f"permuted by {perm}")
+    strides = [int(np.prod(x.shape[d + 1:], dtype=np.int64)) for d in range(rank)]
+    return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0],
+                 dict(out_dims=_dims4(op, y),
+                      in_strides=[0] * (4 - rank) + [strides[d] for d in perm]))
+
+
+def _maximum_minimum(graph: Graph, op: Op, index: int) -> Layer:
+    """MAXIMUM / MINIMUM compare raw int8 values (TFLM requantizes nothing), so inputs and
+    output must share one quantization, as the converter gives them."""
+    ia, ib = _binary_operands(graph, op)
+    a, b, y = graph.tensors[ia], graph.tensors[ib], graph.tensors[op.outputs[0]]
+    _same_quant(op, a, y, "input")
+    _same_quant(op, b, y, "input")
+    out4 = _dims4(op, y)
+    return Layer(index, op.name, op.opcode, [ia, ib], op.outputs[0],
+                 dict(out_dims=out4, in1_strides=_broadcast_strides(op, a, out4),
+                      in2_strides=_broadcast_strides(op, b, out4)))
+
+
+def nearest_neighbor_map(in_size: int, out_size: int, align_corners: bool,
+                         half_pixel_centers: bool) -> list[int]:
+    """The source index of each output row / column (TFLM's GetNearestNeighbor, in float32)."""
+    f = np.float32
+    scale = (f(in_size - 1) / f(out_size - 1) if align_corners and out_size > 1
+             else f(in_size) / f(out_size))
+    offset = f(0.5) if half_pixel_centers else f(0.0)
+    out = []
+    for v in range(out_size):
+        pos = f(f(v) + offset) * scale
+        k = requant.tflite_round(float(pos)) if align_corners else int(np.floor(pos))
+        k = min(k, in_size - 1)
+        out.append(max(k, 0) if half_pixel_centers else k)
+    return out
+
+
+def _resize_nearest(graph: Graph, op: Op, index: int) -> Layer:
+    x, y = _activation_io(graph, op)
+    _same_quant(op, x, y, "input")
+    if len(x.shape) != 4 or len(y.shape) != 4:
+        raise UnsupportedOpError(f"{op.label}: input {list(x.shape)} / output {list(y.shape)}; "
+                                 "expected [N, H, W, C]")
+    n, ih, iw, c = (int(d) for d in x.shape)
+    size = [int(v) for v in _const_ints(graph, op, 1, "size").ravel()]
+    if len(size) != 2 or [n, *size, c] != [int(d) for d in y.shape]:
+        raise UnsupportedOpError(f"{op.label}: size {size} does not give output {list(y.shape)}")
+    align = bool(op.options.get("align_corners", False))
+    half = bool(op.options.get("half_pixel_centers", False))
+    y_map = nearest_neighbor_map(ih, size[0], align, half)
+    x_map = nearest_neighbor_map(iw, size[1], align, half)
+    return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0],
+                 dict(batches=n, in_h=ih, in_w=iw, channels=c, out_h=size[0], out_w=size[1]),
+                 tables={"y_map_offset": np.array(y_map, "<u2").tobytes(),
+                         "x_map_offset": np.array(x_map, "<u2").tobytes()})
+
+
+def _split(graph: Graph, op: Op, index: int) -> list[Layer]:
+    """SPLIT (axis, input) and SPLIT_V (input, sizes, axis): one STRIDED_SLICE layer per output,
+    each copying its run of the axis (TFLM's Split copies the same bytes)."""
+    pos_x, pos_axis = (1, 0) if op.opcode == OpCode.SPLIT else (0, 2)
+    x = graph.tensors[op.inputs[pos_x]]
+    if x.is_constant:
+        raise UnsupportedOpError(f"{op.label}: a constant input is not supported")
+    rank = len(x.shape)
+    axis = _const_ints(graph, op, pos_axis, "axis").ravel()
+    if axis.size != 1 or not -rank <= int(axis[0]) < rank:
+        raise UnsupportedOpError(f"{op.label}: axis {axis.tolist()} does not fit rank {rank}")
+    axis = int(axis[0]) % rank
+    layers, begin = [], 0
+    for k, t in enumerate(op.outputs):
+        y = graph.tensors[t]
+        _same_quant(op, x, y, "input")
+        if len(y.shape) != rank or any(int(a) != int(b) for d, (a, b) in enumerate(zip(x.shape, y.shape))
+                                       if d != axis):
+            raise UnsupportedOpError(f"{op.label}: output {list(y.shape)} is not a piece of input "
+                                     f"{list(x.shape)} along axis {axis}")
+        starts = [0] * 4
+        starts[4 - rank + axis] = begin
+        layers.append(Layer(index + k, y.name, OpCode.STRIDED_SLICE, [op.inputs[pos_x]], t,
+                            dict(in_dims=_dims4(op, x), out_dims=_dims4(op, y), begin=starts,
+                                 strides=[1] * 4)))
+        begin += int(y.shape[axis])
+    if begin != int(x.shape[axis]):
+        raise UnsupportedOpError(f"{op.label}: outputs cover {begin} of the {int(x.shape[axis])} "
+                                 f"entries along axis {axis}")
+    return layers
+
+
+def _batch_matmul(graph: Graph, op: Op, index: int) -> Layer:
+    """BATCH_MATMUL of two int8 activations (TFLM's reference: offsets on both operands, the
+    multiplier from lhs * rhs scale in float32 divided by the output scale in double)."""
+    lhs, rhs = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
+    y = graph.tensors[op.outputs[0]]
+    for t, what in ((lhs, "left"), (rhs, "right")):
+        if t.is_constant:
+            raise UnsupportedOpError(f"{op.label}: the {what} operand '{t.name}' is a constant; the "
+                                     "runtime multiplies two activations (a constant operand is a "
+                                     "FULLY_CONNECTED: convert with the constant as Dense weights)")
+        if t.scale.size != 1:
+            raise UnsupportedOpError(f"{op.label}: operand '{t.name}' needs one (per-tensor) scale")
+        if not 2 <= len(t.shape) <= 4:
+            raise UnsupportedOpError(f"{op.label}: operand '{t.name}' has shape {list(t.shape)}; "
+                                     "the runtime takes ranks 2 to 4")
+    adj_x, adj_y = bool(op.options.get("adj_x", False)), bool(op.options.get("adj_y", False))
+    l4, r4, o4 = _dims4(op, lhs), _dims4(op, rhs), _dims4(op, y)
+    rows, depth = (l4[3], l4[2]) if adj_x else (l4[2], l4[3])
+    r_depth, cols = (r4[3], r4[2]) if adj_y else (r4[2], r4[3])
+    batch = [max(a, b) for a, b in zip(l4[:2], r4[:2])]
+    if (depth != r_depth or o4 != [*batch, rows, cols]
+            or any(a not in (1, b) for a, b in zip(l4[:2], batch))
+            or any(a not in (1, b) for a, b in zip(r4[:2], batch))):
+        raise UnsupportedOpError(f"{op.label}: {list(lhs.shape)} x {list(rhs.shape)} (adj_x "
+                                 f"{adj_x}, adj_y {adj_y}) does not give {list(y.shape)}")
+    if depth > (2**31 - 1) // (255 * 255) or max(rows, cols, depth) > 0xFFFF:
+        raise UnsupportedOpError(f"{op.label}: depth {depth} could overflow the int32 sum")
+
+    def batch_strides(d4):
+        return [d4[2] * d4[3] * d4[1] if d4[0] != 1 else 0, d4[2] * d4[3] if d4[1] != 1 else 0]
+
+    m, sh = requant.fc_per_tensor_multiplier(_scale(lhs), _scale(rhs), _scale(y))
+    return Layer(index, op.name, op.opcode, [op.inputs[0], op.inputs[1]], op.outputs[0],
+                 dict(batch_dims=batch, rows=rows, cols=cols, depth=depth,
+                      lhs_batch_strides=batch_strides(l4), rhs_batch_strides=batch_strides(r4),
+                      lhs_row_stride=1 if adj_x else depth, lhs_depth_stride=rows if adj_x else 1,
+                      rhs_depth_stride=1 if adj_y else cols, rhs_col_stride=depth if adj_y else 1,
+                      lhs_offset=-_zp(lhs), rhs_offset=-_zp(rhs), output_offset=_zp(y),
+                      output_multiplier=m, output_shift=sh))
 
 
 _LOWER = {
@@ -555,4 +700,14 @@ _LOWER = {
     OpCode.DEQUANTIZE: _affine,
     OpCode.SUB: _add,
     OpCode.LEAKY_RELU: _lut,
+    OpCode.RELU: _lut,
+    OpCode.RELU6: _lut,
+    OpCode.HARD_SWISH: _lut,
+    OpCode.TRANSPOSE: _transpose,
+    OpCode.MAXIMUM: _maximum_minimum,
+    OpCode.MINIMUM: _maximum_minimum,
+    OpCode.RESIZE_NEAREST_NEIGHBOR: _resize_nearest,
+    OpCode.SPLIT: _split,
+    OpCode.SPLIT_V: _split,
+    OpCode.BATCH_MATMUL: _batch_matmul,
 }

@@ -191,3 +191,102 @@ def requantize_table(input_scale: float, input_zero_point: int, output_scale: fl
         return min(max(y + output_zero_point, -128), 127)
 
     return _table(one)
+
+
+def _srdhm16(a: int, b: int) -> int:
+    """gemmlowp SaturatingRoundingDoublingHighMul on int16."""
+    if a == b == -(2**15):
+        return 2**15 - 1
+    ab = a * b
+    return _wrap16(_trunc_div(ab + (2**14 if ab >= 0 else 1 - 2**14), 2**15))
+
+
+def _wrap16(x: int) -> int:
+    return (x + 2**15) % 2**16 - 2**15
+
+
+def _saturate16(x: int) -> int:
+    return min(max(x, -(2**15)), 2**15 - 1)
+
+
+def _rounding_divide_by_pot16(x: int, exponent: int) -> int:
+    """gemmlowp RoundingDivideByPOT on int16: the mask (1 << exponent) - 1 is cast to int16,
+    so an exponent of 16 or more makes it -1 and rounds every x >= 0 up by one (TFLM's
+    HARD_SWISH shows it when the output multiplier is tiny)."""
+    mask = _wrap16((1 << exponent) - 1)
+    threshold = (mask >> 1) + (1 if x < 0 else 0)
+    return _wrap16((x >> exponent) + (1 if (x & mask) > threshold else 0))
+
+
+def _downscale_to_int16(multiplier: int) -> int:
+    """DownScaleInt32ToInt16Multiplier: the Q31 multiplier rounded to Q15."""
+    if multiplier >= INT32_MAX - (1 << 15):
+        return 2**15 - 1
+    return (multiplier + (1 << 15)) >> 16
+
+
+def hard_swish_table(input_scale: float, input_zero_point: int, output_scale: float,
+                     output_zero_point: int) -> np.ndarray:
+    """HARD_SWISH output for inputs -128..127 (TFLM's HardSwishPrepare and
+    reference_ops::HardSwish: int16 fixed point, the input on a scale 128 times finer, a
+    "reluish" factor in [0, 1] from the input on the scale where 3.0 is 32768, multiplied with
+    the input by a truncating doubling high multiply, then shifted to the output scale). The
+    scales combine in float32, as its Prepare does."""
+    s_in, s_out = np.float32(input_scale), np.float32(output_scale)
+    hires = np.float32(np.float32(1.0 / 128.0) * s_in)
+    out_m, out_e = quantize_multiplier(float(np.float32(hires / s_out)))
+    relu_m, relu_e = quantize_multiplier(float(np.float32(hires / np.float32(3.0 / 32768.0))))
+    if out_e > 0:
+        raise ValueError(f"output scale {output_scale:.3g} is below input scale / 128 "
+                         f"({input_scale:.3g} / 128): TFLM's HARD_SWISH refuses that")
+    out_m16, relu_m16 = _downscale_to_int16(out_m), _downscale_to_int16(relu_m)
+
+    def one(q: int) -> int:
+        hires_v = _wrap16((q - input_zero_point) * 128)
+        preshift = _srdhm16(hires_v, out_m16)
+        r = hires_v
+        if relu_e > 0:
+            r = _saturate16(r * (1 << (relu_e - 1)))
+        r = _srdhm16(r, relu_m16)
+        if relu_e > 0:
+            r = _saturate16(r * 2)
+        if relu_e < 0:
+            r = _rounding_divide_by_pot16(r, -relu_e)
+        r = _wrap16((r + (1 << 15)) >> 1)
+        if r == preshift == -(2**15):
+            prod = 2**15 - 1
+        else:
+            prod = _wrap16(_trunc_div(r * preshift, 2**15))
+        out = _wrap16(_rounding_divide_by_pot16(prod, -out_e) + output_zero_point)
+        return min(max(out, -128), 127)
+
+    return _table(one)
+
+
+def relu_table(input_scale: float, input_zero_point: int, output_scale: float,
+               output_zero_point: int) -> np.ndarray:
+    """Standalone RELU output for inputs -128..127 (TFLM's CalculateReluOpData and
+    ReluQuantized: x - input zero point requantized by input_scale / output_scale in double,
+    then clamped to [max(-128, output zero point), 127])."""
+    multiplier, shift = quantize_multiplier(float(np.float32(input_scale)) /
+                                            float(np.float32(output_scale)))
+    lo = max(-128, output_zero_point)
+
+    def one(q: int) -> int:
+        y = output_zero_point + multiply_by_quantized_multiplier(q - input_zero_point, multiplier, shift)
+        return min(max(y, lo), 127)
+
+    return _table(one)
+
+
+def relu6_table(input_scale: float, input_zero_point: int) -> np.ndarray:
+    """Standalone RELU6 output for inputs -128..127 (TFLM's Relu6Prepare and Relu6Quantized:
+    the input clamped to [input zero point, quantized 6.0] on the input's own scale; TFLM
+    ignores the output tensor's quantization, so the table does too). 6.0 is quantized as
+    FloatToQuantizedType: round(6.0f / scale) + zero point, clamped to int8."""
+    six = tflite_round(float(np.float32(6.0) / np.float32(input_scale))) + input_zero_point
+    if not INT32_MIN <= six <= INT32_MAX:
+        raise ValueError(f"input scale {input_scale:.3g} puts 6.0 outside int32: TFLM's RELU6 "
+                         "converts it with undefined behaviour")
+    six = min(max(six, -128), 127)
+    return _table(lambda q: min(max(q, input_zero_point), six))
