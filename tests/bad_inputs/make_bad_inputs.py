@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 def _keras_models():
     import toolchain  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
+    import tensorflow as tf
     import tf_keras as keras
 
     keras.utils.set_random_seed(0)
@@ -33,7 +34,7 @@ def _keras_models():
     inp = keras.Input((8, 8, 1), batch_size=1)
     x = keras.layers.Flatten()(inp)
     x = keras.layers.Reshape((2, 3))(keras.layers.Dense(6)(x))
-    unsupported = keras.Model(inp, keras.layers.Permute((2, 1))(x))  # TRANSPOSE
+    unsupported = keras.Model(inp, keras.layers.Lambda(lambda t: tf.gather(t, [2, 0, 1], axis=-1))(x))
     return keras, small, unsupported
 
 
@@ -47,7 +48,7 @@ def tflite_files() -> dict[str, bytes]:
     good = to_int8_tflite(small(), x)
     out = {"valid_8x8x1_int8.tflite": good,  # not malformed: the model the bad datasets go with
            "truncated.tflite": good[:len(good) // 2],
-           "unsupported_op_transpose.tflite": to_int8_tflite(unsupported, x),
+           "unsupported_op_gather.tflite": to_int8_tflite(unsupported, x),  # GATHER
            }
     out["float32.tflite"] = tf.lite.TFLiteConverter.from_keras_model(small()).convert()
 

@@ -28,7 +28,7 @@ CASES = {
     "tfl3_garbage_tflite": (["compile", "{F}/tfl3_garbage.tflite"], ["tfl3_garbage.tflite", "corrupt TFLite flatbuffer", "convert the model again"]),
     "truncated_tflite": (["compile", "{F}/truncated.tflite"], ["truncated.tflite", "corrupt TFLite flatbuffer"]),
     "float_tflite": (["compile", "{F}/float32.tflite"], ["float32.tflite", "is float32", "full-integer int8"]),
-    "unsupported_op": (["compile", "{F}/unsupported_op_transpose.tflite"], ["unsupported_op_transpose.tflite", "TRANSPOSE", "not supported", "Supported ops: ADD"]),
+    "unsupported_op": (["compile", "{F}/unsupported_op_gather.tflite"], ["unsupported_op_gather.tflite", "GATHER", "not supported", "Supported ops: ADD"]),
     "dynamic_height": (["compile", "{F}/dynamic_height.tflite"], ["dynamic_height.tflite", "dynamic dimension 1", "shape_signature [1, -1, 8, 1]", "only a dynamic batch of 1", "fixed input sizes"]),
     "batch_4": (["compile", "{F}/batch4.tflite"], ["batch4.tflite", "has batch 4", "batch of 1"]),
     "text_keras": (["compile", "{F}/text.keras", "--data", "digits"], ["text.keras", "not a Keras model", "model.save()"]),
