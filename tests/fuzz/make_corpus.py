@@ -116,7 +116,44 @@ def model_blobs() -> dict[str, bytes]:
     if not {OpCode.MUL, OpCode.SUB} <= set(blob_layer_ops(blob)):
         raise SystemExit(f"the consts seed has {[o.name for o in blob_layer_ops(blob)]}, no MUL / SUB")
     blobs["consts"] = blob
+    blobs["field_ops"] = field_ops_blob()
     return blobs
+
+
+FIELD_OPS = {OpCode.RELU, OpCode.HARD_SWISH, OpCode.RELU6, OpCode.MAXIMUM, OpCode.MINIMUM,
+             OpCode.TRANSPOSE, OpCode.RESIZE_NEAREST_NEIGHBOR, OpCode.BATCH_MATMUL}
+
+
+def field_ops_blob() -> bytes:
+    """A seed with every field op (SPLIT runs as STRIDED_SLICE layers): RELU, HARD_SWISH, RELU6,
+    MAXIMUM, MINIMUM by a constant, TRANSPOSE, RESIZE_NEAREST_NEIGHBOR, BATCH_MATMUL."""
+    import toolchain  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
+    import tensorflow as tf
+    import tf_keras as keras
+
+    from toolchain.pipeline import plan_model
+    from toolchain.quantize.convert import to_int8_tflite
+
+    rng = np.random.default_rng(1)
+    keras.utils.set_random_seed(1)
+    L = keras.layers
+    inp = keras.Input((3, 4, 4), batch_size=1)
+    a = L.Activation(lambda t: t * tf.nn.relu6(t + 3.0) / 6.0)(L.Conv2D(4, 1)(L.ReLU()(inp)))
+    x = L.ReLU(6.0)(L.Concatenate()([a, L.Conv2D(2, 1)(inp)]))             # 3x4x6
+    x = L.Lambda(lambda ts: tf.maximum(ts[0], ts[1]))([x, L.GlobalAveragePooling2D(keepdims=True)(x)])
+    x = L.Lambda(lambda t: tf.minimum(t, 1.5))(x)
+    x = L.Permute((2, 1, 3))(x)                                              # 4x3x6
+    x = L.UpSampling2D(2, interpolation="nearest")(L.Conv2D(6, 1)(x))        # 8x6x6
+    s = L.Lambda(lambda t: tf.split(t, 3, axis=-1))(x)
+    x = L.Reshape((-1, 2))(L.Concatenate()([s[2], s[0]]))
+    x = L.Lambda(lambda ts: tf.matmul(ts[0], ts[1], transpose_a=True))([L.Dense(3)(x), L.Dense(2)(x)])
+    tfl = to_int8_tflite(keras.Model(inp, L.Flatten()(x)),
+                         rng.uniform(-4, 4, (16, 3, 4, 4)).astype(np.float32))
+    blob = plan_model(tfl, "fz").blob.data
+    if not FIELD_OPS <= set(blob_layer_ops(blob)):
+        raise SystemExit(f"the field_ops seed has {[o.name for o in blob_layer_ops(blob)]}, not "
+                         f"all of {sorted(o.name for o in FIELD_OPS)}")
+    return blob
 
 
 def main() -> None:
