@@ -1,5 +1,6 @@
 /* Validation and dispatch of the data-movement and elementwise ops (PAD, MEAN,
- * CONCATENATION, STRIDED_SLICE, MUL, broadcasting ADD, table ops), internal to the runtime. es_model.c
+ * CONCATENATION, STRIDED_SLICE, TRANSPOSE, RESIZE_NEAREST_NEIGHBOR, MUL, SUB, broadcasting ADD,
+ * MAXIMUM / MINIMUM, BATCH_MATMUL, table ops), internal to the runtime. es_model.c
  * calls these from its layer check and its interpreter loop for every op it does not handle
  * itself, and for an ADD layer whose params are es_add_broadcast_params_t. */
 #ifndef ES_OPS_CHECK_H
