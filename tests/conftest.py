@@ -44,6 +44,53 @@ def host_vs_reference(tmp_path):
     return run
 
 
+# The digits CNN trained once per session: the pruning, conversion and reference tests all
+# start from it (each test loads a fresh copy), so no test trains it again.
+CNN_EPOCHS = 6
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from toolchain.data import load_dataset
+
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def digits28():
+    from toolchain.data import load_dataset
+
+    return load_dataset("digits28")
+
+
+@pytest.fixture(scope="session")
+def cnn_path(tmp_path_factory, digits):
+    """The digits CNN (conv1 16, conv2 32, fc1 64, logits 10) trained for a few epochs."""
+    from toolchain.models import build_model, train
+
+    model = build_model("digits_cnn", digits.input_shape, digits.num_classes)
+    train(model, digits, epochs=CNN_EPOCHS, verbose=0)
+    path = tmp_path_factory.mktemp("models") / "cnn.keras"
+    model.save(path)
+    return path
+
+
+@pytest.fixture
+def cnn(cnn_path):
+    from toolchain.models import load_keras_model
+
+    return load_keras_model(cnn_path)
+
+
+@pytest.fixture(scope="session")
+def cnn_int8(cnn_path, digits):
+    """The trained digits CNN as an int8 .tflite (calibrated on 100 training samples)."""
+    from toolchain.models import load_keras_model
+    from toolchain.quantize.convert import to_int8_tflite
+
+    return to_int8_tflite(load_keras_model(cnn_path), digits.x_train, max_samples=100)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Under CI=true a test skipped for a missing tool (tests/requires.py) fails instead, naming

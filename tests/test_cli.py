@@ -75,6 +75,7 @@ def test_run_on_a_directory_that_was_never_compiled(tmp_path, capsys):
     assert "missing report.json" in capsys.readouterr().err
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 def test_dataset_shape_mismatch(tmp_path, capsys):
     """A .tflite for 8x8x1 inputs with an .npz of 28x28x1 samples."""
@@ -94,6 +95,7 @@ def test_dataset_shape_mismatch(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 def test_optimize_goals_and_an_impossible_flash_budget(tmp_path, capsys):
     """--optimize changes the formats a sparse model gets; a flash budget smaller than the

@@ -21,6 +21,8 @@ def demo_out(tmp_path_factory):
     return out
 
 
+@pytest.mark.convert
+@pytest.mark.train
 @pytest.mark.parametrize("name", ["digits", "digits28"])
 def test_demo_model_is_bit_exact_on_host_and_qemu(demo_out, name):
     d = demo_out / name
@@ -50,6 +52,8 @@ def test_demo_model_is_bit_exact_on_host_and_qemu(demo_out, name):
     assert r["firmware"]["rodata"] >= w["bytes"]  # the blob lives in flash
 
 
+@pytest.mark.convert
+@pytest.mark.train
 def test_compile_tflite_path_is_deterministic_and_runs(demo_out, tmp_path):
     src = demo_out / "digits" / "model_int8.tflite"
     out = tmp_path / "again"

@@ -55,6 +55,9 @@ def _check_common(result, names, tmp):
         assert 0 < r["arena_bytes"] < r["arena_bytes_tflm"], name
 
 
+@pytest.mark.convert
+@pytest.mark.qemu
+@pytest.mark.train
 def test_zoo_small_models_host_and_qemu(tmp_path):
     from toolchain.zoo import run_zoo
 
@@ -73,6 +76,8 @@ def test_zoo_small_models_host_and_qemu(tmp_path):
     assert report["mismatches"]["qemu_vs_reference"] == 0
 
 
+@pytest.mark.convert
+@pytest.mark.train
 def test_zoo_mlperf_models_on_host(tmp_path):
     from toolchain.zoo import run_zoo
 

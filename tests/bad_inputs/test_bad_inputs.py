@@ -184,6 +184,8 @@ def test_same_inputs_and_seed_give_identical_sources(tmp_path, capsys):
     assert _tree(other / "src") != src[0]
 
 
+@pytest.mark.convert
+@pytest.mark.train
 @pytest.mark.slow
 def test_keras_model_pruned_twice_with_one_seed_gives_identical_sources(tmp_path, capsys):
     """The Keras path (prune, fine-tune, quantize, encode) is deterministic for a seed too."""

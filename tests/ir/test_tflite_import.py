@@ -33,6 +33,7 @@ def every_op_tflite():
     return to_int8_tflite(model, np.random.default_rng(0).random((10, 8, 8, 2)).astype(np.float32))
 
 
+@pytest.mark.convert
 def test_every_supported_op_and_options(every_op_tflite):
     g = load_tflite(every_op_tflite, "all")
     ops = {op.opcode.name: op for op in g.ops}
@@ -60,11 +61,13 @@ def test_not_a_tflite_file(tmp_path):
         load_tflite(tmp_path / "missing.tflite")
 
 
+@pytest.mark.convert
 def test_truncated_tflite(every_op_tflite):
     with pytest.raises(InputFileError, match="corrupt|constant tensor"):
         load_tflite(every_op_tflite[: len(every_op_tflite) // 3], "cut")
 
 
+@pytest.mark.convert
 def test_float_model_is_refused():
     import tensorflow as tf
 
@@ -76,6 +79,7 @@ def test_float_model_is_refused():
         load_tflite(tflite, "float_model")
 
 
+@pytest.mark.convert
 def test_unsupported_op_names_op_and_tensor():
     import tensorflow as tf
 

@@ -66,6 +66,7 @@ def test_evaluate_counts_argmax_hits():
     assert evaluate(model, x, (predictions + 1) % 3) == 0.0
 
 
+@pytest.mark.train
 @pytest.mark.slow
 def test_train_two_epochs_learns_digits():
     ds = load_dataset("digits")

@@ -4,42 +4,8 @@ import pytest
 
 import toolchain  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
 
-CNN_EPOCHS = 6
 MLP_EPOCHS = 3
 DW_EPOCHS = 4
-
-
-@pytest.fixture(scope="session")
-def digits():
-    from toolchain.data import load_dataset
-
-    return load_dataset("digits")
-
-
-@pytest.fixture(scope="session")
-def digits28():
-    from toolchain.data import load_dataset
-
-    return load_dataset("digits28")
-
-
-@pytest.fixture(scope="session")
-def cnn_path(tmp_path_factory, digits):
-    """The digits CNN (conv1 16, conv2 32, fc1 64, logits 10) trained for a few epochs."""
-    from toolchain.models import build_model, train
-
-    model = build_model("digits_cnn", digits.input_shape, digits.num_classes)
-    train(model, digits, epochs=CNN_EPOCHS, verbose=0)
-    path = tmp_path_factory.mktemp("models") / "cnn.keras"
-    model.save(path)
-    return path
-
-
-@pytest.fixture
-def cnn(cnn_path):
-    from toolchain.models import load_keras_model
-
-    return load_keras_model(cnn_path)
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ def test_compile_without_pruning_options_keeps_the_demo_path():
     assert config.sparsity == 0.8 and config.epochs == 4
 
 
+@pytest.mark.train
 @pytest.mark.slow
 def test_prune_command_with_a_config_file(cnn_path, tmp_path, capsys):
     cfg = tmp_path / "prune.toml"
@@ -53,6 +54,7 @@ def test_prune_command_with_a_config_file(cnn_path, tmp_path, capsys):
     assert sorted(p.name for p in out.parent.iterdir()) == ["pruned.json", "pruned.keras"]
 
 
+@pytest.mark.train
 @pytest.mark.parametrize("extra,match", [
     (["--sparsity", "0.5", "--out", "{d}/p.h5"], "written as a .keras file"),
     (["--out", "{d}/p.keras"], "--sparsity S is required"),
@@ -72,6 +74,7 @@ def test_prune_errors_exit_2_and_write_nothing(cnn_path, tmp_path, capsys, extra
     assert sorted(p.name for p in d.iterdir()) == ["bad.toml"]
 
 
+@pytest.mark.train
 @pytest.mark.slow
 def test_sweep_command(cnn_path, tmp_path, capsys):
     out = tmp_path / "sw"
@@ -85,6 +88,8 @@ def test_sweep_command(cnn_path, tmp_path, capsys):
     assert json.loads((out / "sweep.json").read_text())["finetune_epochs"] == 0
 
 
+@pytest.mark.convert
+@pytest.mark.train
 @pytest.mark.slow
 def test_compile_auto_sparsity(cnn_path, tmp_path, capsys):
     from toolchain.prune.sweep import pick_sparsities, read_csv

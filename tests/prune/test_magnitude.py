@@ -3,7 +3,7 @@ import pytest
 
 from toolchain.data import load_dataset
 from toolchain.errors import ToolchainError
-from toolchain.models import build_model, evaluate, load_keras_model, train
+from toolchain.models import build_model, evaluate, load_keras_model
 from toolchain.prune import layer_sparsity, prune_gradual
 from toolchain.prune.magnitude import pruning_steps
 
@@ -27,12 +27,11 @@ def test_layer_sparsity_counts_kernel_zeros_only():
     assert sparsity["fc2"] == 0.0
 
 
+@pytest.mark.train
 @pytest.mark.slow
-def test_prune_gradual_reaches_target_on_trained_cnn(tmp_path):
-    ds = load_dataset("digits")
-    model = build_model("digits_cnn", ds.input_shape, ds.num_classes)
-    train(model, ds, epochs=2, verbose=0)
-    pruned = prune_gradual(model, ds, 0.8, epochs=2, verbose=0)
+def test_prune_gradual_reaches_target_on_trained_cnn(tmp_path, cnn, digits):
+    ds = digits
+    pruned = prune_gradual(cnn, ds, 0.8, epochs=2, verbose=0)
 
     assert all("PruneLowMagnitude" not in type(layer).__name__ for layer in pruned.layers)
     assert pruned.optimizer is not None
@@ -48,6 +47,7 @@ def test_prune_gradual_reaches_target_on_trained_cnn(tmp_path):
     assert layer_sparsity(reloaded) == sparsity
 
 
+@pytest.mark.train
 @pytest.mark.slow
 def test_prune_to_zero_keeps_weights_dense():
     ds = load_dataset("digits")

@@ -17,6 +17,7 @@ def _layers(result):
     return {l["name"]: l for l in result.report()["layers"]}
 
 
+@pytest.mark.train
 def test_gradual_reaches_each_layer_target_with_tfmot_and_logs_to_tensorboard(cnn, digits, tmp_path):
     from toolchain.prune.logs import read_scalars
 
@@ -39,6 +40,7 @@ def test_gradual_reaches_each_layer_target_with_tfmot_and_logs_to_tensorboard(cn
     assert (logdir / "metrics").is_dir()  # tfmot's PruningSummaries beside ours
 
 
+@pytest.mark.train
 @pytest.mark.parametrize("gran,bh,bw", [("block:1x4", 1, 4), ("block:4x1", 4, 1)])
 def test_block_zeros_are_whole_blocks(cnn, digits, gran, bh, bw):
     config = build_config({"sparsity": 0.75, "granularity": gran, "mode": "one-shot", "prune_all": True},
@@ -59,6 +61,7 @@ def test_block_zeros_are_whole_blocks(cnn, digits, gran, bh, bw):
     assert abs(layers[fallback]["sparsity"] - 0.75) <= 0.01
 
 
+@pytest.mark.train
 @pytest.mark.parametrize("n,m", [(2, 4), (1, 4)])
 def test_nm_pattern_holds_in_every_group(cnn, digits, n, m):
     config = build_config({"sparsity": 0.5, "granularity": f"nm:{n}:{m}", "prune_all": True},
@@ -77,6 +80,7 @@ def test_nm_pattern_holds_in_every_group(cnn, digits, n, m):
     assert layers["conv1"]["sparsity"] == pytest.approx(1 - n / m, abs=0.01)
 
 
+@pytest.mark.train
 def test_iterative_reaches_the_target_in_the_stated_rounds(cnn, digits):
     config = build_config({"sparsity": 0.9, "mode": "iterative", "rounds": 3}, epochs=1, verbose=0)
     r = prune_model(cnn, digits, config)
@@ -92,6 +96,7 @@ def test_iterative_reaches_the_target_in_the_stated_rounds(cnn, digits):
     assert _layers(r)["fc1"]["backend"] == "edgesparse"
 
 
+@pytest.mark.train
 def test_l1_training_then_threshold(cnn, digits):
     config = build_config({"sparsity": 0.8, "method": "l1", "l1": 3e-3}, ["fc1:threshold=0.05"],
                           epochs=2, verbose=0)
@@ -111,6 +116,7 @@ def test_l1_training_then_threshold(cnn, digits):
     assert conv2["threshold"] > 0
 
 
+@pytest.mark.train
 def test_depthwise_is_pruned_by_edgesparse_masks(dwnet, digits):
     config = build_config({"sparsity": 0.6, "granularity": "nm:2:4"},
                           ["dw:sparsity=0.7", "conv1:skip"], epochs=2, verbose=0)
@@ -127,6 +133,7 @@ def test_depthwise_is_pruned_by_edgesparse_masks(dwnet, digits):
     assert r.accuracy["after"] > 0.3
 
 
+@pytest.mark.train
 def test_ramp_schedule_and_one_shot_without_finetuning(cnn, digits, tmp_path):
     f = tmp_path / "ramps.py"
     f.write_text("def early(p):\n    return min(1.0, 3.0 * p)\n")

@@ -94,6 +94,7 @@ def test_blockers_say_why():
         keras.Model(inp, keras.layers.Dense(2)(keras.layers.Flatten()(r))), "a")
 
 
+@pytest.mark.train
 @pytest.mark.slow
 def test_units_pruning_shrinks_the_mlp(mlp, digits28):
     from toolchain.prune.config import build_config
@@ -110,6 +111,8 @@ def test_units_pruning_shrinks_the_mlp(mlp, digits28):
     assert r.accuracy["after"] > 0.8
 
 
+@pytest.mark.convert
+@pytest.mark.train
 @pytest.mark.slow
 def test_filter_and_unit_pruned_model_runs_bit_exact_on_the_host(dwnet, digits, tmp_path):
     """Filters of conv1 (through the depthwise conv) and conv2, units of fc1: a smaller dense

@@ -8,6 +8,7 @@ from toolchain.prune.sweep import (SweepPoint, SweepResult, fast_accuracy, parse
                                    pick_sparsities, read_csv, sweep, write_outputs)
 
 
+@pytest.mark.train
 @pytest.mark.slow
 def test_sweep_of_the_digits_cnn(cnn, digits, tmp_path):
     weights_before = [w.copy() for w in cnn.get_weights()]

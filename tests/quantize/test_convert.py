@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 
-from toolchain.data import load_dataset
 from toolchain.errors import DatasetError, ToolchainError
-from toolchain.models import build_model, train
+from toolchain.models import build_model
 from toolchain.quantize import input_quantization, quantize_input, to_int8_tflite
 from toolchain.verify import litert_interpreter
 
@@ -26,14 +25,13 @@ def test_quantize_input_rejects_non_positive_scale():
         quantize_input(np.zeros(2), 0, 0)
 
 
-@pytest.fixture(scope="module")
-def digits_int8():
-    ds = load_dataset("digits")
-    model = build_model("digits_cnn", ds.input_shape, ds.num_classes)
-    train(model, ds, epochs=1, verbose=0)
-    return model, ds, to_int8_tflite(model, ds.x_train, max_samples=50)
+@pytest.fixture
+def digits_int8(cnn, digits, cnn_int8):
+    return cnn, digits, cnn_int8
 
 
+@pytest.mark.convert
+@pytest.mark.train
 @pytest.mark.slow
 def test_int8_tflite_has_int8_io_and_batch_1(digits_int8):
     _, _, tflite = digits_int8
@@ -47,6 +45,8 @@ def test_int8_tflite_has_int8_io_and_batch_1(digits_int8):
     assert ops == {"CONV_2D", "MAX_POOL_2D", "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"}
 
 
+@pytest.mark.convert
+@pytest.mark.train
 @pytest.mark.slow
 def test_input_quantization_matches_data_range(digits_int8):
     _, _, tflite = digits_int8
@@ -56,12 +56,15 @@ def test_input_quantization_matches_data_range(digits_int8):
     assert scale == pytest.approx(1.0 / 255, rel=1e-6)
 
 
+@pytest.mark.convert
+@pytest.mark.train
 @pytest.mark.slow
 def test_conversion_is_deterministic(digits_int8):
     model, ds, tflite = digits_int8
-    assert to_int8_tflite(model, ds.x_train, max_samples=50) == tflite
+    assert to_int8_tflite(model, ds.x_train, max_samples=100) == tflite
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 def test_mlp_converts_with_batch_1():
     model = build_model("mlp_300_100", (28, 28, 1), 10)

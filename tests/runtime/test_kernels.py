@@ -46,6 +46,7 @@ def _check(host_vs_reference, to_int8, model, x, rng, formats=(None, "dense")):
     return plan
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(4))
 def test_fully_connected(seed, host_vs_reference, to_int8):
@@ -59,6 +60,7 @@ def test_fully_connected(seed, host_vs_reference, to_int8):
     assert [l.opcode.name for l in plan.layers] == ["FULLY_CONNECTED"]
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(4))
 def test_conv2d(seed, host_vs_reference, to_int8):
@@ -76,6 +78,7 @@ def test_conv2d(seed, host_vs_reference, to_int8):
     assert plan.layers[0].opcode.name == "CONV_2D"
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(3))
 def test_depthwise_conv2d(seed, host_vs_reference, to_int8):
@@ -90,6 +93,7 @@ def test_depthwise_conv2d(seed, host_vs_reference, to_int8):
     assert plan.layers[0].opcode.name == "DEPTHWISE_CONV_2D"
 
 
+@pytest.mark.convert
 @pytest.mark.parametrize("seed", range(6))
 def test_depthwise_conv2d_multiplier_1(seed, host_vs_reference, to_int8):
     """The channel-blocked path (4 channels at a time, leftover channels one by one) with
@@ -116,6 +120,7 @@ def test_depthwise_conv2d_multiplier_1(seed, host_vs_reference, to_int8):
     assert np.count_nonzero(ours != ref) == 0
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(3))
 def test_pools_add_softmax_reshape(seed, host_vs_reference, to_int8):

@@ -78,6 +78,7 @@ def _retype_reshapes(tflite: bytes, first_axis: int, last_axis: int) -> bytes:
     return _pack(s, m)
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(1))
 def test_expand_dims_and_squeeze(seed, host_vs_reference, to_int8):
@@ -97,6 +98,7 @@ def test_expand_dims_and_squeeze(seed, host_vs_reference, to_int8):
     assert plan.arena.offsets[plan.layers[0].output] == plan.arena.offsets[plan.layers[0].inputs[0]]
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(2))
 def test_pad(seed, host_vs_reference, to_int8):
@@ -125,6 +127,7 @@ def _requantize_like_input(tflite: bytes, opcode: OpCode) -> bytes:
     return _pack(s, m)
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(3))
 def test_mean(seed, host_vs_reference, to_int8):
@@ -149,6 +152,7 @@ def test_mean(seed, host_vs_reference, to_int8):
         _check(host_vs_reference, _requantize_like_input(tflite, OpCode.MEAN), xf, OpCode.MEAN)
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(2))
 def test_concatenation(seed, host_vs_reference, to_int8):
@@ -166,6 +170,7 @@ def test_concatenation(seed, host_vs_reference, to_int8):
     assert len(concat.inputs) == len(parts) + 1
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(3))
 def test_strided_slice(seed, host_vs_reference, to_int8):
@@ -186,6 +191,7 @@ def test_strided_slice(seed, host_vs_reference, to_int8):
     _check(host_vs_reference, to_int8(keras.Model(inp, x), xf), xf, OpCode.STRIDED_SLICE)
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(3))
 def test_mul(seed, host_vs_reference, to_int8):
@@ -209,6 +215,7 @@ def test_mul(seed, host_vs_reference, to_int8):
     _check(host_vs_reference, to_int8(keras.Model(inp, x), xf), xf, OpCode.MUL)
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(2))
 def test_add_broadcast(seed, host_vs_reference, to_int8):
@@ -234,6 +241,7 @@ def test_add_broadcast(seed, host_vs_reference, to_int8):
     assert structs == [ADD_BROADCAST_PARAMS, None]
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(4))
 def test_mul_and_add_with_a_constant(seed, host_vs_reference, to_int8):
@@ -277,6 +285,7 @@ def test_mul_and_add_with_a_constant(seed, host_vs_reference, to_int8):
     assert flags.count(fmt.TENSOR_CONST) == len(set(consts))
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(4))
 def test_sub(seed, host_vs_reference, to_int8):
@@ -305,6 +314,7 @@ def test_sub(seed, host_vs_reference, to_int8):
     _check(host_vs_reference, to_int8(keras.Model(inp, x), xf), xf, OpCode.SUB)
 
 
+@pytest.mark.convert
 def test_sub_with_a_dead_output_is_refused_by_name(to_int8):
     """relu(x - 100) is 0 on all calibration data: the output scale collapses, the output
     multiplier exceeds 1 and TFLM aborts the process on the model; compile refuses it first,
@@ -323,6 +333,7 @@ def test_sub_with_a_dead_output_is_refused_by_name(to_int8):
         plan_model(to_int8(keras.Model(inp, x), xf), "dead")
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(2))
 def test_logistic_and_tanh(seed, host_vs_reference, to_int8):
@@ -338,6 +349,7 @@ def test_logistic_and_tanh(seed, host_vs_reference, to_int8):
            OpCode.LOGISTIC if seed % 2 == 0 else OpCode.TANH)
 
 
+@pytest.mark.convert
 def test_lut_tables_cover_every_input_against_tflm(tmp_path):
     """The offline tables equal TFLM's LOGISTIC / TANH on all 256 inputs, for many input
     quantizations: a single-op model per activation, run with every int8 value."""
@@ -369,6 +381,7 @@ def test_lut_tables_cover_every_input_against_tflm(tmp_path):
             assert np.array_equal(ours, ref), f"{kind}: {np.count_nonzero(ours != ref)} entries differ"
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("alpha", [0.01, 0.3, 1.7, -0.4])
 def test_leaky_relu_every_input(alpha, host_vs_reference, to_int8):
@@ -407,6 +420,7 @@ def _retype_reshape_to_quantize(tflite: bytes, scale: float, zero_point: int) ->
     return _pack(s, m)
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(1))
 def test_quantize_int8_to_int8(seed, host_vs_reference, to_int8):
@@ -457,6 +471,7 @@ def _float_io_inputs(rng, graph, n_features, n=24):
     return np.concatenate([x, special.reshape(-1, n_features)])
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(3))
 def test_float_input_and_output_quantize_dequantize(seed, host_vs_reference):
@@ -487,6 +502,7 @@ def test_float_input_and_output_quantize_dequantize(seed, host_vs_reference):
     assert ref.dtype == np.float32 and np.isfinite(ref).all()
 
 
+@pytest.mark.convert
 def test_float16_weights_are_a_clear_unsupported_error():
     """A float16-weight model (DEQUANTIZE of constant weights, float32 activations) is refused
     with the tensor's name, not half run."""
@@ -526,6 +542,7 @@ def _poker(lib, blob: bytes):
     return poked
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 def test_init_rejects_corrupted_params_of_the_new_ops(tmp_path, to_int8):
     """es_model_init checks every new op's params against its tensors before any kernel runs:
@@ -595,6 +612,7 @@ def test_init_rejects_corrupted_params_of_the_new_ops(tmp_path, to_int8):
     assert field(OpCode.LOGISTIC, fmt.LUT_PARAMS, "count", "I", 1) == "ES_ERR_SHAPE"
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 def test_init_rejects_corrupted_float_boundary(tmp_path):
     """es_model_init checks the float32 boundary: QUANTIZE / DEQUANTIZE params against their
@@ -646,6 +664,7 @@ def test_init_rejects_corrupted_float_boundary(tmp_path):
     assert poked(q_at + fmt.LAYER.offsets()["output"], "H", d["output"]) == "ES_ERR_TYPE"
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 def test_init_rejects_misplaced_constants(tmp_path, to_int8):
     """ES_TENSOR_CONST: the constant's bytes must lie inside the blob, and a constant may only

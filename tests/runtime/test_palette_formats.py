@@ -43,6 +43,7 @@ def shared_model():
     return to_int8_tflite(model, x, per_tensor=True), x
 
 
+@pytest.mark.convert
 @pytest.mark.parametrize("name", [e.NAME for e in palette.ENCODERS])
 def test_palette_kernels_match_tflm(name, shared_model, host_vs_reference):
     tflite, x = shared_model
@@ -71,6 +72,7 @@ def _reseal(blob: bytearray) -> bytes:
     return bytes(blob)
 
 
+@pytest.mark.convert
 @pytest.mark.parametrize("name", ["palette-csr", "palette-csr+huffman", "palette+huffman-stream"])
 def test_palette_validation(name, shared_model, tmp_path):
     from toolchain.codegen.model import write_model_sources

@@ -229,6 +229,7 @@ def _undefined_symbols(objects) -> set[str]:
     return {line.split()[-1] for line in proc.stdout.splitlines() if line.strip().startswith("U ")}
 
 
+@pytest.mark.firmware
 def test_runtime_core_calls_no_allocator_or_stdio(tmp_path):
     """runtime_c/src (not the ports) links against nothing but memcpy/memmove/memset."""
     require("arm-none-eabi-gcc")

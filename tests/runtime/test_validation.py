@@ -65,10 +65,12 @@ def _first_layer(plan, fmt_name):
     return i, h, rec
 
 
+@pytest.mark.convert
 def test_valid_blob_initialises(compiled):
     assert _status(compiled, compiled[0].blob.data) == "ES_OK"
 
 
+@pytest.mark.convert
 def test_header_errors(compiled):
     blob = compiled[0].blob.data
     off = fmt.HEADER.offsets()
@@ -85,6 +87,7 @@ def test_header_errors(compiled):
         "ES_ERR_TABLE_BOUNDS"
 
 
+@pytest.mark.convert
 def test_tensor_and_layer_errors(compiled):
     plan = compiled[0]
     h = fmt.HEADER.unpack(plan.blob.data)
@@ -102,6 +105,7 @@ def test_tensor_and_layer_errors(compiled):
         "ES_ERR_TENSOR_BOUNDS"
 
 
+@pytest.mark.convert
 def test_sparse_index_and_quant_errors(compiled):
     plan = compiled[0]
     _, _, rec = _first_layer(plan, "csr8")
@@ -123,6 +127,7 @@ def test_sparse_index_and_quant_errors(compiled):
     assert _status(compiled, bad) == "ES_ERR_QUANT"
 
 
+@pytest.mark.convert
 def test_random_corruption_never_crashes(compiled):
     """Flip random bytes (CRC re-sealed so validation goes past the checksum): init either
     accepts or names a problem; under ASan this would catch any out-of-bounds read."""

@@ -67,6 +67,7 @@ def _layer(plan, op):
     raise AssertionError(f"no {op.name} layer")
 
 
+@pytest.mark.convert
 def test_encoded_tables_are_accepted(plans):
     plans_, lib = plans
     for name, plan in plans_.items():
@@ -80,6 +81,7 @@ def _first_row_with(blob, table, n):
     return int(counts[:row].sum())
 
 
+@pytest.mark.convert
 @pytest.mark.parametrize("name,code,step", [("csr16", "H", None), ("block1x4", "H", None),
                                             ("csr8", "B", 0)])
 def test_repeated_columns_in_a_row_are_rejected(plans, name, code, step):
@@ -100,6 +102,7 @@ def test_repeated_columns_in_a_row_are_rejected(plans, name, code, step):
     assert _status(plans[1], _sealed(blob)) == "ES_ERR_INDEX"
 
 
+@pytest.mark.convert
 @pytest.mark.parametrize("op", [fmt.OpCode.FULLY_CONNECTED, fmt.OpCode.CONV_2D])
 def test_bias_that_could_overflow_the_accumulator_is_rejected(plans, op):
     plan = plans[0]["csr16"]
@@ -114,6 +117,7 @@ def test_bias_that_could_overflow_the_accumulator_is_rejected(plans, op):
     assert _status(plans[1], _sealed(blob)) == "ES_OK"
 
 
+@pytest.mark.convert
 @pytest.mark.parametrize("field,value", [("pad_top", 2), ("stride_h", 60000), ("pad_left", 7)])
 def test_pool_windows_outside_the_input_are_rejected(plans, field, value):
     plan = plans[0]["csr16"]
@@ -125,6 +129,7 @@ def test_pool_windows_outside_the_input_are_rejected(plans, field, value):
     assert _status(plans[1], _sealed(blob)) == "ES_ERR_SHAPE"
 
 
+@pytest.mark.convert
 @pytest.mark.parametrize("field,value", [("pad_top", 3), ("stride_w", 40000)])
 def test_conv_windows_outside_the_input_are_rejected(plans, field, value):
     plan = plans[0]["csr16"]

@@ -55,6 +55,9 @@ def make(project: Path, *args: str) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
 
 
+@pytest.mark.convert
+@pytest.mark.firmware
+@pytest.mark.train
 @pytest.mark.parametrize("board_name", BOARDS)
 def test_board_project_builds_fits_and_runs(demo, tmp_path, board_name):
     """digits, then digits28 written over it in the same project: the second build recompiles
@@ -89,6 +92,9 @@ def test_board_project_builds_fits_and_runs(demo, tmp_path, board_name):
             assert all(n > 0 for n in run.instructions)
 
 
+@pytest.mark.convert
+@pytest.mark.firmware
+@pytest.mark.train
 def test_cmake_builds_the_firmware(demo, tmp_path):
     require("cmake")
     d, x, ref = demo["digits"]
@@ -102,6 +108,9 @@ def test_cmake_builds_the_firmware(demo, tmp_path):
     np.testing.assert_array_equal(run_qemu(build / "firmware.elf", board).outputs, ref)
 
 
+@pytest.mark.convert
+@pytest.mark.firmware
+@pytest.mark.train
 def test_real_board_firmware_read_over_a_serial_port(demo, tmp_path):
     """The STM32F4-Discovery firmware, unchanged (register-level USART2, [[init]] writes,
     DWT timer), on QEMU's netduinoplus2: an STM32F405 with the same USART, flash and SRAM
@@ -144,6 +153,8 @@ def test_real_board_firmware_read_over_a_serial_port(demo, tmp_path):
         board_run_record(board, text.replace("ES_END", "ES_FAULT HardFault exception=3"), ref, "x")
 
 
+@pytest.mark.convert
+@pytest.mark.train
 def test_compile_for_a_board_writes_its_project_or_library(demo, tmp_path, capsys):
     d, _, _ = demo["digits"]
     tflite = str(d / "model_int8.tflite")
@@ -173,6 +184,8 @@ def test_compile_for_a_board_writes_its_project_or_library(demo, tmp_path, capsy
     assert json.loads((lib / "report.json").read_text())["layout"] == "library"
 
 
+@pytest.mark.convert
+@pytest.mark.train
 def test_size_check_names_board_file_region_and_overshoot(demo, tmp_path, capsys):
     d, _, _ = demo["digits28"]
     text = (load_board("nucleo-f746zg").path).read_text()
@@ -230,6 +243,9 @@ def dry_runs(demo):
     return lines
 
 
+@pytest.mark.convert
+@pytest.mark.firmware
+@pytest.mark.train
 @pytest.mark.parametrize("board_name", REAL_BOARDS)
 def test_flash_dry_run_lines_parse_with_pyocd(dry_runs, board_name):
     board = load_board(board_name)
@@ -242,6 +258,9 @@ def test_flash_dry_run_lines_parse_with_pyocd(dry_runs, board_name):
         assert Path(args.file[0]).parent.name == board_name
 
 
+@pytest.mark.convert
+@pytest.mark.firmware
+@pytest.mark.train
 @pytest.mark.parametrize("board_name", REAL_BOARDS)
 def test_flash_dry_run_lines_are_accepted_by_openocd(dry_runs, board_name):
     require("openocd")
@@ -263,6 +282,8 @@ def test_flash_dry_run_lines_are_accepted_by_openocd(dry_runs, board_name):
         check_openocd_command(cmd[:-1] + [cmd[-1].replace("program", "progam")])
 
 
+@pytest.mark.convert
+@pytest.mark.train
 def test_flash_without_a_probe_says_so(demo, capsys):
     if connected_probes():
         pytest.skip("a debug probe is attached")
@@ -274,12 +295,16 @@ def test_flash_without_a_probe_says_so(demo, capsys):
     assert "board_run" not in json.loads((d / "report.json").read_text())
 
 
+@pytest.mark.convert
+@pytest.mark.train
 def test_flash_refuses_an_emulated_board(demo, capsys):
     d, _, _ = demo["digits"]
     assert main(["flash", str(d), "--board", "mps2-an505", "--dry-run"]) == 2
     assert "mps2-an505 is emulated (QEMU); use 'edgesparse run DIR --on qemu'" in capsys.readouterr().err
 
 
+@pytest.mark.convert
+@pytest.mark.train
 @pytest.mark.parametrize("board_name", [b for b in BOARDS if load_board(b).emulated])
 def test_run_on_qemu_for_every_emulated_board(demo, tmp_path, board_name):
     d, _, _ = demo["digits"]

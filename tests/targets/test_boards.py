@@ -189,6 +189,7 @@ def test_real_board_values():
     assert f4.output.kind == "stm32-usart-v1" and f4.init[2].clear == 0x30 and f4.init[2].set == 0x20
 
 
+@pytest.mark.firmware
 def test_rp2040_crc_and_boot2_image():
     from toolchain.targets.project import boot2_image, rp2040_crc32
 

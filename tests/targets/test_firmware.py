@@ -88,6 +88,7 @@ def ticks_to_instructions(board, ticks: int) -> float:
     return ticks * num / den
 
 
+@pytest.mark.firmware
 @pytest.mark.qemu
 @needs_arm
 def test_an386_prints_formats_and_counts_instructions(tmp_path):
@@ -106,6 +107,7 @@ def test_an386_prints_formats_and_counts_instructions(tmp_path):
     assert run.instructions == [5] and run.layer_instructions == [3]
 
 
+@pytest.mark.firmware
 @pytest.mark.qemu
 @needs_arm
 @pytest.mark.parametrize("name", [n for n in list_boards() if load_board(n).qemu_machine])
@@ -116,6 +118,7 @@ def test_every_qemu_board_boots_and_its_systick_rate_is_right(tmp_path, name):
     assert abs(ticks_to_instructions(board, ticks) - 2_000_000) <= 2 * 1e9 / board.systick_hz
 
 
+@pytest.mark.firmware
 @pytest.mark.qemu
 @needs_arm
 def test_exit_code_and_fault_are_errors(tmp_path):
@@ -133,6 +136,7 @@ def test_exit_code_and_fault_are_errors(tmp_path):
         run_qemu(fw.elf, board)
 
 
+@pytest.mark.firmware
 @pytest.mark.qemu
 @needs_arm
 def test_timeout_is_a_run_error(tmp_path):
@@ -145,6 +149,7 @@ def test_timeout_is_a_run_error(tmp_path):
         run_qemu(fw.elf, board, timeout_s=2)
 
 
+@pytest.mark.firmware
 def test_compiler_errors_are_build_errors(tmp_path):
     src = tmp_path / "broken.c"
     src.write_text("int main(void) { return undefined_name; }\n")
@@ -181,6 +186,7 @@ def test_tiny_model_on_host(tmp_path):
     np.testing.assert_array_equal(model.run(x), tiny.expected(x))
 
 
+@pytest.mark.firmware
 @pytest.mark.qemu
 @needs_arm
 @needs_runtime
@@ -214,6 +220,7 @@ def test_bad_blob_reports_status_name(tmp_path):
         HostModel(build_host_library(src, tmp_path / "host"))
 
 
+@pytest.mark.firmware
 @pytest.mark.qemu
 @needs_arm
 @needs_runtime

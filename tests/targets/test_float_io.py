@@ -32,6 +32,8 @@ def float_io_tflite(tmp_path_factory):
     return path
 
 
+@pytest.mark.convert
+@pytest.mark.train
 @pytest.mark.parametrize("board", ["mps2-an385", "mps2-an386"])
 def test_float_io_model_compiles_and_runs_bit_exact(float_io_tflite, tmp_path, board):
     out = tmp_path / board

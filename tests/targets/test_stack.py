@@ -54,6 +54,8 @@ def test_no_entry_point_is_an_error(tmp_path):
         analyze([a])
 
 
+@pytest.mark.convert
+@pytest.mark.firmware
 @pytest.mark.slow
 def test_firmware_build_reports_its_stack(tmp_path):
     """A real firmware: the path runs from Reset_Handler through es_model_invoke into a

@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
 
-from toolchain.data import load_dataset
 from toolchain.errors import DatasetError, ToolchainError
-from toolchain.models import build_model, evaluate, train
-from toolchain.quantize import input_quantization, quantize_input, to_int8_tflite
+from toolchain.models import evaluate
+from toolchain.quantize import input_quantization, quantize_input
 from toolchain.verify import accuracy_from_outputs, reference_outputs
 
 
@@ -18,14 +17,10 @@ def test_accuracy_from_outputs_length_mismatch():
         accuracy_from_outputs(np.zeros((2, 3), np.int8), np.zeros(3))
 
 
-@pytest.fixture(scope="module")
-def trained():
-    ds = load_dataset("digits")
-    model = build_model("digits_cnn", ds.input_shape, ds.num_classes)
-    train(model, ds, epochs=2, verbose=0)
-    tflite = to_int8_tflite(model, ds.x_train, max_samples=100)
-    scale, zero_point = input_quantization(tflite)
-    return model, ds, tflite, quantize_input(ds.x_test, scale, zero_point)
+@pytest.fixture
+def trained(cnn, digits, cnn_int8):
+    scale, zero_point = input_quantization(cnn_int8)
+    return cnn, digits, cnn_int8, quantize_input(digits.x_test, scale, zero_point)
 
 
 def test_unknown_backend():
@@ -33,6 +28,8 @@ def test_unknown_backend():
         reference_outputs(b"", np.zeros((1, 8, 8, 1), np.int8), backend="xnnpack")
 
 
+@pytest.mark.convert
+@pytest.mark.train
 @pytest.mark.slow
 def test_input_dtype_and_shape_are_checked(trained):
     _, _, tflite, x = trained
@@ -42,6 +39,8 @@ def test_input_dtype_and_shape_are_checked(trained):
         reference_outputs(tflite, x.reshape(len(x), 64))
 
 
+@pytest.mark.convert
+@pytest.mark.train
 @pytest.mark.slow
 def test_tflm_outputs_track_float_model(trained):
     model, ds, tflite, x = trained
@@ -51,6 +50,8 @@ def test_tflm_outputs_track_float_model(trained):
     assert abs(int8_accuracy - evaluate(model, ds.x_test, ds.y_test)) < 0.03
 
 
+@pytest.mark.convert
+@pytest.mark.train
 @pytest.mark.slow
 def test_tflm_and_litert_reference_agree(trained):
     _, _, tflite, x = trained
@@ -63,6 +64,8 @@ def test_tflm_and_litert_reference_agree(trained):
     assert np.count_nonzero(tflm != litert) <= 0.01 * tflm.size
 
 
+@pytest.mark.convert
+@pytest.mark.train
 @pytest.mark.slow
 def test_tflm_is_deterministic_per_sample(trained):
     _, _, tflite, x = trained

@@ -29,6 +29,7 @@ def _biggest_op_activation_bytes(tflite: bytes) -> int:
                    if i >= 0 and not graph.tensor(i).is_constant) for op in graph.ops)
 
 
+@pytest.mark.convert
 @pytest.mark.slow
 def test_arena_covers_live_activations_and_grows_with_them(to_int8):
     small, big = _conv_model(8, to_int8), _conv_model(16, to_int8)
