@@ -1,7 +1,6 @@
 """Fixtures shared by the tests: convert a Keras model to int8, compile it, run it on the host."""
 import os
 
-import numpy as np
 import pytest
 
 import toolchain  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)

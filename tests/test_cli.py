@@ -1,7 +1,6 @@
 """User errors: one clear message, exit code 2, no traceback, and no output directory left."""
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -10,6 +10,8 @@ import pytest
 
 from toolchain.models.zoo import ZOO
 
+pytestmark = pytest.mark.slow  # every zoo model trained, converted twice, compiled, run: minutes
+
 SMALL = [n for n, e in ZOO.items() if e.small]
 LARGE = [n for n, e in ZOO.items() if not e.small]
 

@@ -132,8 +132,9 @@ def test_run_on_a_damaged_output_directory(tmp_path, capsys):
     assert _snapshot(d) == before
 
 
-@pytest.mark.parametrize("case", ["empty_tflite", "text_keras", "npz_without_x", "sparsity_one",
-                                  "unsupported_op", "model_does_not_fit_board"])
+@pytest.mark.parametrize("case", ["empty_tflite", "npz_without_x", "sparsity_one", "unsupported_op",
+                                  *(pytest.param(c, marks=pytest.mark.slow)  # the two slowest (20-30 s)
+                                    for c in ("text_keras", "model_does_not_fit_board"))])
 def test_no_traceback_from_the_command_line(case, tmp_path):
     """The console entry point, as a user runs it: stderr carries the one message only."""
     out = tmp_path / "out"

@@ -108,6 +108,7 @@ def fuzz_results():
     return results
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", TARGET_NAMES)
 def test_fuzz_target_finds_nothing(fuzz_results, name):
     r = fuzz_results[name]

@@ -6,7 +6,6 @@ import pytest
 from toolchain.errors import InputFileError, UnsupportedOpError
 from toolchain.ir.tflite_import import load_tflite
 
-pytestmark = pytest.mark.slow
 
 
 def _keras():

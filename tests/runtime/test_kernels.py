@@ -4,6 +4,7 @@ different scales and zero points each time). Sparse formats are also forced dens
 compared, so the CSR kernels are checked against the dense oracle as well."""
 import numpy as np
 import pytest
+from tiers import first_fast  # noqa: E402
 
 
 def random_sparse_weights(model, rng, sparsity=0.7):
@@ -47,8 +48,7 @@ def _check(host_vs_reference, to_int8, model, x, rng, formats=(None, "dense")):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", first_fast(range(4)))
 def test_fully_connected(seed, host_vs_reference, to_int8):
     rng = np.random.default_rng(seed)
     keras = _keras()
@@ -61,8 +61,7 @@ def test_fully_connected(seed, host_vs_reference, to_int8):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", first_fast(range(4)))
 def test_conv2d(seed, host_vs_reference, to_int8):
     rng = np.random.default_rng(100 + seed)
     keras = _keras()
@@ -79,8 +78,7 @@ def test_conv2d(seed, host_vs_reference, to_int8):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", first_fast(range(3)))
 def test_depthwise_conv2d(seed, host_vs_reference, to_int8):
     rng = np.random.default_rng(200 + seed)
     keras = _keras()
@@ -94,7 +92,7 @@ def test_depthwise_conv2d(seed, host_vs_reference, to_int8):
 
 
 @pytest.mark.convert
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", first_fast(range(6)))
 def test_depthwise_conv2d_multiplier_1(seed, host_vs_reference, to_int8):
     """The channel-blocked path (4 channels at a time, leftover channels one by one) with
     clipped windows: random channel counts, kernels up to 5x5, strides, padding, dilation."""
@@ -121,8 +119,7 @@ def test_depthwise_conv2d_multiplier_1(seed, host_vs_reference, to_int8):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", first_fast(range(3)))
 def test_pools_add_softmax_reshape(seed, host_vs_reference, to_int8):
     rng = np.random.default_rng(300 + seed)
     keras = _keras()

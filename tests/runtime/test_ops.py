@@ -6,6 +6,7 @@ the op under test, so a converter that lowers differently fails the test instead
 silently testing something else."""
 import numpy as np
 import pytest
+from tiers import first_fast  # noqa: E402
 
 from toolchain.encode.format import OpCode
 
@@ -79,8 +80,7 @@ def _retype_reshapes(tflite: bytes, first_axis: int, last_axis: int) -> bytes:
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(1))
+@pytest.mark.parametrize("seed", first_fast(range(1)))
 def test_expand_dims_and_squeeze(seed, host_vs_reference, to_int8):
     """Conv1D's shape: [1, W, C] -> EXPAND_DIMS -> [1, 1, W, C] -> CONV_2D -> SQUEEZE."""
     rng = np.random.default_rng(600 + seed)
@@ -99,8 +99,7 @@ def test_expand_dims_and_squeeze(seed, host_vs_reference, to_int8):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("seed", first_fast(range(2)))
 def test_pad(seed, host_vs_reference, to_int8):
     rng = np.random.default_rng(700 + seed)
     keras = _keras()
@@ -128,8 +127,7 @@ def _requantize_like_input(tflite: bytes, opcode: OpCode) -> bytes:
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", first_fast(range(3)))
 def test_mean(seed, host_vs_reference, to_int8):
     """GlobalAveragePooling2D / 1D (MEAN over H, W or over W) and an unchanged quantization
     (TFLM still requantizes then: rounding, not truncating). A channel mean (axis -1) runs in
@@ -153,8 +151,7 @@ def test_mean(seed, host_vs_reference, to_int8):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("seed", first_fast(range(2)))
 def test_concatenation(seed, host_vs_reference, to_int8):
     rng = np.random.default_rng(900 + seed)
     keras = _keras()
@@ -171,8 +168,7 @@ def test_concatenation(seed, host_vs_reference, to_int8):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", first_fast(range(3)))
 def test_strided_slice(seed, host_vs_reference, to_int8):
     """Cropping2D / Cropping1D and a strided slice with begin and end masks."""
     rng = np.random.default_rng(1000 + seed)
@@ -192,8 +188,7 @@ def test_strided_slice(seed, host_vs_reference, to_int8):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", first_fast(range(3)))
 def test_mul(seed, host_vs_reference, to_int8):
     """Same shapes, a squeeze-excitation style [1,1,1,C] scale and both inputs broadcasting
     ([H,1,C] x [1,W,C]) with a ReLU."""
@@ -216,8 +211,7 @@ def test_mul(seed, host_vs_reference, to_int8):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("seed", first_fast(range(2)))
 def test_add_broadcast(seed, host_vs_reference, to_int8):
     """A [1,1,1,C] bias-like term and a [H,W,1] + [H,W,C] channel broadcast, each followed by a
     same-shape ADD, which keeps its own params struct."""
@@ -242,8 +236,7 @@ def test_add_broadcast(seed, host_vs_reference, to_int8):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", first_fast(range(4)))
 def test_mul_and_add_with_a_constant(seed, host_vs_reference, to_int8):
     """MUL and ADD by a constant (BatchNormalization where nothing can absorb it, a per-channel
     scale or offset, a scalar), the constant as first or second operand, broadcast or full
@@ -286,8 +279,7 @@ def test_mul_and_add_with_a_constant(seed, host_vs_reference, to_int8):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", first_fast(range(4)))
 def test_sub(seed, host_vs_reference, to_int8):
     """SUB: Keras Normalization after an Add (SUB and MUL by [C] constants), Subtract of two
     activations of the same shape, a [H,W,1] - [H,W,C] broadcast, and a scalar constant."""
@@ -334,8 +326,7 @@ def test_sub_with_a_dead_output_is_refused_by_name(to_int8):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("seed", first_fast(range(2)))
 def test_logistic_and_tanh(seed, host_vs_reference, to_int8):
     """Both activations of random input ranges (wide ones reach the saturated ends)."""
     rng = np.random.default_rng(1300 + seed)
@@ -382,8 +373,7 @@ def test_lut_tables_cover_every_input_against_tflm(tmp_path):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("alpha", [0.01, 0.3, 1.7, -0.4])
+@pytest.mark.parametrize("alpha", first_fast([0.01, 0.3, 1.7, -0.4]))
 def test_leaky_relu_every_input(alpha, host_vs_reference, to_int8):
     """LEAKY_RELU (a table, like LOGISTIC) against TFLM on every int8 input value: the Dense in
     front is an identity scaled so that its int8 outputs sweep -128..127."""
@@ -421,8 +411,7 @@ def _retype_reshape_to_quantize(tflite: bytes, scale: float, zero_point: int) ->
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(1))
+@pytest.mark.parametrize("seed", first_fast(range(1)))
 def test_quantize_int8_to_int8(seed, host_vs_reference, to_int8):
     rng = np.random.default_rng(1400 + seed)
     keras = _keras()
@@ -472,8 +461,7 @@ def _float_io_inputs(rng, graph, n_features, n=24):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", first_fast(range(3)))
 def test_float_input_and_output_quantize_dequantize(seed, host_vs_reference):
     """A model converted with float32 input and output (the converter's default) starts with
     QUANTIZE float32 -> int8 and ends with DEQUANTIZE int8 -> float32: every output byte of
@@ -543,7 +531,6 @@ def _poker(lib, blob: bytes):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
 def test_init_rejects_corrupted_params_of_the_new_ops(tmp_path, to_int8):
     """es_model_init checks every new op's params against its tensors before any kernel runs:
     each corrupted field gives its own status, the intact blob initialises."""
@@ -613,7 +600,6 @@ def test_init_rejects_corrupted_params_of_the_new_ops(tmp_path, to_int8):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
 def test_init_rejects_corrupted_float_boundary(tmp_path):
     """es_model_init checks the float32 boundary: QUANTIZE / DEQUANTIZE params against their
     tensors, and float32 tensors nowhere else (ES_ERR_TYPE); the intact blob initialises."""
@@ -665,7 +651,6 @@ def test_init_rejects_corrupted_float_boundary(tmp_path):
 
 
 @pytest.mark.convert
-@pytest.mark.slow
 def test_init_rejects_misplaced_constants(tmp_path, to_int8):
     """ES_TENSOR_CONST: the constant's bytes must lie inside the blob, and a constant may only
     be the second input of MUL or a broadcasting ADD (never an op's first input, an output or

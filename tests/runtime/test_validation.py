@@ -7,7 +7,6 @@ import pytest
 
 from toolchain.encode import format as fmt
 
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import pytest
 
 from toolchain.encode import format as fmt
 
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

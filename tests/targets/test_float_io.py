@@ -3,12 +3,12 @@ compile, run on the host and in QEMU on a Cortex-M3 (soft-float division and mul
 Cortex-M4 (FPU), every output byte compared with TFLM's."""
 import json
 
-import numpy as np
 import pytest
+from tiers import first_fast  # noqa: E402
 
 from toolchain.cli import main
 
-pytestmark = [pytest.mark.slow, pytest.mark.qemu]
+pytestmark = pytest.mark.qemu
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def float_io_tflite(tmp_path_factory):
 
 @pytest.mark.convert
 @pytest.mark.train
-@pytest.mark.parametrize("board", ["mps2-an385", "mps2-an386"])
+@pytest.mark.parametrize("board", first_fast(["mps2-an385", "mps2-an386"]))  # M3: no DSP, no FPU
 def test_float_io_model_compiles_and_runs_bit_exact(float_io_tflite, tmp_path, board):
     out = tmp_path / board
     assert main(["compile", str(float_io_tflite), "--out", str(out), "--data", "digits",
