@@ -4,7 +4,7 @@ import os
 import pytest
 
 import toolchain  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
-import marker_audit
+import trained
 from requires import MISSING
 
 pytest_plugins = ["marker_audit"]
@@ -65,20 +65,12 @@ def digits28():
 @pytest.fixture(scope="session")
 def cnn_path(tmp_path_factory, digits):
     """The digits CNN (conv1 16, conv2 32, fc1 64, logits 10) trained for a few epochs."""
-    from toolchain.models import build_model, train
-
-    model = build_model("digits_cnn", digits.input_shape, digits.num_classes)
-    train(model, digits, epochs=CNN_EPOCHS, verbose=0)
-    path = tmp_path_factory.mktemp("models") / "cnn.keras"
-    model.save(path)
-    return path
+    return trained.train_and_save(tmp_path_factory, "digits_cnn", digits, CNN_EPOCHS, "cnn")
 
 
 @pytest.fixture
 def cnn(cnn_path):
-    from toolchain.models import load_keras_model
-
-    return load_keras_model(cnn_path)
+    return trained.load(cnn_path)
 
 
 @pytest.fixture(scope="session")
@@ -94,6 +86,8 @@ def cnn_int8(cnn_path, digits):
 def pytest_runtest_makereport(item, call):
     """Under CI=true a test skipped for a missing tool (tests/requires.py) fails instead, naming
     the tool: CI's machine must have everything the project's bootstrap installs."""
+    import marker_audit  # registered as a plugin above; imported here so pytest rewrites it first
+
     outcome = yield
     report = outcome.get_result()
     if report.when == "call":
@@ -108,8 +102,12 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_sessionstart(session):
+    import marker_audit
+
     marker_audit.install()
 
 
 def pytest_sessionfinish(session):
+    import marker_audit
+
     marker_audit.write_record()

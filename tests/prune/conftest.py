@@ -1,6 +1,7 @@
 """Trained models shared by the pruning tests: trained once per session, saved as .keras, and
 loaded afresh by each test (so no test sees another's pruning)."""
 import pytest
+import trained
 
 import toolchain  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
 
@@ -11,20 +12,12 @@ DW_EPOCHS = 4
 @pytest.fixture(scope="session")
 def mlp_path(tmp_path_factory, digits28):
     """The 784-300-100-10 MLP on digits28, trained for a few epochs."""
-    from toolchain.models import build_model, train
-
-    model = build_model("mlp_300_100", digits28.input_shape, digits28.num_classes)
-    train(model, digits28, epochs=MLP_EPOCHS, verbose=0)
-    path = tmp_path_factory.mktemp("models") / "mlp.keras"
-    model.save(path)
-    return path
+    return trained.train_and_save(tmp_path_factory, "mlp_300_100", digits28, MLP_EPOCHS, "mlp")
 
 
 @pytest.fixture
 def mlp(mlp_path):
-    from toolchain.models import load_keras_model
-
-    return load_keras_model(mlp_path)
+    return trained.load(mlp_path)
 
 
 def build_dw_net(seed=0):

@@ -5,34 +5,19 @@ Each test checks that the converter really emitted the op under test. The table 
 checked on every one of the 256 int8 inputs against TFLM, without building C."""
 import numpy as np
 import pytest
+from opcheck import check_ops, keras, random_inputs
 
 from toolchain.encode.format import OpCode
 
 pytestmark = pytest.mark.convert
 
 
-def _keras():
-    import tf_keras as keras
-
-    return keras
+_keras = keras
+_check = check_ops
 
 
 def _inputs(rng, shape, n=6):
-    lo = rng.uniform(-4, 0.5)
-    hi = lo + rng.uniform(0.5, 8)
-    return rng.uniform(lo, hi, size=(n, *shape)).astype(np.float32)
-
-
-def _check(host_vs_reference, tflite, x, *opcodes: OpCode):
-    ours, ref, plan = host_vs_reference(tflite, x)
-    emitted = {op.opcode for op in plan.graph.ops}
-    for opcode in opcodes:
-        assert opcode in emitted, \
-            f"the converter emitted {[op.opcode.name for op in plan.graph.ops]}, not {opcode.name}"
-    assert ours.shape == ref.shape
-    bad = np.count_nonzero(ours != ref)
-    assert bad == 0, f"{bad} of {ref.size} bytes differ: {ours[0][:12]} vs {ref[0][:12]}"
-    return plan
+    return random_inputs(rng, shape, n, low=(-4, 0.5), width=(0.5, 8))
 
 
 def _single_op_tflite(fn, lo, hi, rng, n=256):

@@ -4,6 +4,7 @@ different scales and zero points each time). Sparse formats are also forced dens
 compared, so the CSR kernels are checked against the dense oracle as well."""
 import numpy as np
 import pytest
+from opcheck import keras, random_inputs
 from tiers import first_fast  # noqa: E402
 
 
@@ -16,16 +17,11 @@ def random_sparse_weights(model, rng, sparsity=0.7):
             layer.set_weights(ws)
 
 
-def _keras():
-    import tf_keras as keras
-
-    return keras
+_keras = keras
 
 
 def _inputs(rng, shape, n=12):
-    lo = rng.uniform(-3, 0.5)
-    hi = lo + rng.uniform(0.1, 6)
-    return rng.uniform(lo, hi, size=(n, *shape)).astype(np.float32)
+    return random_inputs(rng, shape, n)
 
 
 def _scale_weights(model, rng):

@@ -6,31 +6,18 @@ the op under test, so a converter that lowers differently fails the test instead
 silently testing something else."""
 import numpy as np
 import pytest
+from opcheck import check_ops, keras, random_inputs
 from tiers import first_fast  # noqa: E402
 
 from toolchain.encode.format import OpCode
 
 
-def _keras():
-    import tf_keras as keras
-
-    return keras
+_keras = keras
+_check = check_ops
 
 
 def _inputs(rng, shape, n=8):
-    lo = rng.uniform(-3, 0.5)
-    hi = lo + rng.uniform(0.1, 6)
-    return rng.uniform(lo, hi, size=(n, *shape)).astype(np.float32)
-
-
-def _check(host_vs_reference, tflite, x, opcode: OpCode):
-    ours, ref, plan = host_vs_reference(tflite, x)
-    assert opcode in {op.opcode for op in plan.graph.ops}, \
-        f"the converter emitted {[op.opcode.name for op in plan.graph.ops]}, not {opcode.name}"
-    assert ours.shape == ref.shape
-    bad = np.count_nonzero(ours != ref)
-    assert bad == 0, f"{bad} of {ref.size} bytes differ: {ours[0][:12]} vs {ref[0][:12]}"
-    return plan
+    return random_inputs(rng, shape, n)
 
 
 def _model_ops(tflite: bytes):
