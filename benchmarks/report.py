@@ -177,8 +177,8 @@ def render_doc(rows: list[dict], goals: list[Goal], errors: list[str] = ()) -> s
         "reference kernels (`mismatches` in each row; any mismatch fails the run).",
         "- **Build**: `toolchain.targets.build.build_firmware`, arm-none-eabi-gcc 12 `-O3`, "
         "the board's `-mcpu`/`-mfpu` flags.",
-        "- **Reference figures** (../shared/DESIGN.md, Cortex-M4 mps2-an386, same emulator and "
-        "compiler): CMSIS-NN int8 dense kernels " + ", ".join(
+        "- **Reference figures** (measured by this project with CMSIS-NN's sources on a Cortex-M4 "
+        "mps2-an386, same emulator and compiler; `benchmarks/config.py`): CMSIS-NN int8 dense kernels " + ", ".join(
             f"{s} {n:,}" for s, n in config.CMSIS_NN.items()) +
         "; plain C dense FC 784→300 " + f"{config.PLAIN_C_DENSE['784x300']:,}; " +
         "a plain CSR kernel (16-bit column index) on that FC layer " + ", ".join(
