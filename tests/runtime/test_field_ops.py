@@ -5,15 +5,11 @@ Each test checks that the converter really emitted the op under test. The table 
 checked on every one of the 256 int8 inputs against TFLM, without building C."""
 import numpy as np
 import pytest
-from opcheck import check_ops, keras, random_inputs
+from opcheck import check_ops as _check, keras as _keras, random_inputs
 
 from toolchain.encode.format import OpCode
 
 pytestmark = pytest.mark.convert
-
-
-_keras = keras
-_check = check_ops
 
 
 def _inputs(rng, shape, n=6):

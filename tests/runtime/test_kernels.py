@@ -4,7 +4,7 @@ different scales and zero points each time). Sparse formats are also forced dens
 compared, so the CSR kernels are checked against the dense oracle as well."""
 import numpy as np
 import pytest
-from opcheck import keras, random_inputs
+from opcheck import keras as _keras, random_inputs
 from tiers import first_fast  # noqa: E402
 
 
@@ -15,9 +15,6 @@ def random_sparse_weights(model, rng, sparsity=0.7):
         if ws and ws[0].ndim >= 2:
             ws[0] = np.where(rng.random(ws[0].shape) < sparsity, 0, ws[0]).astype(ws[0].dtype)
             layer.set_weights(ws)
-
-
-_keras = keras
 
 
 def _inputs(rng, shape, n=12):

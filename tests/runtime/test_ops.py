@@ -6,14 +6,10 @@ the op under test, so a converter that lowers differently fails the test instead
 silently testing something else."""
 import numpy as np
 import pytest
-from opcheck import check_ops, keras, random_inputs
+from opcheck import check_ops as _check, keras as _keras, random_inputs
 from tiers import first_fast  # noqa: E402
 
 from toolchain.encode.format import OpCode
-
-
-_keras = keras
-_check = check_ops
 
 
 def _inputs(rng, shape, n=8):
