@@ -28,6 +28,13 @@ STRICT_WARNINGS = ["-Wall", "-Wextra", "-Wconversion", "-Wsign-conversion", "-We
 HOST_CFLAGS = ["-std=c99", "-O2", "-fPIC", "-shared", *STRICT_WARNINGS]
 SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"]
 
+# --code-opt: the compiler's optimization level for the kernels and for the rest of the firmware
+# (model validation, interpreter loop, weight-format checks, port, main, startup). "mixed", the
+# default, runs the kernels at full speed and keeps the code that runs once (or once per layer)
+# small.
+CODE_OPTS = {"mixed": ("-O3", "-Os"), "speed": ("-O3", "-O3"), "size": ("-Os", "-Os")}
+DEFAULT_CODE_OPT = "mixed"
+
 # Sources generated into the firmware build directory (besides the linker script); an RP2040
 # board adds boot2.c.
 FIRMWARE_SOURCES = ("startup.c", "main.c", "test_vectors.c")
@@ -70,7 +77,8 @@ def _run(cmd: list[str], what: str, cwd: Path | None = None) -> subprocess.Compl
 def build_host_library(model_src: Path, build_dir: Path, sanitize: bool = False,
                        cc: str = "gcc", defines: tuple[str, ...] = ()) -> Path:
     """Compiles model_src/*.c, runtime_c/src/**/*.c and the host port into one shared
-    library for ctypes; returns its path. sanitize adds ASan/UBSan (such a library must be
+    library for ctypes; returns its path. It registers every op and format
+    (ES_REGISTRY_ALL), so tests can run blobs the model's own registry would refuse. sanitize adds ASan/UBSan (such a library must be
     loaded by a sanitizer-aware process, so not by plain ctypes). defines: extra -D macros,
     e.g. "ES_FORCE_DSP" to run the DSP kernels through their C emulation."""
     model_src = Path(model_src)
@@ -85,7 +93,7 @@ def build_host_library(model_src: Path, build_dir: Path, sanitize: bool = False,
     lib = build_dir / ("libes_model_san.so" if sanitize else "libes_model.so")
     cmd = [cc, *HOST_CFLAGS, *(SANITIZE_FLAGS if sanitize else []),
            f"-I{RUNTIME_DIR / 'include'}", f"-I{RUNTIME_DIR / 'src'}", f"-I{RUNTIME_DIR / 'port'}",
-           f"-I{model_src}", *[f"-D{d}" for d in defines],
+           f"-I{model_src}", "-DES_REGISTRY_ALL", *[f"-D{d}" for d in defines],
            "-o", str(lib), *map(str, sources)]
     _run(cmd, f"host build of {model_src}")
     return lib
@@ -112,13 +120,18 @@ def instructions_per_tick(board: Board) -> tuple[int, int]:
 def render_firmware_project(build_dir: Path, board: Board, model_src: Path,
                             test_inputs: np.ndarray, model_name: str,
                             stack_bytes: int = DEFAULT_STACK_BYTES,
-                            defines: tuple[str, ...] = (), relocatable: bool = False) -> None:
+                            defines: tuple[str, ...] = (), relocatable: bool = False,
+                            code_opt: str = DEFAULT_CODE_OPT) -> None:
     """Writes startup.c, linker.ld, es_board.h, main.c, test_vectors.[ch], boot2.c (RP2040),
     Makefile and CMakeLists.txt into build_dir.
     defines ("NAME" or "NAME=VALUE") are added to the firmware CFLAGS as -D<define>, e.g.
     "ES_DISABLE_DSP" to build the plain-C kernels on a core with the DSP extension.
     relocatable: the build files name the runtime and model as build_dir/runtime and
-    build_dir/model (a self-contained project, targets/project.py), not by absolute path."""
+    build_dir/model (a self-contained project, targets/project.py), not by absolute path.
+    code_opt: one of CODE_OPTS."""
+    if code_opt not in CODE_OPTS:
+        raise BuildError(f"--code-opt {code_opt}: expected one of {', '.join(CODE_OPTS)}")
+    kernel_opt, other_opt = CODE_OPTS[code_opt]
     inputs = np.asarray(test_inputs)
     if inputs.dtype != np.int8:
         raise BuildError(f"test inputs must be int8, got {inputs.dtype}")
@@ -137,6 +150,7 @@ def render_firmware_project(build_dir: Path, board: Board, model_src: Path,
         paths = dict(runtime_dir=str(RUNTIME_DIR), model_src=model_abs,
                      runtime_dir_cmake=str(RUNTIME_DIR), model_src_cmake=model_abs)
     ctx = dict(board=board, model_name=model_name, **paths, stack_bytes=stack_bytes,
+               code_opt=code_opt, kernel_opt=kernel_opt, other_opt=other_opt,
                arch_flags=" ".join(board.cflags()), qemu_args=qemu,
                defines=" ".join(shlex.quote(f"-D{d}") for d in defines), define_list=list(defines),
                port_sources=board.port_sources,
@@ -178,9 +192,9 @@ def make_firmware(build_dir: Path, jobs: int = 8) -> Path:
 
 def build_firmware(model_src: Path, build_dir: Path, board: Board, test_inputs: np.ndarray,
                    model_name: str, stack_bytes: int | None = None,
-                   defines: tuple[str, ...] = ()) -> Firmware:
+                   defines: tuple[str, ...] = (), code_opt: str = DEFAULT_CODE_OPT) -> Firmware:
     """Renders the firmware project for board into build_dir and builds it with
-    arm-none-eabi-gcc (-O3). model_src holds the generated model.c/model.h; defines are
+    arm-none-eabi-gcc (code_opt: CODE_OPTS). model_src holds the generated model.c/model.h; defines are
     passed to the compiler as -D<define> (see render_firmware_project). stack_bytes defaults
     to the board file's. A firmware too big for the board is a BudgetError naming the board
     file, the region and by how many bytes (targets/project.py)."""
@@ -192,7 +206,7 @@ def build_firmware(model_src: Path, build_dir: Path, board: Board, test_inputs: 
     if not (model_src / "model.h").is_file():
         raise BuildError(f"{model_src}: model.h not found (generate the model sources first)")
     render_firmware_project(build_dir, board, model_src, test_inputs, model_name, stack_bytes,
-                            defines)
+                            defines, code_opt=code_opt)
     from toolchain.targets.stack import analyze_build
 
     for attempt in range(2):
@@ -207,7 +221,7 @@ def build_firmware(model_src: Path, build_dir: Path, board: Board, test_inputs: 
         # changes, so make only relinks) so that the RAM check below counts it
         stack_bytes = (stack.stack_bytes + 7) // 8 * 8
         render_firmware_project(build_dir, board, model_src, test_inputs, model_name, stack_bytes,
-                                defines)
+                                defines, code_opt=code_opt)
     sizes = elf_sizes(elf)
     fit_of_sizes(board, sizes, f"the firmware for {model_name}")
     return Firmware(elf=elf, sizes=sizes, build_dir=build_dir, stack=stack)
