@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define ES_MAGIC 0x424D5345u /* "ESMB" read as a little-endian uint32 */
-#define ES_FORMAT_VERSION 3u
+#define ES_FORMAT_VERSION 4u
 #define ES_BLOB_ALIGN_BYTES 8u
 #define ES_NO_TENSOR 0xFFFFu
 #define ES_MAX_DIMS 4u
@@ -111,8 +111,10 @@ typedef enum {
     ES_ERR_ARENA_TOO_SMALL = 7,
     ES_ERR_TABLE_BOUNDS = 8,  /* a record or table lies (partly) outside the blob */
     ES_ERR_TENSOR_BOUNDS = 9, /* a tensor lies outside the arena, or a bad tensor index */
-    ES_ERR_OP = 10,           /* unknown op code */
-    ES_ERR_FORMAT = 11,       /* weight format not valid for this op */
+    ES_ERR_OP = 10,           /* an op code / variant this build does not have (the generated
+                                 model.c registers only its model's ops: a blob of another model
+                                 needs its own model.c, or a build with -DES_REGISTRY_ALL) */
+    ES_ERR_FORMAT = 11,       /* weight format not valid for this op, or not in this build */
     ES_ERR_SHAPE = 12,        /* op params inconsistent with tensor sizes */
     ES_ERR_INDEX = 13,        /* a sparse index or row length out of range */
     ES_ERR_QUANT = 14,        /* a requantization shift outside [-31, 30] */
@@ -152,10 +154,17 @@ typedef struct {
                     DEQUANTIZE do float math, with their own es_affine_params_t */
 } es_tensor_t;
 
+/* es_layer_t.variant: an op with two kernels (and params structs) names the one it uses. */
+#define ES_VARIANT_DEFAULT 0u
+#define ES_VARIANT_ADD_BROADCAST 1u  /* ADD: es_add_broadcast_params_t (default: es_add_params_t) */
+#define ES_VARIANT_QUANTIZE_F32 1u   /* QUANTIZE: float32 -> int8, es_affine_params_t (default:
+                                        int8 -> int8, es_lut_params_t) */
+
 typedef struct {
-    uint8_t op;     /* es_op_t */
-    uint8_t format; /* es_format_t */
-    uint16_t reserved;
+    uint8_t op;      /* es_op_t */
+    uint8_t format;  /* es_format_t */
+    uint8_t variant; /* ES_VARIANT_* */
+    uint8_t reserved; /* 0 */
     uint16_t input[2]; /* tensor indices; ES_NO_TENSOR when unused */
     uint16_t output;
     uint16_t reserved2;
@@ -201,6 +210,13 @@ typedef struct {
  *   Coding 1 decodes it at init into ram (raw_bytes, arena); coding 2 decodes one row at a
  *   time during inference, ram holding a 256-entry uint16 decode table and one row. ram lies
  *   in the arena above every tensor and scratch buffer, kept across inferences. */
+/* es_palette_t.coding and the codebook bits */
+#define ES_PALETTE_RAW 0u           /* the stream is the raw entries, read in place */
+#define ES_PALETTE_HUFFMAN_INIT 1u  /* Huffman, decoded once at init into the arena */
+#define ES_PALETTE_HUFFMAN_ROWS 2u  /* Huffman, decoded one row at a time during inference */
+#define ES_PALETTE_MIN_BITS 1u
+#define ES_PALETTE_MAX_BITS 5u
+
 typedef struct {
     uint32_t rows;
     uint32_t cols;
@@ -287,8 +303,8 @@ typedef struct {
     int32_t diff_min;
 } es_softmax_params_t;
 
-/* ADD of two int8 tensors of the same shape (es_add_broadcast_params_t below for
- * broadcasting; the layer's params_bytes tells the two apart). */
+/* ADD of two int8 tensors of the same shape (variant ES_VARIANT_DEFAULT; broadcasting is
+ * ES_VARIANT_ADD_BROADCAST with es_add_broadcast_params_t below). */
 typedef struct {
     uint32_t count;
     int32_t input1_offset, input2_offset, output_offset;

@@ -12,11 +12,9 @@
 
 #include "es_fixedpoint.h"
 
-#if (defined(__ARM_FEATURE_DSP) || defined(ES_FORCE_DSP)) && !defined(ES_DISABLE_DSP)
-#define ES_USE_DSP 1
-#else
-#define ES_USE_DSP 0
-#endif
+#include "es_isa.h"
+
+#define ES_USE_DSP (ES_ISA >= ES_ISA_DSP)
 
 /* Four bytes from any address (an unaligned LDR on Armv7-M; memcpy compiles to it). */
 ES_INLINE uint32_t es_read_u32(const void *p)

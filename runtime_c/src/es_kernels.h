@@ -1,24 +1,29 @@
 /* Kernel entry points, internal to the runtime. Each kernel receives its layer's params
  * struct (already validated by es_model_init), the blob base its table offsets are
  * relative to, and its input and output buffers inside the arena (never overlapping).
- * Ops live in src/ops/; the weight-format matrix-vector kernels FC and conv share live in
- * src/kernels/ (es_matvec.h). Every kernel's output equals TFLite's reference kernels byte
+ * Ops live in src/ops/ (each file: the kernel, its check and its registry entry,
+ * es_registry.h); the weight-format matrix-vector kernels FC and conv share live in
+ * src/kernels/ (es_matvec.h), their formats' checks and bindings in src/formats/. Every kernel's output equals TFLite's reference kernels byte
  * for byte (tests/runtime compare them with TFLM). */
 #ifndef ES_KERNELS_H
 #define ES_KERNELS_H
 
 #include "edgesparse.h"
 
-/* FULLY_CONNECTED and CONV_2D in any weight format (es_matvec.h kernels); arena holds the
- * layer's scratch buffer at p->scratch_offset. */
-void es_fully_connected_s8(const es_fc_params_t *p, uint8_t format, const uint8_t *blob,
-                           uint8_t *arena, const int8_t *input, int8_t *output);
-void es_conv2d_s8(const es_conv_params_t *p, uint8_t format, const uint8_t *blob, uint8_t *arena,
-                  const int8_t *input, int8_t *output);
+/* FULLY_CONNECTED and CONV_2D in any weight format: f is its registry entry (kernel and
+ * binding, es_registry.h); arena holds the layer's scratch buffer at p->scratch_offset. */
+struct es_format_entry;
+void es_fully_connected_s8(const es_fc_params_t *p, const struct es_format_entry *f,
+                           const uint8_t *blob, uint8_t *arena, const int8_t *input, int8_t *output);
+void es_conv2d_s8(const es_conv_params_t *p, const struct es_format_entry *f, const uint8_t *blob,
+                  uint8_t *arena, const int8_t *input, int8_t *output);
 /* Bytes of the im2col column es_conv2d_s8 keeps at the start of its scratch (0: none). */
 uint32_t es_conv2d_im2col_bytes(const es_conv_params_t *p);
-void es_depthwise_conv2d_dense_s8(const es_conv_params_t *p, const uint8_t *blob,
-                                  const int8_t *input, int8_t *output);
+/* DEPTHWISE_CONV_2D, dense weights: reference C and DSP (es_depthwise_conv2d_s8.h). */
+void es_depthwise_conv2d_s8(const es_conv_params_t *p, const uint8_t *blob, const int8_t *input,
+                            int8_t *output);
+void es_depthwise_conv2d_s8_dsp(const es_conv_params_t *p, const uint8_t *blob, const int8_t *input,
+                                int8_t *output);
 void es_max_pool2d_s8(const es_pool_params_t *p, const int8_t *input, int8_t *output);
 void es_avg_pool2d_s8(const es_pool_params_t *p, const int8_t *input, int8_t *output);
 void es_softmax_s8(const es_softmax_params_t *p, const int8_t *input, int8_t *output);

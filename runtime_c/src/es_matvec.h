@@ -9,7 +9,8 @@
  * NULL. Tables were validated by es_model_init; kernels index them without checks.
  *
  * Name grammar: es_matvec_<format>_s8[_dsp]; _dsp kernels use the DSP extension through
- * es_dsp.h and are selected when ES_USE_DSP. Internal to the runtime. */
+ * es_dsp.h, and a format's registry entry (src/formats/) names the kernel of the build's ISA
+ * (es_isa.h). Internal to the runtime. */
 #ifndef ES_MATVEC_H
 #define ES_MATVEC_H
 
@@ -51,16 +52,8 @@ void es_matvec_nm24_s8_dsp(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_palette_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_palette_csr_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
 
-/* The kernel for a weight format on this build (DSP variants when ES_USE_DSP); NULL for a
- * format without a matrix-vector kernel. */
-es_matvec_fn_t es_matvec_for_format(uint8_t format);
-
-/* Binds a validated weight table (format, blob offset) to m's weight fields; palette
- * tables coded for the arena find their decoded entries or decode table there. */
-void es_matvec_bind_weights(es_matvec_t *m, uint8_t format, const uint8_t *blob, uint32_t offset,
-                            uint8_t *arena);
-
-/* Scratch bytes the matvec kernel of a format needs for cols columns (nm2:4: pair table). */
+/* Scratch bytes the matvec kernel of a format needs for cols columns (nm2:4: the pair table;
+ * 0 for a format this build does not have): the C side of the toolchain's scratch sizes. */
 uint32_t es_matvec_scratch_bytes(uint8_t format, uint32_t cols);
 
 /* The 2:4 pair table of an input vector: for each group of four inputs, six words holding

@@ -155,7 +155,7 @@ es_status_t es_palette_check(const uint8_t *blob, uint32_t blob_bytes, uint8_t *
     if (t->rows != rows || t->cols != cols || rows == 0u || cols == 0u) {
         return ES_ERR_SHAPE;
     }
-    if (t->bits < 1u || t->bits > 5u || t->coding > 2u) {
+    if (t->bits < ES_PALETTE_MIN_BITS || t->bits > ES_PALETTE_MAX_BITS || t->coding > ES_PALETTE_HUFFMAN_ROWS) {
         return ES_ERR_FORMAT;
     }
     if (!es_span_ok(blob_bytes, t->codebook_offset, 1u << t->bits, 1u) ||
@@ -185,7 +185,7 @@ es_status_t es_palette_check(const uint8_t *blob, uint32_t blob_bytes, uint8_t *
         }
     }
 
-    if (t->coding == 0u) {
+    if (t->coding == ES_PALETTE_RAW) {
         const uint8_t *entries = blob + t->stream_offset;
         if (t->stream_bytes != t->raw_bytes) {
             return ES_ERR_SHAPE;
@@ -216,18 +216,18 @@ es_status_t es_palette_check(const uint8_t *blob, uint32_t blob_bytes, uint8_t *
         return st;
     }
     if (!es_span_ok(arena_bytes, t->ram_offset, t->ram_bytes, 4u) ||
-        t->ram_bytes < (t->coding == 1u ? raw : ES_HUFF_TABLE_BYTES + (uint64_t)row_max)) {
+        t->ram_bytes < (t->coding == ES_PALETTE_HUFFMAN_INIT ? raw : ES_HUFF_TABLE_BYTES + (uint64_t)row_max)) {
         return ES_ERR_TENSOR_BOUNDS;
     }
     es_bits_init(&bits, h.stream, h.stream_bytes);
-    if (t->coding == 2u) {
+    if (t->coding == ES_PALETTE_HUFFMAN_ROWS) {
         es_huff_build_tables(&h, arena + t->ram_offset);
         h.row = arena + t->ram_offset + ES_HUFF_TABLE_BYTES;
     }
     dst = arena + t->ram_offset; /* coding 1: the decoded stream */
     for (r = 0; r < rows; ++r) {
         const uint32_t n = sparse ? counts[r] : row_max;
-        uint8_t *out = t->coding == 1u ? dst : h.row;
+        uint8_t *out = t->coding == ES_PALETTE_HUFFMAN_INIT ? dst : h.row;
         st = es_huff_read(&bits, &h, out, n);
         if (st == ES_OK) {
             st = es_palette_check_row(out, n, cols, t->bits, sparse);
@@ -235,7 +235,7 @@ es_status_t es_palette_check(const uint8_t *blob, uint32_t blob_bytes, uint8_t *
         if (st != ES_OK) {
             return st;
         }
-        if (t->coding == 1u) {
+        if (t->coding == ES_PALETTE_HUFFMAN_INIT) {
             dst += n;
         }
     }

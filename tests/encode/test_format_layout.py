@@ -13,7 +13,13 @@ def _c_program() -> str:
             lines.append(f'printf("{s.c_name} {name} %u\\n", (unsigned)offsetof({s.c_name}, {name}));')
     consts = {"ES_MAGIC": fmt.MAGIC, "ES_FORMAT_VERSION": fmt.FORMAT_VERSION,
               "ES_NO_TENSOR": fmt.NO_TENSOR, "ES_FLAG_CRC32": fmt.FLAG_CRC32,
-              "ES_BLOB_ALIGN_BYTES": fmt.BLOB_ALIGN_BYTES, "ES_TENSOR_CONST": fmt.TENSOR_CONST}
+              "ES_BLOB_ALIGN_BYTES": fmt.BLOB_ALIGN_BYTES, "ES_TENSOR_CONST": fmt.TENSOR_CONST,
+              "ES_VARIANT_DEFAULT": fmt.VARIANT_DEFAULT,
+              "ES_VARIANT_ADD_BROADCAST": fmt.VARIANT_ADD_BROADCAST,
+              "ES_VARIANT_QUANTIZE_F32": fmt.VARIANT_QUANTIZE_F32,
+              "ES_PALETTE_RAW": fmt.PALETTE_RAW, "ES_PALETTE_HUFFMAN_INIT": fmt.PALETTE_HUFFMAN_INIT,
+              "ES_PALETTE_HUFFMAN_ROWS": fmt.PALETTE_HUFFMAN_ROWS,
+              "ES_PALETTE_MIN_BITS": fmt.PALETTE_MIN_BITS, "ES_PALETTE_MAX_BITS": fmt.PALETTE_MAX_BITS}
     consts.update({f"ES_TYPE_{t.name}": t.value for t in fmt.TensorType})
     consts.update({f"ES_OP_{op.name}": op.value for op in fmt.OpCode})
     consts.update({f"ES_FMT_{f.name}": f.value for f in fmt.WeightFormat})
@@ -44,7 +50,7 @@ def test_c_structs_match_python_layout(tmp_path):
 
 
 def test_pack_unpack_round_trip_and_field_checks():
-    raw = fmt.LAYER.pack(op=9, format=2, input=[3, fmt.NO_TENSOR], output=4, params_offset=100,
+    raw = fmt.LAYER.pack(op=9, format=2, variant=0, input=[3, fmt.NO_TENSOR], output=4, params_offset=100,
                          params_bytes=44)
     assert len(raw) == fmt.LAYER.size
     back = fmt.LAYER.unpack(raw)

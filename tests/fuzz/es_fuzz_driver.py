@@ -43,7 +43,8 @@ SUMMARY = BUILD / "summary.json"
 CC = os.environ.get("ES_FUZZ_CC", "clang")
 CFLAGS = ["-std=c99", "-g", "-O1", "-fsanitize=fuzzer,address,undefined",
           "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-Wall", "-Wextra", "-Werror"]
-VARIANTS = {"c": (), "dsp": ("ES_FORCE_DSP",)}
+# no generated model.c: every op and format registered (runtime_c/src/es_registry_all.c)
+VARIANTS = {"c": ("ES_REGISTRY_ALL",), "dsp": ("ES_REGISTRY_ALL", "ES_FORCE_DSP")}
 
 
 @dataclass

@@ -56,7 +56,10 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
     layer_bytes, weight_bytes = [], []
     for i, (layer, choice) in enumerate(zip(layers, choices)):
         start = pos
-        struct = layer.params_struct or fmt.PARAMS_STRUCT[layer.opcode]
+        struct = layer.entry.params
+        if layer.params_struct is not None and layer.params_struct is not struct:
+            raise AssertionError(f"{layer.name}: params {layer.params_struct.c_name} do not match "
+                                 f"its kernel {layer.entry.c_entry} ({struct.c_name})")
         params_offset = pos
         pos += fmt.align(struct.size)
         chunk = bytearray(fmt.align(struct.size))
@@ -91,7 +94,8 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
         tables += chunk
         layer_bytes.append(pos - start)
         inputs = [tindex[t] for t in layer.inputs[:2]] + [fmt.NO_TENSOR] * (2 - len(layer.inputs[:2]))
-        layer_records.append(fmt.LAYER.pack(op=int(layer.opcode), format=int(wfmt), input=inputs,
+        layer_records.append(fmt.LAYER.pack(op=int(layer.opcode), format=int(wfmt),
+                                            variant=layer.variant, input=inputs,
                                             output=tindex[layer.output], params_offset=params_offset,
                                             params_bytes=struct.size))
 

@@ -26,6 +26,10 @@ is 8-byte aligned in memory. Version history:
      MINIMUM (es_minmax_params_t, a constant second input allowed), RESIZE_NEAREST_NEIGHBOR
      (es_resize_params_t), BATCH_MATMUL (es_batch_matmul_params_t); SPLIT and SPLIT_V import
      and lower to STRIDED_SLICE layers.
+  4: es_layer_t's reserved half-word becomes variant (byte) + reserved (byte): an op with two
+     kernels names the one it uses (ADD broadcasting, QUANTIZE from float32) instead of being
+     told apart by params_bytes; the runtime finds each (op, variant) in a registry the
+     generated model.c lists (OP_ENTRIES below), so a firmware links only its model's ops.
 """
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 MAGIC = 0x424D5345  # "ESMB"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 BLOB_ALIGN_BYTES = 8
 TABLE_ALIGN_BYTES = 4
 NO_TENSOR = 0xFFFF
@@ -187,7 +191,7 @@ TENSOR = _s(
 )
 LAYER = _s(
     "es_layer_t",
-    ("op", "B"), ("format", "B"), ("reserved", "H"), ("input", "H", 2), ("output", "H"),
+    ("op", "B"), ("format", "B"), ("variant", "B"), ("reserved", "B"), ("input", "H", 2), ("output", "H"),
     ("reserved2", "H"), ("params_offset", "I"), ("params_bytes", "I"),
 )
 SPARSE = _s(
@@ -335,3 +339,73 @@ PARAMS_STRUCT = {
 
 def align(n: int, to: int = TABLE_ALIGN_BYTES) -> int:
     return (n + to - 1) // to * to
+
+
+# es_layer_t.variant (edgesparse.h ES_VARIANT_*)
+VARIANT_DEFAULT = 0
+VARIANT_ADD_BROADCAST = 1  # ADD with es_add_broadcast_params_t
+VARIANT_QUANTIZE_F32 = 1  # QUANTIZE float32 -> int8 with es_affine_params_t
+
+# es_palette_t.coding and the codebook bits (edgesparse.h ES_PALETTE_*)
+PALETTE_RAW = 0
+PALETTE_HUFFMAN_INIT = 1
+PALETTE_HUFFMAN_ROWS = 2
+PALETTE_MIN_BITS = 1
+PALETTE_MAX_BITS = 5
+
+
+@dataclass(frozen=True)
+class OpEntry:
+    """A runtime op kernel: its params struct and the C registry entry (es_registry.h) that
+    the generated model.c lists when a layer uses it."""
+
+    params: Struct
+    c_entry: str
+
+
+# (op, variant) -> the runtime's kernel. DEPTHWISE_CONV_2D has one entry per ISA; the macro
+# picks the build's (runtime_c/src/es_registry.h ES_ISA_ENTRY).
+OP_ENTRIES: dict[tuple[OpCode, int], OpEntry] = {
+    (OpCode.ADD, VARIANT_DEFAULT): OpEntry(ADD_PARAMS, "es_op_add"),
+    (OpCode.ADD, VARIANT_ADD_BROADCAST): OpEntry(ADD_BROADCAST_PARAMS, "es_op_add_broadcast"),
+    (OpCode.SUB, VARIANT_DEFAULT): OpEntry(ADD_BROADCAST_PARAMS, "es_op_sub"),
+    (OpCode.AVERAGE_POOL_2D, VARIANT_DEFAULT): OpEntry(POOL_PARAMS, "es_op_average_pool_2d"),
+    (OpCode.MAX_POOL_2D, VARIANT_DEFAULT): OpEntry(POOL_PARAMS, "es_op_max_pool_2d"),
+    (OpCode.CONCATENATION, VARIANT_DEFAULT): OpEntry(CONCAT_PARAMS, "es_op_concatenation"),
+    (OpCode.CONV_2D, VARIANT_DEFAULT): OpEntry(CONV_PARAMS, "es_op_conv_2d"),
+    (OpCode.DEPTHWISE_CONV_2D, VARIANT_DEFAULT):
+        OpEntry(CONV_PARAMS, "ES_ISA_ENTRY(es_op_depthwise_conv_2d)"),
+    (OpCode.FULLY_CONNECTED, VARIANT_DEFAULT): OpEntry(FC_PARAMS, "es_op_fully_connected"),
+    (OpCode.LOGISTIC, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_logistic"),
+    (OpCode.TANH, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_tanh"),
+    (OpCode.RELU, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_relu"),
+    (OpCode.RELU6, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_relu6"),
+    (OpCode.LEAKY_RELU, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_leaky_relu"),
+    (OpCode.HARD_SWISH, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_hard_swish"),
+    (OpCode.QUANTIZE, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_quantize"),
+    (OpCode.QUANTIZE, VARIANT_QUANTIZE_F32): OpEntry(AFFINE_PARAMS, "es_op_quantize_f32"),
+    (OpCode.DEQUANTIZE, VARIANT_DEFAULT): OpEntry(AFFINE_PARAMS, "es_op_dequantize"),
+    (OpCode.MUL, VARIANT_DEFAULT): OpEntry(MUL_PARAMS, "es_op_mul"),
+    (OpCode.RESHAPE, VARIANT_DEFAULT): OpEntry(RESHAPE_PARAMS, "es_op_reshape"),
+    (OpCode.SOFTMAX, VARIANT_DEFAULT): OpEntry(SOFTMAX_PARAMS, "es_op_softmax"),
+    (OpCode.PAD, VARIANT_DEFAULT): OpEntry(PAD_PARAMS, "es_op_pad"),
+    (OpCode.TRANSPOSE, VARIANT_DEFAULT): OpEntry(TRANSPOSE_PARAMS, "es_op_transpose"),
+    (OpCode.MEAN, VARIANT_DEFAULT): OpEntry(MEAN_PARAMS, "es_op_mean"),
+    (OpCode.STRIDED_SLICE, VARIANT_DEFAULT): OpEntry(SLICE_PARAMS, "es_op_strided_slice"),
+    (OpCode.MAXIMUM, VARIANT_DEFAULT): OpEntry(MINMAX_PARAMS, "es_op_maximum"),
+    (OpCode.MINIMUM, VARIANT_DEFAULT): OpEntry(MINMAX_PARAMS, "es_op_minimum"),
+    (OpCode.RESIZE_NEAREST_NEIGHBOR, VARIANT_DEFAULT):
+        OpEntry(RESIZE_PARAMS, "es_op_resize_nearest_neighbor"),
+    (OpCode.BATCH_MATMUL, VARIANT_DEFAULT): OpEntry(BATCH_MATMUL_PARAMS, "es_op_batch_matmul"),
+}
+
+# weight format -> its C registry entry (runtime_c/src/formats/es_format_<name>.c)
+FORMAT_ENTRIES: dict[WeightFormat, str] = {
+    WeightFormat.DENSE: "es_format_dense",
+    WeightFormat.CSR8: "es_format_csr8",
+    WeightFormat.CSR16: "es_format_csr16",
+    WeightFormat.BLOCK1X4: "es_format_block1x4",
+    WeightFormat.NM24: "es_format_nm24",
+    WeightFormat.PALETTE: "es_format_palette",
+    WeightFormat.PALETTE_CSR: "es_format_palette_csr",
+}

@@ -31,11 +31,13 @@ from functools import lru_cache
 
 import numpy as np
 
+from toolchain.encode import format as fmt
 from toolchain.encode import huffman
 from toolchain.encode.format import PALETTE, WeightFormat, align
 
-MAX_BITS = 5
-CODING_RAW, CODING_HUFFMAN_INIT, CODING_HUFFMAN_STREAM = 0, 1, 2
+MAX_BITS = fmt.PALETTE_MAX_BITS
+CODING_RAW, CODING_HUFFMAN_INIT, CODING_HUFFMAN_STREAM = (
+    fmt.PALETTE_RAW, fmt.PALETTE_HUFFMAN_INIT, fmt.PALETTE_HUFFMAN_ROWS)
 HUFF_COUNTS = huffman.MAX_CODE_LEN + 1
 # coding 2's decode tables in the arena: uint16 per 8-bit prefix, then the first code and
 # symbol position of each code length (uint16[17] each)

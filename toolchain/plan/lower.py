@@ -40,6 +40,12 @@ class Layer:
     # function of the graph -> blob tensor index map returning bytes (tables naming tensors)
     tables: dict = field(default_factory=dict)
     params_struct: object = None  # a format.Struct other than the op's PARAMS_STRUCT
+    variant: int = fmt.VARIANT_DEFAULT  # es_layer_t.variant: which of the op's kernels
+
+    @property
+    def entry(self) -> fmt.OpEntry:
+        """The runtime kernel (registry entry) this layer runs on."""
+        return fmt.OP_ENTRIES[(self.opcode, self.variant)]
 
     @property
     def sparse_capable(self) -> bool:
@@ -291,7 +297,8 @@ def _add(graph: Graph, op: Op, index: int) -> Layer:
                           in2_strides=_broadcast_strides(op, b, out4), input1_offset=-_zp(a),
                           input2_offset=-_zp(b), output_offset=_zp(y), act_min=lo, act_max=hi,
                           **p),
-                     params_struct=fmt.ADD_BROADCAST_PARAMS)
+                     params_struct=fmt.ADD_BROADCAST_PARAMS,
+                     variant=fmt.VARIANT_ADD_BROADCAST if op.opcode == OpCode.ADD else fmt.VARIANT_DEFAULT)
     return Layer(index, op.name, op.opcode, [ia, ib], op.outputs[0],
                  dict(count=int(np.prod(y.shape)), input1_offset=-_zp(a), input2_offset=-_zp(b),
                       output_offset=_zp(y), act_min=lo, act_max=hi, **p))
@@ -504,7 +511,8 @@ def _affine(graph: Graph, op: Op, index: int) -> Layer:
         raise UnsupportedOpError(f"{op.label}: tensor '{q.name}' has zero point {zp} outside int8")
     return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0],
                  dict(count=count, zero_point=zp, scale=float(scale)),
-                 params_struct=fmt.AFFINE_PARAMS)
+                 params_struct=fmt.AFFINE_PARAMS,
+                 variant=fmt.VARIANT_QUANTIZE_F32 if op.opcode == OpCode.QUANTIZE else fmt.VARIANT_DEFAULT)
 
 
 def _quantize(graph: Graph, op: Op, index: int) -> Layer:

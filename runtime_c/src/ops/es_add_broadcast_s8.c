@@ -4,6 +4,7 @@
  * where ADD takes their sum (not ADD of a negated input: the rounding is not symmetric). */
 #include "es_fixedpoint.h"
 #include "es_kernels.h"
+#include "es_registry.h"
 
 static void es_add_sub_broadcast(const es_add_broadcast_params_t *p, const int8_t *input1,
                                  const int8_t *input2, int8_t *output, int subtract)
@@ -43,3 +44,44 @@ void es_sub_broadcast_s8(const es_add_broadcast_params_t *p, const int8_t *input
 {
     es_add_sub_broadcast(p, input1, input2, output, 1);
 }
+
+static es_status_t es_add_broadcast_check(const es_check_t *c, const es_layer_t *l, const void *params,
+        const es_tensor_t *in, const es_tensor_t *in2, const es_tensor_t *out)
+{
+    const es_add_broadcast_params_t *p = (const es_add_broadcast_params_t *)params;
+    (void)c;
+    (void)l;
+    if (es_dims_count(p->out_dims) != out->bytes || !es_broadcast_ok(p->out_dims, p->in1_strides, in) ||
+        !es_broadcast_ok(p->out_dims, p->in2_strides, in2)) {
+        return ES_ERR_SHAPE;
+    }
+    if (p->left_shift < 0 || p->left_shift > 20 || p->input1_multiplier < 0 || p->input1_shift > 0 ||
+        p->input1_shift < -31 || p->input2_multiplier < 0 || p->input2_shift > 0 ||
+        p->input2_shift < -31 || p->output_multiplier < 0 || p->output_shift > 0 ||
+        p->output_shift < -31 || !es_input_offset_ok(p->input1_offset) ||
+        !es_input_offset_ok(p->input2_offset) || !es_int8_ok(p->output_offset) ||
+        !es_int8_range_ok(p->act_min, p->act_max)) {
+        return ES_ERR_QUANT;
+    }
+    return ES_OK;
+}
+
+static void es_add_broadcast_eval(const es_model_t *m, const es_layer_t *l, const void *params)
+{
+    es_add_broadcast_s8((const es_add_broadcast_params_t *)params, es_layer_input(m, l),
+                        es_layer_input2(m, l), es_layer_output(m, l));
+}
+
+static void es_sub_eval(const es_model_t *m, const es_layer_t *l, const void *params)
+{
+    es_sub_broadcast_s8((const es_add_broadcast_params_t *)params, es_layer_input(m, l),
+                        es_layer_input2(m, l), es_layer_output(m, l));
+}
+
+const es_op_entry_t es_op_add_broadcast = {
+    ES_OP_ADD, ES_VARIANT_ADD_BROADCAST, ES_OPF_INPUT2 | ES_OPF_CONST2, sizeof(es_add_broadcast_params_t), es_add_broadcast_check, es_add_broadcast_eval, 0, 0,
+};
+
+const es_op_entry_t es_op_sub = {
+    ES_OP_SUB, ES_VARIANT_DEFAULT, ES_OPF_INPUT2 | ES_OPF_CONST2, sizeof(es_add_broadcast_params_t), es_add_broadcast_check, es_sub_eval, 0, 0,
+};

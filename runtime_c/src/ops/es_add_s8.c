@@ -1,6 +1,7 @@
 /* ADD int8, same shapes (TFLite reference_integer_ops::Add with AddFunc). */
 #include "es_fixedpoint.h"
 #include "es_kernels.h"
+#include "es_registry.h"
 
 void es_add_s8(const es_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output)
 {
@@ -14,3 +15,31 @@ void es_add_s8(const es_add_params_t *p, const int8_t *input1, const int8_t *inp
                                                 p->output_offset, p->act_min, p->act_max);
     }
 }
+
+static es_status_t es_add_check(const es_check_t *c, const es_layer_t *l, const void *params,
+        const es_tensor_t *in, const es_tensor_t *in2, const es_tensor_t *out)
+{
+    const es_add_params_t *p = (const es_add_params_t *)params;
+    (void)c;
+    (void)l;
+    if (p->count != in->bytes || p->count != in2->bytes || p->count != out->bytes) {
+        return ES_ERR_SHAPE;
+    }
+    if (p->left_shift < 0 || p->left_shift > 20 || p->input1_shift > 0 || p->input1_shift < -31 ||
+        p->input2_shift > 0 || p->input2_shift < -31 || p->output_shift > 0 || p->output_shift < -31 ||
+        !es_input_offset_ok(p->input1_offset) || !es_input_offset_ok(p->input2_offset) ||
+        !es_int8_ok(p->output_offset) || !es_int8_range_ok(p->act_min, p->act_max)) {
+        return ES_ERR_QUANT;
+    }
+    return ES_OK;
+}
+
+static void es_add_eval(const es_model_t *m, const es_layer_t *l, const void *params)
+{
+    es_add_s8((const es_add_params_t *)params, es_layer_input(m, l), es_layer_input2(m, l),
+              es_layer_output(m, l));
+}
+
+const es_op_entry_t es_op_add = {
+    ES_OP_ADD, ES_VARIANT_DEFAULT, ES_OPF_INPUT2, sizeof(es_add_params_t), es_add_check, es_add_eval, 0, 0,
+};

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "es_kernels.h"
+#include "es_registry.h"
 #include "es_matvec.h"
 
 static void es_copy_bytes(int8_t *dst, const int8_t *src, uint32_t n)
@@ -27,10 +28,10 @@ uint32_t es_conv2d_im2col_bytes(const es_conv_params_t *p)
     return ((uint32_t)p->k_h * p->k_w * p->in_c + 3u) & ~3u;
 }
 
-void es_conv2d_s8(const es_conv_params_t *p, uint8_t format, const uint8_t *blob, uint8_t *arena,
+void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const uint8_t *blob, uint8_t *arena,
                   const int8_t *input, int8_t *output)
 {
-    const es_matvec_fn_t fn = es_matvec_for_format(format);
+    const es_matvec_fn_t fn = f->matvec;
     const uint32_t col_bytes = es_conv2d_im2col_bytes(p);
     const int in_h = p->in_h, in_w = p->in_w, in_c = p->in_c, k_h = p->k_h, k_w = p->k_w;
     const int8_t pad = (int8_t)(-p->input_offset);
@@ -39,7 +40,7 @@ void es_conv2d_s8(const es_conv_params_t *p, uint8_t format, const uint8_t *blob
     int oy, ox, ky, kx;
     m.rows = p->out_c;
     m.cols = (uint32_t)k_h * (uint32_t)k_w * (uint32_t)in_c;
-    es_matvec_bind_weights(&m, format, blob, p->weights_offset, arena);
+    f->bind(&m, blob, p->weights_offset, arena);
     m.bias = (const int32_t *)(const void *)(blob + p->bias_offset);
     m.mult = (const int32_t *)(const void *)(blob + p->mult_offset);
     m.shift = (const int32_t *)(const void *)(blob + p->shift_offset);
@@ -79,3 +80,50 @@ void es_conv2d_s8(const es_conv_params_t *p, uint8_t format, const uint8_t *blob
         }
     }
 }
+
+static es_status_t es_conv_check(const es_check_t *c, const es_layer_t *l, const void *params,
+                                 const es_tensor_t *in, const es_tensor_t *in2, const es_tensor_t *out)
+{
+    const es_conv_params_t *p = (const es_conv_params_t *)params;
+    const uint32_t cols = (uint32_t)p->k_h * p->k_w * p->in_c;
+    const es_format_entry_t *f;
+    es_status_t st;
+    (void)in2;
+    if (p->k_h == 0 || p->k_w == 0 || p->stride_h == 0 || p->stride_w == 0 || p->dil_h == 0 ||
+        p->dil_w == 0 || p->in_c == 0 || p->out_c == 0 || p->depth_multiplier != 0 ||
+        (uint64_t)p->in_h * p->in_w * p->in_c != in->bytes ||
+        (uint64_t)p->out_h * p->out_w * p->out_c != out->bytes ||
+        !es_window_ok(p->in_h, p->out_h, p->k_h, p->stride_h, p->dil_h, p->pad_top) ||
+        !es_window_ok(p->in_w, p->out_w, p->k_w, p->stride_w, p->dil_w, p->pad_left)) {
+        return ES_ERR_SHAPE;
+    }
+    if (!es_input_offset_ok(p->input_offset) || !es_int8_ok(p->output_zero_point)) {
+        return ES_ERR_QUANT;
+    }
+    st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_c, p->act_min,
+                        p->act_max);
+    if (st == ES_OK) { /* int8 inputs (padding: the zero point) times int8 weights */
+        st = es_check_bias(c, p->bias_offset, p->out_c, cols, 128u * 128u);
+    }
+    if (st == ES_OK) {
+        st = es_check_weights(c, l->format, p->weights_offset, p->weights_bytes, p->out_c, cols, &f);
+    }
+    if (st != ES_OK) {
+        return st;
+    }
+    return es_check_scratch(c, p->scratch_offset, p->scratch_bytes,
+                            (uint64_t)es_conv2d_im2col_bytes(p) + (f->scratch_bytes ? f->scratch_bytes(cols) : 0u),
+                            in, out);
+}
+
+static void es_conv_eval(const es_model_t *m, const es_layer_t *l, const void *params)
+{
+    es_conv2d_s8((const es_conv_params_t *)params, es_layer_format(m, l), m->blob, m->arena, es_layer_input(m, l),
+                 es_layer_output(m, l));
+}
+
+const es_op_entry_t es_op_conv_2d = {
+    ES_OP_CONV_2D, ES_VARIANT_DEFAULT, ES_OPF_WEIGHTS, sizeof(es_conv_params_t), es_conv_check,
+    es_conv_eval, ES_FIELD_AT(es_conv_params_t, weights_offset),
+    ES_FIELD_AT(es_conv_params_t, scratch_offset),
+};

@@ -1,16 +1,17 @@
 /* FULLY_CONNECTED in any weight format: one matrix-vector product per batch row. */
 #include "es_kernels.h"
+#include "es_registry.h"
 #include "es_matvec.h"
 
-void es_fully_connected_s8(const es_fc_params_t *p, uint8_t format, const uint8_t *blob,
+void es_fully_connected_s8(const es_fc_params_t *p, const es_format_entry_t *f, const uint8_t *blob,
                            uint8_t *arena, const int8_t *input, int8_t *output)
 {
-    const es_matvec_fn_t fn = es_matvec_for_format(format);
+    const es_matvec_fn_t fn = f->matvec;
     es_matvec_t m;
     uint32_t b;
     m.rows = p->out_features;
     m.cols = p->in_features;
-    es_matvec_bind_weights(&m, format, blob, p->weights_offset, arena);
+    f->bind(&m, blob, p->weights_offset, arena);
     m.bias = (const int32_t *)(const void *)(blob + p->bias_offset);
     m.mult = (const int32_t *)(const void *)(blob + p->mult_offset);
     m.shift = (const int32_t *)(const void *)(blob + p->shift_offset);
@@ -22,3 +23,46 @@ void es_fully_connected_s8(const es_fc_params_t *p, uint8_t format, const uint8_
         fn(&m, input + b * p->in_features, output + b * p->out_features);
     }
 }
+
+static es_status_t es_fc_check(const es_check_t *c, const es_layer_t *l, const void *params,
+                               const es_tensor_t *in, const es_tensor_t *in2, const es_tensor_t *out)
+{
+    const es_fc_params_t *p = (const es_fc_params_t *)params;
+    const es_format_entry_t *f;
+    es_status_t st;
+    (void)in2;
+    if (p->in_features == 0 || p->out_features == 0 ||
+        (uint64_t)p->batches * p->in_features != in->bytes ||
+        (uint64_t)p->batches * p->out_features != out->bytes) {
+        return ES_ERR_SHAPE;
+    }
+    st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_features, p->act_min,
+                        p->act_max);
+    if (st == ES_OK) { /* int8 inputs times int8 weights */
+        st = es_check_bias(c, p->bias_offset, p->out_features, p->in_features, 128u * 128u);
+    }
+    if (st != ES_OK) {
+        return st;
+    }
+    if (!es_int8_ok(p->output_zero_point)) {
+        return ES_ERR_QUANT;
+    }
+    st = es_check_weights(c, l->format, p->weights_offset, p->weights_bytes, p->out_features,
+                          p->in_features, &f);
+    if (st != ES_OK) {
+        return st;
+    }
+    return es_check_scratch(c, p->scratch_offset, p->scratch_bytes,
+                            f->scratch_bytes ? f->scratch_bytes(p->in_features) : 0u, in, out);
+}
+
+static void es_fc_eval(const es_model_t *m, const es_layer_t *l, const void *params)
+{
+    es_fully_connected_s8((const es_fc_params_t *)params, es_layer_format(m, l), m->blob, m->arena,
+                          es_layer_input(m, l), es_layer_output(m, l));
+}
+
+const es_op_entry_t es_op_fully_connected = {
+    ES_OP_FULLY_CONNECTED, ES_VARIANT_DEFAULT, ES_OPF_WEIGHTS, sizeof(es_fc_params_t), es_fc_check,
+    es_fc_eval, ES_FIELD_AT(es_fc_params_t, weights_offset), ES_FIELD_AT(es_fc_params_t, scratch_offset),
+};

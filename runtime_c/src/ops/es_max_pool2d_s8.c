@@ -1,6 +1,7 @@
 /* MAX_POOL_2D int8 (TFLite reference_integer_ops::MaxPool): padding taps are skipped. */
 #include "es_fixedpoint.h"
 #include "es_kernels.h"
+#include "es_registry.h"
 
 void es_max_pool2d_s8(const es_pool_params_t *p, const int8_t *input, int8_t *output)
 {
@@ -27,3 +28,12 @@ void es_max_pool2d_s8(const es_pool_params_t *p, const int8_t *input, int8_t *ou
         }
     }
 }
+
+static void es_max_pool2d_eval(const es_model_t *m, const es_layer_t *l, const void *params)
+{
+    es_max_pool2d_s8((const es_pool_params_t *)params, es_layer_input(m, l), es_layer_output(m, l));
+}
+
+const es_op_entry_t es_op_max_pool_2d = {
+    ES_OP_MAX_POOL_2D, ES_VARIANT_DEFAULT, 0u, sizeof(es_pool_params_t), es_check_pool, es_max_pool2d_eval, 0, 0,
+};

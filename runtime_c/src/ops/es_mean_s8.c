@@ -2,6 +2,7 @@
  * the reduced elements, requantized by a multiplier that folds in 1 / reduce_count. */
 #include "es_fixedpoint.h"
 #include "es_kernels.h"
+#include "es_registry.h"
 
 void es_mean_s8(const es_mean_params_t *p, const int8_t *input, int8_t *output)
 {
@@ -39,3 +40,43 @@ void es_mean_s8(const es_mean_params_t *p, const int8_t *input, int8_t *output)
         }
     }
 }
+
+static es_status_t es_mean_check(const es_check_t *c, const es_layer_t *l, const void *params,
+        const es_tensor_t *in, const es_tensor_t *in2, const es_tensor_t *out)
+{
+    const es_mean_params_t *p = (const es_mean_params_t *)params;
+    uint64_t reduced = 1, kept = 1;
+    uint32_t d;
+    (void)c;
+    (void)l;
+    (void)in2;
+    for (d = 0; d < ES_MAX_DIMS; ++d) {
+        if (p->reduce[d] > 1u) {
+            return ES_ERR_SHAPE;
+        }
+        if (p->reduce[d]) {
+            reduced *= p->in_dims[d];
+        } else {
+            kept *= p->in_dims[d];
+        }
+    }
+    /* the int32 sum of reduce_count values x - zero point cannot overflow */
+    if (es_dims_count(p->in_dims) != in->bytes || kept != out->bytes || reduced != p->reduce_count ||
+        p->reduce_count == 0 || p->reduce_count > (uint32_t)INT32_MAX / 256u) {
+        return ES_ERR_SHAPE;
+    }
+    if (!es_int8_ok(p->input_zero_point) || !es_int8_ok(p->output_zero_point) || p->multiplier < 0 ||
+        p->shift < -31 || p->shift > 30) {
+        return ES_ERR_QUANT;
+    }
+    return ES_OK;
+}
+
+static void es_mean_eval(const es_model_t *m, const es_layer_t *l, const void *params)
+{
+    es_mean_s8((const es_mean_params_t *)params, es_layer_input(m, l), es_layer_output(m, l));
+}
+
+const es_op_entry_t es_op_mean = {
+    ES_OP_MEAN, ES_VARIANT_DEFAULT, 0u, sizeof(es_mean_params_t), es_mean_check, es_mean_eval, 0, 0,
+};

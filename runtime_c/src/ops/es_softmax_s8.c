@@ -3,6 +3,7 @@
  * the integer-bit count in their names: f0 (Q0.31), f2 (Q2.29), f5 (Q5.26), f12 (Q12.19). */
 #include "es_fixedpoint.h"
 #include "es_kernels.h"
+#include "es_registry.h"
 
 /* gemmlowp SaturatingRoundingMultiplyByPOT for a positive exponent. */
 static int32_t es_sat_shift_left(int32_t x, int exponent)
@@ -127,3 +128,26 @@ void es_softmax_s8(const es_softmax_params_t *p, const int8_t *input, int8_t *ou
         }
     }
 }
+
+static es_status_t es_softmax_check(const es_check_t *c, const es_layer_t *l, const void *params,
+        const es_tensor_t *in, const es_tensor_t *in2, const es_tensor_t *out)
+{
+    const es_softmax_params_t *p = (const es_softmax_params_t *)params;
+    (void)c;
+    (void)l;
+    (void)in2;
+    if (p->depth == 0 || p->depth > 4096 || (uint64_t)p->outer * p->depth != in->bytes ||
+        in->bytes != out->bytes) {
+        return ES_ERR_SHAPE;
+    }
+    return (p->input_left_shift < 0 || p->input_left_shift > 31 || p->diff_min > 0) ? ES_ERR_QUANT : ES_OK;
+}
+
+static void es_softmax_eval(const es_model_t *m, const es_layer_t *l, const void *params)
+{
+    es_softmax_s8((const es_softmax_params_t *)params, es_layer_input(m, l), es_layer_output(m, l));
+}
+
+const es_op_entry_t es_op_softmax = {
+    ES_OP_SOFTMAX, ES_VARIANT_DEFAULT, 0u, sizeof(es_softmax_params_t), es_softmax_check, es_softmax_eval, 0, 0,
+};

@@ -1,6 +1,7 @@
 /* STRIDED_SLICE int8 (TFLite reference_ops::StridedSlice, resolved offline to 4-D begin and
  * positive strides). */
 #include "es_kernels.h"
+#include "es_registry.h"
 
 void es_strided_slice_s8(const es_slice_params_t *p, const int8_t *input, int8_t *output)
 {
@@ -19,3 +20,32 @@ void es_strided_slice_s8(const es_slice_params_t *p, const int8_t *input, int8_t
         }
     }
 }
+
+static es_status_t es_strided_slice_check(const es_check_t *c, const es_layer_t *l, const void *params,
+        const es_tensor_t *in, const es_tensor_t *in2, const es_tensor_t *out)
+{
+    const es_slice_params_t *p = (const es_slice_params_t *)params;
+    uint32_t d;
+    (void)c;
+    (void)l;
+    (void)in2;
+    if (es_dims_count(p->in_dims) != in->bytes || es_dims_count(p->out_dims) != out->bytes) {
+        return ES_ERR_SHAPE;
+    }
+    for (d = 0; d < ES_MAX_DIMS; ++d) {
+        if (p->strides[d] == 0 ||
+            (uint64_t)p->begin[d] + (uint64_t)(p->out_dims[d] - 1u) * p->strides[d] >= p->in_dims[d]) {
+            return ES_ERR_SHAPE;
+        }
+    }
+    return ES_OK;
+}
+
+static void es_strided_slice_eval(const es_model_t *m, const es_layer_t *l, const void *params)
+{
+    es_strided_slice_s8((const es_slice_params_t *)params, es_layer_input(m, l), es_layer_output(m, l));
+}
+
+const es_op_entry_t es_op_strided_slice = {
+    ES_OP_STRIDED_SLICE, ES_VARIANT_DEFAULT, 0u, sizeof(es_slice_params_t), es_strided_slice_check, es_strided_slice_eval, 0, 0,
+};

@@ -1,0 +1,234 @@
+/* The op and weight-format registry, internal to the runtime.
+ *
+ * Every op lives in one file, src/ops/es_<op>_s8.c, that defines its check (TFLM's Prepare:
+ * every validation the op's kernel relies on), its eval and an es_op_entry_t naming both.
+ * Every weight format lives in src/formats/es_format_<format>.c beside its kernels in
+ * src/kernels/: an es_format_entry_t with the table check, the binding of the table to an
+ * es_matvec_t, the scratch size and the matrix-vector kernel of the build's ISA.
+ *
+ * The model's generated model.c defines `es_registry` listing only the entries its layers
+ * use, so the linker (--gc-sections) keeps only their code. A build defining ES_REGISTRY_ALL
+ * (the host test library, or a firmware holding several models) gets every entry from
+ * src/es_registry_all.c instead. */
+#ifndef ES_REGISTRY_H
+#define ES_REGISTRY_H
+
+#include <stddef.h>
+
+#include "edgesparse.h"
+#include "es_isa.h"
+#include "es_matvec.h"
+
+/* What es_model_init hands an op's or a format's check: the blob, the arena (palette tables
+ * coded for it are decoded into it at init) and the tensor table, all already bounds-checked. */
+typedef struct {
+    const uint8_t *blob;
+    uint32_t blob_bytes;
+    uint8_t *arena;
+    uint32_t arena_bytes;
+    const es_tensor_t *tensors;
+    uint32_t tensor_count;
+} es_check_t;
+
+/* es_op_entry_t.flags: what the generic layer check enforces before the op's own check. */
+#define ES_OPF_INPUT2 0x1u    /* reads a second tensor through layer.input[1] */
+#define ES_OPF_CONST2 0x2u    /* input[1] may be an ES_TENSOR_CONST constant in the blob */
+#define ES_OPF_WEIGHTS 0x4u   /* layer.format names a weight format (else ES_FMT_NONE) */
+#define ES_OPF_FLOAT_IN 0x8u  /* input[0] is float32 (else int8) */
+#define ES_OPF_FLOAT_OUT 0x10u /* the output is float32 (else int8) */
+
+/* Byte offset of a params field, for es_op_entry_t's weights_at / scratch_at (0: none). */
+#define ES_FIELD_AT(type, field) ((uint16_t)offsetof(type, field))
+
+typedef struct es_op_entry {
+    uint8_t op;      /* es_op_t */
+    uint8_t variant; /* es_layer_t.variant */
+    uint16_t flags;  /* ES_OPF_* */
+    uint32_t params_bytes;
+    /* params: the layer's params record (params_bytes long, inside the blob); in, in2, out:
+     * its checked tensors (in2 NULL unless ES_OPF_INPUT2). */
+    es_status_t (*check)(const es_check_t *c, const es_layer_t *l, const void *params,
+                         const es_tensor_t *in, const es_tensor_t *in2, const es_tensor_t *out);
+    void (*eval)(const es_model_t *m, const es_layer_t *l, const void *params);
+    /* offsets in the params struct of weights_offset and of scratch_offset (scratch_bytes
+     * follows it), 0 when the op has none: the arena check finds kept regions through them */
+    uint16_t weights_at;
+    uint16_t scratch_at;
+} es_op_entry_t;
+
+typedef struct es_format_entry {
+    uint8_t format; /* es_format_t */
+    /* The table at blob offset `offset`, `bytes` long, holds a rows x cols matrix. */
+    es_status_t (*check)(const es_check_t *c, uint32_t offset, uint32_t bytes, uint32_t rows,
+                         uint32_t cols);
+    void (*bind)(es_matvec_t *m, const uint8_t *blob, uint32_t offset, uint8_t *arena);
+    /* Scratch bytes the kernel needs for cols columns; NULL: none. */
+    uint32_t (*scratch_bytes)(uint32_t cols);
+    /* The arena region a checked table keeps across inferences (0 bytes: none); NULL: never. */
+    void (*kept)(const uint8_t *blob, uint32_t offset, uint32_t *ram_offset, uint32_t *ram_bytes);
+    es_matvec_fn_t matvec;
+} es_format_entry_t;
+
+/* A generated registry also maps each layer of its model to its entries (layer_ops[i] indexes
+ * ops, layer_formats[i] formats or is ES_NO_ENTRY), so the interpreter dispatches a layer with
+ * one load; es_model_init refuses a blob whose layers do not match them (ES_ERR_OP /
+ * ES_ERR_FORMAT). ES_REGISTRY_ALL's leaves them NULL: layers are looked up by op code. */
+#define ES_NO_ENTRY 0xFFu
+
+typedef struct es_registry {
+    const es_op_entry_t *const *ops;
+    const es_format_entry_t *const *formats;
+    const uint8_t *layer_ops;
+    const uint8_t *layer_formats;
+    uint16_t op_count;
+    uint16_t format_count;
+    uint16_t layer_count;
+} es_registry_t;
+
+/* Defined by the generated model.c (the model's own entries) or, with ES_REGISTRY_ALL, by
+ * es_registry_all.c (all of them). */
+extern const es_registry_t es_registry;
+
+/* The entry for (op, variant) / a format, or NULL when this build does not have it. */
+const es_op_entry_t *es_registry_op(const es_registry_t *r, uint8_t op, uint8_t variant);
+const es_format_entry_t *es_registry_format(const es_registry_t *r, uint8_t format);
+
+/* The entries of checked layer l (its format's: NULL for a layer without weights). */
+ES_INLINE const es_op_entry_t *es_layer_op(const es_model_t *m, const es_layer_t *l)
+{
+    return es_registry.layer_ops != 0 ? es_registry.ops[es_registry.layer_ops[l - m->layers]]
+                                      : es_registry_op(&es_registry, l->op, l->variant);
+}
+
+ES_INLINE const es_format_entry_t *es_layer_format(const es_model_t *m, const es_layer_t *l)
+{
+    return es_registry.layer_formats != 0 ? es_registry.formats[es_registry.layer_formats[l - m->layers]]
+                                          : es_registry_format(&es_registry, l->format);
+}
+
+/* A checked layer's tensors: its first input (always in the arena), its second (in the arena,
+ * or in the blob for a constant) and its output. */
+ES_INLINE const int8_t *es_layer_input(const es_model_t *m, const es_layer_t *l)
+{
+    return (const int8_t *)(const void *)(m->arena + m->tensors[l->input[0]].arena_offset);
+}
+
+ES_INLINE const int8_t *es_layer_input2(const es_model_t *m, const es_layer_t *l)
+{
+    const es_tensor_t *t = &m->tensors[l->input[1]];
+    return (const int8_t *)(const void *)(((t->flags & ES_TENSOR_CONST) != 0 ? m->blob : m->arena) +
+                                          t->arena_offset);
+}
+
+ES_INLINE int8_t *es_layer_output(const es_model_t *m, const es_layer_t *l)
+{
+    return (int8_t *)(void *)(m->arena + m->tensors[l->output].arena_offset);
+}
+
+/* ---- Checks shared by several ops and formats (es_check.c) ---- */
+
+/* A table of count elements of elem_bytes at offset, aligned to align, inside the blob. */
+int es_table_ok(const es_check_t *c, uint32_t offset, uint64_t count, uint32_t elem_bytes,
+                uint32_t align);
+
+ES_INLINE int es_int8_ok(int32_t v)
+{
+    return v >= -128 && v <= 127;
+}
+
+ES_INLINE int es_int8_range_ok(int32_t lo, int32_t hi)
+{
+    return lo >= -128 && hi <= 127 && lo <= hi;
+}
+
+/* An input offset (-zero point) an int8 input can have: [-127, 128]. */
+ES_INLINE int es_input_offset_ok(int32_t v)
+{
+    return v >= -127 && v <= 128;
+}
+
+ES_INLINE uint64_t es_dims_count(const uint16_t *dims)
+{
+    return (uint64_t)dims[0] * dims[1] * dims[2] * dims[3];
+}
+
+/* Per-channel bias, multiplier and shift tables inside the blob, shifts in [-31, 30],
+ * multipliers >= 0, and an activation range inside int8. */
+es_status_t es_check_quant(const es_check_t *c, uint32_t bias_offset, uint32_t mult_offset,
+                           uint32_t shift_offset, uint32_t channels, int32_t act_min,
+                           int32_t act_max);
+
+/* Bias tables whose accumulators cannot overflow int32: a row sums at most `terms` products
+ * of magnitude <= max_product on top of its bias. */
+es_status_t es_check_bias(const es_check_t *c, uint32_t bias_offset, uint32_t channels,
+                          uint64_t terms, uint32_t max_product);
+
+/* One spatial axis of a sliding window (conv, depthwise, pool). */
+int es_window_ok(uint32_t in, uint32_t out, uint32_t k, uint32_t stride, uint32_t dil, uint32_t pad);
+
+/* A layer's scratch buffer: at least `needed` bytes, 4-aligned, inside the arena, clear of
+ * the layer's input and output tensors. */
+es_status_t es_check_scratch(const es_check_t *c, uint32_t offset, uint32_t bytes, uint64_t needed,
+                             const es_tensor_t *in, const es_tensor_t *out);
+
+/* The weight table of a weighted layer through its format's entry (ES_ERR_FORMAT when this
+ * build has no such format); *f receives the entry. */
+es_status_t es_check_weights(const es_check_t *c, uint8_t format, uint32_t offset, uint32_t bytes,
+                             uint32_t rows, uint32_t cols, const es_format_entry_t **f);
+
+/* The last element a broadcasting stride walk over out_dims reads lies inside the tensor. */
+int es_broadcast_ok(const uint16_t *out_dims, const uint32_t *strides, const es_tensor_t *in);
+
+/* MAX_POOL_2D and AVERAGE_POOL_2D share their params and checks. */
+es_status_t es_check_pool(const es_check_t *c, const es_layer_t *l, const void *params,
+                          const es_tensor_t *in, const es_tensor_t *in2, const es_tensor_t *out);
+
+/* ---- Every entry the runtime has (names the generated registry uses) ---- */
+extern const es_op_entry_t es_op_add;
+extern const es_op_entry_t es_op_add_broadcast;
+extern const es_op_entry_t es_op_sub;
+extern const es_op_entry_t es_op_average_pool_2d;
+extern const es_op_entry_t es_op_max_pool_2d;
+extern const es_op_entry_t es_op_concatenation;
+extern const es_op_entry_t es_op_conv_2d;
+extern const es_op_entry_t es_op_depthwise_conv_2d;
+extern const es_op_entry_t es_op_depthwise_conv_2d_dsp;
+extern const es_op_entry_t es_op_fully_connected;
+extern const es_op_entry_t es_op_logistic;
+extern const es_op_entry_t es_op_tanh;
+extern const es_op_entry_t es_op_relu;
+extern const es_op_entry_t es_op_relu6;
+extern const es_op_entry_t es_op_leaky_relu;
+extern const es_op_entry_t es_op_hard_swish;
+extern const es_op_entry_t es_op_quantize;
+extern const es_op_entry_t es_op_quantize_f32;
+extern const es_op_entry_t es_op_dequantize;
+extern const es_op_entry_t es_op_mul;
+extern const es_op_entry_t es_op_reshape;
+extern const es_op_entry_t es_op_softmax;
+extern const es_op_entry_t es_op_pad;
+extern const es_op_entry_t es_op_transpose;
+extern const es_op_entry_t es_op_mean;
+extern const es_op_entry_t es_op_strided_slice;
+extern const es_op_entry_t es_op_maximum;
+extern const es_op_entry_t es_op_minimum;
+extern const es_op_entry_t es_op_resize_nearest_neighbor;
+extern const es_op_entry_t es_op_batch_matmul;
+
+extern const es_format_entry_t es_format_dense;
+extern const es_format_entry_t es_format_csr8;
+extern const es_format_entry_t es_format_csr16;
+extern const es_format_entry_t es_format_block1x4;
+extern const es_format_entry_t es_format_nm24;
+extern const es_format_entry_t es_format_palette;
+extern const es_format_entry_t es_format_palette_csr;
+
+/* An op with an optimized kernel per ISA: the entry of the build's ISA (ES_ISA_ENTRY(x) names
+ * x_dsp on a DSP or MVE build; MVE has no kernels of its own yet). */
+#if ES_ISA >= ES_ISA_DSP
+#define ES_ISA_ENTRY(name) name##_dsp
+#else
+#define ES_ISA_ENTRY(name) name
+#endif
+
+#endif /* ES_REGISTRY_H */

@@ -1,0 +1,38 @@
+/* ES_FMT_CSR16: es_sparse_t with absolute uint16 column indices, increasing per row.
+ * Kernels: kernels/es_matvec_csr16_s8.c (C), kernels/es_matvec_csr16_s8_dsp.c (DSP, MVE). */
+#include "es_format_sparse.h"
+
+static es_status_t es_csr16_check(const es_check_t *c, uint32_t offset, uint32_t bytes, uint32_t rows,
+                                  uint32_t cols)
+{
+    const es_sparse_t *s;
+    const uint16_t *counts, *idx;
+    uint32_t r, e, k = 0;
+    es_status_t st = es_sparse_header(c, offset, bytes, rows, cols, &s);
+    if (st == ES_OK) {
+        st = es_sparse_tables(c, s, 2u, s->entry_count, 1u, &counts);
+    }
+    if (st != ES_OK) {
+        return st;
+    }
+    idx = (const uint16_t *)(const void *)(c->blob + s->index_offset);
+    for (r = 0; r < rows; ++r) {
+        uint32_t next = 0; /* the first column the entry may take */
+        for (e = 0; e < counts[r]; ++e, ++k) {
+            if (idx[k] >= cols || idx[k] < next) {
+                return ES_ERR_INDEX;
+            }
+            next = (uint32_t)idx[k] + 1u;
+        }
+    }
+    return ES_OK;
+}
+
+const es_format_entry_t es_format_csr16 = {
+    ES_FMT_CSR16, es_csr16_check, es_sparse_bind, 0, 0,
+#if ES_ISA >= ES_ISA_DSP
+    es_matvec_csr16_s8_dsp
+#else
+    es_matvec_csr16_s8
+#endif
+};

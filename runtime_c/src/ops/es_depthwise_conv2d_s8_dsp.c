@@ -1,0 +1,31 @@
+/* DEPTHWISE_CONV_2D with the DSP extension: the shared kernel (es_depthwise_conv2d_s8.h) taking
+ * one word of four channels from the input and the weights per tap, SXTAB16 adding the input
+ * offset to two channels at once, SMLABB / SMLATT per channel; the registry entry of DSP and
+ * MVE builds (es_registry.h ES_ISA_ENTRY). */
+#include "es_dsp.h"
+
+#define ES_DW_KERNEL es_depthwise_conv2d_s8_dsp
+/* (in + offset) and w as halfword pairs of channels 0,2 and 1,3 */
+#define ES_DW_QUAD(ip, wp)                                                                  \
+    do {                                                                                    \
+        const uint32_t x_ = es_read_u32(ip), w_ = es_read_u32(wp);                          \
+        const uint32_t x02_ = es_sxtab16(off2, x_), x13_ = es_sxtab16_ror8(off2, x_);       \
+        const uint32_t w02_ = es_sxtb16(w_), w13_ = es_sxtb16_ror8(w_);                     \
+        a0 = es_smlabb(x02_, w02_, a0);                                                     \
+        a2 = es_smlatt(x02_, w02_, a2);                                                     \
+        a1 = es_smlabb(x13_, w13_, a1);                                                     \
+        a3 = es_smlatt(x13_, w13_, a3);                                                     \
+    } while (0)
+#include "es_depthwise_conv2d_s8.h"
+
+static void es_depthwise_conv2d_dsp_eval(const es_model_t *m, const es_layer_t *l, const void *params)
+{
+    es_depthwise_conv2d_s8_dsp((const es_conv_params_t *)params, m->blob, es_layer_input(m, l),
+                               es_layer_output(m, l));
+}
+
+const es_op_entry_t es_op_depthwise_conv_2d_dsp = {
+    ES_OP_DEPTHWISE_CONV_2D, ES_VARIANT_DEFAULT, ES_OPF_WEIGHTS, sizeof(es_conv_params_t),
+    es_depthwise_conv2d_check, es_depthwise_conv2d_dsp_eval,
+    ES_FIELD_AT(es_conv_params_t, weights_offset), 0,
+};
