@@ -153,6 +153,8 @@ def test_isa_axis():
 # --- nothing outside the registry parses a format name -------------------------------------
 
 ALLOWED = {"toolchain/encode/weight_formats.py"}  # the encoders may spell their own NAME
+# (file, literal) pairs that are not format names: the benchmark's weight pattern "block1x4"
+ALLOWED_LITERALS = {("benchmarks/goals.py", "'block1x4': a format name literal")}
 _METHODS = {"startswith": str.startswith, "endswith": str.endswith, "split": str.__contains__,
             "rsplit": str.__contains__, "partition": str.__contains__,
             "rpartition": str.__contains__}
@@ -217,13 +219,17 @@ def test_the_name_parsing_check_lets_pass():
                              'parts = op_name.split(";")[0].split("/")\n')
 
 
-def test_no_toolchain_module_parses_a_format_name_outside_the_registry():
+def test_no_module_parses_a_format_name_outside_the_registry():
+    """toolchain/, the public API (edgesparse/) and benchmarks/."""
     offenders = []
-    for path in sorted((REPO / "toolchain").rglob("*.py")):
+    paths = [p for d in ("toolchain", "edgesparse", "benchmarks") for p in (REPO / d).rglob("*.py")]
+    assert len(paths) > 50
+    for path in sorted(paths):
         rel = path.relative_to(REPO).as_posix()
         if rel in ALLOWED:
             continue
-        offenders += [f"{rel}:{line}: {what}" for line, what in _name_parsing(path.read_text())]
+        offenders += [f"{rel}:{line}: {what}" for line, what in _name_parsing(path.read_text())
+                      if (rel, what) not in ALLOWED_LITERALS]
     assert not offenders, "format names parsed outside toolchain/encode/weight_formats.py:\n" + \
         "\n".join(offenders)
 
