@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from toolchain.encode import weight_formats
+
 FC = "fully_connected"
 CONV = "conv2d"
 
@@ -110,7 +112,7 @@ QUICK_PATTERNS = tuple(Pattern("unstructured", s) for s in QUICK_SPARSITIES)
 
 # Dense layers are measured twice on cores with the DSP extension: with the SIMD kernel and
 # with it compiled out (the runtime's ES_DISABLE_DSP), so the table shows what SIMD buys.
-DENSE = "dense"
+DENSE = weight_formats.DENSE.name
 DENSE_DSP = "dense_dsp"
 DENSE_C = "dense_c"
 DISABLE_DSP_DEFINE = "ES_DISABLE_DSP"

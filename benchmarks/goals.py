@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from benchmarks import config
+from toolchain.encode.weight_formats import BLOCK1X4, NM24
 
 MET, NOT_MET, NOT_MEASURED = "met", "not met", "not measured"
 # The issue's goals, in its words' numbers.
@@ -14,7 +15,7 @@ DENSE_MARGIN = 1.10  # dense SIMD within 10% of CMSIS-NN
 FC_SHAPE = "784x300"
 FC_LIMITS = {0.9: 114_000, 0.8: 228_000}  # 4x and 2x fewer than CMSIS-NN dense
 FC_BREAK_EVEN = 0.5  # break-even with CMSIS-NN dense at or below 50% sparsity
-STRUCTURED = (("2:4", 0.5, "nm2:4", 1.6), ("block1x4", 0.9, "block1x4", 6.0))
+STRUCTURED = (("2:4", 0.5, NM24.name, 1.6), ("block1x4", 0.9, BLOCK1X4.name, 6.0))
 CONV_SPARSITY, CONV_FACTOR = 0.8, 2.0
 M3_FROM = 0.5
 

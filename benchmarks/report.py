@@ -81,9 +81,9 @@ def bytes_table(rows, shape: str) -> list[str]:
     cols = _columns(sel)
     cell = {}
     for r in sel:
-        fmt = "dense" if is_dense(r["format"]) else r["format"]
+        fmt = config.DENSE if is_dense(r["format"]) else r["format"]
         cell[(fmt, r["pattern"], r["sparsity"])] = r["bytes"]
-    fmts = _unique("dense" if is_dense(f) else f for f in _formats(sel))
+    fmts = _unique(config.DENSE if is_dense(f) else f for f in _formats(sel))
     out = ["| format | " + " | ".join(_label(c) for c in cols) + " |",
            "|---|" + "---:|" * len(cols)]
     for fmt in fmts:

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from toolchain.encode.weight_formats import NO_WEIGHTS
 from toolchain.errors import ToolchainError, UnsupportedOpError
 from toolchain.ir.graph import Graph, Op
+from toolchain.isa import Isa, board_isa
 
 WEIGHTED = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "BATCH_MATMUL")
 UNSUPPORTED_EXIT = 3  # `edgesparse inspect` exit code when some op or the model is unsupported
@@ -108,20 +110,20 @@ def inspect_model(model, board: str = "mps2-an386", data=None, seed: int = 0,
     except UnsupportedOpError as e:  # nothing of the graph is usable (subgraphs, tensor types)
         return _result(where, name or default_name, board_obj, [], [{"index": None,
                                                                     "reason": str(e)}], None, note)
-    rows = _rows(graph, issues, board_obj.dsp)
+    rows = _rows(graph, issues, board_isa(board_obj))
     plan = None
     if not issues and all(r["supported"] for r in rows):
         from toolchain.pipeline import plan_graph
 
         try:
-            plan = plan_graph(graph, dsp=board_obj.dsp)
+            plan = plan_graph(graph, isa=board_isa(board_obj))
         except ToolchainError as e:
             issues.append({"index": None, "reason": f"planning: {e}"})
     return _result(where, graph.name, board_obj, rows, [i for i in issues if i["index"] is None],
                    plan, note, graph)
 
 
-def _rows(graph: Graph, issues: list[dict], dsp: bool) -> list[dict]:
+def _rows(graph: Graph, issues: list[dict], isa: Isa) -> list[dict]:
     from toolchain.plan.lower import lower_graph
     from toolchain.plan.select import applicable_formats, choose_formats
 
@@ -158,9 +160,9 @@ def _rows(graph: Graph, issues: list[dict], dsp: bool) -> list[dict]:
             except UnsupportedOpError as e:
                 row["reason"] = str(e)
             else:
-                choice = choose_formats([layer], dsp=dsp)[0]
+                choice = choose_formats([layer], isa=isa)[0]
                 row.update(supported=True, formats=applicable_formats(layer),
-                           format=None if choice.format == "none" else choice.format,
+                           format=None if choice.format == NO_WEIGHTS else choice.format,
                            estimated_instructions=choice.estimated_instructions
                            if op.opcode.name != "DEPTHWISE_CONV_2D" else None)
         rows.append(row)

@@ -23,10 +23,12 @@ import numpy as np
 
 from toolchain.codegen.model import write_model_sources
 from toolchain.data.datasets import GENERATED, GENERATED_SAMPLES
+from toolchain.encode import weight_formats as wf
 from toolchain.encode.blob import Blob, build_blob
 from toolchain.errors import BudgetError, InputFileError, ToolchainError, VerifyError
 from toolchain.ir.graph import Graph
 from toolchain.ir.tflite_import import load_tflite
+from toolchain.isa import Isa, board_isa
 from toolchain.plan.arena import ArenaPlan, plan_arena
 from toolchain.plan.lower import Layer, lower_graph
 from toolchain.plan.select import Choice, choose_formats
@@ -199,17 +201,17 @@ class Plan:
 
 
 def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "balanced",
-               flash_budget: int | None = None, dsp: bool = True, huffman: str | None = None,
+               flash_budget: int | None = None, isa: Isa = Isa.DSP, huffman: str | None = None,
                force_strict: bool = False) -> Plan:
     """Lower, choose formats (select.py: optimize goal, optional flash budget for the whole
-    blob in bytes, dsp: the target runs the DSP kernels), plan the arena, build the blob.
+    blob in bytes, isa: the instruction set of the target's kernels), plan the arena, build the blob.
     force_format builds every layer it applies to in that format (dense elsewhere, or with
     force_strict a ToolchainError naming the first FC / conv layer it does not apply to)."""
     layers = lower_graph(graph)
     table_budget = None
     if flash_budget is not None:
         # everything but the weight tables is the same whatever the formats
-        base = choose_formats(layers, force="dense", dsp=dsp)
+        base = choose_formats(layers, force=wf.DENSE.name, isa=isa)
         base_blob = build_blob(graph, layers, base, plan_arena(graph, layers, base))
         fixed = len(base_blob.data) - sum(base_blob.weight_table_bytes)
         table_budget = flash_budget - fixed - 3 * len(layers)  # tables are padded to 4 bytes
@@ -217,7 +219,7 @@ def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "b
             raise BudgetError(f"--flash-budget {flash_budget:,}: the model's records, bias and "
                               f"requantization tables alone take {fixed:,} bytes")
     choices = choose_formats(layers, force=force_format, optimize=optimize,
-                             flash_budget=table_budget, dsp=dsp, huffman=huffman,
+                             flash_budget=table_budget, isa=isa, huffman=huffman,
                              force_strict=force_strict)
     arena = plan_arena(graph, layers, choices)
     blob = build_blob(graph, layers, choices, arena)
@@ -231,8 +233,8 @@ def with_huffman_mode(plan: Plan, mode: str) -> Plan:
     choices = []
     for layer, c in zip(plan.layers, plan.choices):
         name = c.format
-        if "+huffman" in name:
-            name = name.split("+")[0] + ("+huffman-stream" if mode == "stream" else "+huffman")
+        if wf.huffman_coded(name):
+            name = wf.with_coding(name, wf.Coding.for_mode(mode))
         choices.append(Choice(name, c.table_bytes, c.candidates, c.scratch_bytes, c.instructions,
                               ram_bytes(layer, name)))
     arena = plan_arena(plan.graph, plan.layers, choices)
@@ -246,7 +248,7 @@ def plan_model(tflite: bytes, name: str, force_format: str | None = None, **kw) 
 
 def dense_blob(plan: Plan) -> Blob:
     """The same model with every layer dense: the baseline sizes are reported against."""
-    return build_blob(plan.graph, plan.layers, choose_formats(plan.layers, force="dense"), plan.arena)
+    return build_blob(plan.graph, plan.layers, choose_formats(plan.layers, force=wf.DENSE.name), plan.arena)
 
 
 def generate(plan: Plan, out: Path) -> None:
@@ -372,7 +374,7 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
                                           prune_config=prune, share=share)
         log(f"importing the int8 model, choosing formats (optimize {optimize}), planning the arena")
         plan = plan_graph(graph if graph is not None else load_tflite(stages.tflite, name),
-                          optimize=optimize, flash_budget=flash_budget, dsp=board_obj.dsp,
+                          optimize=optimize, flash_budget=flash_budget, isa=board_isa(board_obj),
                           huffman=huffman)
         if stages.sharing is not None:
             check_shared(plan, stages.sharing["bits"])
@@ -545,7 +547,7 @@ def run_qemu_target(out: Path, samples: int = QEMU_SAMPLES, compare_dense: bool 
     dense_run = None
     if compare_dense:
         log(f"building and running the all-dense build of the same model for comparison")
-        dense_plan = plan_model(tflite, report["model"], force_format="dense", dsp=board.dsp)
+        dense_plan = plan_model(tflite, report["model"], force_format=wf.DENSE.name, isa=board_isa(board))
         dense_dir = out / "build" / board.name / "dense"
         generate(dense_plan, dense_dir)
         dense_fw = build_firmware(dense_dir / "src", dense_dir / "build", board,
@@ -568,7 +570,7 @@ def run_qemu_target(out: Path, samples: int = QEMU_SAMPLES, compare_dense: bool 
             dense_run.outputs.reshape(len(x), -1) != ref))
         for layer, nd in zip(report["layers"], dense_run.layer_instructions):
             layer["dense_instructions"] = int(nd)
-    if any("+huffman" in layer["format"] for layer in report["layers"]):
+    if any(wf.huffman_coded(layer["format"]) for layer in report["layers"]):
         report["huffman"] = _huffman_modes(out, report, tflite, board, x, ref, run)
     write_json_atomic(out / "report.json", report)
     layer_figure(report, out / "report.png")
@@ -584,7 +586,7 @@ def _huffman_modes(out: Path, report: dict, tflite: bytes, board, x, ref, run) -
     mode = report.get("huffman_decode") or "init"
     other = "stream" if mode == "init" else "init"
     plan = plan_model(tflite, report["model"], optimize=report.get("optimize", "balanced"),
-                      flash_budget=report.get("flash_budget"), dsp=board.dsp, huffman=mode)
+                      flash_budget=report.get("flash_budget"), isa=board_isa(board), huffman=mode)
     alt = with_huffman_mode(plan, other)
     log(f"building and running the same model with Huffman streams decoded at {other}")
     alt_dir = out / "build" / board.name / f"huffman-{other}"

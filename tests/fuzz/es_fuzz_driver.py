@@ -5,7 +5,7 @@ Targets:
   model           fuzz_model.c: arbitrary bytes as a whole model blob (init, then invoke)
   format_<name>   fuzz_format.c: the weight table of one FC layer in that format, inside a
                   fixed valid skeleton, so mutations reach the format's index checks and
-                  kernel. One per encoder in toolchain.plan.select.ENCODERS: a new weight
+                  kernel. One per encoder in toolchain.encode.weight_formats.ENCODERS: a new weight
                   format gets its target (and generated seeds) without a change here.
 
 Every target is built twice, plain C kernels and -DES_FORCE_DSP (the _dsp kernels through

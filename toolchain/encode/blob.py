@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from toolchain.encode import format as fmt
-from toolchain.encode.format import WeightFormat
+from toolchain.encode import weight_formats
 from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Graph
-from toolchain.plan.arena import ArenaPlan
-from toolchain.plan.lower import Layer
-from toolchain.plan.select import ENCODERS, Choice
+
+if TYPE_CHECKING:  # the plan the blob is built from (encode does not import plan at run time)
+    from toolchain.plan.arena import ArenaPlan
+    from toolchain.plan.lower import Layer
+    from toolchain.plan.select import Choice
 
 
 @dataclass
@@ -64,7 +67,7 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
         pos += fmt.align(struct.size)
         chunk = bytearray(fmt.align(struct.size))
         values = dict(layer.params)
-        wfmt = WeightFormat.NONE
+        wfmt = fmt.WeightFormat.NONE
         for key, table in layer.tables.items():
             raw = table(tindex) if callable(table) else bytes(table)
             values[key] = pos
@@ -77,12 +80,12 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
                 raw = np.asarray(arr, dtype="<i4").tobytes()
                 chunk += raw
                 pos += len(raw)
-            encoder = ENCODERS[choice.format]
+            spec, coding = weight_formats.parse(choice.format)
             kept = {"ram_offset": arena.kept[i][0]} if choice.ram_bytes and i in arena.kept else {}
-            table = encoder.encode(layer.weights, pos, **kept)
+            table = spec.encoder(coding).encode(layer.weights, pos, **kept)
             values["weights_offset"] = pos
             values["weights_bytes"] = len(table)
-            wfmt = encoder.FORMAT
+            wfmt = spec.id
             padded = table + bytes(fmt.align(len(table)) - len(table))
             chunk += padded
             pos += len(padded)

@@ -9,77 +9,41 @@ palette-csr and Huffman streaming are fitted to the Deep Compression models' fc1
 A layer's cost is, per output pixel (conv) or batch row (FC),
     per_unit * units + per_output * rows + per_column_byte * im2col bytes
 where units is what the format's inner loop iterates over: multiply-adds for dense, stored
-entries for CSR (fillers included), blocks for block 1x4, groups of four for 2:4. Estimates
-are for choosing formats; reports show measured figures.
+entries for CSR (fillers included), blocks for block 1x4, groups of four for 2:4; plus what
+a format adds per pixel (2:4's input pair table, Huffman streaming's row decode). The
+per-format figures (per ISA) and units live in the format specs,
+toolchain/encode/weight_formats.py; this module combines them with the layer's shape.
+Estimates are for choosing formats; reports show measured figures.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from toolchain.encode import block, csr, csr16, dense, nm, palette
+from toolchain.encode import weight_formats as wf
 from toolchain.encode.format import OpCode
+from toolchain.encode.weight_formats import HUFFMAN_STREAM_PER_BYTE, NM_PAIR_TABLE_PER_GROUP, KernelCost
+from toolchain.isa import Isa
 from toolchain.plan.lower import Layer
 
+__all__ = ["KernelCost", "HUFFMAN_STREAM_PER_BYTE", "NM_PAIR_TABLE_PER_GROUP", "PER_IM2COL_BYTE",
+           "units", "estimate"]
 
-@dataclass(frozen=True)
-class KernelCost:
-    per_unit: float
-    per_output: float
-
-
-COSTS = {
-    "dsp": {
-        dense.NAME: KernelCost(2.0, 40.0),
-        csr.NAME: KernelCost(6.1, 51.0),
-        csr16.NAME: KernelCost(4.4, 51.0),
-        block.NAME: KernelCost(11.7, 51.0),
-        nm.NAME: KernelCost(6.0, 51.0),
-        "palette": KernelCost(8.3, 51.0),
-        "palette-csr": KernelCost(8.1, 51.0),
-    },
-    "c": {
-        dense.NAME: KernelCost(3.5, 45.0),
-        csr.NAME: KernelCost(6.1, 51.0),
-        csr16.NAME: KernelCost(5.05, 51.0),
-        block.NAME: KernelCost(17.8, 51.0),
-        nm.NAME: KernelCost(16.0, 51.0),
-        "palette": KernelCost(8.3, 51.0),
-        "palette-csr": KernelCost(8.1, 51.0),
-    },
-}
-HUFFMAN_STREAM_PER_BYTE = 33.0  # decoding one raw byte of a row (coding 2), per inference
 PER_IM2COL_BYTE = 1.6
-NM_PAIR_TABLE_PER_GROUP = 15.0
-
-
-def _kernel(fmt: str) -> str:
-    """The kernel a format runs: Huffman palettes run the raw palette kernel."""
-    return fmt.split("+")[0]
 
 
 def units(weights: np.ndarray, fmt: str) -> int:
-    if fmt.startswith("palette-csr"):
-        return len(palette.raw_stream(weights, sparse=True).stream)
-    if fmt.startswith("palette"):
-        return int(weights.size)
-    if fmt == dense.NAME:
-        return int(weights.size)
-    if fmt == csr.NAME:
-        return int(csr.entries(weights)[0].sum())
-    if fmt == csr16.NAME:
-        return int(np.count_nonzero(weights))
-    if fmt == block.NAME:
-        return int(block.arrays(weights).entry_count)
-    if fmt == nm.NAME:
-        return int(weights.size // 4)
-    raise ValueError(f"no cost model for format {fmt!r}")
+    """What format fmt's kernel iterates over for this matrix (the format spec's units)."""
+    found = wf.find(fmt)
+    if found is None:
+        raise ValueError(f"no cost model for format {fmt!r}")
+    return found[0].units(weights)
 
 
-def estimate(layer: Layer, fmt: str, dsp: bool, im2col_bytes: int = 0) -> int:
-    """Estimated instructions of one inference of the layer in format fmt."""
-    cost = COSTS["dsp" if dsp else "c"][_kernel(fmt)]
+def estimate(layer: Layer, fmt: str, isa: Isa, im2col_bytes: int = 0) -> int:
+    """Estimated instructions of one inference of the layer in format fmt on a target whose
+    kernels use `isa` (an ISA without figures of its own takes those it falls back to)."""
+    spec, coding = wf.parse(fmt)
+    cost = spec.cost(isa)
     rows, cols = layer.weights.shape
     if layer.opcode == OpCode.CONV_2D:
         pixels = int(layer.params["out_h"]) * int(layer.params["out_w"])
@@ -87,10 +51,8 @@ def estimate(layer: Layer, fmt: str, dsp: bool, im2col_bytes: int = 0) -> int:
         pixels = int(layer.params["batches"])
     else:
         pixels = 1
-    per_pixel = cost.per_unit * units(layer.weights, fmt) + cost.per_output * rows
+    per_pixel = cost.per_unit * spec.units(layer.weights) + cost.per_output * rows
     per_pixel += PER_IM2COL_BYTE * im2col_bytes
-    if fmt == nm.NAME:
-        per_pixel += NM_PAIR_TABLE_PER_GROUP * cols / 4
-    if fmt.endswith("+huffman-stream"):
-        per_pixel += HUFFMAN_STREAM_PER_BYTE * len(palette.raw_stream(layer.weights, fmt.startswith("palette-csr")).stream)
+    per_pixel += spec.extra_cost(layer.weights)
+    per_pixel += spec.coding_cost(layer.weights, coding)
     return int(round(pixels * per_pixel))

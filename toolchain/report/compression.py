@@ -15,28 +15,26 @@ from __future__ import annotations
 import gzip
 
 from toolchain.encode import palette
+from toolchain.encode import weight_formats as wf
 from toolchain.encode.format import align
-from toolchain.plan.select import ENCODERS, applicable_formats
+from toolchain.plan.select import applicable_formats
 
 STAGES = ("float32", "pruned", "shared", "huffman")
-INDEX_BITS = {"dense": None, "csr8": 8, "csr16": 16, "block1x4": 16, "nm2:4": 16}
 
 
-def _stage_formats(layer, stage: str) -> list[str]:
-    names = applicable_formats(layer, huffman="init")
+def _stage_formats(layer, stage: str) -> list[tuple[wf.WeightFormat, wf.Coding]]:
+    formats = [wf.parse(n) for n in applicable_formats(layer, huffman="init")]
     if stage == "pruned":
-        return [n for n in names if not n.startswith("palette")]
+        return [(f, c) for f, c in formats if not f.shared]
     if stage == "shared":
-        return [n for n in names if "+huffman" not in n]
-    return names
+        return [(f, c) for f, c in formats if not c.huffman]
+    return formats
 
 
 def _bits(layer, fmt: str) -> tuple[int | None, int | None]:
     """(index bits, codebook bits) of a layer stored in fmt."""
-    if fmt.startswith("palette"):
-        info = ENCODERS[fmt].info(layer.weights)
-        return info["index_bits"], info["codebook_bits"]
-    return INDEX_BITS.get(fmt), None
+    spec, coding = wf.parse(fmt)
+    return spec.bits(layer.weights, coding)
 
 
 def short_name(op_name: str) -> str:
@@ -68,8 +66,8 @@ def compression_section(plan, dense_int8: int, float_tflite: bytes | None, int8_
             if layer.weights is None:
                 b = lbytes
             else:
-                b = fixed + min(align(ENCODERS[n].table_bytes(layer.weights))
-                                for n in _stage_formats(layer, s))
+                b = fixed + min(align(f.table_bytes(layer.weights, c))
+                                for f, c in _stage_formats(layer, s))
             entry[f"bytes_{s}"] = b
             total[s] += b
         layers.append(entry)
