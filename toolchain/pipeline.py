@@ -11,11 +11,8 @@ report.json. `demo` does both for the two demo models.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +20,10 @@ import numpy as np
 
 from toolchain.codegen.model import write_model_sources
 from toolchain.data.datasets import GENERATED, GENERATED_SAMPLES
+from toolchain.data.datasets import default_data as _default_data  # noqa: F401 (old name)
 from toolchain.encode.blob import Blob, build_blob
 from toolchain.errors import BudgetError, InputFileError, ToolchainError, VerifyError
+from toolchain.fileio import atomic_output_dir, log, write_json_atomic  # noqa: F401 (re-exported)
 from toolchain.ir.graph import Graph
 from toolchain.ir.tflite_import import load_tflite
 from toolchain.plan.arena import ArenaPlan, plan_arena
@@ -37,37 +36,6 @@ from toolchain.report.plots import layer_figure
 QEMU_SAMPLES = 20  # test inputs embedded in the firmware
 DATA_FILE = "data.npz"  # the evaluation split, int8 as the model takes it, and labels
 PRUNE_EPOCHS = 4  # fine-tuning epochs while pruning a user model
-
-
-def log(msg: str) -> None:
-    print(f"[edgesparse] {msg}", flush=True)
-
-
-@contextmanager
-def atomic_output_dir(out: Path):
-    """Yield a temporary directory beside `out`; on success it replaces `out`, on failure it
-    is removed and `out` is left as it was."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        out.rename(old)
-    tmp.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
 
 
 # --- stage 1-3: Keras model -> pruned -> int8 .tflite -------------------------------------
@@ -454,16 +422,6 @@ def _dataset(data):
     from toolchain.data.datasets import Dataset, load_dataset
 
     return data if isinstance(data, Dataset) else load_dataset(str(data))
-
-
-def _default_data(shape, model_path) -> str:
-    shape = tuple(int(d) for d in shape)
-    if shape == (8, 8, 1):
-        return "digits"
-    if shape == (28, 28, 1):
-        return "digits28"
-    raise ToolchainError(f"{model_path}: no default dataset for input shape {list(shape)}; pass "
-                         "--data FILE.npz with an array 'x' of that shape (and 'y' labels)")
 
 
 # --- build, run, verify --------------------------------------------------------------------
