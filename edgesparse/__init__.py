@@ -91,8 +91,8 @@ def compile(model, out, *, data=None, board: str = DEFAULT_BOARD, **options) -> 
         return _compile_bytes(bytes(model), out, data, board, options)
     else:
         path = Path(model)
-    report = pipeline.compile_model(path, out, board=board, data=_data(data),
-                                    keras_model=keras_model, **options)
+    report = pipeline.compile_model(path, out, pipeline.CompileOptions(
+        board=board, data=_data(data), **options), keras_model=keras_model)
     return Result(out, report)
 
 
@@ -104,7 +104,8 @@ def _compile_bytes(tflite: bytes, out: Path, data, board: str, options: dict) ->
     with tempfile.TemporaryDirectory(prefix="edgesparse-") as tmp:
         path = Path(tmp) / f"{options.get('name') or 'model'}.tflite"
         path.write_bytes(tflite)
-        report = pipeline.compile_model(path, out, board=board, data=_data(data), **options)
+        report = pipeline.compile_model(path, out, pipeline.CompileOptions(
+            board=board, data=_data(data), **options))
     return Result(out, report)
 
 

@@ -72,10 +72,10 @@ def _model_tflite(model, data, seed: int) -> tuple[bytes, str, str, str | None]:
 
     shape = tuple(keras_model.input_shape[1:])
     if data is None:
-        from toolchain.pipeline import _default_data
+        from toolchain.data.datasets import default_data
 
         try:
-            data = _default_data(shape, where)
+            data = default_data(shape, where)
         except ToolchainError:
             data = None
     if data is None:

@@ -11,11 +11,8 @@ report.json. `demo` does both for the two demo models.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,9 +20,11 @@ import numpy as np
 
 from toolchain.codegen.model import write_model_sources
 from toolchain.data.datasets import GENERATED, GENERATED_SAMPLES
+from toolchain.data.datasets import default_data as _default_data  # noqa: F401 (old name)
 from toolchain.encode import weight_formats as wf
 from toolchain.encode.blob import Blob, build_blob
 from toolchain.errors import BudgetError, InputFileError, ToolchainError, VerifyError
+from toolchain.fileio import atomic_output_dir, log, write_json_atomic  # noqa: F401 (re-exported)
 from toolchain.ir.graph import Graph
 from toolchain.ir.tflite_import import load_tflite
 from toolchain.isa import Isa, board_isa
@@ -39,37 +38,6 @@ from toolchain.report.plots import layer_figure
 QEMU_SAMPLES = 20  # test inputs embedded in the firmware
 DATA_FILE = "data.npz"  # the evaluation split, int8 as the model takes it, and labels
 PRUNE_EPOCHS = 4  # fine-tuning epochs while pruning a user model
-
-
-def log(msg: str) -> None:
-    print(f"[edgesparse] {msg}", flush=True)
-
-
-@contextmanager
-def atomic_output_dir(out: Path):
-    """Yield a temporary directory beside `out`; on success it replaces `out`, on failure it
-    is removed and `out` is left as it was."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        out.rename(old)
-    tmp.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
 
 
 # --- stage 1-3: Keras model -> pruned -> int8 .tflite -------------------------------------
@@ -309,30 +277,65 @@ def secondary_reference(tflite: bytes, x_int8: np.ndarray) -> tuple[np.ndarray |
         return None, f"{type(e).__name__}: {e}"
 
 
-def accuracy(outputs: np.ndarray, y, report: dict | None = None) -> float | None:
+def accuracy(outputs: np.ndarray, y, report: dict | rpt.Report | None = None) -> float | None:
     """Top-1 accuracy of output bytes (decoded as float32 when report says the model's
     output is float32)."""
     from toolchain.verify.reference import accuracy_from_outputs, decode_outputs
 
+    if isinstance(report, rpt.Report):
+        report = report.to_dict()
     dtype = ((report or {}).get("io_dtypes") or {}).get("output", "int8")
     return None if y is None else accuracy_from_outputs(decode_outputs(outputs, dtype), y)
 
 
 # --- compile -------------------------------------------------------------------------------
 
-def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an386",
-                  sparsity: float = 0.8, data: str | None = None, seed: int = 0,
-                  keras_model=None, name: str | None = None, train_epochs: int = 0,
-                  prune_epochs: int | None = None, prune=None, optimize: str = "balanced",
-                  flash_budget: int | None = None, layout: str = "firmware", share=None,
-                  huffman: str | None = None) -> dict:
+@dataclass
+class CompileOptions:
+    """How `compile_model` compiles: everything but the model and the output directory.
+
+    board: a board name or .toml path. sparsity: uniform gradual pruning to this fraction of
+    zeros (Keras models; 0 skips it). data: a dataset name, an .npz path or a Dataset (None:
+    the built-in dataset for the input shape, or generated inputs for a .tflite). `prune`, a
+    toolchain.prune.config.PruneConfig, replaces the uniform pruning. `share`
+    (toolchain.quantize.sharing.ShareSpec) shares weights after pruning; `huffman` ("init" or
+    "stream") offers Huffman-coded palettes decoded that way. layout: "firmware" or "library"."""
+
+    board: str = "mps2-an386"
+    sparsity: float = 0.8
+    data: object = None
+    seed: int = 0
+    name: str | None = None
+    train_epochs: int = 0
+    prune_epochs: int | None = None
+    prune: object = None
+    optimize: str = "balanced"
+    flash_budget: int | None = None
+    layout: str = "firmware"
+    share: object = None
+    huffman: str | None = None
+
+
+def compile_model(model_path: Path | None, out: Path, options: CompileOptions | None = None, *,
+                  keras_model=None, **keywords) -> dict:
     """Everything up to generated sources and report.json, written atomically to `out`, with
     the board's firmware project in out/firmware (or, layout "library", the model and runtime
     sources alone in out/library) once the model is known to fit the board.
-    Either model_path (.keras/.h5/SavedModel/.tflite) or an in-memory keras_model. `prune`, a
-    toolchain.prune.config.PruneConfig, replaces the uniform gradual pruning to `sparsity`.
-    `share` (toolchain.quantize.sharing.ShareSpec) shares weights after pruning; `huffman`
-    ("init" or "stream") offers Huffman-coded palettes decoded that way."""
+    Either model_path (.keras/.h5/SavedModel/.tflite) or an in-memory keras_model. The options
+    are a CompileOptions, or its fields as keywords (which also override a CompileOptions)."""
+    from dataclasses import replace
+
+    if options is None:
+        options = CompileOptions(**keywords)
+    elif keywords:
+        options = replace(options, **keywords)
+    return _compile(model_path, Path(out), options, keras_model)
+
+
+def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model) -> dict:
+    board, sparsity, data, seed, name = o.board, o.sparsity, o.data, o.seed, o.name
+    train_epochs, prune_epochs, prune, optimize = o.train_epochs, o.prune_epochs, o.prune, o.optimize
+    flash_budget, layout, share, huffman = o.flash_budget, o.layout, o.share, o.huffman
     from toolchain.data.datasets import check_matches
     from toolchain.targets.boards import load_board
 
@@ -389,34 +392,36 @@ def compile_model(model_path: Path | None, out: Path, *, board: str = "mps2-an38
         log(f"running the reference interpreter (TFLM reference kernels) on {len(x_int8)} samples")
         ref = reference(stages.tflite, x_int8)
         report = rpt.new_report(name, board_obj.name, plan, dense_blob(plan))
-        report["data"] = GENERATED if ds is None else ds.name
-        report["optimize"] = optimize
-        report["flash_budget"] = flash_budget
-        report["accuracy"].update(stages.accuracy)
-        report["accuracy"]["int8_reference"] = accuracy(ref, y, report)
-        report["sharing"] = stages.sharing
-        report["huffman_decode"] = huffman
-        report["compression"] = compression_section(plan, report["weights"]["bytes_dense_int8"],
-                                                    stages.float_tflite, stages.tflite)
+        report.data = GENERATED if ds is None else ds.name
+        report.optimize = optimize
+        report.flash_budget = flash_budget
+        for k, v in stages.accuracy.items():
+            report.accuracy.set(k, v)
+        report.accuracy.int8_reference = accuracy(ref, y, report)
+        report.sharing = stages.sharing
+        report.huffman_decode = huffman
+        report.compression = compression_section(plan, report.weights.bytes_dense_int8,
+                                                 stages.float_tflite, stages.tflite)
         if stages.sharing is not None:  # the bits each layer was shared to, and (auto) the data
-            for entry in report["compression"]["layers"]:  # that chose them, or None
+            for entry in report.compression["layers"]:  # that chose them, or None
                 entry["shared_bits"] = shared_bits(entry["name"], stages.sharing["bits"])
-            report["compression"]["codebook_bits_chosen_on"] = stages.sharing["bits_chosen_on"]
-        compression_figure(report["compression"], tmp / "compression.png",
-                           f"{name}: {report['compression']['ratio_vs_float32']:.1f}x smaller "
-                           f"than float32 ({report['compression']['bytes_total']:,} bytes)")
-        print(compression_table(report["compression"]))
+            report.compression["codebook_bits_chosen_on"] = stages.sharing["bits_chosen_on"]
+        compression_figure(report.compression, tmp / "compression.png",
+                           f"{name}: {report.compression['ratio_vs_float32']:.1f}x smaller "
+                           f"than float32 ({report.compression['bytes_total']:,} bytes)")
+        print(compression_table(report.compression))
         from toolchain.targets.boards import BOARDS_DIR
         from toolchain.targets.project import write_board_outputs
 
         log(f"checking the model fits {board_obj.name}; writing the {layout} layout")
-        report["layout"] = layout
+        report.layout = layout
         if board_obj.path is not None and board_obj.path.resolve().parent != BOARDS_DIR:
-            report["board_file"] = str(board_obj.path.resolve())  # not a shipped board: run/flash reload it
-        report["fit"] = write_board_outputs(tmp, board_obj, layout, len(plan.blob.data),
-                                            plan.arena.arena_bytes, x_int8[:QEMU_SAMPLES], name,
-                                            report)
-        report["compile_seconds"] = round(time.time() - t0, 1)
+            report.board_file = str(board_obj.path.resolve())  # not a shipped board: run/flash reload it
+        report.fit = write_board_outputs(tmp, board_obj, layout, len(plan.blob.data),
+                                         plan.arena.arena_bytes, x_int8[:QEMU_SAMPLES], name,
+                                         report.to_dict())
+        report.compile_seconds = round(time.time() - t0, 1)
+        report = report.to_dict()
         write_json_atomic(tmp / "report.json", report)
     log(f"wrote {out}")
     return report
@@ -458,16 +463,6 @@ def _dataset(data):
     return data if isinstance(data, Dataset) else load_dataset(str(data))
 
 
-def _default_data(shape, model_path) -> str:
-    shape = tuple(int(d) for d in shape)
-    if shape == (8, 8, 1):
-        return "digits"
-    if shape == (28, 28, 1):
-        return "digits28"
-    raise ToolchainError(f"{model_path}: no default dataset for input shape {list(shape)}; pass "
-                         "--data FILE.npz with an array 'x' of that shape (and 'y' labels)")
-
-
 # --- build, run, verify --------------------------------------------------------------------
 
 def _load_output_dir(out: Path):
@@ -488,31 +483,208 @@ def _load_output_dir(out: Path):
     if not isinstance(report, dict) or "board" not in report or "model" not in report:
         raise InputFileError(f"{out}/report.json is not an edgesparse report (no 'model' and "
                              "'board'); compile the model into the directory again")
-    return report, tflite, x, y
+    return rpt.Report.from_dict(report), tflite, x, y
+
+
+class RunTarget:
+    """Where `run_and_verify` runs a compiled directory: the host library, QEMU or a board.
+    The flow is the same for each (run_and_verify); a target supplies the steps that differ."""
+
+    def samples(self, out: Path, report: rpt.Report, x: np.ndarray) -> np.ndarray:
+        """The inputs to run (checks that can refuse the run come first, before any build)."""
+        return x
+
+    def execute(self, out: Path, report: rpt.Report, tflite: bytes, x: np.ndarray):
+        """Build, run and parse: the outputs [n, output bytes], or None for a dry run."""
+        raise NotImplementedError
+
+    def record(self, report: rpt.Report, mismatches: int, acc: float | None, ref: np.ndarray,
+               out: Path, tflite: bytes, x: np.ndarray) -> None:
+        """Store the run's figures in the report."""
+        raise NotImplementedError
+
+    def finish(self, out: Path, report: dict, mismatches: int) -> None:
+        """After report.json is written."""
+
+
+def run_and_verify(out: Path, target: RunTarget) -> dict:
+    """The one run-and-verify flow: load DIR, build and run its test inputs on `target`, compare
+    the outputs with the TFLM reference byte for byte (and the labels, if any), store the
+    figures in report.json and return it."""
+    report, tflite, x, y = _load_output_dir(out)
+    x = target.samples(out, report, x)
+    outputs = target.execute(out, report, tflite, x)
+    if outputs is None:
+        return report.to_dict()
+    ref = reference(tflite, x)
+    outputs = outputs.reshape(len(x), -1)
+    mismatches = int(np.count_nonzero(outputs != ref))
+    acc = accuracy(outputs, None if y is None else y[:len(x)], report)
+    target.record(report, mismatches, acc, ref, out, tflite, x)
+    data = report.to_dict()
+    write_json_atomic(out / "report.json", data)
+    target.finish(out, data, mismatches)
+    return data
+
+
+class HostTarget(RunTarget):
+    """The host library (ctypes) on every sample of DIR's data, cross-checked with LiteRT."""
+
+    def execute(self, out, report, tflite, x):
+        from toolchain.targets.build import build_host_library
+        from toolchain.targets.host import HostModel
+
+        log(f"building the host library and running {len(x)} samples")
+        lib = build_host_library(out / "src", out / "build" / "host")
+        return HostModel(lib).run(x)
+
+    def record(self, report, mismatches, acc, ref, out, tflite, x):
+        report.mismatches.host_vs_reference = mismatches
+        litert, reason = secondary_reference(tflite, x)
+        report.mismatches.reference_tflm_vs_litert = (
+            None if litert is None else int(np.count_nonzero(ref != litert)))
+        report.secondary_reference = rpt.SecondaryReference(
+            backend="litert BUILTIN_REF", available=litert is not None, reason=reason)
+        if litert is None:
+            log(f"secondary reference unavailable (LiteRT BUILTIN_REF: {reason}); TFLM, the oracle, "
+                "verified the outputs")
+        report.samples.host = int(len(x))
+        report.accuracy.int8_host = acc
+
+
+class QemuTarget(RunTarget):
+    """DIR's firmware in QEMU on the first `count` samples, with its instruction counts;
+    compare_dense also builds and runs the same model with every layer dense."""
+
+    def __init__(self, count: int = QEMU_SAMPLES, compare_dense: bool = True):
+        self.count, self.compare_dense = count, compare_dense
+
+    def samples(self, out, report, x):
+        from toolchain.targets.boards import load_board
+
+        self.board = load_board(report.board_file or report.board)
+        if self.board.qemu_machine is None:
+            raise ToolchainError(f"board {self.board.name} is not emulated; use 'edgesparse flash' "
+                                 "for it")
+        return x[:self.count]
+
+    def execute(self, out, report, tflite, x):
+        from toolchain.targets.build import build_firmware
+        from toolchain.targets.project import stack_reservation
+        from toolchain.targets.qemu import run_qemu
+
+        board = self.board
+        log(f"building firmware for {board.name} and running {len(x)} samples in QEMU")
+        self.fw = build_firmware(out / "src", out / "build" / board.name, board,
+                                 x.reshape(len(x), -1), report.model,
+                                 stack_bytes=stack_reservation(board, report.to_dict()))
+        self.run = run_qemu(self.fw.elf, board)
+        self.dense_run = None
+        if self.compare_dense:
+            log(f"building and running the all-dense build of the same model for comparison")
+            dense_plan = plan_model(tflite, report.model, force_format=wf.DENSE.name,
+                                    isa=board_isa(board))
+            dense_dir = out / "build" / board.name / "dense"
+            generate(dense_plan, dense_dir)
+            dense_fw = build_firmware(dense_dir / "src", dense_dir / "build", board,
+                                      x.reshape(len(x), -1), report.model)
+            self.dense_run = run_qemu(dense_fw.elf, board)
+        return self.run.outputs
+
+    def record(self, report, mismatches, acc, ref, out, tflite, x):
+        from toolchain.targets.project import fit_of_sizes
+
+        fw, run, dense_run = self.fw, self.run, self.dense_run
+        report.mismatches.qemu_vs_reference = mismatches
+        report.samples.qemu = int(len(x))
+        report.accuracy.int8_qemu = acc
+        report.firmware = rpt.Firmware(**{k: int(fw.sizes[k]) for k in ("text", "rodata", "data", "bss")})
+        for k, v in stack_report(fw).items():
+            setattr(report, k, v)
+        report.fit = fit_of_sizes(self.board, fw.sizes, f"the firmware for {report.model}").as_dict()
+        report.instructions_per_inference = int(run.instructions[0])
+        for layer, n in zip(report.layers, run.layer_instructions):
+            layer.instructions = int(n)
+        if dense_run is not None:
+            report.dense_instructions_per_inference = int(dense_run.instructions[0])
+            report.mismatches.qemu_dense_vs_reference = int(np.count_nonzero(
+                dense_run.outputs.reshape(len(x), -1) != ref))
+            for layer, nd in zip(report.layers, dense_run.layer_instructions):
+                layer.dense_instructions = int(nd)
+        if any(wf.huffman_coded(layer.format) for layer in report.layers):
+            report.huffman = _huffman_modes(out, report.to_dict(), tflite, self.board, x, ref, run)
+
+    def finish(self, out, report, mismatches):
+        layer_figure(report, out / "report.png")
+
+
+class BoardTarget(RunTarget):
+    """DIR's firmware flashed to a real board (default: the board DIR was compiled for) with
+    pyocd or openocd, its results read over the probe's serial port; dry_run prints the
+    commands instead and touches no hardware."""
+
+    def __init__(self, board: str | None = None, probe: str | None = None, tool: str = "pyocd",
+                 dry_run: bool = False, port: str | None = None, count: int = QEMU_SAMPLES):
+        self.board_name, self.probe, self.tool = board, probe, tool
+        self.dry_run, self.port, self.count = dry_run, port, count
+
+    def samples(self, out, report, x):
+        from toolchain.targets.boards import load_board
+        from toolchain.targets.flash import flash_plan
+
+        self.board = load_board(self.board_name or report.board_file or report.board)
+        flash_plan(self.board, out / "firmware.elf", self.tool, self.probe)  # refuses emulated boards
+        return x[:self.count]
+
+    def execute(self, out, report, tflite, x):
+        from toolchain.targets.build import build_firmware
+        from toolchain.targets.flash import (find_serial_port, flash_plan, parse_board_output,
+                                             require_probe, run_on_board)
+        from toolchain.targets.project import fit_of_sizes, stack_reservation
+
+        board, tool, probe, port = self.board, self.tool, self.probe, self.port
+        log(f"building firmware for {board.name} ({len(x)} test inputs)")
+        self.fw = fw = build_firmware(out / "src", out / "build" / board.name, board,
+                                      x.reshape(len(x), -1), report.model,
+                                      stack_bytes=stack_reservation(board, report.to_dict()))
+        self.fit = fit = fit_of_sizes(board, fw.sizes, f"the firmware for {report.model}")
+        for k, v in stack_report(fw).items():
+            setattr(report, k, v)
+        log(f"fits {board.name}: flash {fit.flash_used:,} of {fit.flash_bytes:,} bytes, "
+            f"RAM {fit.ram_used:,} of {fit.ram_bytes:,} (stack {fit.stack_bytes:,})")
+        plan = flash_plan(board, fw.elf, tool, probe)
+        if self.dry_run:
+            for line in plan.lines():
+                print(line)
+            print(f"# then: read {port or 'the probe serial port'} at {board.output.baud} baud "
+                  f"({board.output.kind}) until ES_END")
+            return None
+        if tool == "pyocd":
+            require_probe(board, probe)
+        self.port = port = port or find_serial_port(probe)
+        log(f"flashing {fw.elf} with {tool}; reading {port} at {board.output.baud} baud")
+        text = run_on_board(board, plan, port)
+        self.run = parse_board_output(board, text, f"{board.name} on {port}")
+        return self.run.outputs
+
+    def record(self, report, mismatches, acc, ref, out, tflite, x):
+        from toolchain.targets.flash import board_run_fields
+
+        record = board_run_fields(self.board, self.run, mismatches)
+        record.update(tool=self.tool, probe=self.probe, port=self.port, accuracy=acc,
+                      firmware={k: int(self.fw.sizes[k])
+                                for k in ("text", "rodata", "data", "bss", "stack")},
+                      fit=self.fit.as_dict())
+        report.board_run = record
+
+    def finish(self, out, report, mismatches):
+        if mismatches:
+            raise VerifyError(f"{out}: {mismatches} output bytes from {self.board.name} differ from "
+                              "the TFLM reference (report.json \"board_run\" has the details)")
 
 
 def run_host(out: Path) -> dict:
-    from toolchain.targets.build import build_host_library
-    from toolchain.targets.host import HostModel
-
-    report, tflite, x, y = _load_output_dir(out)
-    log(f"building the host library and running {len(x)} samples")
-    lib = build_host_library(out / "src", out / "build" / "host")
-    ours = HostModel(lib).run(x).reshape(len(x), -1)
-    ref = reference(tflite, x)
-    report["mismatches"]["host_vs_reference"] = int(np.count_nonzero(ours != ref))
-    litert, reason = secondary_reference(tflite, x)
-    report["mismatches"]["reference_tflm_vs_litert"] = (
-        None if litert is None else int(np.count_nonzero(ref != litert)))
-    report["secondary_reference"] = {"backend": "litert BUILTIN_REF", "available": litert is not None,
-                                     "reason": reason}
-    if litert is None:
-        log(f"secondary reference unavailable (LiteRT BUILTIN_REF: {reason}); TFLM, the oracle, "
-            "verified the outputs")
-    report["samples"]["host"] = int(len(x))
-    report["accuracy"]["int8_host"] = accuracy(ours, y, report)
-    write_json_atomic(out / "report.json", report)
-    return report
+    return run_and_verify(out, HostTarget())
 
 
 def stack_report(fw) -> dict:
@@ -529,52 +701,7 @@ def run_qemu_target(out: Path, samples: int = QEMU_SAMPLES, compare_dense: bool 
     """Build DIR's firmware, run `samples` inputs in QEMU, verify them and store the
     instruction counts in report.json; compare_dense also builds and runs the same model with
     every layer dense (report "dense_instructions_per_inference")."""
-    from toolchain.targets.boards import load_board
-    from toolchain.targets.build import build_firmware
-    from toolchain.targets.qemu import run_qemu
-
-    report, tflite, x, y = _load_output_dir(out)
-    board = load_board(report.get("board_file") or report["board"])
-    if board.qemu_machine is None:
-        raise ToolchainError(f"board {board.name} is not emulated; use 'edgesparse flash' for it")
-    x = x[:samples]
-    log(f"building firmware for {board.name} and running {len(x)} samples in QEMU")
-    from toolchain.targets.project import fit_of_sizes, stack_reservation
-
-    fw = build_firmware(out / "src", out / "build" / board.name, board, x.reshape(len(x), -1),
-                        report["model"], stack_bytes=stack_reservation(board, report))
-    run = run_qemu(fw.elf, board)
-    dense_run = None
-    if compare_dense:
-        log(f"building and running the all-dense build of the same model for comparison")
-        dense_plan = plan_model(tflite, report["model"], force_format=wf.DENSE.name, isa=board_isa(board))
-        dense_dir = out / "build" / board.name / "dense"
-        generate(dense_plan, dense_dir)
-        dense_fw = build_firmware(dense_dir / "src", dense_dir / "build", board,
-                                  x.reshape(len(x), -1), report["model"])
-        dense_run = run_qemu(dense_fw.elf, board)
-    ref = reference(tflite, x)
-    ours = run.outputs.reshape(len(x), -1)
-    report["mismatches"]["qemu_vs_reference"] = int(np.count_nonzero(ours != ref))
-    report["samples"]["qemu"] = int(len(x))
-    report["accuracy"]["int8_qemu"] = accuracy(ours, None if y is None else y[:samples], report)
-    report["firmware"] = {k: int(fw.sizes[k]) for k in ("text", "rodata", "data", "bss")}
-    report.update(stack_report(fw))
-    report["fit"] = fit_of_sizes(board, fw.sizes, f"the firmware for {report['model']}").as_dict()
-    report["instructions_per_inference"] = int(run.instructions[0])
-    for layer, n in zip(report["layers"], run.layer_instructions):
-        layer["instructions"] = int(n)
-    if dense_run is not None:
-        report["dense_instructions_per_inference"] = int(dense_run.instructions[0])
-        report["mismatches"]["qemu_dense_vs_reference"] = int(np.count_nonzero(
-            dense_run.outputs.reshape(len(x), -1) != ref))
-        for layer, nd in zip(report["layers"], dense_run.layer_instructions):
-            layer["dense_instructions"] = int(nd)
-    if any(wf.huffman_coded(layer["format"]) for layer in report["layers"]):
-        report["huffman"] = _huffman_modes(out, report, tflite, board, x, ref, run)
-    write_json_atomic(out / "report.json", report)
-    layer_figure(report, out / "report.png")
-    return report
+    return run_and_verify(out, QemuTarget(samples, compare_dense))
 
 
 def _huffman_modes(out: Path, report: dict, tflite: bytes, board, x, ref, run) -> dict:
@@ -644,49 +771,7 @@ def flash_output_dir(out: Path, board: str | None = None, probe: str | None = No
     checks it fits, flashes it with pyocd or openocd, reads its results over the probe's
     serial port, verifies them against the TFLM reference and stores report.json
     "board_run". dry_run prints the commands instead and touches no hardware."""
-    from toolchain.targets.boards import load_board
-    from toolchain.targets.build import build_firmware
-    from toolchain.targets.flash import (board_run_record, find_serial_port, flash_plan,
-                                         require_probe, run_on_board)
-    from toolchain.targets.project import fit_of_sizes, stack_reservation
-
-    report, tflite, x, y = _load_output_dir(out)
-    board_obj = load_board(board or report.get("board_file") or report["board"])
-    flash_plan(board_obj, out / "firmware.elf", tool, probe)  # refuses emulated boards early
-    x = x[:samples]
-    log(f"building firmware for {board_obj.name} ({len(x)} test inputs)")
-    fw = build_firmware(out / "src", out / "build" / board_obj.name, board_obj,
-                        x.reshape(len(x), -1), report["model"],
-                        stack_bytes=stack_reservation(board_obj, report))
-    fit = fit_of_sizes(board_obj, fw.sizes, f"the firmware for {report['model']}")
-    report.update(stack_report(fw))
-    log(f"fits {board_obj.name}: flash {fit.flash_used:,} of {fit.flash_bytes:,} bytes, "
-        f"RAM {fit.ram_used:,} of {fit.ram_bytes:,} (stack {fit.stack_bytes:,})")
-    plan = flash_plan(board_obj, fw.elf, tool, probe)
-    if dry_run:
-        for line in plan.lines():
-            print(line)
-        print(f"# then: read {port or 'the probe serial port'} at {board_obj.output.baud} baud "
-              f"({board_obj.output.kind}) until ES_END")
-        return report
-    if tool == "pyocd":
-        require_probe(board_obj, probe)
-    port = port or find_serial_port(probe)
-    log(f"flashing {fw.elf} with {tool}; reading {port} at {board_obj.output.baud} baud")
-    text = run_on_board(board_obj, plan, port)
-    record = board_run_record(board_obj, text, reference(tflite, x), f"{board_obj.name} on {port}")
-    ours = record.pop("outputs")
-    mismatches = record["mismatches_vs_reference"]
-    record.update(tool=tool, probe=probe, port=port,
-                  accuracy=accuracy(ours, None if y is None else y[:samples], report),
-                  firmware={k: int(fw.sizes[k]) for k in ("text", "rodata", "data", "bss", "stack")},
-                  fit=fit.as_dict())
-    report["board_run"] = record
-    write_json_atomic(out / "report.json", report)
-    if mismatches:
-        raise VerifyError(f"{out}: {mismatches} output bytes from {board_obj.name} differ from the "
-                          "TFLM reference (report.json \"board_run\" has the details)")
-    return report
+    return run_and_verify(out, BoardTarget(board, probe, tool, dry_run, port, samples))
 
 
 # --- demo ----------------------------------------------------------------------------------
@@ -704,9 +789,10 @@ def demo(out: Path, models: list[str] | None = None, sparsity: float = 0.8, seed
         log(f"=== {demo_name}: {builder} on {data} ===")
         model = build_model(builder, ds.input_shape, ds.num_classes, seed=seed)
         target = out / demo_name
-        compile_model(None, target, sparsity=sparsity, data=data, seed=seed, keras_model=model,
-                      name=demo_name, train_epochs=DEFAULT_TRAIN_EPOCHS[builder],
-                      prune_epochs=DEFAULT_PRUNE_EPOCHS[builder])
+        compile_model(None, target, CompileOptions(
+            sparsity=sparsity, data=data, seed=seed, name=demo_name,
+            train_epochs=DEFAULT_TRAIN_EPOCHS[builder], prune_epochs=DEFAULT_PRUNE_EPOCHS[builder]),
+            keras_model=model)
         run_output_dir(target, "host")
         reports.append(run_output_dir(target, "qemu"))
     write_json_atomic(out / "demo.json", {

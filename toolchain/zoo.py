@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.errors import ToolchainError
-from toolchain.pipeline import (atomic_output_dir, compile_model, log, run_host, run_qemu_target,
-                                write_json_atomic)
+from toolchain.pipeline import (CompileOptions, atomic_output_dir, compile_model, log, run_host,
+                                run_qemu_target, write_json_atomic)
 
 BOARD = "mps2-an386"
 QEMU_SAMPLES = 4  # instruction counts are per inference and deterministic; 4 samples verify
@@ -128,8 +128,8 @@ def zoo_model(name: str, out: Path, sparsity: float, seed: int, qemu: bool,
         path = out / f"{variant}.tflite"
         path.write_bytes(tflite)
         log(f"compiling {name} {variant} for {BOARD}")
-        compile_model(path, out / variant, board=BOARD, data=str(data), seed=seed,
-                      name=f"{name}_{variant}")
+        compile_model(path, out / variant, CompileOptions(board=BOARD, data=str(data), seed=seed,
+                                                          name=f"{name}_{variant}"))
         reports[variant] = run_host(out / variant)
         if qemu:
             reports[variant] = run_qemu_target(out / variant, samples=QEMU_SAMPLES,

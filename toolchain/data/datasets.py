@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.errors import DatasetError
+from toolchain.errors import DatasetError, ToolchainError
 
 DATASET_NAMES = ("digits", "digits28")
 GENERATED = "generated"  # report.json "data" of a model verified on generated_int8 inputs
@@ -62,6 +62,18 @@ def load_dataset(spec: str, seed: int = 0) -> Dataset:
     raise DatasetError(
         f"unknown dataset {spec!r}: use one of {', '.join(DATASET_NAMES)} or a path to an .npz file"
     )
+
+
+def default_data(shape, model_path) -> str:
+    """The built-in dataset a model with this input shape (without the batch) is compiled,
+    pruned or inspected on when no --data is given."""
+    shape = tuple(int(d) for d in shape)
+    if shape == (8, 8, 1):
+        return "digits"
+    if shape == (28, 28, 1):
+        return "digits28"
+    raise ToolchainError(f"{model_path}: no default dataset for input shape {list(shape)}; pass "
+                         "--data FILE.npz with an array 'x' of that shape (and 'y' labels)")
 
 
 def check_matches(ds: Dataset, input_shape) -> None:

@@ -37,6 +37,8 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
+from toolchain.enums import OpCode  # noqa: F401  (moved to the leaf module; re-exported here)
+
 MAGIC = 0x424D5345  # "ESMB"
 FORMAT_VERSION = 4
 BLOB_ALIGN_BYTES = 8
@@ -45,42 +47,6 @@ NO_TENSOR = 0xFFFF
 MAX_DIMS = 4
 FLAG_CRC32 = 0x1
 TENSOR_CONST = 0x1  # es_tensor_t.flags: int8 data in the blob at arena_offset (MUL / ADD operand)
-
-
-class OpCode(IntEnum):
-    """Runtime op codes; equal to the TFLite builtin operator codes."""
-
-    ADD = 0
-    AVERAGE_POOL_2D = 1
-    CONCATENATION = 2
-    CONV_2D = 3
-    DEPTHWISE_CONV_2D = 4
-    DEQUANTIZE = 6  # int8 -> float32 (a model output)
-    FULLY_CONNECTED = 9
-    LOGISTIC = 14
-    MAX_POOL_2D = 17
-    MUL = 18
-    RELU = 19  # a 256-entry table
-    RELU6 = 21  # a 256-entry table
-    RESHAPE = 22
-    SOFTMAX = 25
-    TANH = 28
-    PAD = 34
-    TRANSPOSE = 39
-    MEAN = 40
-    SUB = 41  # es_add_broadcast_params_t
-    SQUEEZE = 43  # lowered to a RESHAPE layer
-    STRIDED_SLICE = 45
-    SPLIT = 49  # lowered to STRIDED_SLICE layers
-    MAXIMUM = 55
-    MINIMUM = 57
-    EXPAND_DIMS = 70  # lowered to a RESHAPE layer
-    RESIZE_NEAREST_NEIGHBOR = 97
-    LEAKY_RELU = 98  # a 256-entry table, as LOGISTIC
-    SPLIT_V = 102  # lowered to STRIDED_SLICE layers
-    QUANTIZE = 114  # int8 -> int8 requantization, or float32 (a model input) -> int8
-    HARD_SWISH = 117  # a 256-entry table
-    BATCH_MATMUL = 126
 
 
 class WeightFormat(IntEnum):

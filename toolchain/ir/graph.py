@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from toolchain.encode.format import OpCode
+from toolchain.enums import OpCode
 
 
 @dataclass

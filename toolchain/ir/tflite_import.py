@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.encode.format import OpCode
+from toolchain.enums import OpCode
 from toolchain.errors import InputFileError, UnsupportedOpError
 from toolchain.ir.graph import Graph, Op, Tensor
 

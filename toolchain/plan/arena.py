@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from toolchain.encode.format import OpCode, align
+from toolchain.encode.format import align
+from toolchain.enums import OpCode
 from toolchain.ir.graph import Graph
 from toolchain.plan.lower import Layer
 from toolchain.plan.select import Choice

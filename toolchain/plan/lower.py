@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from toolchain.encode import format as fmt
-from toolchain.encode.format import OpCode
+from toolchain.enums import OpCode
 from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Graph, Op, Tensor
 from toolchain.quantize import lut, requant

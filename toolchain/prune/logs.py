@@ -13,13 +13,10 @@ from pathlib import Path
 import numpy as np
 import tf_keras as keras
 
+from toolchain.fileio import log  # noqa: F401 (the one progress log; prune modules import it here)
 from toolchain.prune.config import kernel_variable
 
 SUMMARY_SUBDIR = "pruning"
-
-
-def log(msg: str) -> None:
-    print(f"[edgesparse] {msg}", flush=True)
 
 
 class SparsitySummaries(keras.callbacks.Callback):

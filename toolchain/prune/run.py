@@ -2,7 +2,7 @@
 
 `prune_file` writes PRUNED.keras and PRUNED.json side by side, both or neither: each is written
 to a temporary name in the same directory and renamed into place only when both are complete.
-`sweep_file` writes its directory through pipeline.atomic_output_dir.
+`sweep_file` writes its directory through fileio.atomic_output_dir.
 """
 from __future__ import annotations
 
@@ -16,16 +16,15 @@ from toolchain.prune.logs import log
 
 
 def load_model_and_data(model_path: Path, data: str | None, seed: int = 0):
-    from toolchain.data.datasets import check_matches, load_dataset
+    from toolchain.data.datasets import check_matches, default_data, load_dataset
     from toolchain.models.train import load_keras_model
-    from toolchain.pipeline import _default_data
 
     if Path(model_path).suffix.lower() == ".tflite":
         raise ToolchainError(f"{model_path}: a .tflite model is already quantized; pruning needs the "
                              "Keras model (.keras, .h5 or a SavedModel directory)")
     model = load_keras_model(model_path)
     shape = tuple(model.input_shape[1:])
-    ds = load_dataset(data or _default_data(shape, model_path), seed=seed)
+    ds = load_dataset(data or default_data(shape, model_path), seed=seed)
     check_matches(ds, shape)
     if not ds.labeled:
         raise DatasetError(f"dataset {ds.name!r} has no labels ('y'); pruning fine-tunes and measures "
@@ -76,7 +75,7 @@ def prune_file(model_path: Path, out: Path, config: PruneConfig, data: str | Non
 def sweep_file(model_path: Path, out: Path, config: PruneConfig, data: str | None = None,
                sparsities=None, epochs: int = 0) -> dict:
     """Sensitivity sweep of MODEL into directory OUT: sweep.csv, sweep.json and PNG plots."""
-    from toolchain.pipeline import atomic_output_dir, write_json_atomic
+    from toolchain.fileio import atomic_output_dir, write_json_atomic
     from toolchain.prune.sweep import SWEEP_SPARSITIES, check_sparsities, sweep, write_outputs
 
     sparsities = check_sparsities(sparsities or SWEEP_SPARSITIES)

@@ -71,7 +71,7 @@ def input_quantization(tflite_bytes: bytes) -> tuple[float, int]:
 
     Raises InputFileError if the model's input is not per-tensor quantized int8.
     """
-    from toolchain.verify.reference import litert_interpreter
+    from toolchain.quantize.litert import litert_interpreter
 
     detail = litert_interpreter(tflite_bytes).get_input_details()[0]
     if detail["dtype"] != np.int8:

@@ -7,44 +7,241 @@ for it: params struct, bias and requant tables, weight table.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
 GENERATED = "generated"  # toolchain.data.datasets.GENERATED (report.json "data")
 
 
-def new_report(name: str, board: str, plan, dense_blob) -> dict:
+class _Absent:
+    """A key the report does not have (yet): left out of report.json, unlike None (null)."""
+
+    _it = None
+
+    def __new__(cls):
+        if cls._it is None:
+            cls._it = super().__new__(cls)
+        return cls._it
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+
+
+class Section:
+    """A JSON object with typed fields. Fields left ABSENT are omitted. Keys come out in the
+    order the object was read in (a report.json keeps its layout when a run updates it), then
+    the keys it did not have in field order: the order the stages add them (compile, run on
+    the host, run in QEMU, flash), so a report written fresh is laid out as it always was.
+    Keys this class does not know are kept (`extra`) and written back unchanged."""
+
+    NESTED: ClassVar[dict[str, type]] = {}  # field -> Section type of its value
+    NESTED_LISTS: ClassVar[dict[str, type]] = {}  # field -> Section type of its list's items
+
+    def __post_init__(self):
+        self._order: list[str] = []
+        self.extra: dict[str, Any] = {}
+
+    def set(self, key: str, value) -> None:
+        """Set a field, or a key this class does not know (kept in `extra`)."""
+        if key in {f.name for f in fields(self)}:
+            setattr(self, key, value)
+        else:
+            self.extra[key] = value
+
+    def to_dict(self) -> dict:
+        values = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if v is ABSENT:
+                continue
+            if isinstance(v, Section):
+                v = v.to_dict()
+            elif isinstance(v, list) and f.name in self.NESTED_LISTS:
+                v = [x.to_dict() if isinstance(x, Section) else x for x in v]
+            values[f.name] = v
+        values.update(self.extra)
+        order = [k for k in self._order if k in values]
+        order += [k for k in values if k not in order]
+        return {k: values[k] for k in order}
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        known = {f.name for f in fields(cls)}
+        kw = {}
+        for k, v in data.items():
+            if k not in known:
+                continue
+            if k in cls.NESTED and isinstance(v, dict):
+                v = cls.NESTED[k].from_dict(v)
+            elif k in cls.NESTED_LISTS and isinstance(v, list):
+                v = [cls.NESTED_LISTS[k].from_dict(x) if isinstance(x, dict) else x for x in v]
+            kw[k] = v
+        obj = cls(**kw)
+        obj._order = list(data)
+        obj.extra = {k: v for k, v in data.items() if k not in known}
+        return obj
+
+
+@dataclass
+class Accuracy(Section):
+    """Top-1 accuracy on the test split, in [0, 1]; None when not measured (no labels)."""
+
+    float: float | None = None
+    pruned_float: float | None = None
+    int8_reference: float | None = None
+    int8_host: float | None = None
+    int8_qemu: float | None = None
+    shared_float: float | None = ABSENT  # with weight sharing
+
+
+@dataclass
+class Mismatches(Section):
+    """Output bytes differing from the TFLM reference; None until that run."""
+
+    host_vs_reference: int | None = None
+    qemu_vs_reference: int | None = None
+    reference_tflm_vs_litert: int | None = ABSENT  # run host: None when LiteRT cannot run it
+    qemu_dense_vs_reference: int | None = ABSENT  # run qemu with the all-dense comparison
+
+
+@dataclass
+class Samples(Section):
+    host: int = 0
+    qemu: int = 0
+
+
+@dataclass
+class Weights(Section):
+    params: int = ABSENT
+    nonzero: int = ABSENT
+    bytes: int = ABSENT
+    bytes_dense_int8: int = ABSENT
+    bytes_float32: int = ABSENT
+
+
+@dataclass
+class LayerEntry(Section):
+    name: str = ABSENT
+    op: str = ABSENT
+    format: str = ABSENT
+    params: int = ABSENT
+    nonzero: int = ABSENT
+    bytes: int = ABSENT
+    bytes_dense_int8: int = ABSENT
+    instructions: int | None = None
+    dense_instructions: int | None = None
+    estimated_instructions: int | None = ABSENT
+    weight_table_bytes: int = ABSENT
+    format_candidates: list[dict] = ABSENT  # {"format", "weight_table_bytes", "estimated_instructions"}
+
+
+@dataclass
+class Firmware(Section):
+    text: int | None = None
+    rodata: int | None = None
+    data: int | None = None
+    bss: int | None = None
+
+
+@dataclass
+class IoDtypes(Section):
+    input: str = ABSENT
+    output: str = ABSENT
+
+
+@dataclass
+class SecondaryReference(Section):
+    backend: str = ABSENT
+    available: bool = ABSENT
+    reason: str | None = ABSENT
+
+
+@dataclass
+class Report(Section):
+    """report.json. Fields in the order the stages add them; ABSENT ones are not written.
+    Sections other stages produce whole (compression, fit, stack, sharing, huffman, board_run)
+    stay dicts, as those stages return them."""
+
+    NESTED: ClassVar[dict[str, type]] = {
+        "accuracy": Accuracy, "mismatches": Mismatches, "samples": Samples, "weights": Weights,
+        "firmware": Firmware, "io_dtypes": IoDtypes, "secondary_reference": SecondaryReference}
+    NESTED_LISTS: ClassVar[dict[str, type]] = {"layers": LayerEntry}
+
+    # compile: the plan (new_report)
+    model: str = ABSENT
+    board: str = ABSENT
+    accuracy: Accuracy = ABSENT
+    mismatches: Mismatches = ABSENT
+    samples: Samples = ABSENT
+    weights: Weights = ABSENT
+    layers: list[LayerEntry] = ABSENT
+    firmware: Firmware = ABSENT
+    arena_bytes: int = ABSENT
+    # int8, or float32 for a model converted with float input / output (QUANTIZE / DEQUANTIZE
+    # in the model); samples and outputs are compared as the buffers' bytes either way
+    io_dtypes: IoDtypes = ABSENT
+    instructions_per_inference: int | None = ABSENT
+    dense_instructions_per_inference: int | None = ABSENT
+    # compile: options, data and compression
+    data: str = ABSENT
+    optimize: str = ABSENT
+    flash_budget: int | None = ABSENT
+    sharing: dict | None = ABSENT
+    huffman_decode: str | None = ABSENT
+    compression: dict = ABSENT  # toolchain.report.compression.compression_section
+    layout: str = ABSENT
+    board_file: str = ABSENT  # a board that is not shipped: run / flash reload it from there
+    fit: dict = ABSENT  # toolchain.targets.project fit, estimated at compile, measured in QEMU
+    compile_seconds: float = ABSENT
+    # run --on host
+    secondary_reference: SecondaryReference = ABSENT
+    # run --on qemu (stack also flash)
+    stack_bytes: int = ABSENT
+    stack: dict = ABSENT
+    huffman: dict = ABSENT  # both decode modes of Huffman-coded layers
+    # flash
+    board_run: dict = ABSENT
+
+
+def new_report(name: str, board: str, plan, dense_blob) -> Report:
     float_params = sum(l.param_count + (0 if l.bias is None else l.bias.size) for l in plan.layers)
-    return {
-        "model": name,
-        "board": board,
-        "accuracy": {"float": None, "pruned_float": None, "int8_reference": None, "int8_host": None,
-                     "int8_qemu": None},
-        "mismatches": {"host_vs_reference": None, "qemu_vs_reference": None},
-        "samples": {"host": 0, "qemu": 0},
-        "weights": {
-            "params": sum(l.param_count for l in plan.layers),
-            "nonzero": sum(l.nonzero_count for l in plan.layers),
-            "bytes": len(plan.blob.data),
-            "bytes_dense_int8": len(dense_blob.data),
-            "bytes_float32": 4 * float_params,
-        },
-        "layers": [
-            {"name": l.name, "op": l.opcode.name, "format": c.format, "params": l.param_count,
-             "nonzero": l.nonzero_count, "bytes": b, "bytes_dense_int8": bd, "instructions": None,
-             "dense_instructions": None, "estimated_instructions": c.estimated_instructions,
-             "weight_table_bytes": c.table_bytes, "format_candidates": [
-                 {"format": f, "weight_table_bytes": c.candidates[f],
-                  "estimated_instructions": (c.instructions or {}).get(f)} for f in c.candidates]}
+    return Report(
+        model=name,
+        board=board,
+        accuracy=Accuracy(),
+        mismatches=Mismatches(),
+        samples=Samples(),
+        weights=Weights(
+            params=sum(l.param_count for l in plan.layers),
+            nonzero=sum(l.nonzero_count for l in plan.layers),
+            bytes=len(plan.blob.data),
+            bytes_dense_int8=len(dense_blob.data),
+            bytes_float32=4 * float_params,
+        ),
+        layers=[
+            LayerEntry(name=l.name, op=l.opcode.name, format=c.format, params=l.param_count,
+                       nonzero=l.nonzero_count, bytes=b, bytes_dense_int8=bd,
+                       estimated_instructions=c.estimated_instructions,
+                       weight_table_bytes=c.table_bytes, format_candidates=[
+                           {"format": f, "weight_table_bytes": c.candidates[f],
+                            "estimated_instructions": (c.instructions or {}).get(f)}
+                           for f in c.candidates])
             for l, c, b, bd in zip(plan.layers, plan.choices, plan.blob.layer_bytes,
                                    dense_blob.layer_bytes)
         ],
-        "firmware": {"text": None, "rodata": None, "data": None, "bss": None},
-        "arena_bytes": plan.arena.arena_bytes,
-        # int8, or float32 for a model converted with float input / output (QUANTIZE / DEQUANTIZE
-        # in the model); samples and outputs are compared as the buffers' bytes either way
-        "io_dtypes": {"input": plan.graph.tensors[plan.graph.inputs[0]].dtype,
-                      "output": plan.graph.tensors[plan.graph.outputs[0]].dtype},
-        "instructions_per_inference": None,
-        "dense_instructions_per_inference": None,
-    }
+        firmware=Firmware(),
+        arena_bytes=plan.arena.arena_bytes,
+        io_dtypes=IoDtypes(input=plan.graph.tensors[plan.graph.inputs[0]].dtype,
+                           output=plan.graph.tensors[plan.graph.outputs[0]].dtype),
+        instructions_per_inference=None,
+        dense_instructions_per_inference=None,
+    )
 
 
 def _pct(v) -> str:

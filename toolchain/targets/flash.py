@@ -215,13 +215,10 @@ def run_on_board(board: Board, plan: FlashPlan, port: str, timeout_s: float = 12
         raise RunError(f"{board.name}: no ES_END on {port} within {timeout_s:g} s; got:\n{text[-1500:]}")
 
 
-def board_run_record(board: Board, text: str, reference_outputs, source: str) -> dict:
-    """Parses what a board printed (ES_BOARD, ES_BEGIN, ES_OUT, ES_CYCLES, ES_LAYER, ES_END),
-    compares the outputs with the reference byte for byte and returns report.json's
-    "board_run" (without the run's tool/probe/port, which the caller adds). Latency is sample
-    0's cycles, in ms at the board file's clock_hz."""
-    import numpy as np
-
+def parse_board_output(board: Board, text: str, source: str):
+    """What a board printed (ES_BOARD, ES_BEGIN, ES_OUT, ES_CYCLES, ES_LAYER, ES_END), parsed:
+    a targets.qemu.QemuRun whose instructions are the board's cycle counts. Raises RunError
+    for a firmware error or fault, or another board's output."""
     from toolchain.targets.qemu import parse_output
 
     error = next((l for l in text.splitlines() if l.startswith(("ES_ERROR", "ES_FAULT"))), None)
@@ -231,15 +228,33 @@ def board_run_record(board: Board, text: str, reference_outputs, source: str) ->
     if header is None or header[1] != board.name:
         raise RunError(f"{source}: expected 'ES_BOARD {board.name} ...' first, got "
                        f"{' '.join(header) if header else 'no ES_BOARD line'}: is this the right board?")
-    run = parse_output(text, source, timing_tag="ES_CYCLES")
-    ref = np.asarray(reference_outputs).reshape(len(run.outputs), -1)
+    return parse_output(text, source, timing_tag="ES_CYCLES")
+
+
+def board_run_fields(board: Board, run, mismatches: int) -> dict:
+    """report.json's "board_run" for a parsed run with `mismatches` output bytes differing from
+    the reference (without the run's tool/probe/port, which the caller adds). Latency is sample
+    0's cycles, in ms at the board file's clock_hz."""
     cycles = [int(c) for c in run.instructions]
     return {
         "board": board.name, "samples": len(cycles),
-        "mismatches_vs_reference": int(np.count_nonzero(run.outputs != ref)),
-        "outputs": run.outputs,  # popped by the caller after computing accuracy
+        "mismatches_vs_reference": int(mismatches),
         "clock_hz": board.clock_hz, "timer": board.timer,
         "cycles_per_inference": cycles[0], "cycles_min": min(cycles), "cycles_max": max(cycles),
         "ms_per_inference": round(cycles[0] * 1000 / board.clock_hz, 3),
         "layer_cycles": [int(c) for c in run.layer_instructions],
     }
+
+
+def board_run_record(board: Board, text: str, reference_outputs, source: str) -> dict:
+    """parse_board_output, compared with the reference byte for byte: board_run_fields with
+    the outputs under "outputs" (after "mismatches_vs_reference")."""
+    import numpy as np
+
+    run = parse_board_output(board, text, source)
+    ref = np.asarray(reference_outputs).reshape(len(run.outputs), -1)
+    fields = board_run_fields(board, run, int(np.count_nonzero(run.outputs != ref)))
+    keys = list(fields)
+    at = keys.index("mismatches_vs_reference") + 1
+    return {**{k: fields[k] for k in keys[:at]}, "outputs": run.outputs,
+            **{k: fields[k] for k in keys[at:]}}

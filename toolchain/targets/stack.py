@@ -16,7 +16,11 @@ through es_matvec_fn_t, the layer hook of es_model_invoke_hooked) are resolved t
 possible target, and the deepest is taken. The possible targets are over-approximated as
 every kept function that no code calls directly and that is not an entry point or handler:
 a function reached only through a pointer is never called directly, and taking the maximum
-over a superset keeps the bound safe. Recursion (a call back into a function already on the
+over a superset keeps the bound safe. The superset holds functions of every pointer type (an
+op's check, its eval, a format's check, a kernel), so a pointer call is taken never to
+re-enter a function already on the path, as none of the runtime's does (the registry's checks
+call format checks, evals call kernels, never the reverse); such an edge is skipped, not
+reported as recursion. Recursion (a call back into a function already on the
 path) cannot be bounded statically: it is reported in `recursion` and the back edge is not
 followed. Callees without a .ci node (newlib's memcpy, memset, compiler helpers) are listed in
 `unknown` and counted as 0 bytes.
@@ -112,10 +116,11 @@ def analyze(ci_files, elf: Path | None = None, fpu: bool = True) -> StackReport:
         best, best_path = 0, []
         callees = []
         for dst in calls.get(title, []):
-            callees += indirect if dst == INDIRECT else [dst]
-        for dst in dict.fromkeys(callees):
+            callees += [(t, True) for t in indirect] if dst == INDIRECT else [(dst, False)]
+        for dst, through_pointer in dict.fromkeys(callees):
             if dst in on_path or dst == title:
-                recursion.add(_short(dst))
+                if not through_pointer:  # a pointer call never re-enters its caller (see above)
+                    recursion.add(_short(dst))
                 continue
             if dst not in frames:
                 unknown.add(_short(dst))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from toolchain.errors import DatasetError, InputFileError, ToolchainError
+from toolchain.quantize.litert import litert_interpreter  # noqa: F401 (re-exported)
 
 BACKENDS = ("tflm", "litert")
 
@@ -112,37 +113,6 @@ def accuracy_from_outputs(outputs_int8: np.ndarray, y: np.ndarray) -> float:
         raise DatasetError("cannot compute accuracy on 0 samples")
     predictions = np.argmax(outputs.reshape(len(outputs), -1), axis=-1)
     return float(np.mean(predictions == labels.reshape(-1)))
-
-
-def litert_interpreter(tflite_bytes: bytes):
-    """An allocated LiteRT interpreter using the BUILTIN_REF (reference kernel) op resolver.
-
-    Prefers ai_edge_litert, then tflite_runtime, then tf.lite. Raises InputFileError if the
-    model cannot be loaded.
-    """
-    interpreter_class, resolver = _litert_interpreter_class()
-    try:
-        interpreter = interpreter_class(
-            model_content=bytes(tflite_bytes),
-            experimental_op_resolver_type=resolver.BUILTIN_REF,
-        )
-        interpreter.allocate_tensors()
-    except (ValueError, RuntimeError) as exc:
-        raise InputFileError(f"LiteRT cannot load the .tflite model: {exc}") from exc
-    return interpreter
-
-
-def _litert_interpreter_class():
-    try:
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-    except ImportError:
-        try:
-            from tflite_runtime.interpreter import Interpreter, OpResolverType
-        except ImportError:
-            import tensorflow as tf
-
-            Interpreter, OpResolverType = tf.lite.Interpreter, tf.lite.experimental.OpResolverType
-    return Interpreter, OpResolverType
 
 
 class _LiteRtRunner:
