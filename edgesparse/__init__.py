@@ -25,7 +25,7 @@ __version__ = toolchain.__version__
 
 DEFAULT_BOARD = "mps2-an386"
 _COMPILE_OPTIONS = ("sparsity", "seed", "name", "optimize", "flash_budget", "layout", "prune",
-                    "share", "huffman", "train_epochs", "prune_epochs")
+                    "share", "huffman", "train_epochs", "prune_epochs", "code_opt")
 
 
 @dataclass
@@ -67,7 +67,8 @@ def compile(model, out, *, data=None, board: str = DEFAULT_BOARD, **options) -> 
       ("speed" | "size" | "balanced"), flash_budget (bytes), layout ("firmware" | "library"),
       prune (a toolchain.prune.config.PruneConfig), share (codebook bits 1..5, "auto" or a
       toolchain.quantize.sharing.ShareSpec), huffman ("init" | "stream"), train_epochs,
-      prune_epochs.
+      prune_epochs, code_opt ("mixed" | "speed" | "size": the firmware's compiler optimization,
+      kernels -O3 and the rest -Os by default).
     """
     from toolchain import pipeline
 

@@ -227,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--optimize", choices=["speed", "size", "balanced"], default="balanced",
                    help="per-layer weight format goal: speed = fewest instructions, size = fewest "
                         "bytes, balanced = fewest bytes without being slower than dense (default)")
+    c.add_argument("--code-opt", choices=["mixed", "speed", "size"], default="mixed",
+                   help="the firmware's compiler optimization: mixed = kernels for speed (-O3), "
+                        "the rest (validation, interpreter loop, port, main) for size (-Os) "
+                        "(default); speed = all -O3; size = all -Os")
     c.add_argument("--flash-budget", type=_bytes, default=None, metavar="BYTES",
                    help="upper bound on the model blob in flash (e.g. 65536 or 64K); with "
                         "--optimize speed, layers move to smaller formats until it fits")
@@ -342,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
                                         sparsity=args.sparsity, seed=args.seed, name=args.name,
                                         prune_epochs=args.epochs, prune=prune,
                                         optimize=args.optimize, flash_budget=args.flash_budget,
+                                        code_opt=args.code_opt,
                                         layout=args.layout, share=_share_spec(args),
                                         huffman=args.huffman_decode if args.huffman else None)
             print(layer_table(result.report))

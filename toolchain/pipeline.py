@@ -299,7 +299,8 @@ class CompileOptions:
     the built-in dataset for the input shape, or generated inputs for a .tflite). `prune`, a
     toolchain.prune.config.PruneConfig, replaces the uniform pruning. `share`
     (toolchain.quantize.sharing.ShareSpec) shares weights after pruning; `huffman` ("init" or
-    "stream") offers Huffman-coded palettes decoded that way. layout: "firmware" or "library"."""
+    "stream") offers Huffman-coded palettes decoded that way. layout: "firmware" or "library".
+    code_opt: "mixed" (kernels -O3, the rest -Os), "speed" or "size" (everything -O3 / -Os)."""
 
     board: str = "mps2-an386"
     sparsity: float = 0.8
@@ -314,6 +315,13 @@ class CompileOptions:
     layout: str = "firmware"
     share: object = None
     huffman: str | None = None
+    code_opt: str = "mixed"  # toolchain.targets.build.CODE_OPTS: the firmware's -O per part
+
+
+def _code_opt(report) -> str:
+    """The --code-opt a compile chose (reports written before it existed: the default)."""
+    value = report.get("code_opt") if isinstance(report, dict) else getattr(report, "code_opt", None)
+    return value if isinstance(value, str) else CompileOptions.code_opt
 
 
 def compile_model(model_path: Path | None, out: Path, options: CompileOptions | None = None, *,
@@ -395,6 +403,7 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
         report.data = GENERATED if ds is None else ds.name
         report.optimize = optimize
         report.flash_budget = flash_budget
+        report.code_opt = o.code_opt
         for k, v in stages.accuracy.items():
             report.accuracy.set(k, v)
         report.accuracy.int8_reference = accuracy(ref, y, report)
@@ -419,7 +428,7 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
             report.board_file = str(board_obj.path.resolve())  # not a shipped board: run/flash reload it
         report.fit = write_board_outputs(tmp, board_obj, layout, len(plan.blob.data),
                                          plan.arena.arena_bytes, x_int8[:QEMU_SAMPLES], name,
-                                         report.to_dict())
+                                         report.to_dict(), code_opt=o.code_opt)
         report.compile_seconds = round(time.time() - t0, 1)
         report = report.to_dict()
         write_json_atomic(tmp / "report.json", report)
@@ -577,7 +586,8 @@ class QemuTarget(RunTarget):
         log(f"building firmware for {board.name} and running {len(x)} samples in QEMU")
         self.fw = build_firmware(out / "src", out / "build" / board.name, board,
                                  x.reshape(len(x), -1), report.model,
-                                 stack_bytes=stack_reservation(board, report.to_dict()))
+                                 stack_bytes=stack_reservation(board, report.to_dict()),
+                                 code_opt=_code_opt(report))
         self.run = run_qemu(self.fw.elf, board)
         self.dense_run = None
         if self.compare_dense:
@@ -587,7 +597,8 @@ class QemuTarget(RunTarget):
             dense_dir = out / "build" / board.name / "dense"
             generate(dense_plan, dense_dir)
             dense_fw = build_firmware(dense_dir / "src", dense_dir / "build", board,
-                                      x.reshape(len(x), -1), report.model)
+                                      x.reshape(len(x), -1), report.model,
+                                      code_opt=_code_opt(report))
             self.dense_run = run_qemu(dense_fw.elf, board)
         return self.run.outputs
 
@@ -646,7 +657,8 @@ class BoardTarget(RunTarget):
         log(f"building firmware for {board.name} ({len(x)} test inputs)")
         self.fw = fw = build_firmware(out / "src", out / "build" / board.name, board,
                                       x.reshape(len(x), -1), report.model,
-                                      stack_bytes=stack_reservation(board, report.to_dict()))
+                                      stack_bytes=stack_reservation(board, report.to_dict()),
+                                      code_opt=_code_opt(report))
         self.fit = fit = fit_of_sizes(board, fw.sizes, f"the firmware for {report.model}")
         for k, v in stack_report(fw).items():
             setattr(report, k, v)
@@ -719,7 +731,7 @@ def _huffman_modes(out: Path, report: dict, tflite: bytes, board, x, ref, run) -
     alt_dir = out / "build" / board.name / f"huffman-{other}"
     generate(alt, alt_dir)
     alt_fw = build_firmware(alt_dir / "src", alt_dir / "build", board, x.reshape(len(x), -1),
-                            report["model"])
+                            report["model"], code_opt=_code_opt(report))
     alt_run = run_qemu(alt_fw.elf, board)
 
     def entry(p, r) -> dict:

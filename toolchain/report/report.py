@@ -192,6 +192,7 @@ class Report(Section):
     data: str = ABSENT
     optimize: str = ABSENT
     flash_budget: int | None = ABSENT
+    code_opt: str = ABSENT  # --code-opt: the firmware's optimization levels (targets.build.CODE_OPTS)
     sharing: dict | None = ABSENT
     huffman_decode: str | None = ABSENT
     compression: dict = ABSENT  # toolchain.report.compression.compression_section

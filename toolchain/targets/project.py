@@ -182,7 +182,7 @@ def _copy_model(model_src: Path, dest: Path) -> None:
 
 def write_firmware_project(project_dir: Path, board: Board, model_src: Path,
                            test_inputs: np.ndarray, model_name: str,
-                           stack_bytes: int | None = None) -> Path:
+                           stack_bytes: int | None = None, code_opt: str = "mixed") -> Path:
     """A self-contained firmware project for board in project_dir (see the module doc)."""
     from toolchain.targets.build import render_firmware_project
 
@@ -192,7 +192,7 @@ def write_firmware_project(project_dir: Path, board: Board, model_src: Path,
     _copy_runtime(project_dir / "runtime", board)
     render_firmware_project(project_dir, board, project_dir / "model", test_inputs, model_name,
                             stack_bytes if stack_bytes is not None else board.stack_bytes,
-                            relocatable=True)
+                            relocatable=True, code_opt=code_opt)
     return project_dir
 
 
@@ -206,7 +206,8 @@ def write_library(library_dir: Path, model_src: Path) -> Path:
 
 
 def write_board_outputs(out: Path, board: Board, layout: str, blob_bytes: int, arena_bytes: int,
-                        test_inputs: np.ndarray, model_name: str, report: dict) -> dict:
+                        test_inputs: np.ndarray, model_name: str, report: dict,
+                        code_opt: str = "mixed") -> dict:
     """compile's board step, before anything is built: checks that the weights, arena, stack
     and test vectors fit the board (BudgetError naming the board file otherwise), then writes
     out/firmware (layout "firmware") or out/library (layout "library") from out/src. Returns
@@ -219,7 +220,7 @@ def write_board_outputs(out: Path, board: Board, layout: str, blob_bytes: int, a
                        f"model {model_name}")
     if layout == "firmware":
         write_firmware_project(Path(out) / "firmware", board, Path(out) / "src", inputs, model_name,
-                               stack)
+                               stack, code_opt=code_opt)
     else:
         write_library(Path(out) / "library", Path(out) / "src")
     return fit.as_dict()
