@@ -145,3 +145,9 @@ def test_firmware_links_only_the_models_kernels(generated, tmp_path):
               "es_mul_s8", "es_pad_s8", "es_matvec_dense_s8_dsp", "es_matvec_palette_s8",
               "es_matvec_palette_csr_s8", "es_palette_check", "es_huff_walk", "es_matvec_nm24_s8_dsp"}
     assert not funcs & unused, funcs & unused
+
+
+def test_model_names_cannot_end_the_generated_comments():
+    from toolchain.codegen.model import c_comment
+
+    assert c_comment("conv/*x*/y\nz") == "conv/ *x* /y z"

@@ -23,6 +23,11 @@ def banner(blob: Blob) -> str:
             f"model {digest}; do not edit")
 
 
+def c_comment(text: str) -> str:
+    """text safe inside a C block comment on one line (model names are the converter's)."""
+    return text.replace("*/", "* /").replace("/*", "/ *").replace("\n", " ")
+
+
 def _layer_records(blob: Blob) -> list[dict]:
     h = fmt.HEADER.unpack(blob.data)
     return [fmt.LAYER.unpack(blob.data, h["layers_offset"] + i * fmt.LAYER.size)
@@ -66,7 +71,7 @@ def blob_regions(blob: Blob, layers: list[Layer]) -> list[dict]:
     regions = []
     for (start, label), (end, _) in zip(cuts, cuts[1:] + [(len(data), "")]):
         if end > start:
-            regions.append(dict(label=f"{label}, {end - start} bytes at {start}",
+            regions.append(dict(label=c_comment(f"{label}, {end - start} bytes at {start}"),
                                 lines=c_hex_lines(data[start:end])))
     return regions
 
@@ -84,9 +89,9 @@ def write_model_sources(graph: Graph, layers: list[Layer], choices: list[Choice]
         input_scale=repr(float(np.float32(x.scale[0])) if x.scale.size else 1.0),
         input_zero_point=int(x.zero_point[0]) if x.zero_point.size else 0,
         layers=[dict(index=l.index, op=l.opcode.name, format=c.format, params=l.param_count,
-                     nonzero=l.nonzero_count, bytes=b, name=l.name)
+                     nonzero=l.nonzero_count, bytes=b, name=c_comment(l.name))
                 for l, c, b in zip(layers, choices, blob.layer_bytes)],
-        tensors=[dict(offset=arena.offsets[t], bytes=arena.sizes[t], name=graph.tensors[t].name)
+        tensors=[dict(offset=arena.offsets[t], bytes=arena.sizes[t], name=c_comment(graph.tensors[t].name))
                  for t in sorted(arena.offsets, key=lambda t: (arena.offsets[t], t))],
         blob_regions=blob_regions(blob, layers),
         **registry(blob, layers),
