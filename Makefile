@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: bootstrap demo test test-all bench compression zoo pruning field docs fuzz clean
+.PHONY: bootstrap demo test test-all bench compression zoo pruning field code-size docs fuzz clean
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -34,6 +34,11 @@ compression: bootstrap
 zoo: bootstrap
 	$(VENV)/bin/edgesparse zoo --out out/zoo --docs docs/ZOO.md
 	cp out/zoo/zoo.json benchmarks/zoo.json
+
+# whole-firmware .text of the demo, zoo and field models under each --code-opt level (needs the
+# outputs of make demo and make zoo): benchmarks/code_size.json and docs/CODE_SIZE.md
+code-size: bootstrap
+	$(PY) benchmarks/code_size.py
 
 # accuracy of both demo models under every pruning method (about 20 min): benchmarks/pruning_accuracy.json
 pruning: bootstrap

@@ -11,6 +11,7 @@ Which document comes from which JSON (all under benchmarks/):
     docs/ZOO.md, docs/zoo.png                  zoo.json              (make zoo)
     docs/PRUNING.md (accuracy region)          pruning_accuracy.json (make pruning)
     docs/FIELD.md                              field.json            (benchmarks/field.py, when present)
+    docs/CODE_SIZE.md                          code_size.json        (make code-size)
     README.md, marked regions:
       demo, demo-seconds, demo-digits-float    demo.json (make demo), reference_figures.json
       compression, huffman-stream-cost         compression.json
@@ -211,6 +212,11 @@ def render_all(root: Path = REPO_ROOT) -> dict[Path, str]:
     field = render_field(root)
     if field is not None:
         docs[Path("docs/FIELD.md")] = field
+    code_size = load(root, BENCH / "code_size.json")
+    if code_size is not None:
+        from benchmarks.code_size import render_doc as code_size_doc
+
+        docs[Path("docs/CODE_SIZE.md")] = code_size_doc(code_size)
     readme = (root / "README.md").read_text()
     docs[Path("README.md")] = render_regions(readme, readme_regions(root), "README.md")
     return docs
