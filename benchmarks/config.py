@@ -1,5 +1,5 @@
 """What the kernel benchmark measures: layer shapes, weight patterns, boards, and the reference
-figures from ../shared/DESIGN.md ("Measured reference points").
+figures of CMSIS-NN's dense kernels (CMSIS_NN below: measured outside this repository, once).
 
 Shape strings (the names results.json and docs/BENCHMARKS.md use):
     "<in>x<out>"                         FULLY_CONNECTED, e.g. "784x300"
@@ -117,8 +117,9 @@ DENSE_DSP = "dense_dsp"
 DENSE_C = "dense_c"
 DISABLE_DSP_DEFINE = "ES_DISABLE_DSP"
 
-# ../shared/DESIGN.md, "Measured reference points": Cortex-M4 (mps2-an386), QEMU -icount
-# shift=0, gcc 12 -O3, instructions per layer.
+# CMSIS-NN's int8 kernels, measured outside this repository (the team's design notes, "Measured
+# reference points"): Cortex-M4 (mps2-an386), QEMU -icount shift=0, gcc 12 -O3, instructions
+# per layer.
 CMSIS_NN = {
     "784x300": 455_920,
     "12x12x20-5x5x50-valid": 2_905_640,
