@@ -123,8 +123,8 @@ def render_doc(data: dict) -> str:
         "inference (not cycles) of that build. Every firmware links only the kernels and weight "
         "formats its model uses: the generated `model.c` lists them in the runtime's registry and "
         "`--gc-sections` drops the rest.", "",
-        "- `mixed` (the default): kernels `-O3`, the rest (model validation, interpreter loop, "
-        "format checks, port, `main`) `-Os`",
+        "- `mixed` (the default): kernels and the interpreter loop `-O3`, the rest (model "
+        "validation, format checks, port, `main`) `-Os`",
         "- `size`: everything `-Os`; `speed`: everything `-O3`", "",
         "| model | ops | formats | .text mixed | .text size | .text speed | instructions mixed "
         "| instructions size | instructions speed | mismatching bytes |",

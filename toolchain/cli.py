@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "bytes, balanced = fewest bytes without being slower than dense (default)")
     c.add_argument("--code-opt", choices=["mixed", "speed", "size"], default="mixed",
                    help="the firmware's compiler optimization: mixed = kernels for speed (-O3), "
-                        "the rest (validation, interpreter loop, port, main) for size (-Os) "
+                        "the rest (validation, port, main) for size (-Os) "
                         "(default); speed = all -O3; size = all -Os")
     c.add_argument("--flash-budget", type=_bytes, default=None, metavar="BYTES",
                    help="upper bound on the model blob in flash (e.g. 65536 or 64K); with "

@@ -1,6 +1,6 @@
-/* Model validation and the interpreter loop. es_model_init checks the header, the tensor
- * table and the arena, then each layer through its op's registry entry (es_registry.h), so
- * kernels index their tables without bounds checks. */
+/* Model validation and the I/O accessors. es_model_init checks the header, the tensor table
+ * and the arena, then each layer through its op's registry entry (es_registry.h), so kernels
+ * index their tables without bounds checks. The interpreter loop is es_invoke.c. */
 #include <string.h>
 
 #include "edgesparse.h"
@@ -272,35 +272,6 @@ es_status_t es_model_init(es_model_t *model, const void *blob, uint32_t blob_byt
     model->arena_bytes = arena_bytes;
     model->ready = 1;
     return ES_OK;
-}
-
-es_status_t es_model_invoke_hooked(const es_model_t *model, es_layer_hook_t hook, void *ctx)
-{
-    uint32_t i;
-    if (model == 0) {
-        return ES_ERR_NULL;
-    }
-    if (!model->ready) {
-        return ES_ERR_NOT_READY;
-    }
-    for (i = 0; i < model->header->layer_count; ++i) {
-        const es_layer_t *l = &model->layers[i];
-        if (hook) {
-            hook(ctx, i, 0);
-        }
-        const es_op_entry_t *e = es_registry.layer_ops != 0 ? es_registry.ops[es_registry.layer_ops[i]]
-                                                            : es_registry_op(&es_registry, l->op, l->variant);
-        e->eval(model, l, model->blob + l->params_offset);
-        if (hook) {
-            hook(ctx, i, 1);
-        }
-    }
-    return ES_OK;
-}
-
-es_status_t es_model_invoke(const es_model_t *model)
-{
-    return es_model_invoke_hooked(model, (es_layer_hook_t)0, (void *)0);
 }
 
 static const es_tensor_t *es_io_tensor(const es_model_t *model, uint32_t index, int output)

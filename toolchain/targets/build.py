@@ -29,9 +29,9 @@ HOST_CFLAGS = ["-std=c99", "-O2", "-fPIC", "-shared", *STRICT_WARNINGS]
 SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"]
 
 # --code-opt: the compiler's optimization level for the kernels and for the rest of the firmware
-# (model validation, interpreter loop, weight-format checks, port, main, startup). "mixed", the
-# default, runs the kernels at full speed and keeps the code that runs once (or once per layer)
-# small.
+# (model validation, weight-format checks and bindings, port, main, startup; the interpreter
+# loop counts as a kernel). "mixed", the default, runs the kernels at full speed and keeps the
+# code that runs once (or once per layer) small.
 CODE_OPTS = {"mixed": ("-O3", "-Os"), "speed": ("-O3", "-O3"), "size": ("-Os", "-Os")}
 DEFAULT_CODE_OPT = "mixed"
 
