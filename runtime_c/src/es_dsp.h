@@ -1,9 +1,8 @@
 /* The Armv7E-M DSP-extension instructions the SIMD kernels use, as inline functions.
  * On a core with the extension (__ARM_FEATURE_DSP) each is one instruction; elsewhere a C
  * emulation with the same results lets the host build and test the very same kernels.
- * ES_USE_DSP says whether the runtime dispatches to the _dsp kernels: on by default where
- * the extension exists, forced on with -DES_FORCE_DSP (host tests), off with
- * -DES_DISABLE_DSP (benchmarks of the plain C kernels on a DSP core). Internal. */
+ * Which kernels a build runs (the _dsp ones or the plain C ones) is es_isa.h's ES_ISA, through
+ * the registry entries. Internal. */
 #ifndef ES_DSP_H
 #define ES_DSP_H
 
@@ -12,9 +11,7 @@
 
 #include "es_fixedpoint.h"
 
-#include "es_isa.h"
 
-#define ES_USE_DSP (ES_ISA >= ES_ISA_DSP)
 
 /* Four bytes from any address (an unaligned LDR on Armv7-M; memcpy compiles to it). */
 ES_INLINE uint32_t es_read_u32(const void *p)

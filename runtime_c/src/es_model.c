@@ -64,13 +64,14 @@ static es_status_t es_check_layer_map(const es_layer_t *layers, uint32_t layer_c
         return ES_ERR_FORMAT;
     }
     for (i = 0; i < layer_count; ++i) {
-        if (r->layer_ops != 0 && (r->layer_ops[i] >= r->op_count ||
-                                  r->ops[r->layer_ops[i]] != es_registry_op(r, layers[i].op, layers[i].variant))) {
+        const es_op_entry_t *e = es_registry_op(r, layers[i].op, layers[i].variant);
+        if (r->layer_ops != 0 && (r->layer_ops[i] >= r->op_count || r->ops[r->layer_ops[i]] != e)) {
             return ES_ERR_OP;
         }
+        /* no format entry: no weights, or an op that reads its own (e is checked below) */
         if (r->layer_formats != 0 &&
             (r->layer_formats[i] == ES_NO_ENTRY
-                 ? layers[i].format != ES_FMT_NONE
+                 ? layers[i].format != ES_FMT_NONE && (e == 0 || (e->flags & ES_OPF_OWN_FORMAT) == 0)
                  : (r->layer_formats[i] >= r->format_count ||
                     r->formats[r->layer_formats[i]]->format != layers[i].format))) {
             return ES_ERR_FORMAT;

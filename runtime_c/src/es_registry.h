@@ -36,6 +36,7 @@ typedef struct {
 #define ES_OPF_WEIGHTS 0x4u   /* layer.format names a weight format (else ES_FMT_NONE) */
 #define ES_OPF_FLOAT_IN 0x8u  /* input[0] is float32 (else int8) */
 #define ES_OPF_FLOAT_OUT 0x10u /* the output is float32 (else int8) */
+#define ES_OPF_OWN_FORMAT 0x20u /* checks and reads its weights itself: no format entry (depthwise) */
 
 /* Byte offset of a params field, for es_op_entry_t's weights_at / scratch_at (0: none). */
 #define ES_FIELD_AT(type, field) ((uint16_t)offsetof(type, field))

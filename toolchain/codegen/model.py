@@ -39,14 +39,15 @@ def registry(blob: Blob, layers: list[Layer]) -> dict:
     layers use, and per layer the index of each."""
     records = _layer_records(blob)
     ops = sorted({l.entry.c_entry for l in layers})
-    formats = sorted({fmt.WeightFormat(r["format"]) for r in records} - {fmt.WeightFormat.NONE})
+    used = [fmt.WeightFormat(r["format"]) if r["format"] and not l.entry.own_format else None
+            for l, r in zip(layers, records)]
+    formats = sorted({f for f in used if f is not None})
     if len(ops) >= 0xFF or len(layers) > 0xFFFF:
         raise ValueError(f"{len(ops)} kernels / {len(layers)} layers exceed the registry's indices")
     return dict(
         op_entries=ops, format_entries=[fmt.FORMAT_ENTRIES[f] for f in formats],
         layer_ops=[ops.index(l.entry.c_entry) for l in layers],
-        layer_formats=[formats.index(fmt.WeightFormat(r["format"])) if r["format"] else 0xFF
-                       for r in records])
+        layer_formats=[0xFF if f is None else formats.index(f) for f in used])
 
 
 def blob_regions(blob: Blob, layers: list[Layer]) -> list[dict]:

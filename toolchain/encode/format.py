@@ -272,35 +272,6 @@ STRUCTS: tuple[Struct, ...] = (
     RESIZE_PARAMS, BATCH_MATMUL_PARAMS,
 )
 
-PARAMS_STRUCT = {
-    OpCode.FULLY_CONNECTED: FC_PARAMS,
-    OpCode.CONV_2D: CONV_PARAMS,
-    OpCode.DEPTHWISE_CONV_2D: CONV_PARAMS,
-    OpCode.MAX_POOL_2D: POOL_PARAMS,
-    OpCode.AVERAGE_POOL_2D: POOL_PARAMS,
-    OpCode.SOFTMAX: SOFTMAX_PARAMS,
-    OpCode.ADD: ADD_PARAMS,
-    OpCode.RESHAPE: RESHAPE_PARAMS,
-    OpCode.PAD: PAD_PARAMS,
-    OpCode.MEAN: MEAN_PARAMS,
-    OpCode.CONCATENATION: CONCAT_PARAMS,
-    OpCode.STRIDED_SLICE: SLICE_PARAMS,
-    OpCode.MUL: MUL_PARAMS,
-    OpCode.LOGISTIC: LUT_PARAMS,
-    OpCode.TANH: LUT_PARAMS,
-    OpCode.QUANTIZE: LUT_PARAMS,  # AFFINE_PARAMS from float32 (the layer's params_struct)
-    OpCode.DEQUANTIZE: AFFINE_PARAMS,
-    OpCode.SUB: ADD_BROADCAST_PARAMS,
-    OpCode.LEAKY_RELU: LUT_PARAMS,
-    OpCode.RELU: LUT_PARAMS,
-    OpCode.RELU6: LUT_PARAMS,
-    OpCode.HARD_SWISH: LUT_PARAMS,
-    OpCode.TRANSPOSE: TRANSPOSE_PARAMS,
-    OpCode.MAXIMUM: MINMAX_PARAMS,
-    OpCode.MINIMUM: MINMAX_PARAMS,
-    OpCode.RESIZE_NEAREST_NEIGHBOR: RESIZE_PARAMS,
-    OpCode.BATCH_MATMUL: BATCH_MATMUL_PARAMS,
-}
 
 
 def align(n: int, to: int = TABLE_ALIGN_BYTES) -> int:
@@ -327,6 +298,7 @@ class OpEntry:
 
     params: Struct
     c_entry: str
+    own_format: bool = False  # reads its weights itself: no weight-format entry (ES_OPF_OWN_FORMAT)
 
 
 # (op, variant) -> the runtime's kernel. DEPTHWISE_CONV_2D has one entry per ISA; the macro
@@ -340,7 +312,7 @@ OP_ENTRIES: dict[tuple[OpCode, int], OpEntry] = {
     (OpCode.CONCATENATION, VARIANT_DEFAULT): OpEntry(CONCAT_PARAMS, "es_op_concatenation"),
     (OpCode.CONV_2D, VARIANT_DEFAULT): OpEntry(CONV_PARAMS, "es_op_conv_2d"),
     (OpCode.DEPTHWISE_CONV_2D, VARIANT_DEFAULT):
-        OpEntry(CONV_PARAMS, "ES_ISA_ENTRY(es_op_depthwise_conv_2d)"),
+        OpEntry(CONV_PARAMS, "ES_ISA_ENTRY(es_op_depthwise_conv_2d)", own_format=True),
     (OpCode.FULLY_CONNECTED, VARIANT_DEFAULT): OpEntry(FC_PARAMS, "es_op_fully_connected"),
     (OpCode.LOGISTIC, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_logistic"),
     (OpCode.TANH, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_tanh"),
@@ -375,3 +347,8 @@ FORMAT_ENTRIES: dict[WeightFormat, str] = {
     WeightFormat.PALETTE: "es_format_palette",
     WeightFormat.PALETTE_CSR: "es_format_palette_csr",
 }
+
+
+def params_struct(op: int, variant: int = VARIANT_DEFAULT) -> Struct:
+    """The params struct of a layer record's (op, variant)."""
+    return OP_ENTRIES[(OpCode(op), variant)].params

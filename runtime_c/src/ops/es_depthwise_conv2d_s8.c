@@ -54,6 +54,6 @@ static void es_depthwise_conv2d_eval(const es_model_t *m, const es_layer_t *l, c
 }
 
 const es_op_entry_t es_op_depthwise_conv_2d = {
-    ES_OP_DEPTHWISE_CONV_2D, ES_VARIANT_DEFAULT, ES_OPF_WEIGHTS, sizeof(es_conv_params_t),
+    ES_OP_DEPTHWISE_CONV_2D, ES_VARIANT_DEFAULT, ES_OPF_WEIGHTS | ES_OPF_OWN_FORMAT, sizeof(es_conv_params_t),
     es_depthwise_conv2d_check, es_depthwise_conv2d_eval, ES_FIELD_AT(es_conv_params_t, weights_offset), 0,
 };
