@@ -61,7 +61,7 @@ def test_palette_kernels_match_tflm(name, shared_model, host_vs_reference):
 def _weights_offset(plan, i):
     h = fmt.HEADER.unpack(plan.blob.data)
     rec = fmt.LAYER.unpack(plan.blob.data, h["layers_offset"] + i * fmt.LAYER.size)
-    params = fmt.PARAMS_STRUCT[fmt.OpCode(rec["op"])].unpack(plan.blob.data, rec["params_offset"])
+    params = fmt.params_struct(rec["op"], rec["variant"]).unpack(plan.blob.data, rec["params_offset"])
     return params["weights_offset"]
 
 

@@ -105,7 +105,7 @@ def _blob_weight_formats(plan) -> list[tuple[int, int | None]]:
         rec = fmt.LAYER.unpack(data, h["layers_offset"] + i * fmt.LAYER.size)
         coding = None
         if rec["format"] in (fmt.WeightFormat.PALETTE, fmt.WeightFormat.PALETTE_CSR):
-            params = fmt.PARAMS_STRUCT[fmt.OpCode(rec["op"])].unpack(data, rec["params_offset"])
+            params = fmt.params_struct(rec["op"], rec["variant"]).unpack(data, rec["params_offset"])
             coding = fmt.PALETTE.unpack(data, params["weights_offset"])["coding"]
         out.append((rec["format"], coding))
     return out

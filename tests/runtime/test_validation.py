@@ -108,7 +108,7 @@ def test_tensor_and_layer_errors(compiled):
 def test_sparse_index_and_quant_errors(compiled):
     plan = compiled[0]
     _, _, rec = _first_layer(plan, "csr8")
-    struct_ = fmt.PARAMS_STRUCT[fmt.OpCode(rec["op"])]
+    struct_ = fmt.params_struct(rec["op"], rec["variant"])
     params = struct_.unpack(plan.blob.data, rec["params_offset"])
     csr = fmt.SPARSE.unpack(plan.blob.data, params["weights_offset"])
     # a delta that walks past the last column

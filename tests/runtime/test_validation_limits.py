@@ -61,7 +61,7 @@ def _layer(plan, op):
     for i in range(h["layer_count"]):
         rec = fmt.LAYER.unpack(plan.blob.data, h["layers_offset"] + i * fmt.LAYER.size)
         if rec["op"] == int(op):
-            params = fmt.PARAMS_STRUCT[op].unpack(plan.blob.data, rec["params_offset"])
+            params = fmt.params_struct(op, rec["variant"]).unpack(plan.blob.data, rec["params_offset"])
             return rec, params
     raise AssertionError(f"no {op.name} layer")
 
@@ -121,7 +121,7 @@ def test_bias_that_could_overflow_the_accumulator_is_rejected(plans, op):
 def test_pool_windows_outside_the_input_are_rejected(plans, field, value):
     plan = plans[0]["csr16"]
     rec, _ = _layer(plan, fmt.OpCode.AVERAGE_POOL_2D)
-    struct_ = fmt.PARAMS_STRUCT[fmt.OpCode.AVERAGE_POOL_2D]
+    struct_ = fmt.params_struct(fmt.OpCode.AVERAGE_POOL_2D)
     blob = bytearray(plan.blob.data)
     at = rec["params_offset"] + struct_.offsets()[field]
     struct.pack_into("<H", blob, at, value)
@@ -133,7 +133,7 @@ def test_pool_windows_outside_the_input_are_rejected(plans, field, value):
 def test_conv_windows_outside_the_input_are_rejected(plans, field, value):
     plan = plans[0]["csr16"]
     rec, _ = _layer(plan, fmt.OpCode.CONV_2D)
-    struct_ = fmt.PARAMS_STRUCT[fmt.OpCode.CONV_2D]
+    struct_ = fmt.params_struct(fmt.OpCode.CONV_2D)
     blob = bytearray(plan.blob.data)
     struct.pack_into("<H", blob, rec["params_offset"] + struct_.offsets()[field], value)
     assert _status(plans[1], _sealed(blob)) == "ES_ERR_SHAPE"

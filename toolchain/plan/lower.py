@@ -39,7 +39,7 @@ class Layer:
     # tables written after the params struct, keyed by the struct's offset field: bytes, or a
     # function of the graph -> blob tensor index map returning bytes (tables naming tensors)
     tables: dict = field(default_factory=dict)
-    params_struct: object = None  # a format.Struct other than the op's PARAMS_STRUCT
+    params_struct: object = None  # its format.Struct when the lowering names it (must be the entry's)
     variant: int = fmt.VARIANT_DEFAULT  # es_layer_t.variant: which of the op's kernels
 
     @property
