@@ -17,8 +17,8 @@ demo: bootstrap
 test: bootstrap
 	$(PY) -m pytest -q -rs -m "not slow"
 
-# everything: the fast tier and the slow one (zoo, board projects, sanitizer builds of every
-# format, pruning accuracy, end to end, fuzzing); what CI runs
+# everything: the fast tier and the slow one (zoo, board projects, pruning accuracy, end to
+# end, fuzzing campaigns, the other random op cases); what CI runs
 test-all: bootstrap
 	$(PY) -m pytest -q -rs --durations=15
 

@@ -1,6 +1,6 @@
 """The goals of issue 3 ("Sparse kernels that beat dense SIMD on Cortex-M"), evaluated on
 benchmark rows, so docs/BENCHMARKS.md says from the data whether each one is met. The list
-and its thresholds are the issue's; CMSIS-NN figures are DESIGN.md's (config.CMSIS_NN).
+and its thresholds are the issue's; CMSIS-NN figures are config.CMSIS_NN's (measured outside this repository).
 """
 from __future__ import annotations
 

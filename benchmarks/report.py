@@ -211,7 +211,7 @@ def render_doc(rows: list[dict], goals: list[Goal], errors: list[str] = ()) -> s
             ref = config.CMSIS_NN.get(shape)
             note = ""
             if ref and board == config.REFERENCE_BOARD:
-                note = f"Reference (DESIGN.md, this board): CMSIS-NN dense {ref:,} instructions"
+                note = f"Reference (measured outside this repository, benchmarks/config.py; this board): CMSIS-NN dense {ref:,} instructions"
                 if shape in config.PLAIN_C_DENSE:
                     note += f", plain C dense {config.PLAIN_C_DENSE[shape]:,}"
                 csr = [(s_, n) for (sh, s_), n in config.PLAIN_CSR.items() if sh == shape]
@@ -263,7 +263,7 @@ def plot_board(rows, board: str, path: Path) -> Path:
             ax.axhline(config.CMSIS_NN[shape], color="#e6550d", linewidth=1.5, label="CMSIS-NN dense")
             csr = [(s, n) for (sh, s), n in config.PLAIN_CSR.items() if sh == shape]
             if csr:
-                ax.plot(*zip(*csr), "x", color="#e6550d", ms=8, label="plain CSR (DESIGN.md)")
+                ax.plot(*zip(*csr), "x", color="#e6550d", ms=8, label="plain CSR (reference)")
         ax.set_yscale("log")
         ax.set_title(config.parse_shape(shape).title, fontsize=10)
         ax.set_xlabel("sparsity (nominal)")

@@ -1,4 +1,4 @@
-"""The toolchain's stages, in the order data flows through them (DESIGN.md, "Data flow").
+"""The toolchain's stages, in the order data flows through them (docs/ARCHITECTURE.md, "Data flow").
 
     Keras ──train/prune──► pruned Keras ──quantize──► int8 .tflite
     .tflite ──import──► Graph ──lower/plan──► layers, formats, arena ──encode──► blob

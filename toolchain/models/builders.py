@@ -38,7 +38,7 @@ def build_model(name: str, input_shape, num_classes: int, seed: int = 0):
         x = keras.layers.MaxPooling2D(2, name="pool2")(x)
         x = keras.layers.Flatten(name="flatten")(x)
         x = keras.layers.Dense(64, activation="relu", name="fc1")(x)
-    elif name == "lenet5":  # the LeNet-5 shape Deep Compression and DESIGN.md measure
+    elif name == "lenet5":  # the LeNet-5 shape Deep Compression measures
         x = keras.layers.Conv2D(20, 5, activation="relu", name="conv1")(inputs)
         x = keras.layers.MaxPooling2D(2, name="pool1")(x)
         x = keras.layers.Conv2D(50, 5, activation="relu", name="conv2")(x)

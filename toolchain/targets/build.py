@@ -28,9 +28,10 @@ STRICT_WARNINGS = ["-Wall", "-Wextra", "-Wconversion", "-Wsign-conversion", "-We
 HOST_CFLAGS = ["-std=c99", "-O2", "-fPIC", "-shared", *STRICT_WARNINGS]
 SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"]
 
-# --code-opt: the compiler's optimization level for the kernels and for the rest of the firmware
-# (model validation, weight-format checks and bindings, port, main, startup; the interpreter
-# loop counts as a kernel). "mixed", the default, runs the kernels at full speed and keeps the
+# --code-opt: the compiler's optimization level for the kernels (src/ops/ files, which hold each
+# op's kernel with its check, src/kernels/, palette decoding, the interpreter loop) and for the
+# rest of the firmware (model validation, weight-format checks and bindings, port, main,
+# startup). "mixed", the default, runs the kernels at full speed and keeps the
 # code that runs once (or once per layer) small.
 CODE_OPTS = {"mixed": ("-O3", "-Os"), "speed": ("-O3", "-O3"), "size": ("-Os", "-Os")}
 DEFAULT_CODE_OPT = "mixed"
