@@ -141,3 +141,23 @@ uint32_t es_matvec_scratch_bytes(uint8_t format, uint32_t cols)
     const es_format_entry_t *f = es_registry_format(&es_registry, format);
     return (f != 0 && f->scratch_bytes != 0) ? f->scratch_bytes(cols) : 0u;
 }
+
+es_status_t es_check_conv_params(const es_check_t *c, const es_conv_params_t *p, const es_tensor_t *in,
+                                 const es_tensor_t *out, uint64_t terms, uint32_t max_product)
+{
+    es_status_t st;
+    if (p->k_h == 0 || p->k_w == 0 || p->stride_h == 0 || p->stride_w == 0 || p->dil_h == 0 ||
+        p->dil_w == 0 || p->in_c == 0 || p->out_c == 0 ||
+        (uint64_t)p->in_h * p->in_w * p->in_c != in->bytes ||
+        (uint64_t)p->out_h * p->out_w * p->out_c != out->bytes ||
+        !es_window_ok(p->in_h, p->out_h, p->k_h, p->stride_h, p->dil_h, p->pad_top) ||
+        !es_window_ok(p->in_w, p->out_w, p->k_w, p->stride_w, p->dil_w, p->pad_left)) {
+        return ES_ERR_SHAPE;
+    }
+    if (!es_input_offset_ok(p->input_offset) || !es_int8_ok(p->output_zero_point)) {
+        return ES_ERR_QUANT;
+    }
+    st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_c, p->act_min,
+                        p->act_max);
+    return st == ES_OK ? es_check_bias(c, p->bias_offset, p->out_c, terms, max_product) : st;
+}

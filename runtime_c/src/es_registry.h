@@ -180,6 +180,12 @@ es_status_t es_check_weights(const es_check_t *c, uint8_t format, uint32_t offse
 /* The last element a broadcasting stride walk over out_dims reads lies inside the tensor. */
 int es_broadcast_ok(const uint16_t *out_dims, const uint32_t *strides, const es_tensor_t *in);
 
+/* CONV_2D and DEPTHWISE_CONV_2D share their params: the geometry against the tensors, the
+ * windows, the offsets and the per-channel tables, a row summing at most `terms` products of
+ * magnitude <= max_product on top of its bias (the depth multiplier is each op's own check). */
+es_status_t es_check_conv_params(const es_check_t *c, const es_conv_params_t *p, const es_tensor_t *in,
+                                 const es_tensor_t *out, uint64_t terms, uint32_t max_product);
+
 /* MAX_POOL_2D and AVERAGE_POOL_2D share their params and checks. */
 es_status_t es_check_pool(const es_check_t *c, const es_layer_t *l, const void *params,
                           const es_tensor_t *in, const es_tensor_t *in2, const es_tensor_t *out);

@@ -18,23 +18,11 @@ es_status_t es_depthwise_conv2d_check(const es_check_t *c, const es_layer_t *l, 
     const uint32_t taps = (uint32_t)p->k_h * p->k_w;
     es_status_t st;
     (void)in2;
-    if (p->k_h == 0 || p->k_w == 0 || p->stride_h == 0 || p->stride_w == 0 || p->dil_h == 0 ||
-        p->dil_w == 0 || p->in_c == 0 || p->out_c == 0 ||
-        (uint64_t)p->in_h * p->in_w * p->in_c != in->bytes ||
-        (uint64_t)p->out_h * p->out_w * p->out_c != out->bytes || p->depth_multiplier == 0 ||
-        (uint32_t)p->in_c * p->depth_multiplier != p->out_c ||
-        !es_window_ok(p->in_h, p->out_h, p->k_h, p->stride_h, p->dil_h, p->pad_top) ||
-        !es_window_ok(p->in_w, p->out_w, p->k_w, p->stride_w, p->dil_w, p->pad_left)) {
+    if (p->depth_multiplier == 0 || (uint32_t)p->in_c * p->depth_multiplier != p->out_c) {
         return ES_ERR_SHAPE;
     }
-    if (!es_input_offset_ok(p->input_offset) || !es_int8_ok(p->output_zero_point)) {
-        return ES_ERR_QUANT;
-    }
-    st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_c, p->act_min,
-                        p->act_max);
-    if (st == ES_OK) { /* each input gets the input offset added: up to 255 * 128 per product */
-        st = es_check_bias(c, p->bias_offset, p->out_c, taps, 255u * 128u);
-    }
+    /* each input gets the input offset added: up to 255 * 128 per product */
+    st = es_check_conv_params(c, p, in, out, taps, 255u * 128u);
     if (st != ES_OK) {
         return st;
     }
