@@ -37,6 +37,7 @@ class OpCode(IntEnum):
     MAXIMUM = 55
     MINIMUM = 57
     EXPAND_DIMS = 70  # lowered to a RESHAPE layer
+    REDUCE_MAX = 82  # es_reduce_params_t
     RESIZE_NEAREST_NEIGHBOR = 97
     LEAKY_RELU = 98  # a 256-entry table, as LOGISTIC
     SPLIT_V = 102  # lowered to STRIDED_SLICE layers

@@ -72,6 +72,7 @@ typedef enum {
     ES_OP_MAXIMUM = 55, /* es_minmax_params_t */
     ES_OP_MINIMUM = 57, /* es_minmax_params_t */
     ES_OP_EXPAND_DIMS = 70,
+    ES_OP_REDUCE_MAX = 82, /* es_reduce_params_t */
     ES_OP_RESIZE_NEAREST_NEIGHBOR = 97, /* es_resize_params_t */
     ES_OP_LEAKY_RELU = 98, /* es_lut_params_t */
     ES_OP_SPLIT_V = 102, /* lowered to one STRIDED_SLICE layer per output */
@@ -344,6 +345,14 @@ typedef struct {
     int32_t multiplier;
     int32_t shift;
 } es_mean_params_t;
+
+/* REDUCE_MAX over the dims whose reduce flag is 1 (any set of them): the output holds the
+ * others in order, each the largest int8 value among its reduced elements. Input and output
+ * share their quantization (TFLM's int8 kernel requires it): no requantization. */
+typedef struct {
+    uint16_t in_dims[ES_MAX_DIMS];
+    uint8_t reduce[ES_MAX_DIMS];
+} es_reduce_params_t;
 
 /* CONCATENATION of input_count tensors with the output's quantization. Seen as [outer][...]
  * around the concatenation axis, the output is, for each outer index, input 0's chunk, then

@@ -216,6 +216,7 @@ extern const es_op_entry_t es_op_softmax;
 extern const es_op_entry_t es_op_pad;
 extern const es_op_entry_t es_op_transpose;
 extern const es_op_entry_t es_op_mean;
+extern const es_op_entry_t es_op_reduce_max;
 extern const es_op_entry_t es_op_strided_slice;
 extern const es_op_entry_t es_op_maximum;
 extern const es_op_entry_t es_op_minimum;

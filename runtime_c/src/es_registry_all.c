@@ -31,6 +31,7 @@ static const es_op_entry_t *const es_all_ops[] = {
     &es_op_pad,
     &es_op_transpose,
     &es_op_mean,
+    &es_op_reduce_max,
     &es_op_strided_slice,
     &es_op_maximum,
     &es_op_minimum,

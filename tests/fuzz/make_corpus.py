@@ -5,10 +5,10 @@
 model/          blobs of small models compiled by the toolchain: a conv + FC model whose
                 weights suit every weight format (tests/format_weights.py), built in each
                 (checked: every layer in that format, none silently dense), and all_ops, one using every other op (ALL_OPS:
-                depthwise, pools, ADD, PAD, STRIDED_SLICE, MEAN, LOGISTIC, MUL broadcasting,
-                TANH, CONCATENATION, RESHAPE, SOFTMAX; checked when it is built), and float_io,
-                float32 input and output (QUANTIZE from float32, DEQUANTIZE), and consts, MUL
-                and SUB by constants held in the blob (ES_TENSOR_CONST); a few KB each
+                depthwise, pools, ADD, PAD, STRIDED_SLICE, MEAN, REDUCE_MAX, LOGISTIC, MUL
+                broadcasting, TANH, CONCATENATION, RESHAPE, SOFTMAX; checked when it is built),
+                and float_io, float32 input and output (QUANTIZE from float32, DEQUANTIZE), and
+                consts, MUL and SUB by constants held in the blob (ES_TENSOR_CONST); a few KB each
 format_<name>/  weight tables of each encoder for the shapes fuzz_format.c expects
 
 Deterministic (fixed seeds), so rerunning it changes nothing unless the encoders or the
@@ -35,7 +35,7 @@ def all_ops_layers() -> set[OpCode]:
     FC / conv variants, which the conv_fc seeds cover)."""
     return {OpCode.CONV_2D, OpCode.DEPTHWISE_CONV_2D, OpCode.ADD, OpCode.PAD, OpCode.MAX_POOL_2D,
             OpCode.STRIDED_SLICE, OpCode.MEAN, OpCode.LOGISTIC, OpCode.MUL, OpCode.TANH,
-            OpCode.CONCATENATION, OpCode.AVERAGE_POOL_2D, OpCode.RESHAPE,
+            OpCode.REDUCE_MAX, OpCode.CONCATENATION, OpCode.AVERAGE_POOL_2D, OpCode.RESHAPE,
             OpCode.FULLY_CONNECTED, OpCode.SOFTMAX}
 
 
@@ -83,7 +83,8 @@ def model_blobs() -> dict[str, bytes]:
     x = L.MaxPooling2D(2)(x)                                 # 4x4x4
     x = L.Cropping2D(((0, 1), (1, 0)))(x)                    # STRIDED_SLICE: 3x3x4
     s = L.GlobalAveragePooling2D(keepdims=True)(x)           # MEAN: 1x1x4
-    s = L.Activation("sigmoid")(s)                           # LOGISTIC
+    g = L.GlobalMaxPooling2D(keepdims=True)(x)               # REDUCE_MAX: 1x1x4
+    s = L.Activation("sigmoid")(L.Add()([s, g]))             # ADD, LOGISTIC
     x = L.Multiply()([x, s])                                 # MUL, [3,3,4] x [1,1,4]
     t = L.Activation("tanh")(L.Conv2D(2, 1)(x))              # TANH: 3x3x2
     x = L.Concatenate()([x, t])                              # CONCATENATION: 3x3x6

@@ -1,5 +1,5 @@
-"""The data-movement and elementwise ops (EXPAND_DIMS / SQUEEZE, PAD, MEAN, CONCATENATION,
-STRIDED_SLICE, MUL with broadcasting, the float32 boundary QUANTIZE / DEQUANTIZE) against TFLM's reference kernels, exact to the byte, on
+"""The data-movement and elementwise ops (EXPAND_DIMS / SQUEEZE, PAD, MEAN, REDUCE_MAX,
+CONCATENATION, STRIDED_SLICE, MUL with broadcasting, the float32 boundary QUANTIZE / DEQUANTIZE) against TFLM's reference kernels, exact to the byte, on
 random shapes and random quantization (random input ranges give the converter different
 scales and zero points each time). Each test also checks that the converter really emitted
 the op under test, so a converter that lowers differently fails the test instead of
@@ -131,6 +131,100 @@ def test_mean(seed, host_vs_reference, to_int8):
     _check(host_vs_reference, tflite, xf, OpCode.MEAN)
     if seed == 1:
         _check(host_vs_reference, _requantize_like_input(tflite, OpCode.MEAN), xf, OpCode.MEAN)
+
+
+REDUCE_MAX_CASES = ("gmp2d", "gmp1d", "keepdims", "axis_w", "axes_h_c")
+
+
+def _reduce_max_model(rng, case):
+    """A conv, then REDUCE_MAX as GlobalMaxPooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D
+    with keepdims, tf.reduce_max over the width only, or over height and channels (keepdims:
+    the innermost dim reduced)."""
+    import tensorflow as tf
+
+    keras = _keras()
+    L = keras.layers
+    h, w, c = (int(v) for v in rng.integers(1, 12, size=3))
+    inp = keras.Input((h, w, c), batch_size=1)
+    x = L.Conv2D(int(rng.integers(1, 8)), 1)(inp)
+    if case == "gmp2d":
+        x = L.GlobalMaxPooling2D()(x)
+    elif case == "gmp1d":
+        x = L.GlobalMaxPooling1D()(L.Reshape((h * w, -1))(x))
+    elif case == "keepdims":
+        x = L.GlobalMaxPooling2D(keepdims=True)(x)
+    elif case == "axis_w":
+        x = L.Lambda(lambda t: tf.reduce_max(t, axis=2))(x)
+    else:
+        x = L.Lambda(lambda t: tf.reduce_max(t, axis=[1, -1], keepdims=True))(x)
+    return keras.Model(inp, x), (h, w, c)
+
+
+@pytest.mark.convert
+@pytest.mark.parametrize("case", first_fast(REDUCE_MAX_CASES))
+def test_reduce_max(case, host_vs_reference, to_int8):
+    """REDUCE_MAX on random shapes and quantization: the layer's reduce flags are the axes
+    asked for, and every output byte is TFLM's."""
+    rng = np.random.default_rng(3100 + REDUCE_MAX_CASES.index(case))
+    model, shape = _reduce_max_model(rng, case)
+    xf = _inputs(rng, shape)
+    plan = _check(host_vs_reference, to_int8(model, xf), xf, OpCode.REDUCE_MAX)
+    layer = next(l for l in plan.layers if l.opcode == OpCode.REDUCE_MAX)
+    assert layer.params["reduce"] == {"gmp2d": [0, 1, 1, 0], "gmp1d": [0, 0, 1, 0],
+                                      "keepdims": [0, 1, 1, 0], "axis_w": [0, 0, 1, 0],
+                                      "axes_h_c": [0, 1, 0, 1]}[case]
+
+
+@pytest.mark.convert
+def test_reduce_max_with_a_requantizing_output_is_refused_by_name(tmp_path, to_int8):
+    """TFLM's int8 REDUCE_MAX fails at invoke when the output's scale or zero point is not the
+    input's; compile refuses such a model first, naming the op and why. es_model_init checks
+    the params against the tensors: each corrupted field gives its own status."""
+    from toolchain.codegen.model import write_model_sources
+    from toolchain.encode import format as fmt
+    from toolchain.errors import UnsupportedOpError
+    from toolchain.pipeline import plan_model
+    from toolchain.targets.build import build_host_library
+    from toolchain.targets.host import init_status
+    from toolchain.verify.reference import reference_outputs
+
+    rng = np.random.default_rng(3199)
+    model, shape = _reduce_max_model(rng, "keepdims")
+    xf = _inputs(rng, shape)
+    tflite = to_int8(model, xf)
+    s, m = _model_ops(tflite)
+    sg = m.subgraphs[0]
+    q = sg.tensors[sg.outputs[0]].quantization
+    scale, zp = q.scale[0], q.zeroPoint[0]
+    for q.scale, q.zeroPoint in (([scale * 2], [zp]), ([scale], [zp + 1 if zp < 127 else zp - 1])):
+        patched = _pack(s, m)
+        with pytest.raises(RuntimeError):  # TFLM: "Interpreter invocation failed"
+            reference_outputs(patched, np.zeros((1, *shape), np.int8))
+        with pytest.raises(UnsupportedOpError, match="REDUCE_MAX.*quantized differently"):
+            plan_model(patched, "r")
+
+    plan = plan_model(tflite, "r")
+    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
+    lib = build_host_library(tmp_path / "src", tmp_path / "build")
+    blob = plan.blob.data
+    assert init_status(lib, blob) == "ES_OK"
+    h = fmt.HEADER.unpack(blob)
+    i = [l.opcode for l in plan.layers].index(OpCode.REDUCE_MAX)
+    rec_at = h["layers_offset"] + i * fmt.LAYER.size
+    rec = fmt.LAYER.unpack(blob, rec_at)
+    poked = _poker(lib, blob)
+    R = fmt.REDUCE_PARAMS
+    dims_at, reduce_at = (rec["params_offset"] + R.offsets()[f] for f in ("in_dims", "reduce"))
+    assert poked(reduce_at + 1, "B", 2) == "ES_ERR_SHAPE"
+    assert poked(reduce_at + 3, "B", 1) == "ES_ERR_SHAPE"  # the output no longer fits
+    assert poked(dims_at + 2, "H", plan.layers[i].params["in_dims"][1] + 1) == "ES_ERR_SHAPE"
+    assert poked(dims_at + 4, "H", 0) == "ES_ERR_SHAPE"
+    assert poked(rec_at + fmt.LAYER.offsets()["params_bytes"], "I", R.size + 4) == \
+        "ES_ERR_TABLE_BOUNDS"
+    out_at = h["tensors_offset"] + rec["output"] * fmt.TENSOR.size
+    zp = fmt.TENSOR.unpack(blob, out_at)["zero_point"]
+    assert poked(out_at + fmt.TENSOR.offsets()["zero_point"], "i", zp + 1 if zp < 127 else zp - 1) == \
+        "ES_ERR_QUANT"
 
 
 @pytest.mark.convert

@@ -30,6 +30,7 @@ is 8-byte aligned in memory. Version history:
      kernels names the one it uses (ADD broadcasting, QUANTIZE from float32) instead of being
      told apart by params_bytes; the runtime finds each (op, variant) in a registry the
      generated model.c lists (OP_ENTRIES below), so a firmware links only its model's ops.
+     Later in 4, additively: REDUCE_MAX (es_reduce_params_t).
 """
 from __future__ import annotations
 
@@ -211,6 +212,7 @@ MEAN_PARAMS = _s(
     ("in_dims", "H", MAX_DIMS), ("reduce", "B", MAX_DIMS), ("reduce_count", "I"),
     ("input_zero_point", "i"), ("output_zero_point", "i"), ("multiplier", "i"), ("shift", "i"),
 )
+REDUCE_PARAMS = _s("es_reduce_params_t", ("in_dims", "H", MAX_DIMS), ("reduce", "B", MAX_DIMS))
 CONCAT_PARAMS = _s(
     "es_concat_params_t",
     ("outer", "I"), ("input_count", "I"), ("inputs_offset", "I"),
@@ -269,7 +271,7 @@ STRUCTS: tuple[Struct, ...] = (
     HEADER, TENSOR, LAYER, SPARSE, FC_PARAMS, CONV_PARAMS, POOL_PARAMS, SOFTMAX_PARAMS, ADD_PARAMS,
     RESHAPE_PARAMS, PALETTE, PAD_PARAMS, MEAN_PARAMS, CONCAT_PARAMS, CONCAT_INPUT, SLICE_PARAMS,
     MUL_PARAMS, ADD_BROADCAST_PARAMS, LUT_PARAMS, AFFINE_PARAMS, TRANSPOSE_PARAMS, MINMAX_PARAMS,
-    RESIZE_PARAMS, BATCH_MATMUL_PARAMS,
+    RESIZE_PARAMS, BATCH_MATMUL_PARAMS, REDUCE_PARAMS,
 )
 
 
@@ -329,6 +331,7 @@ OP_ENTRIES: dict[tuple[OpCode, int], OpEntry] = {
     (OpCode.PAD, VARIANT_DEFAULT): OpEntry(PAD_PARAMS, "es_op_pad"),
     (OpCode.TRANSPOSE, VARIANT_DEFAULT): OpEntry(TRANSPOSE_PARAMS, "es_op_transpose"),
     (OpCode.MEAN, VARIANT_DEFAULT): OpEntry(MEAN_PARAMS, "es_op_mean"),
+    (OpCode.REDUCE_MAX, VARIANT_DEFAULT): OpEntry(REDUCE_PARAMS, "es_op_reduce_max"),
     (OpCode.STRIDED_SLICE, VARIANT_DEFAULT): OpEntry(SLICE_PARAMS, "es_op_strided_slice"),
     (OpCode.MAXIMUM, VARIANT_DEFAULT): OpEntry(MINMAX_PARAMS, "es_op_maximum"),
     (OpCode.MINIMUM, VARIANT_DEFAULT): OpEntry(MINMAX_PARAMS, "es_op_minimum"),

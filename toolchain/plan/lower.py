@@ -359,8 +359,9 @@ def _pad(graph: Graph, op: Op, index: int) -> Layer:
                  dict(in_dims=in4, out_dims=out4, pad_before=before, pad_value=_zp(y)))
 
 
-def _mean(graph: Graph, op: Op, index: int) -> Layer:
-    x, y = _activation_io(graph, op)
+def _reduce_axes(graph: Graph, op: Op, x: Tensor) -> tuple[list[int], list[int], np.ndarray]:
+    """A reduction's input dims as 4-D, the reduce flag of each (its constant axis tensor,
+    negative axes and repeats allowed, as TFLM's ResolveAxis) and the axes as given."""
     rank = len(x.shape)
     axes = _const_ints(graph, op, 1, "axis").ravel()
     if axes.size == 0 or np.any(axes < -rank) or np.any(axes >= rank):
@@ -369,6 +370,12 @@ def _mean(graph: Graph, op: Op, index: int) -> Layer:
     reduce = [0] * 4
     for a in axes:
         reduce[int(a) % rank + 4 - rank] = 1
+    return in4, reduce, axes
+
+
+def _mean(graph: Graph, op: Op, index: int) -> Layer:
+    x, y = _activation_io(graph, op)
+    in4, reduce, axes = _reduce_axes(graph, op, x)
     count = int(np.prod([d for d, r in zip(in4, reduce) if r]))
     kept = int(np.prod([d for d, r in zip(in4, reduce) if not r]))
     if kept != int(np.prod(y.shape)) or count * 256 > 2**31 - 1:
@@ -385,6 +392,22 @@ def _mean(graph: Graph, op: Op, index: int) -> Layer:
                  dict(in_dims=in4, reduce=reduce, reduce_count=count,
                       input_zero_point=_zp(x), output_zero_point=_zp(y), multiplier=mult,
                       shift=shift))
+
+
+def _reduce_max(graph: Graph, op: Op, index: int) -> Layer:
+    """REDUCE_MAX (GlobalMaxPooling1D / 2D, tf.reduce_max) over any axes, keepdims or not.
+    TFLM's int8 kernel compares raw values and fails at invoke unless input and output share
+    scale and zero point (the converter gives them one), so lowering requires that too."""
+    x, y = _activation_io(graph, op)
+    _same_quant(op, x, y, "input")
+    in4, reduce, axes = _reduce_axes(graph, op, x)
+    dims = list(zip(in4, reduce))[4 - len(x.shape):]  # the input's own rank
+    dropped, kept = [d for d, r in dims if not r], [1 if r else d for d, r in dims]
+    if [int(d) for d in y.shape] not in (dropped, kept):  # keepdims false / true
+        raise UnsupportedOpError(f"{op.label}: max of {list(x.shape)} over {axes.tolist()} does not "
+                                 f"give output {list(y.shape)}")
+    return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0],
+                 dict(in_dims=in4, reduce=reduce))
 
 
 def _concatenation(graph: Graph, op: Op, index: int) -> Layer:
@@ -699,6 +722,7 @@ _LOWER = {
     OpCode.SQUEEZE: _reshape_alias,
     OpCode.PAD: _pad,
     OpCode.MEAN: _mean,
+    OpCode.REDUCE_MAX: _reduce_max,
     OpCode.CONCATENATION: _concatenation,
     OpCode.STRIDED_SLICE: _strided_slice,
     OpCode.MUL: _mul,
