@@ -190,46 +190,8 @@ es_status_t es_check_conv_params(const es_check_t *c, const es_conv_params_t *p,
 es_status_t es_check_pool(const es_check_t *c, const es_layer_t *l, const void *params,
                           const es_tensor_t *in, const es_tensor_t *in2, const es_tensor_t *out);
 
-/* ---- Every entry the runtime has (names the generated registry uses) ---- */
-extern const es_op_entry_t es_op_add;
-extern const es_op_entry_t es_op_add_broadcast;
-extern const es_op_entry_t es_op_sub;
-extern const es_op_entry_t es_op_average_pool_2d;
-extern const es_op_entry_t es_op_max_pool_2d;
-extern const es_op_entry_t es_op_concatenation;
-extern const es_op_entry_t es_op_conv_2d;
-extern const es_op_entry_t es_op_depthwise_conv_2d;
-extern const es_op_entry_t es_op_depthwise_conv_2d_dsp;
-extern const es_op_entry_t es_op_fully_connected;
-extern const es_op_entry_t es_op_logistic;
-extern const es_op_entry_t es_op_tanh;
-extern const es_op_entry_t es_op_relu;
-extern const es_op_entry_t es_op_relu6;
-extern const es_op_entry_t es_op_leaky_relu;
-extern const es_op_entry_t es_op_hard_swish;
-extern const es_op_entry_t es_op_quantize;
-extern const es_op_entry_t es_op_quantize_f32;
-extern const es_op_entry_t es_op_dequantize;
-extern const es_op_entry_t es_op_mul;
-extern const es_op_entry_t es_op_reshape;
-extern const es_op_entry_t es_op_softmax;
-extern const es_op_entry_t es_op_pad;
-extern const es_op_entry_t es_op_transpose;
-extern const es_op_entry_t es_op_mean;
-extern const es_op_entry_t es_op_reduce_max;
-extern const es_op_entry_t es_op_strided_slice;
-extern const es_op_entry_t es_op_maximum;
-extern const es_op_entry_t es_op_minimum;
-extern const es_op_entry_t es_op_resize_nearest_neighbor;
-extern const es_op_entry_t es_op_batch_matmul;
-
-extern const es_format_entry_t es_format_dense;
-extern const es_format_entry_t es_format_csr8;
-extern const es_format_entry_t es_format_csr16;
-extern const es_format_entry_t es_format_block1x4;
-extern const es_format_entry_t es_format_nm24;
-extern const es_format_entry_t es_format_palette;
-extern const es_format_entry_t es_format_palette_csr;
+/* The entries themselves (es_op_<op> in src/ops/, es_format_<format> in src/formats/) are
+ * declared where they are listed: in the generated model.c and in es_registry_all.c. */
 
 /* An op with an optimized kernel per ISA: the entry of the build's ISA (ES_ISA_ENTRY(x) names
  * x_dsp on a DSP or MVE build; MVE has no kernels of its own yet). */

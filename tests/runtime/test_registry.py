@@ -41,7 +41,8 @@ def test_python_op_entries_name_the_c_entries(tmp_path, dsp):
     names = {key: _c_name(e.c_entry, dsp) for key, e in fmt.OP_ENTRIES.items()}
     lines = [f'    printf("{n} %u %u %u\\n", {n}.op, {n}.variant, (unsigned){n}.params_bytes);'
              for n in names.values()]
-    body = ("int main(void) {\n" + "\n".join(lines) +
+    body = ("".join(f"extern const es_op_entry_t {n};\n" for n in names.values()) +
+            "int main(void) {\n" + "\n".join(lines) +
             '\n    printf("all %u %u\\n", es_registry.op_count, es_registry.format_count);\n'
             "    for (unsigned i = 0; i < es_registry.op_count; ++i)\n"
             '        printf("reg %u %u\\n", es_registry.ops[i]->op, es_registry.ops[i]->variant);\n'
@@ -59,7 +60,8 @@ def test_python_op_entries_name_the_c_entries(tmp_path, dsp):
 
 def test_python_format_entries_name_the_c_entries(tmp_path):
     lines = [f'    printf("{n} %u\\n", {n}.format);' for n in fmt.FORMAT_ENTRIES.values()]
-    out = _run_c(tmp_path, "int main(void) {\n" + "\n".join(lines) + "\n    return 0;\n}\n")
+    externs = "".join(f"extern const es_format_entry_t {n};\n" for n in fmt.FORMAT_ENTRIES.values())
+    out = _run_c(tmp_path, externs + "int main(void) {\n" + "\n".join(lines) + "\n    return 0;\n}\n")
     got = dict(l.split() for l in out.splitlines())
     assert {f: int(got[n]) for f, n in fmt.FORMAT_ENTRIES.items()} == \
         {f: int(f) for f in fmt.FORMAT_ENTRIES}
