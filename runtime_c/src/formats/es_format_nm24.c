@@ -39,22 +39,6 @@ static uint32_t es_nm24_scratch_bytes(uint32_t cols)
     return 24u * (cols / 4u);
 }
 
-void es_nm24_pairs(const int8_t *x, uint32_t cols, int8_t *scratch)
-{
-    uint32_t *t = (uint32_t *)(void *)scratch;
-    uint32_t g;
-    for (g = 0; g < cols / 4u; ++g, x += 4, t += 6) {
-        const uint32_t x0 = (uint32_t)(uint16_t)x[0], x1 = (uint32_t)(uint16_t)x[1],
-                       x2 = (uint32_t)(uint16_t)x[2], x3 = (uint32_t)(uint16_t)x[3];
-        t[0] = x0 | (x1 << 16);
-        t[1] = x0 | (x2 << 16);
-        t[2] = x0 | (x3 << 16);
-        t[3] = x1 | (x2 << 16);
-        t[4] = x1 | (x3 << 16);
-        t[5] = x2 | (x3 << 16);
-    }
-}
-
 const es_format_entry_t es_format_nm24 = {
     ES_FMT_NM24, es_nm24_check, es_sparse_bind, es_nm24_scratch_bytes, 0,
 #if ES_ISA >= ES_ISA_DSP
