@@ -94,13 +94,7 @@ extern const es_registry_t es_registry;
 const es_op_entry_t *es_registry_op(const es_registry_t *r, uint8_t op, uint8_t variant);
 const es_format_entry_t *es_registry_format(const es_registry_t *r, uint8_t format);
 
-/* The entries of checked layer l (its format's: NULL for a layer without weights). */
-ES_INLINE const es_op_entry_t *es_layer_op(const es_model_t *m, const es_layer_t *l)
-{
-    return es_registry.layer_ops != 0 ? es_registry.ops[es_registry.layer_ops[l - m->layers]]
-                                      : es_registry_op(&es_registry, l->op, l->variant);
-}
-
+/* The format entry of checked layer l, an op whose weights go through one (FC, CONV_2D). */
 ES_INLINE const es_format_entry_t *es_layer_format(const es_model_t *m, const es_layer_t *l)
 {
     return es_registry.layer_formats != 0 ? es_registry.formats[es_registry.layer_formats[l - m->layers]]

@@ -294,7 +294,7 @@ def test_add_broadcast(seed, host_vs_reference, to_int8):
     same-shape ADD, which keeps its own params struct."""
     import tensorflow as tf
 
-    from toolchain.encode.format import ADD_BROADCAST_PARAMS
+    from toolchain.encode.format import ADD_BROADCAST_PARAMS, ADD_PARAMS
 
     rng = np.random.default_rng(1200 + seed)
     keras = _keras()
@@ -308,8 +308,8 @@ def test_add_broadcast(seed, host_vs_reference, to_int8):
     x = keras.layers.Add()([x, keras.layers.Conv2D(x.shape[-1], 1)(x)])
     xf = _inputs(rng, (h, w, c))
     plan = _check(host_vs_reference, to_int8(keras.Model(inp, x), xf), xf, OpCode.ADD)
-    structs = [l.params_struct for l in plan.layers if l.opcode == OpCode.ADD]
-    assert structs == [ADD_BROADCAST_PARAMS, None]
+    structs = [l.entry.params for l in plan.layers if l.opcode == OpCode.ADD]
+    assert structs == [ADD_BROADCAST_PARAMS, ADD_PARAMS]
 
 
 @pytest.mark.convert

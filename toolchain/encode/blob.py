@@ -60,9 +60,6 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
     for i, (layer, choice) in enumerate(zip(layers, choices)):
         start = pos
         struct = layer.entry.params
-        if layer.params_struct is not None and layer.params_struct is not struct:
-            raise AssertionError(f"{layer.name}: params {layer.params_struct.c_name} do not match "
-                                 f"its kernel {layer.entry.c_entry} ({struct.c_name})")
         params_offset = pos
         pos += fmt.align(struct.size)
         chunk = bytearray(fmt.align(struct.size))

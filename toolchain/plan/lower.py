@@ -39,7 +39,6 @@ class Layer:
     # tables written after the params struct, keyed by the struct's offset field: bytes, or a
     # function of the graph -> blob tensor index map returning bytes (tables naming tensors)
     tables: dict = field(default_factory=dict)
-    params_struct: object = None  # its format.Struct when the lowering names it (must be the entry's)
     variant: int = fmt.VARIANT_DEFAULT  # es_layer_t.variant: which of the op's kernels
 
     @property
@@ -297,7 +296,6 @@ def _add(graph: Graph, op: Op, index: int) -> Layer:
                           in2_strides=_broadcast_strides(op, b, out4), input1_offset=-_zp(a),
                           input2_offset=-_zp(b), output_offset=_zp(y), act_min=lo, act_max=hi,
                           **p),
-                     params_struct=fmt.ADD_BROADCAST_PARAMS,
                      variant=fmt.VARIANT_ADD_BROADCAST if op.opcode == OpCode.ADD else fmt.VARIANT_DEFAULT)
     return Layer(index, op.name, op.opcode, [ia, ib], op.outputs[0],
                  dict(count=int(np.prod(y.shape)), input1_offset=-_zp(a), input2_offset=-_zp(b),
@@ -534,7 +532,6 @@ def _affine(graph: Graph, op: Op, index: int) -> Layer:
         raise UnsupportedOpError(f"{op.label}: tensor '{q.name}' has zero point {zp} outside int8")
     return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0],
                  dict(count=count, zero_point=zp, scale=float(scale)),
-                 params_struct=fmt.AFFINE_PARAMS,
                  variant=fmt.VARIANT_QUANTIZE_F32 if op.opcode == OpCode.QUANTIZE else fmt.VARIANT_DEFAULT)
 
 
