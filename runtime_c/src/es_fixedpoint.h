@@ -53,10 +53,27 @@ ES_INLINE int32_t es_rounding_divide_by_pot(int32_t x, int exponent)
  * shift instead of a 64-bit division. */
 ES_INLINE int32_t es_requantize(int32_t x, int32_t multiplier, int32_t shift)
 {
+    if (shift <= -2) {
+        /* The common case, a right shift rs >= 2, in one 64-bit multiply-accumulate. With
+         * R = x * m + 2^30, SRDHM is v = floor(R / 2^31) and the rounding shift is
+         * floor((v + 2^(rs-1) - [v < 0]) / 2^rs); nested floors combine, so the result is
+         * floor((R + 2^(30+rs) - [R < 0] * 2^31) / 2^(31+rs)): the high word of
+         * q = R + 2^(30+rs) (less 2^31 when R < 0, i.e. when q's high word is below
+         * 2^(rs-2)), shifted right by rs - 1. */
+        const int rs = (int)-shift;
+        const uint32_t k = 1u << (rs - 2);
+        int64_t q = (int64_t)(((uint64_t)k << 32) | (1u << 30)) + (int64_t)x * multiplier;
+        if ((int32_t)(q >> 32) < (int32_t)k) {
+            q -= (int64_t)1 << 31;
+        }
+        return (int32_t)(q >> 32) >> (rs - 1);
+    }
+    {
     const int left_shift = shift > 0 ? (int)shift : 0;
     const int right_shift = shift > 0 ? 0 : (int)-shift;
     const int64_t ab = (int64_t)(int32_t)((uint32_t)x << left_shift) * multiplier;
     return es_rounding_divide_by_pot((int32_t)((ab + ((int64_t)1 << 30)) >> 31), right_shift);
+    }
 }
 
 ES_INLINE int32_t es_clamp(int32_t x, int32_t lo, int32_t hi)

@@ -17,8 +17,9 @@ void es_fully_connected_s8(const es_fc_params_t *p, const struct es_format_entry
                            const uint8_t *blob, uint8_t *arena, const int8_t *input, int8_t *output);
 void es_conv2d_s8(const es_conv_params_t *p, const struct es_format_entry *f, const uint8_t *blob,
                   uint8_t *arena, const int8_t *input, int8_t *output);
-/* Bytes of the im2col column es_conv2d_s8 keeps at the start of its scratch (0: none). */
-uint32_t es_conv2d_im2col_bytes(const es_conv_params_t *p);
+/* Bytes of the column buffers es_conv2d_s8 keeps at the start of its scratch with format f (the
+ * int8 im2col column, the two-pixel int16 buffer of a format with a conv2 kernel; 0: none). */
+uint32_t es_conv2d_im2col_bytes(const es_conv_params_t *p, const struct es_format_entry *f);
 /* DEPTHWISE_CONV_2D, dense weights: reference C and DSP (es_depthwise_conv2d_s8.h). */
 void es_depthwise_conv2d_s8(const es_conv_params_t *p, const uint8_t *blob, const int8_t *input,
                             int8_t *output);

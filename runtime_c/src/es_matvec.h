@@ -40,6 +40,19 @@ typedef struct {
 
 typedef void (*es_matvec_fn_t)(const es_matvec_t *m, const int8_t *x, int8_t *y);
 
+/* Two output pixels at once (CONV_2D): y0 and y1 from the two pixels' im2col columns, held in
+ * cols2 as int16 and interleaved per group of four columns: words [p0 even, p0 odd, p1 even,
+ * p1 odd], "even" packing columns 4g and 4g+2 (low and high halfword), "odd" 4g+1 and 4g+3 (the
+ * pairs SXTB16 forms from a weight word), the last group padded with zeros. A format may offer
+ * such a kernel (es_format_entry_t.conv2); es_conv2d_s8 fills cols2 (es_conv2_expand). */
+typedef void (*es_conv2_fn_t)(const es_matvec_t *m, const uint32_t *cols2, int8_t *y0, int8_t *y1);
+
+/* Bytes of a two-pixel column buffer for cols columns. */
+ES_INLINE uint32_t es_conv2_bytes(uint32_t cols)
+{
+    return ((cols + 3u) >> 2) * 16u;
+}
+
 void es_matvec_dense_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_dense_s8_dsp(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_csr8_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
@@ -51,6 +64,8 @@ void es_matvec_nm24_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_nm24_s8_dsp(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_palette_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_palette_csr_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
+void es_conv2_dense_s8(const es_matvec_t *m, const uint32_t *cols2, int8_t *y0, int8_t *y1);
+void es_conv2_dense_s8_dsp(const es_matvec_t *m, const uint32_t *cols2, int8_t *y0, int8_t *y1);
 
 /* Scratch bytes the matvec kernel of a format needs for cols columns (nm2:4: the pair table;
  * 0 for a format this build does not have): the C side of the toolchain's scratch sizes. */

@@ -68,6 +68,8 @@ typedef struct es_format_entry {
     /* The arena region a checked table keeps across inferences (0 bytes: none); NULL: never. */
     void (*kept)(const uint8_t *blob, uint32_t offset, uint32_t *ram_offset, uint32_t *ram_bytes);
     es_matvec_fn_t matvec;
+    /* CONV_2D, two output pixels per pass over the weights (es_matvec.h); NULL: one at a time. */
+    es_conv2_fn_t conv2;
 } es_format_entry_t;
 
 /* A generated registry also maps each layer of its model to its entries (layer_ops[i] indexes

@@ -102,6 +102,8 @@ class WeightFormat:
     scratch: Callable[[int], int] = _no_scratch  # arena scratch from cols: es_matvec_scratch_bytes
     extra_cost: Callable[[np.ndarray], float] = _no_extra  # per output pixel, beyond units and rows
     refusal: Callable[[np.ndarray], str | None] = field(default=lambda w: None)  # why it cannot hold w
+    # CONV_2D two pixels per pass (es_format_entry_t.conv2), per ISA; None: one pixel per pass
+    conv2_costs: Mapping[Isa, KernelCost] | None = None
 
     def __repr__(self) -> str:
         return f"<weight format {self.name}>"
@@ -158,8 +160,15 @@ class WeightFormat:
         return i["index_bits"], i["codebook_bits"]
 
     # costs
-    def cost(self, isa: Isa) -> KernelCost:
-        return lookup(self.costs, isa)
+    @property
+    def conv2(self) -> bool:
+        """Whether CONV_2D layers in this format run two output pixels per pass."""
+        return self.conv2_costs is not None
+
+    def cost(self, isa: Isa, conv: bool = False) -> KernelCost:
+        """Per-unit and per-output cost of the kernel (conv: of a CONV_2D layer, whose pixels
+        the two-pixel kernel takes in pairs when the format has one)."""
+        return lookup(self.conv2_costs if conv and self.conv2 else self.costs, isa)
 
     def coding_cost(self, weights: np.ndarray, coding: Coding = Coding.RAW) -> float:
         """Instructions per output pixel the coding adds: decoding a row's Huffman stream
@@ -195,7 +204,8 @@ def _palette_encoders(sparse: bool) -> dict[Coding, Any]:
 DENSE = WeightFormat(
     dense.NAME, fmt.WeightFormat.DENSE, {Coding.RAW: dense},
     {Isa.DSP: KernelCost(2.0, 40.0), Isa.C: KernelCost(3.5, 45.0)},
-    units=lambda w: int(w.size), ops=None)
+    units=lambda w: int(w.size), ops=None,
+    conv2_costs={Isa.DSP: KernelCost(1.2, 30.0), Isa.C: KernelCost(2.5, 35.0)})
 CSR8 = WeightFormat(
     csr.NAME, fmt.WeightFormat.CSR8, {Coding.RAW: csr}, _same(KernelCost(6.1, 51.0)),
     units=lambda w: int(csr.entries(w)[0].sum()), index_bits=8)

@@ -43,7 +43,7 @@ def estimate(layer: Layer, fmt: str, isa: Isa, im2col_bytes: int = 0) -> int:
     """Estimated instructions of one inference of the layer in format fmt on a target whose
     kernels use `isa` (an ISA without figures of its own takes those it falls back to)."""
     spec, coding = wf.parse(fmt)
-    cost = spec.cost(isa)
+    cost = spec.cost(isa, conv=layer.opcode == OpCode.CONV_2D)
     rows, cols = layer.weights.shape
     if layer.opcode == OpCode.CONV_2D:
         pixels = int(layer.params["out_h"]) * int(layer.params["out_w"])

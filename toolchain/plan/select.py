@@ -65,15 +65,22 @@ def ram_bytes(layer: Layer, fmt: str) -> int:
 def scratch_bytes(layer: Layer, fmt: str) -> int:
     """Arena scratch the layer's kernel needs with weight format fmt (runtime_c checks the
     same sizes: es_conv2d_im2col_bytes + es_matvec_scratch_bytes, the latter the format
-    spec's scratch_bytes)."""
+    spec's scratch_bytes; a format with a two-pixel conv kernel, spec.conv2, needs its int16
+    column pair)."""
     if layer.weights is None or layer.opcode not in (OpCode.FULLY_CONNECTED, OpCode.CONV_2D):
         return 0
     cols = layer.weights.shape[1]
-    need = wf.by_name(fmt).scratch_bytes(cols)
+    spec = wf.by_name(fmt)
+    need = spec.scratch_bytes(cols)
     if layer.opcode == OpCode.CONV_2D:
         p = layer.params
         direct = p["k_h"] == 1 and p["k_w"] == 1 and p["pad_top"] == 0 and p["pad_left"] == 0
-        need += 0 if direct else align(cols)
+        if spec.conv2:
+            # two pixels' columns as int16 pairs (es_conv2_bytes), plus an int8 column to
+            # expand from when the taps are not whole groups of four
+            need += (cols + 3) // 4 * 16 + (0 if direct or p["in_c"] % 4 == 0 else align(cols))
+        else:
+            need += 0 if direct else align(cols)
     return need
 
 

@@ -1,5 +1,6 @@
-/* ES_FMT_DENSE: int8 [rows][cols], no table header. Kernels: kernels/es_matvec_dense_s8.c
- * (C), kernels/es_matvec_dense_s8_dsp.c (DSP, MVE). */
+/* ES_FMT_DENSE: int8 [rows][cols], no table header. Kernels: kernels/es_matvec_dense_s8.c (C),
+ * kernels/es_matvec_dense_s8_dsp.c (DSP, MVE); for CONV_2D two pixels at a time,
+ * kernels/es_conv2_dense_s8.c and kernels/es_conv2_dense_s8_dsp.c. */
 #include "es_registry.h"
 
 static es_status_t es_dense_check(const es_check_t *c, uint32_t offset, uint32_t bytes, uint32_t rows,
@@ -25,8 +26,8 @@ static void es_dense_bind(es_matvec_t *m, const uint8_t *blob, uint32_t offset, 
 const es_format_entry_t es_format_dense = {
     ES_FMT_DENSE, es_dense_check, es_dense_bind, 0, 0,
 #if ES_ISA >= ES_ISA_DSP
-    es_matvec_dense_s8_dsp
+    es_matvec_dense_s8_dsp, es_conv2_dense_s8_dsp,
 #else
-    es_matvec_dense_s8
+    es_matvec_dense_s8, es_conv2_dense_s8,
 #endif
 };

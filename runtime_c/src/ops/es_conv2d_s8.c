@@ -1,11 +1,14 @@
 /* CONV_2D in any weight format: for each output pixel, gather its receptive field into an
  * im2col column (padding taps hold the input zero point, which the folded bias cancels
  * exactly) and run the format's matrix-vector kernel over the output channels. An unpadded
- * 1x1 convolution reads its column straight from the input. */
+ * 1x1 convolution reads its column straight from the input. A format with a two-pixel kernel
+ * (dense) gets two pixels' columns at a time, expanded to int16 pairs once per pixel, so each
+ * weight it loads serves two multiply-accumulates. */
 #include <string.h>
 
 #include "es_kernels.h"
 #include "es_registry.h"
+#include "es_dsp.h"
 #include "es_matvec.h"
 
 static void es_copy_bytes(int8_t *dst, const int8_t *src, uint32_t n)
@@ -20,26 +23,135 @@ static void es_copy_bytes(int8_t *dst, const int8_t *src, uint32_t n)
     }
 }
 
-uint32_t es_conv2d_im2col_bytes(const es_conv_params_t *p)
+/* A 1x1 unpadded convolution reads its column straight from the input. */
+static int es_conv_direct(const es_conv_params_t *p)
 {
-    if (p->k_h == 1u && p->k_w == 1u && p->pad_top == 0u && p->pad_left == 0u) {
-        return 0;
+    return p->k_h == 1u && p->k_w == 1u && p->pad_top == 0u && p->pad_left == 0u;
+}
+
+uint32_t es_conv2d_im2col_bytes(const es_conv_params_t *p, const es_format_entry_t *f)
+{
+    const uint32_t cols = (uint32_t)p->k_h * p->k_w * p->in_c;
+    if (f->conv2 != 0) {
+        /* the int16 pair buffer; an int8 column first only when taps are not whole groups */
+        return es_conv2_bytes(cols) + (es_conv_direct(p) || (p->in_c & 3u) == 0u ? 0u : (cols + 3u) & ~3u);
     }
-    return ((uint32_t)p->k_h * p->k_w * p->in_c + 3u) & ~3u;
+    return es_conv_direct(p) ? 0u : (cols + 3u) & ~3u;
+}
+
+/* n groups of four int8 values from src into one pixel's slot of a two-pixel buffer. */
+static uint32_t *es_expand_groups(uint32_t *dst, const int8_t *src, uint32_t n)
+{
+    for (; n != 0u; --n, src += 4, dst += 4) {
+#if defined(__ARM_FEATURE_DSP)
+        const uint32_t w = es_read_u32(src);
+        dst[0] = es_sxtb16(w);
+        dst[1] = es_sxtb16_ror8(w);
+#else
+        int16_t *h = (int16_t *)(void *)dst;
+        h[0] = src[0];
+        h[1] = src[2];
+        h[2] = src[1];
+        h[3] = src[3];
+#endif
+    }
+    return dst;
+}
+
+/* A column of cols int8 values (any count) into one pixel's slot, zeros after its end. */
+static void es_expand_column(uint32_t *dst, const int8_t *src, uint32_t cols)
+{
+    const uint32_t tail = cols & 3u;
+    dst = es_expand_groups(dst, src, cols >> 2);
+    if (tail != 0u) {
+        int8_t last[4] = {0, 0, 0, 0};
+        uint32_t i;
+        for (i = 0; i < tail; ++i) {
+            last[i] = src[(cols & ~3u) + i];
+        }
+        (void)es_expand_groups(dst, last, 1u);
+    }
+}
+
+/* The im2col column of output pixel (y0, x0) (its window's top-left input position) into col
+ * (int8, k_h * k_w * in_c values): padding taps hold pad, the input zero point. */
+static void es_im2col(const es_conv_params_t *p, const int8_t *input, int y0, int x0, int8_t pad, int8_t *dst)
+{
+    const int in_h = p->in_h, in_w = p->in_w, in_c = p->in_c, k_h = p->k_h, k_w = p->k_w;
+    int ky, kx;
+    for (ky = 0; ky < k_h; ++ky) {
+        const int y = y0 + ky * p->dil_h;
+        const int row_ok = y >= 0 && y < in_h;
+        if (row_ok && p->dil_w == 1u && x0 >= 0 && x0 + k_w <= in_w) {
+            es_copy_bytes(dst, input + (y * in_w + x0) * in_c, (uint32_t)(k_w * in_c));
+            dst += k_w * in_c;
+            continue;
+        }
+        for (kx = 0; kx < k_w; ++kx, dst += in_c) {
+            const int x = x0 + kx * p->dil_w;
+            if (row_ok && x >= 0 && x < in_w) {
+                es_copy_bytes(dst, input + (y * in_w + x) * in_c, (uint32_t)in_c);
+            } else {
+                memset(dst, pad, (uint32_t)in_c);
+            }
+        }
+    }
+}
+
+/* Output pixel `pixel`'s column into slot `slot` (0, 1) of the two-pixel buffer cols2. */
+static void es_conv2_fill(const es_conv_params_t *p, const int8_t *input, uint32_t pixel, int8_t *col8,
+                          uint32_t *cols2)
+{
+    const int in_h = p->in_h, in_w = p->in_w, in_c = p->in_c, k_h = p->k_h, k_w = p->k_w;
+    const int oy = (int)(pixel / p->out_w), ox = (int)(pixel % p->out_w);
+    const int y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
+    const int8_t pad = (int8_t)(-p->input_offset);
+    const uint32_t cols = (uint32_t)k_h * (uint32_t)k_w * (uint32_t)in_c;
+    int ky, kx;
+    if (es_conv_direct(p)) {
+        es_expand_column(cols2, input + ((uint32_t)y0 * (uint32_t)in_w + (uint32_t)x0) * (uint32_t)in_c, cols);
+    } else if ((in_c & 3) != 0) {
+        es_im2col(p, input, y0, x0, pad, col8);
+        es_expand_column(cols2, col8, cols);
+    } else {
+        /* whole groups per tap: expand straight from the input */
+        const uint32_t pad2 = ((uint32_t)(uint16_t)(int16_t)pad) * 0x10001u;
+        const uint32_t groups = (uint32_t)in_c >> 2;
+        uint32_t *dst = cols2;
+        for (ky = 0; ky < k_h; ++ky) {
+            const int y = y0 + ky * p->dil_h;
+            const int row_ok = y >= 0 && y < in_h;
+            if (row_ok && p->dil_w == 1u && x0 >= 0 && x0 + k_w <= in_w) {
+                dst = es_expand_groups(dst, input + (y * in_w + x0) * in_c, (uint32_t)k_w * groups);
+                continue;
+            }
+            for (kx = 0; kx < k_w; ++kx) {
+                const int x = x0 + kx * p->dil_w;
+                if (row_ok && x >= 0 && x < in_w) {
+                    dst = es_expand_groups(dst, input + (y * in_w + x) * in_c, groups);
+                } else {
+                    uint32_t g;
+                    for (g = 0; g < groups; ++g, dst += 4) {
+                        dst[0] = pad2;
+                        dst[1] = pad2;
+                    }
+                }
+            }
+        }
+    }
 }
 
 void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const uint8_t *blob, uint8_t *arena,
                   const int8_t *input, int8_t *output)
 {
-    const es_matvec_fn_t fn = f->matvec;
-    const uint32_t col_bytes = es_conv2d_im2col_bytes(p);
-    const int in_h = p->in_h, in_w = p->in_w, in_c = p->in_c, k_h = p->k_h, k_w = p->k_w;
+    const uint32_t cols = (uint32_t)p->k_h * (uint32_t)p->k_w * (uint32_t)p->in_c;
+    const uint32_t col_bytes = es_conv2d_im2col_bytes(p, f);
     const int8_t pad = (int8_t)(-p->input_offset);
     int8_t *col = (int8_t *)(arena + p->scratch_offset);
     es_matvec_t m;
-    int oy, ox, ky, kx;
+    int oy, ox;
     m.rows = p->out_c;
-    m.cols = (uint32_t)k_h * (uint32_t)k_w * (uint32_t)in_c;
+    m.cols = cols;
     f->bind(&m, blob, p->weights_offset, arena);
     m.bias = (const int32_t *)(const void *)(blob + p->bias_offset);
     m.mult = (const int32_t *)(const void *)(blob + p->mult_offset);
@@ -48,35 +160,33 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
     m.act_min = p->act_min;
     m.act_max = p->act_max;
     m.scratch = col + col_bytes;
+    if (f->conv2 != 0) {
+        /* two pixels per pass over the weights; an odd last pixel runs as both */
+        const es_conv2_fn_t fn2 = f->conv2;
+        const uint32_t pixels = (uint32_t)p->out_h * p->out_w;
+        uint32_t *cols2 = (uint32_t *)(void *)col;
+        int8_t *col8 = col + es_conv2_bytes(cols);
+        uint32_t i;
+        for (i = 0; i < pixels; i += 2u) {
+            const uint32_t j = i + 1u < pixels ? i + 1u : i;
+            es_conv2_fill(p, input, i, col8, cols2);
+            es_conv2_fill(p, input, j, col8, cols2 + 2);
+            fn2(&m, cols2, output + i * p->out_c, output + j * p->out_c);
+        }
+        return;
+    }
     for (oy = 0; oy < p->out_h; ++oy) {
         const int y0 = oy * p->stride_h - p->pad_top;
         for (ox = 0; ox < p->out_w; ++ox) {
             const int x0 = ox * p->stride_w - p->pad_left;
             const int8_t *column;
             if (col_bytes == 0u) {
-                column = input + ((uint32_t)y0 * (uint32_t)in_w + (uint32_t)x0) * (uint32_t)in_c;
+                column = input + ((uint32_t)y0 * (uint32_t)p->in_w + (uint32_t)x0) * (uint32_t)p->in_c;
             } else {
-                int8_t *dst = col;
-                for (ky = 0; ky < k_h; ++ky) {
-                    const int y = y0 + ky * p->dil_h;
-                    const int row_ok = y >= 0 && y < in_h;
-                    if (row_ok && p->dil_w == 1u && x0 >= 0 && x0 + k_w <= in_w) {
-                        es_copy_bytes(dst, input + (y * in_w + x0) * in_c, (uint32_t)(k_w * in_c));
-                        dst += k_w * in_c;
-                        continue;
-                    }
-                    for (kx = 0; kx < k_w; ++kx, dst += in_c) {
-                        const int x = x0 + kx * p->dil_w;
-                        if (row_ok && x >= 0 && x < in_w) {
-                            es_copy_bytes(dst, input + (y * in_w + x) * in_c, (uint32_t)in_c);
-                        } else {
-                            memset(dst, pad, (uint32_t)in_c);
-                        }
-                    }
-                }
+                es_im2col(p, input, y0, x0, pad, col);
                 column = col;
             }
-            fn(&m, column, output + ((uint32_t)oy * p->out_w + (uint32_t)ox) * p->out_c);
+            f->matvec(&m, column, output + ((uint32_t)oy * p->out_w + (uint32_t)ox) * p->out_c);
         }
     }
 }
@@ -101,7 +211,7 @@ static es_status_t es_conv_check(const es_check_t *c, const es_layer_t *l, const
         return st;
     }
     return es_check_scratch(c, p->scratch_offset, p->scratch_bytes,
-                            (uint64_t)es_conv2d_im2col_bytes(p) + (f->scratch_bytes ? f->scratch_bytes(cols) : 0u),
+                            (uint64_t)es_conv2d_im2col_bytes(p, f) + (f->scratch_bytes ? f->scratch_bytes(cols) : 0u),
                             in, out);
 }
 
