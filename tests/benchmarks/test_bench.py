@@ -181,6 +181,10 @@ def test_break_even_interpolates_the_fastest_bit_exact_sparse_format():
     assert goals.break_even(rows, "mps2-an386", "784x300", 400) == pytest.approx(0.65)
     assert goals.break_even(rows, "mps2-an386", "784x300", 600) == 0.5
     assert goals.break_even(rows, "mps2-an386", "784x300", 100) is None
+    # a label that is no sparse weight format (another kernel library's dense build) is not
+    # taken for one
+    other = rows + [_row("cmsis-nn", 0.8, 100)]
+    assert goals.best_sparse(other, "mps2-an386", "784x300", "unstructured", 0.8)["format"] == "csr8"
     by_title = {g.title: g for g in goals.evaluate(rows)}
     exact = next(g for t, g in by_title.items() if t.startswith("Every kernel is bit-exact"))
     assert exact.status == goals.NOT_MET
@@ -220,3 +224,41 @@ def test_quick_run_fc_dense_vs_csr8(tmp_path):
     assert [(r["format"], r["instructions"]) for r in again] == \
         [(r["format"], r["instructions"]) for r in rows]
 
+
+def _full_row(shape, fmt, n, s=0.0, params=576):
+    op = config.parse_shape(shape).op
+    return {"op": op, "board": "mps2-an386", "shape": shape, "pattern": "unstructured",
+            "sparsity": s, "format": fmt, "instructions": n, "bytes": params, "mismatches": 0,
+            "nonzero": params, "params": params, "invoke_instructions": [n + 40]}
+
+
+def test_report_groups_ops_and_handles_dense_only_shapes(tmp_path):
+    """docs/BENCHMARKS.md with depthwise and ADD rows: grouped FC, conv, depthwise, ADD
+    whatever the rows' order; ADD counts elements and has no weight table or nonzero line;
+    the figure plots the shapes measured at several sparsities."""
+    from benchmarks import report
+
+    rows = [_full_row("add-32x32x16", "dense_dsp", 1_523_760, params=0),
+            _full_row("dw-48x48x16-3x3-same-s2", "dense_dsp", 887_040, params=144),
+            _full_row("dw-48x48x16-3x3-same-s2", "dense_c", 1_080_880, params=144),
+            _full_row("32x32x16-3x3x32-same-s2", "dense_dsp", 2_815_040),
+            _full_row("32x32x16-3x3x32-same-s2", "csr16", 1_109_560, s=0.9),
+            _full_row("640x128", "dense_dsp", 169_400)]
+    text = report.render_doc(rows, goals.evaluate(rows))
+    heads = [line for line in text.splitlines() if line.startswith("### mps2-an386: ")]
+    assert heads == [
+        "### mps2-an386: FC 640→128 (`640x128`, 81,920 MACs)",
+        "### mps2-an386: conv 3×3 s2 32×32×16→32 same (`32x32x16-3x3x32-same-s2`, 1,179,648 MACs)",
+        "### mps2-an386: depthwise 3×3 s2 48×48×16 same (`dw-48x48x16-3x3-same-s2`, 82,944 MACs)",
+        "### mps2-an386: add 32×32×16 (`add-32x32x16`, 16,384 elements)"]
+    add = text[text.index(heads[-1]):]
+    assert "| dense_dsp | **1,523,760** |" in add and "nonzero" not in add
+    assert "### add 32×32×16" not in text  # no weight table
+    assert "`DepthwiseConv2D`, stride as the shape says" in text and "counts output elements" in text
+    assert "Depthwise and ADD layers have dense kernels only" in text
+    assert "differ by one SysTick count between inputs. Across this run's 5 measurements" in text
+    old = report.render_doc(rows[-1:], [])
+    assert "(`Dense`, stride 1, with bias" in old and "Depthwise" not in old
+    assert report._plotted(report._shapes(rows)) == ["640x128", "32x32x16-3x3x32-same-s2"]
+    [png] = report.write_figures(rows, tmp_path)
+    assert png.stat().st_size > 0
