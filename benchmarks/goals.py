@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from benchmarks import config
+from toolchain.encode import weight_formats
 from toolchain.encode.weight_formats import BLOCK1X4, NM24
 
 MET, NOT_MET, NOT_MEASURED = "met", "not met", "not measured"
@@ -31,14 +32,20 @@ def is_dense(fmt: str) -> bool:
     return fmt in (config.DENSE_DSP, config.DENSE_C)
 
 
+def is_sparse(fmt: str) -> bool:
+    """Whether a row's format label is one of the toolchain's sparse weight formats (not a
+    dense build, nor any other label a row may carry)."""
+    return fmt in weight_formats.NAMES and fmt != config.DENSE
+
+
 def _index(rows):
     return {(r["board"], r["shape"], r["pattern"], r["sparsity"], r["format"]): r for r in rows}
 
 
 def best_sparse(rows, board: str, shape: str, pattern: str, sparsity: float) -> dict | None:
-    """The fastest bit-exact non-dense row for one board, shape and weight pattern."""
+    """The fastest bit-exact sparse-format row for one board, shape and weight pattern."""
     cands = [r for r in rows if r["board"] == board and r["shape"] == shape and
-             r["pattern"] == pattern and r["sparsity"] == sparsity and not is_dense(r["format"])
+             r["pattern"] == pattern and r["sparsity"] == sparsity and is_sparse(r["format"])
              and r["mismatches"] == 0]
     return min(cands, key=lambda r: r["instructions"]) if cands else None
 

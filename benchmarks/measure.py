@@ -19,9 +19,12 @@ from pathlib import Path
 import numpy as np
 
 import toolchain  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
+from benchmarks import config
 from benchmarks.config import Pattern, Shape
 from benchmarks.models import TEST_SAMPLES, Case
 from toolchain import cache_key
+from toolchain.encode.weight_formats import NO_WEIGHTS
+from toolchain.enums import OpCode
 from toolchain.errors import ToolchainError
 from toolchain.ir.tflite_import import load_tflite
 from toolchain.pipeline import generate, plan_graph
@@ -52,7 +55,9 @@ class Job:
     pattern: Pattern
     board: str
     format: str  # the toolchain's format name, forced at planning
-    label: str  # the name in results.json: dense_dsp / dense_c / the format name
+    # the name in results.json: dense_dsp / dense_c / the format name (a build other than the
+    # toolchain's own kernels would add a label of its own, with its own defines or build)
+    label: str
     defines: tuple[str, ...] = ()
 
     @property
@@ -103,41 +108,60 @@ def cached_row(rows_dir: Path, job: Job, case: Case, fingerprint: str) -> tuple[
     return path, (json.loads(path.read_text()) if path.is_file() else None)
 
 
-def _weighted_layer(layers) -> int:
-    idx = [i for i, layer in enumerate(layers) if layer.weights is not None]
+# The runtime op each kind of shape measures.
+OPCODES = {config.FC: OpCode.FULLY_CONNECTED, config.CONV: OpCode.CONV_2D,
+           config.DEPTHWISE: OpCode.DEPTHWISE_CONV_2D, config.ADD: OpCode.ADD}
+
+
+def measured_layer(layers, shape: Shape) -> int:
+    """Index of the layer a case measures: the one layer of the shape's op (an ADD case also
+    has the RELU that makes its second input)."""
+    opcode = OPCODES[shape.op]
+    idx = [i for i, layer in enumerate(layers) if layer.opcode == opcode]
     if len(idx) != 1:
-        raise BenchError(f"expected one layer with weights, got {len(idx)}: "
-                         f"{[layers[i].name for i in idx]}")
+        raise BenchError(f"{shape.name}: expected one {opcode.name} layer, got {len(idx)}: "
+                         f"{[layer.opcode.name for layer in layers]}")
     return idx[0]
 
 
 def case_formats(case: Case) -> tuple[list[str], int, int]:
     """(applicable formats, nonzero int8 weights, weights) of the case's layer, as the
-    toolchain's select.applicable_formats reports them."""
+    toolchain's select.applicable_formats reports them; a layer without weights (ADD) is
+    measured as dense (its only build)."""
     layers = lower_graph(load_tflite(case.tflite, "bench"))
-    layer = layers[_weighted_layer(layers)]
-    return list(applicable_formats(layer)), layer.nonzero_count, layer.param_count
+    layer = layers[measured_layer(layers, case.shape)]
+    formats = list(applicable_formats(layer)) if layer.weights is not None else [config.DENSE]
+    return formats, layer.nonzero_count, layer.param_count
 
 
 def _alnum(s: str) -> str:
     return re.sub(r"[^0-9a-z]", "", s.lower())
 
 
-def kernel_symbols(elf: Path, fmt: str) -> dict[str, int]:
+# Dense-only ops: their kernel_symbols are the op's own functions, named es_<token>_...
+OP_SYMBOL_TOKENS = {config.DEPTHWISE: "depthwise", config.ADD: "add"}
+
+
+def kernel_symbols(elf: Path, fmt: str, op: str = config.FC) -> dict[str, int]:
     """Function symbols (name -> bytes of code) the linker kept whose name is es_..._<fmt>_...
     (the format's name without punctuation as one "_"-separated part: es_matvec_csr8_s8,
-    es_conv2d_nm24_s8_dsp), depthwise kernels left out. Static helpers that were not inlined
-    are not counted."""
+    es_conv2d_nm24_s8_dsp), depthwise kernels left out; for a dense-only op (depthwise, ADD)
+    those named es_<op>_... instead (es_depthwise_conv2d_dsp_eval, es_add_s8). Static helpers
+    that were not inlined are not counted."""
     from elftools.elf.elffile import ELFFile
 
     token = _alnum(fmt)
+    op_token = OP_SYMBOL_TOKENS.get(op)
     out = {}
     with open(elf, "rb") as f:
         symtab = ELFFile(f).get_section_by_name(".symtab")
         for sym in symtab.iter_symbols() if symtab is not None else ():
-            if sym["st_info"]["type"] == "STT_FUNC" and sym["st_size"] > 0 and \
-                    sym.name.startswith("es_") and "depthwise" not in sym.name and \
-                    token in map(_alnum, sym.name.split("_")):
+            if sym["st_info"]["type"] != "STT_FUNC" or sym["st_size"] <= 0 or \
+                    not sym.name.startswith("es_"):
+                continue
+            parts = sym.name.split("_")
+            if (parts[1] == op_token) if op_token else \
+                    ("depthwise" not in sym.name and token in map(_alnum, parts)):
                 out[sym.name] = int(sym["st_size"])
     return dict(sorted(out.items()))
 
@@ -147,9 +171,9 @@ def run_job(job: Job, case: Case, slot_dir: Path) -> dict:
     board = load_board(job.board)
     try:
         plan = plan_graph(load_tflite(case.tflite, "bench"), force_format=job.format)
-        li = _weighted_layer(plan.layers)
+        li = measured_layer(plan.layers, job.shape)
         choice = plan.choices[li]
-        if choice.format != job.format:
+        if choice.format != (job.format if plan.layers[li].weights is not None else NO_WEIGHTS):
             raise BenchError(f"planning with format {job.format!r} gave {choice.format!r}")
         generate(plan, slot_dir)
         fw = build_firmware(slot_dir / "src", slot_dir / "build", board, case.x_int8, "bench",
@@ -162,7 +186,7 @@ def run_job(job: Job, case: Case, slot_dir: Path) -> dict:
     ref = case.reference.reshape(n, -1)
     mismatches = int(np.count_nonzero(ours != ref)) if ours.shape == ref.shape else int(ref.size)
     layer = plan.layers[li]
-    symbols = kernel_symbols(fw.elf, job.format)
+    symbols = kernel_symbols(fw.elf, job.format, job.shape.op)
     return {
         "op": job.shape.op,
         "shape": job.shape.name,

@@ -1,9 +1,10 @@
 """One-layer int8 models for the kernel benchmark, cached on disk.
 
-A case is one (shape, pattern) pair: a tf_keras model with a single Dense or Conv2D layer (no
-activation, bias on), random weights from a fixed seed, zeroed with a mask from
-toolchain/encode/patterns.py, converted to a full-int8 .tflite with random representative
-data. Beside the .tflite the cache keeps the int8 test inputs, and in a file of its own TFLM's
+A case is one (shape, pattern) pair: a tf_keras model with a single Dense, Conv2D or
+DepthwiseConv2D layer (no activation, bias on), random weights from a fixed seed, zeroed with a
+mask from toolchain/encode/patterns.py (depthwise: dense only), converted to a full-int8 .tflite
+with random representative data. An ADD shape adds the input to its own ReLU (a RELU op, then
+the ADD measured), so the ADD's two int8 inputs have different scales, as in a residual. Beside the .tflite the cache keeps the int8 test inputs, and in a file of its own TFLM's
 reference outputs for them, so boards and formats reuse one conversion and one reference run.
 The model is keyed on what makes it (the converter's sources and versions:
 toolchain.cache_key), the reference on the model, the inputs and the oracle's version, so a
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.config import FC, Pattern, Shape
+from benchmarks.config import ADD, CONV, DEPTHWISE, FC, Pattern, Shape
 
 # Bump when the way models, inputs or references are made changes: it invalidates the cache.
 MODEL_VERSION = 2
@@ -69,12 +70,32 @@ def build_keras_model(shape: Shape, pattern: Pattern):
 
     from toolchain.encode import patterns
 
+    if not shape.sparse_capable and (pattern.kind != "unstructured" or pattern.sparsity):
+        raise ValueError(f"shape {shape.name!r}: {shape.op} layers are measured dense only "
+                         f"(unstructured 0%), not {pattern.label}")
     rng = np.random.default_rng(_seed(shape, pattern))
     inp = keras.Input(shape.input_shape)
+    if shape.op == ADD:
+        model = keras.Model(inp, keras.layers.Add()([inp, keras.layers.ReLU()(inp)]), name="bench")
+        return model, _inputs(rng, shape)
+    if shape.op == DEPTHWISE:
+        layer = keras.layers.DepthwiseConv2D(shape.kernel, strides=shape.stride,
+                                             padding=shape.padding,
+                                             depth_multiplier=shape.multiplier)
+        model = keras.Model(inp, layer(inp), name="bench")
+        kernel, bias = layer.get_weights()  # kernel [kh, kw, c, multiplier]
+        kernel = rng.normal(0.0, 1.0, kernel.shape).astype(np.float32)
+        kernel /= np.float32(np.sqrt(shape.kernel[0] * shape.kernel[1]))
+        bias = rng.normal(0.0, 0.5, bias.shape).astype(np.float32)
+        layer.set_weights([kernel, bias])
+        return model, _inputs(rng, shape)
     if shape.op == FC:
         layer = keras.layers.Dense(shape.units)
+    elif shape.op == CONV:
+        layer = keras.layers.Conv2D(shape.units, shape.kernel, strides=shape.stride,
+                                    padding=shape.padding)
     else:
-        layer = keras.layers.Conv2D(shape.units, shape.kernel, padding=shape.padding)
+        raise ValueError(f"shape {shape.name!r}: no model builder for op {shape.op!r}")
     model = keras.Model(inp, layer(inp), name="bench")
     kernel, bias = layer.get_weights()
     kernel = rng.normal(0.0, 1.0, kernel.shape).astype(np.float32)
@@ -93,8 +114,13 @@ def build_keras_model(shape: Shape, pattern: Pattern):
     kernel /= np.float32(np.sqrt(fan_in))
     bias = rng.normal(0.0, 0.5, bias.shape).astype(np.float32)
     layer.set_weights([kernel, bias])
+    return model, _inputs(rng, shape)
+
+
+def _inputs(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """Calibration then test inputs, standard normal."""
     x = rng.normal(0.0, 1.0, (CALIBRATION_SAMPLES + TEST_SAMPLES, *shape.input_shape))
-    return model, x.astype(np.float32)
+    return x.astype(np.float32)
 
 
 def _cache_key(shape: Shape, pattern: Pattern) -> str:

@@ -33,6 +33,19 @@ def _formats(rows) -> list[str]:
     return sorted(fmts, key=lambda f: (not is_dense(f), f != config.DENSE_DSP, fmts.index(f)))
 
 
+def _shapes(rows) -> list[str]:
+    """The rows' shapes grouped by op (config.OPS: FC, conv, depthwise, ADD), each group in the
+    order of the rows."""
+    shapes = _unique(r["shape"] for r in rows)
+    return sorted(shapes, key=lambda s: config.OPS.index(config.parse_shape(s).op))
+
+
+def _plotted(shapes: list[str]) -> list[str]:
+    """The shapes a figure of instructions vs sparsity shows: those measured at several
+    sparsities (FC and conv), or all of them if there are none."""
+    return [s for s in shapes if config.parse_shape(s).sparse_capable] or shapes
+
+
 def _board_title(board: str) -> str:
     from toolchain.targets.boards import load_board
 
@@ -69,6 +82,8 @@ def instruction_table(rows, board: str, shape: str) -> list[str]:
             cells.append(text)
         out.append(f"| {fmt} | " + " | ".join(cells) + " |")
     nz = {c: next(r for r in sel if (r["pattern"], r["sparsity"]) == c) for c in cols}
+    if not all(nz[c]["params"] for c in cols):  # a layer without weights (ADD)
+        return out
     out.append("| *int8 nonzero* | " + " | ".join(
         f"*{nz[c]['nonzero'] / nz[c]['params']:.1%}*" for c in cols) + " |")
     return out
@@ -94,7 +109,7 @@ def bytes_table(rows, shape: str) -> list[str]:
 
 def _overhead(rows) -> str:
     diffs = [r["invoke_instructions"][0] - r["instructions"] for r in rows
-             if r.get("invoke_instructions")]
+             if r.get("invoke_instructions") and r.get("op") != config.ADD]  # ADD: RELU too
     if not diffs:
         return ""
     return (f" Across this run's {len(diffs)} measurements the whole invoke of sample 0 minus the "
@@ -116,10 +131,41 @@ def write_figures(rows: list[dict], img_dir: Path) -> list[Path]:
     return [plot_board(rows, b, img_dir / f"bench_{b}.png") for b in _unique(r["board"] for r in rows)]
 
 
+def _models_text(shapes: list[config.Shape]) -> str:
+    """The "Models" item of the doc, for the kinds of layer among `shapes`."""
+    layers = {config.FC: "`Dense`", config.CONV: "`Conv2D`", config.DEPTHWISE: "`DepthwiseConv2D`"}
+    ops = [op for op in config.OPS if any(s.op == op for s in shapes)]
+    kinds = [layers[op] for op in ops if op in layers]
+    strides = "stride 1" if all(s.stride == 1 for s in shapes) else "stride as the shape says"
+    kinds = ", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else "".join(kinds)
+    text = ("- **Models.** For every shape and weight pattern, a one-layer tf_keras model (" +
+            kinds + f", {strides}, with bias, no activation) with normally "
+            "distributed random weights (fixed seed) zeroed by a mask from "
+            "`toolchain/encode/patterns.py` along each output channel's reduction dimension: "
+            "*unstructured* (smallest magnitudes of the whole matrix), *2:4* (two of every four "
+            "consecutive weights) and *block1x4* (whole aligned 1×4 blocks, smallest L1 norm "
+            "first). It is converted to a full-int8 `.tflite` with random representative data. "
+            "Column headings give the nominal sparsity; int8 rounding zeroes a few more weights, "
+            "and the *int8 nonzero* line of each table gives the fraction that survived.")
+    dense_only = [op for op in ops if op not in config.SPARSE_CAPABLE]
+    if dense_only:
+        names = {config.DEPTHWISE: "Depthwise", config.ADD: "ADD"}
+        text += (" " + " and ".join(names[op] for op in dense_only) + " layers have dense "
+                 "kernels only, so they are measured at 0% sparsity alone, as `dense_dsp` and "
+                 "`dense_c`.")
+    if config.ADD in ops:
+        text += (" An ADD shape (`add-<h>x<w>x<c>`) is a model that adds its input to the "
+                 "input's ReLU (a RELU layer, then the ADD measured), so the two int8 inputs of "
+                 "the ADD have different scales, as in a residual; its heading counts output "
+                 "elements (one add each) where the others count MACs, and so does `macs` in "
+                 "`results.json`.")
+    return text
+
+
 def render_doc(rows: list[dict], goals: list[Goal], errors: list[str] = ()) -> str:
     """The text of docs/BENCHMARKS.md for these rows (results.json) and goals."""
     boards = _unique(r["board"] for r in rows)
-    shapes = _unique(r["shape"] for r in rows)
+    shapes = _shapes(rows)
     figures = {b: Path(f"bench_{b}.png") for b in boards}
     lines = [
         "# Kernel benchmarks",
@@ -148,15 +194,7 @@ def render_doc(rows: list[dict], goals: list[Goal], errors: list[str] = ()) -> s
         "",
         "## What is measured",
         "",
-        "- **Models.** For every shape and weight pattern, a one-layer tf_keras model (`Dense` or "
-        "`Conv2D`, stride 1, with bias, no activation) with normally distributed random weights "
-        "(fixed seed) zeroed by a mask from `toolchain/encode/patterns.py` along each output "
-        "channel's reduction dimension: *unstructured* (smallest magnitudes of the whole matrix), "
-        "*2:4* (two of every four consecutive weights) and *block1x4* (whole aligned 1×4 blocks, "
-        "smallest L1 norm first). It is converted to a full-int8 `.tflite` with random "
-        "representative data. Column headings give the nominal sparsity; int8 rounding zeroes a "
-        "few more weights, and the *int8 nonzero* line of each table gives the fraction that "
-        "survived.",
+        _models_text([config.parse_shape(s) for s in shapes]),
         "- **Formats.** Every format `toolchain.plan.select.applicable_formats` returns for the "
         "layer, forced with `plan_graph(graph, force_format=...)`. `dense_dsp` is the dense format "
         "built normally on a core with the DSP extension (M4, M7, M33: the runtime's SIMD kernel "
@@ -199,6 +237,8 @@ def render_doc(rows: list[dict], goals: list[Goal], errors: list[str] = ()) -> s
     lines += ["", "## Weight table bytes", "", "The same on every board.", ""]
     for shape in shapes:
         s = config.parse_shape(shape)
+        if s.op == config.ADD:  # no weights
+            continue
         lines += [f"### {s.title} (`{shape}`)", "", *bytes_table(rows, shape), ""]
     for board in boards:
         lines += [f"## {_board_title(board)}", "",
@@ -207,7 +247,7 @@ def render_doc(rows: list[dict], goals: list[Goal], errors: list[str] = ()) -> s
             if not any(r["board"] == board and r["shape"] == shape for r in rows):
                 continue
             s = config.parse_shape(shape)
-            head = f"### {board}: {s.title} (`{shape}`, {s.macs:,} MACs)"
+            head = f"### {board}: {s.title} (`{shape}`, {s.macs:,} {s.work_unit})"
             ref = config.CMSIS_NN.get(shape)
             note = ""
             if ref and board == config.REFERENCE_BOARD:
@@ -237,7 +277,7 @@ def plot_board(rows, board: str, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     sel = [r for r in rows if r["board"] == board]
-    shapes = _unique(r["shape"] for r in sel)
+    shapes = _plotted(_shapes(sel))
     colors = _colors(_formats(rows))
     markers = {"2:4": "^"}
     ncols = min(3, len(shapes))
@@ -300,7 +340,7 @@ def plot_board(rows, board: str, path: Path) -> Path:
 def compact_table(rows, board: str) -> str:
     """Plain-text instructions by format x column for each shape on one board."""
     out = []
-    for shape in _unique(r["shape"] for r in rows if r["board"] == board):
+    for shape in _shapes([r for r in rows if r["board"] == board]):
         sel = [r for r in rows if r["board"] == board and r["shape"] == shape]
         cols = _columns(sel)
         cell = {(r["format"], r["pattern"], r["sparsity"]): r for r in sel}

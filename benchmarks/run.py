@@ -44,14 +44,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--boards", type=_csv, help=f"comma-separated (default: {','.join(config.BOARDS)}; "
                    f"--quick: {config.REFERENCE_BOARD})")
-    p.add_argument("--shapes", type=_csv, help="comma-separated shape strings (default: the five "
-                   "reference shapes)")
+    p.add_argument("--shapes", type=_csv, help="comma-separated shape strings (benchmarks/config.py "
+                   f"says how to write them; default: the {len(config.SHAPES)} of config.SHAPES; "
+                   f"--quick: the {len(config.QUICK_SHAPES)} of config.QUICK_SHAPES)")
     p.add_argument("--formats", type=_csv, help="comma-separated result format names to measure, "
                    "e.g. dense_dsp,dense_c,csr8 ('dense' means both dense builds); default: every "
                    "format the toolchain reports applicable")
     p.add_argument("--quick", action="store_true", help="unstructured sparsity "
                    f"{' and '.join(map(str, config.QUICK_SPARSITIES))} only, on "
-                   f"{config.REFERENCE_BOARD} unless --boards is given")
+                   f"{config.REFERENCE_BOARD} unless --boards is given, of config.QUICK_SHAPES "
+                   "unless --shapes is given")
     p.add_argument("--sparsities", type=_csv, help="comma-separated nominal sparsities: keep "
                    "only the patterns of the plan with one of these (e.g. 0.9)")
     p.add_argument("--jobs", type=int, default=2, help="parallel builds and runs (default 2)")
@@ -64,7 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--work", type=Path, default=DEFAULT_WORK, help="cache and build directory")
     args = p.parse_args(argv)
     args.boards = args.boards or ([config.REFERENCE_BOARD] if args.quick else list(config.BOARDS))
-    args.shapes = args.shapes or list(config.SHAPES)
+    args.shapes = args.shapes or list(config.QUICK_SHAPES if args.quick else config.SHAPES)
     args.patterns = list(config.QUICK_PATTERNS if args.quick else config.PATTERNS)
     if args.sparsities:
         try:
@@ -80,18 +82,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def case_patterns(shape: config.Shape, patterns: list[config.Pattern]) -> list[config.Pattern]:
+    """The patterns a shape is measured with: all of them for FC and conv; for the dense-only
+    ops (depthwise, ADD) unstructured 0% alone (if selected): their weights stay dense."""
+    if shape.sparse_capable:
+        return list(patterns)
+    return [p for p in patterns if p.kind == "unstructured" and p.sparsity == 0.0]
+
+
+def builds(board, fmt: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(label, defines) of each build of format fmt on a board: dense twice on DSP cores (SIMD
+    kernel, and compiled out with ES_DISABLE_DSP), any other format once under its own name.
+    Another build of the same layer (another kernel library) would be one more label here."""
+    if fmt != config.DENSE:
+        return [(fmt, ())]
+    if board.dsp:
+        return [(config.DENSE_DSP, ()), (config.DENSE_C, (config.DISABLE_DSP_DEFINE,))]
+    return [(config.DENSE_C, ())]
+
+
 def expand_jobs(case, formats: list[str], boards, wanted: list[str] | None) -> list[Job]:
-    """Jobs for one case: each applicable format on each board; dense twice on DSP cores."""
+    """Jobs for one case: each applicable format on each board, in each of its builds."""
     jobs = []
     for board in boards:
         for fmt in formats:
-            if fmt == config.DENSE:
-                variants = [(config.DENSE_DSP, ()),
-                            (config.DENSE_C, (config.DISABLE_DSP_DEFINE,))] if board.dsp \
-                    else [(config.DENSE_C, ())]
-            else:
-                variants = [(fmt, ())]
-            for label, defines in variants:
+            for label, defines in builds(board, fmt):
                 if wanted is None or label in wanted or (fmt == config.DENSE and config.DENSE in wanted):
                     jobs.append(Job(case.shape, case.pattern, board.name, fmt, label, defines))
     return jobs
@@ -136,7 +151,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     errors: list[str] = []
     cases = []
-    pairs = [(s, p) for s in shapes for p in args.patterns]
+    pairs = [(s, p) for s in shapes for p in case_patterns(s, args.patterns)]
+    skipped = [s.name for s in shapes if not case_patterns(s, args.patterns)]
+    if skipped:
+        print(f"note: {', '.join(skipped)}: dense only, measured at 0% sparsity, which the "
+              "selected patterns leave out", file=sys.stderr)
     for shape, pattern in tqdm(pairs, desc="models", unit="model", leave=False):
         try:
             case = load_case(shape, pattern, args.work / "models")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from requires import needs  # noqa: E402
 
@@ -31,7 +32,121 @@ def test_parse_shape_reference_shapes():
     for bad in ("784", "12x12x20-5x5x50", "4x4x1-5x5x2-valid"):
         with pytest.raises(ValueError):
             config.parse_shape(bad)
-    assert set(config.CMSIS_NN) == set(config.SHAPES)
+    assert set(config.CMSIS_NN) == set(config.REFERENCE_SHAPES)
+    # the names results.json and the docs already use keep their meaning and titles
+    assert [config.parse_shape(s).title for s in config.REFERENCE_SHAPES] == [
+        "FC 784→300", "conv 5×5 12×12×20→50 valid", "conv 1×1 25×5×64→64 valid",
+        "conv 3×3 16×16×16→16 same", "conv 5×5 28×28×1→20 valid"]
+    assert all(config.parse_shape(s).stride == 1 for s in config.REFERENCE_SHAPES)
+
+
+def test_parse_shape_model_shapes():
+    """The real models' layers (issue 18): strides, depthwise multipliers, ADD."""
+    shapes = {s: config.parse_shape(s) for s in config.SHAPES}
+    assert len(shapes) == len(config.SHAPES) and set(config.QUICK_SHAPES) <= set(shapes)
+    assert all(s.name == name for name, s in shapes.items())
+    s2 = shapes["32x32x16-3x3x32-same-s2"]
+    assert (s2.op, s2.stride, s2.output_shape, s2.title) == \
+        ("conv2d", 2, (16, 16, 32), "conv 3×3 s2 32×32×16→32 same")
+    assert s2.macs == 16 * 16 * 32 * 9 * 16
+    pw = shapes["3x3x256-1x1x256-valid"]
+    assert (pw.output_shape, pw.macs) == ((3, 3, 256), 9 * 256 * 256)
+    dw = shapes["dw-48x48x16-3x3-same-s2"]
+    assert (dw.op, dw.input_shape, dw.units, dw.kernel, dw.stride, dw.multiplier) == \
+        ("depthwise_conv2d", (48, 48, 16), 16, (3, 3), 2, 1)
+    assert (dw.output_shape, dw.macs, dw.title) == \
+        ((24, 24, 16), 24 * 24 * 16 * 9, "depthwise 3×3 s2 48×48×16 same")
+    ms = shapes["dw-49x40x1-10x8-m8-same-s2"]  # micro_speech: 25x20x8 outputs of 10x8 taps
+    assert (ms.units, ms.multiplier, ms.output_shape, ms.macs) == (8, 8, (25, 20, 8), 25 * 20 * 8 * 80)
+    assert ms.title == "depthwise 10×8 s2 49×40×1→8 same"
+    assert config.parse_shape("dw-10x10x4-3x3-valid").output_shape == (8, 8, 4)
+    assert config.parse_shape("dw-10x10x4-3x3-valid-s2").output_shape == (4, 4, 4)
+    add = shapes["add-32x32x16"]
+    assert (add.op, add.output_shape, add.macs, add.work_unit, add.title) == \
+        ("add", (32, 32, 16), 32 * 32 * 16, "elements", "add 32×32×16")
+    assert {s.op for s in shapes.values() if s.sparse_capable} == {"fully_connected", "conv2d"}
+    assert shapes["640x128"].work_unit == "MACs"
+
+
+@pytest.mark.parametrize("name,message", [
+    ("32x32x16-3x3x16-same-s1", "leaving '-s<n>' out, so each shape has one name: '32x32x16-3x3x16-same'"),
+    ("dw-25x5x64-3x3-m1-same", "'dw-25x5x64-3x3-same'"),
+    ("dw-25x5x64-3x3-same-s0", "a stride must be at least 1"),
+    ("dw-4x4x1-5x5-valid-s2", "a valid 5x5 kernel does not fit 4x4"),
+    ("dw-25x5x64-3x3x64-same", "expected 'dw-<h>x<w>x<c>-<kh>x<kw>[-m<multiplier>]-valid|same[-s<stride>]'"),
+    ("add-32x32", "expected 'add-<h>x<w>x<c>'"),
+    ("add-0x32x16", "at least 1"),
+    ("25x5x64-1x1x64-valid-s", "expected one of '<in>x<out>'"),
+])
+def test_parse_shape_says_what_is_wrong(name, message):
+    with pytest.raises(ValueError) as err:
+        config.parse_shape(name)
+    assert message in str(err.value) and repr(name) in str(err.value)
+
+
+def test_dense_only_shapes_take_the_dense_pattern_alone():
+    from benchmarks.run import case_patterns, parse_args
+
+    dw, fc = config.parse_shape("dw-25x5x64-3x3-same"), config.parse_shape("640x128")
+    assert case_patterns(fc, list(config.PATTERNS)) == list(config.PATTERNS)
+    assert case_patterns(dw, list(config.PATTERNS)) == [config.Pattern("unstructured", 0.0)]
+    assert case_patterns(dw, [config.Pattern("unstructured", 0.9)]) == []
+    assert parse_args(["--quick"]).shapes == list(config.QUICK_SHAPES)
+    assert parse_args([]).shapes == list(config.SHAPES)
+
+
+def test_measured_layer_is_the_one_of_the_shapes_op():
+    from benchmarks.measure import BenchError, measured_layer
+    from toolchain.enums import OpCode
+
+    class L:
+        def __init__(self, opcode):
+            self.opcode, self.name = opcode, opcode.name
+
+    add = config.parse_shape("add-32x32x16")
+    assert measured_layer([L(OpCode.RELU), L(OpCode.ADD)], add) == 1
+    with pytest.raises(BenchError, match="expected one DEPTHWISE_CONV_2D layer, got 0"):
+        measured_layer([L(OpCode.CONV_2D)], config.parse_shape("dw-25x5x64-3x3-same"))
+
+
+@pytest.mark.convert
+def test_case_builders_for_depthwise_and_add(tmp_path):
+    """The converted one-layer models have the op, strides, multiplier and padding the shape
+    names; ADD's two inputs have different scales; both are measured dense only."""
+    from benchmarks.measure import case_formats, measured_layer
+    from benchmarks.models import build_keras_model, load_case
+    from toolchain.ir.tflite_import import load_tflite
+    from toolchain.plan.lower import lower_graph
+
+    dense = config.Pattern("unstructured", 0.0)
+    with pytest.raises(ValueError, match="dense only"):
+        build_keras_model(config.parse_shape("add-4x4x2"), config.Pattern("unstructured", 0.5))
+    for name, params in [("dw-49x40x1-10x8-m8-same-s2",
+                          dict(in_c=1, out_h=25, out_w=20, out_c=8, k_h=10, k_w=8,
+                               depth_multiplier=8, stride_h=2, stride_w=2, pad_top=4, pad_left=3)),
+                         ("dw-9x7x4-3x3-valid", dict(out_h=7, out_w=5, out_c=4, stride_h=1,
+                                                     depth_multiplier=1, pad_top=0)),
+                         ("9x9x4-3x3x6-same-s2", dict(out_h=5, out_w=5, out_c=6, stride_h=2,
+                                                      pad_top=1, pad_left=1))]:
+        shape = config.parse_shape(name)
+        case = load_case(shape, dense, tmp_path)
+        layers = lower_graph(load_tflite(case.tflite, "bench"))
+        layer = layers[measured_layer(layers, shape)]
+        assert {k: layer.params[k] for k in params} == params, name
+        assert case.reference.shape == (2, np.prod(shape.output_shape))
+        formats, _, weights = case_formats(case)
+        if shape.op == "depthwise_conv2d":  # dense only: the runtime has no sparse depthwise
+            assert formats == ["dense"] and weights == shape.kernel[0] * shape.kernel[1] * shape.units
+        else:
+            assert "dense" in formats and len(formats) > 1
+    shape = config.parse_shape("add-8x8x4")
+    case = load_case(shape, dense, tmp_path)
+    graph = load_tflite(case.tflite, "bench")
+    assert [op.opcode.name for op in graph.ops] == ["RELU", "ADD"]
+    a, b = (graph.tensors[i] for i in graph.ops[1].inputs)
+    assert a.shape == b.shape and abs(float(a.scale[0]) / float(b.scale[0]) - 1) > 0.2
+    assert case_formats(case) == (["dense"], 0, 0)
+    assert case.reference.shape == (2, 8 * 8 * 4)
 
 
 def test_dense_is_measured_with_and_without_dsp():
@@ -66,6 +181,10 @@ def test_break_even_interpolates_the_fastest_bit_exact_sparse_format():
     assert goals.break_even(rows, "mps2-an386", "784x300", 400) == pytest.approx(0.65)
     assert goals.break_even(rows, "mps2-an386", "784x300", 600) == 0.5
     assert goals.break_even(rows, "mps2-an386", "784x300", 100) is None
+    # a label that is no sparse weight format (another kernel library's dense build) is not
+    # taken for one
+    other = rows + [_row("cmsis-nn", 0.8, 100)]
+    assert goals.best_sparse(other, "mps2-an386", "784x300", "unstructured", 0.8)["format"] == "csr8"
     by_title = {g.title: g for g in goals.evaluate(rows)}
     exact = next(g for t, g in by_title.items() if t.startswith("Every kernel is bit-exact"))
     assert exact.status == goals.NOT_MET
@@ -104,3 +223,42 @@ def test_quick_run_fc_dense_vs_csr8(tmp_path):
     again = run(tmp_path / "results2.json", "--fresh")
     assert [(r["format"], r["instructions"]) for r in again] == \
         [(r["format"], r["instructions"]) for r in rows]
+
+
+def _full_row(shape, fmt, n, s=0.0, params=576):
+    op = config.parse_shape(shape).op
+    return {"op": op, "board": "mps2-an386", "shape": shape, "pattern": "unstructured",
+            "sparsity": s, "format": fmt, "instructions": n, "bytes": params, "mismatches": 0,
+            "nonzero": params, "params": params, "invoke_instructions": [n + 40]}
+
+
+def test_report_groups_ops_and_handles_dense_only_shapes(tmp_path):
+    """docs/BENCHMARKS.md with depthwise and ADD rows: grouped FC, conv, depthwise, ADD
+    whatever the rows' order; ADD counts elements and has no weight table or nonzero line;
+    the figure plots the shapes measured at several sparsities."""
+    from benchmarks import report
+
+    rows = [_full_row("add-32x32x16", "dense_dsp", 1_523_760, params=0),
+            _full_row("dw-48x48x16-3x3-same-s2", "dense_dsp", 887_040, params=144),
+            _full_row("dw-48x48x16-3x3-same-s2", "dense_c", 1_080_880, params=144),
+            _full_row("32x32x16-3x3x32-same-s2", "dense_dsp", 2_815_040),
+            _full_row("32x32x16-3x3x32-same-s2", "csr16", 1_109_560, s=0.9),
+            _full_row("640x128", "dense_dsp", 169_400)]
+    text = report.render_doc(rows, goals.evaluate(rows))
+    heads = [line for line in text.splitlines() if line.startswith("### mps2-an386: ")]
+    assert heads == [
+        "### mps2-an386: FC 640→128 (`640x128`, 81,920 MACs)",
+        "### mps2-an386: conv 3×3 s2 32×32×16→32 same (`32x32x16-3x3x32-same-s2`, 1,179,648 MACs)",
+        "### mps2-an386: depthwise 3×3 s2 48×48×16 same (`dw-48x48x16-3x3-same-s2`, 82,944 MACs)",
+        "### mps2-an386: add 32×32×16 (`add-32x32x16`, 16,384 elements)"]
+    add = text[text.index(heads[-1]):]
+    assert "| dense_dsp | **1,523,760** |" in add and "nonzero" not in add
+    assert "### add 32×32×16" not in text  # no weight table
+    assert "`DepthwiseConv2D`, stride as the shape says" in text and "counts output elements" in text
+    assert "Depthwise and ADD layers have dense kernels only" in text
+    assert "differ by one SysTick count between inputs. Across this run's 5 measurements" in text
+    old = report.render_doc(rows[-1:], [])
+    assert "(`Dense`, stride 1, with bias" in old and "Depthwise" not in old
+    assert report._plotted(report._shapes(rows)) == ["640x128", "32x32x16-3x3x32-same-s2"]
+    [png] = report.write_figures(rows, tmp_path)
+    assert png.stat().st_size > 0

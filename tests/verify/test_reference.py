@@ -72,3 +72,22 @@ def test_tflm_is_deterministic_per_sample(trained):
     together = reference_outputs(tflite, x[:10])
     one_by_one = np.concatenate([reference_outputs(tflite, x[i:i + 1]) for i in range(10)])
     np.testing.assert_array_equal(together, one_by_one)
+
+
+@pytest.mark.convert
+@pytest.mark.slow
+def test_tflm_reference_runs_a_model_whose_activations_outgrow_the_default_arena(to_int8):
+    """One depthwise 3x3 layer on 48x48x16: 144 weights, 46 KB of activations, more than the
+    tflite_micro package's default arena (ten times the model's bytes); the runner grows it."""
+    import tf_keras as keras
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((48, 48, 16))
+    model = keras.Model(inp, keras.layers.DepthwiseConv2D(3, strides=2, padding="same")(inp))
+    x = np.random.default_rng(0).normal(size=(9, 48, 48, 16)).astype(np.float32)
+    tflite = to_int8(model, x[:8])
+    assert 10 * len(tflite) < 48 * 48 * 16 + 24 * 24 * 16
+    x_int8 = quantize_input(x[8:], *input_quantization(tflite))
+    tflm = reference_outputs(tflite, x_int8, backend="tflm")
+    assert tflm.shape == (1, 24, 24, 16) and tflm.dtype == np.int8
+    np.testing.assert_array_equal(tflm, reference_outputs(tflite, x_int8, backend="litert"))

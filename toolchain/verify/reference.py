@@ -135,10 +135,21 @@ class _TflmRunner:
     def __init__(self, tflite_bytes: bytes):
         from tflite_micro.python.tflite_micro import runtime
 
-        try:
-            self._interpreter = runtime.Interpreter.from_bytes(bytes(tflite_bytes))
-        except (ValueError, RuntimeError) as exc:
-            raise InputFileError(f"TFLM cannot load the .tflite model: {exc}") from exc
+        from toolchain.verify.tflm_arena import _FIRST_ARENA, _MAX_ARENA
+
+        data = bytes(tflite_bytes)
+        arena = None  # the package's default: ten times the model's bytes
+        while True:
+            try:
+                self._interpreter = runtime.Interpreter.from_bytes(data, arena_size=arena)
+                break
+            except (ValueError, RuntimeError) as exc:
+                # A model with few weights and large activations (one depthwise layer on a
+                # 48x48x16 input) does not fit the default arena: try bigger ones (the arena's
+                # size does not change the outputs), as tflm_arena does.
+                if "allocate" not in str(exc) or (arena or 0) >= _MAX_ARENA:
+                    raise InputFileError(f"TFLM cannot load the .tflite model: {exc}") from exc
+                arena = max(_FIRST_ARENA, 16 * len(data)) if arena is None else 4 * arena
         self.input_shape = tuple(int(d) for d in self._interpreter.get_input_details(0)["shape"])
         self.output_shape = tuple(int(d) for d in self._interpreter.get_output_details(0)["shape"])
         self.input_dtype = np.dtype(self._interpreter.get_input_details(0)["dtype"])
