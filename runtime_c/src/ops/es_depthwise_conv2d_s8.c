@@ -8,6 +8,14 @@
         a2 += ((int32_t)(ip)[2] + off) * (wp)[2];   \
         a3 += ((int32_t)(ip)[3] + off) * (wp)[3];   \
     } while (0)
+#define ES_DW_SPLAT(ip, wp)                         \
+    do {                                            \
+        const int32_t v_ = (int32_t)*(ip) + off;    \
+        a0 += v_ * (wp)[0];                         \
+        a1 += v_ * (wp)[1];                         \
+        a2 += v_ * (wp)[2];                         \
+        a3 += v_ * (wp)[3];                         \
+    } while (0)
 #include "es_depthwise_conv2d_s8.h"
 
 es_status_t es_depthwise_conv2d_check(const es_check_t *c, const es_layer_t *l, const void *params,

@@ -5,13 +5,15 @@
  *
  * Each output pixel's window is clipped to the input once (no bounds test per tap), and with
  * depth multiplier 1 four channels are accumulated at a time in registers: the input pixel and
- * the weight row are both channel-contiguous. Any depth multiplier and the leftover channels
- * run one output channel at a time. The sums are the reference's, added in another order
+ * the weight row are both channel-contiguous (a whole 3-wide window row unrolled). A depth
+ * multiplier that is a multiple of 4 takes four output channels of one input value at a time;
+ * any other and the leftover channels run one output channel at a time. The sums are the reference's, added in another order
  * (int32 addition is exact: the validator bounds the accumulator range).
  *
- * Before including this file define ES_DW_KERNEL (the function's name) and ES_DW_QUAD(ip, wp),
+ * Before including this file define ES_DW_KERNEL (the function's name), ES_DW_QUAD(ip, wp),
  * which adds tap (ip, wp)'s four channels to a0..a3 (off: the input offset; off2: it in both
- * halfwords). */
+ * halfwords), and ES_DW_SPLAT(ip, wp), which adds one input value times four weights (a depth
+ * multiplier's four output channels) to a0..a3. */
 #include "es_fixedpoint.h"
 #include "es_kernels.h"
 #include "es_registry.h"
@@ -70,7 +72,40 @@ void ES_DW_KERNEL(const es_conv_params_t *p, const uint8_t *blob,
             const int8_t *wwin = empty ? weights : weights + (ky_lo * k_w + kx_lo) * out_c;
             int8_t *out = output + (oy * p->out_w + ox) * out_c;
             oc = 0;
-            if (dm == 1) {
+            if (dm == 1 && k_w == 3 && dil_w == 1 && kx_lo == 0 && kx_hi == 3) {
+                /* a whole 3-wide window row (every interior pixel of a 3x3 kernel): its three
+                 * taps unrolled, the input's and the weights' tap strides both in_c (= out_c) */
+                const int rows = ky_end - ky_lo, c1 = in_c, c2 = 2 * in_c;
+                for (; oc + 4 <= out_c; oc += 4) {
+                    int32_t a0 = bias[oc], a1 = bias[oc + 1], a2 = bias[oc + 2], a3 = bias[oc + 3];
+                    const int8_t *irow = win + oc;
+                    const int8_t *wrow = wwin + oc;
+                    if (rows == 3) {
+                        const int8_t *i1 = irow + dil_h * row_stride, *i2 = i1 + dil_h * row_stride;
+                        ES_DW_QUAD(irow, wrow);
+                        ES_DW_QUAD(irow + c1, wrow + c1);
+                        ES_DW_QUAD(irow + c2, wrow + c2);
+                        ES_DW_QUAD(i1, wrow + 3 * c1);
+                        ES_DW_QUAD(i1 + c1, wrow + 4 * c1);
+                        ES_DW_QUAD(i1 + c2, wrow + 5 * c1);
+                        ES_DW_QUAD(i2, wrow + 6 * c1);
+                        ES_DW_QUAD(i2 + c1, wrow + 7 * c1);
+                        ES_DW_QUAD(i2 + c2, wrow + 8 * c1);
+                    } else {
+                        for (ky = ky_lo; ky < ky_end; ++ky) {
+                            ES_DW_QUAD(irow, wrow);
+                            ES_DW_QUAD(irow + c1, wrow + c1);
+                            ES_DW_QUAD(irow + c2, wrow + c2);
+                            irow += dil_h * row_stride;
+                            wrow += 3 * c1;
+                        }
+                    }
+                    out[oc] = (int8_t)es_requantize_clamp(a0, mult[oc], shift[oc], zp, lo, hi);
+                    out[oc + 1] = (int8_t)es_requantize_clamp(a1, mult[oc + 1], shift[oc + 1], zp, lo, hi);
+                    out[oc + 2] = (int8_t)es_requantize_clamp(a2, mult[oc + 2], shift[oc + 2], zp, lo, hi);
+                    out[oc + 3] = (int8_t)es_requantize_clamp(a3, mult[oc + 3], shift[oc + 3], zp, lo, hi);
+                }
+            } else if (dm == 1) {
                 for (; oc + 4 <= out_c; oc += 4) {
                     int32_t a0 = bias[oc], a1 = bias[oc + 1], a2 = bias[oc + 2], a3 = bias[oc + 3];
                     const int8_t *irow = win + oc;
@@ -80,6 +115,30 @@ void ES_DW_KERNEL(const es_conv_params_t *p, const uint8_t *blob,
                         const int8_t *wp = wrow;
                         for (kx = kx_lo; kx < kx_hi; ++kx) {
                             ES_DW_QUAD(ip, wp);
+                            ip += tap_stride;
+                            wp += out_c;
+                        }
+                        irow += dil_h * row_stride;
+                        wrow += k_w * out_c;
+                    }
+                    out[oc] = (int8_t)es_requantize_clamp(a0, mult[oc], shift[oc], zp, lo, hi);
+                    out[oc + 1] = (int8_t)es_requantize_clamp(a1, mult[oc + 1], shift[oc + 1], zp, lo, hi);
+                    out[oc + 2] = (int8_t)es_requantize_clamp(a2, mult[oc + 2], shift[oc + 2], zp, lo, hi);
+                    out[oc + 3] = (int8_t)es_requantize_clamp(a3, mult[oc + 3], shift[oc + 3], zp, lo, hi);
+                }
+            }
+            if (dm > 1 && (dm & 3) == 0) {
+                /* four output channels of one input channel: its value is loaded once per tap
+                 * (the micro_speech case: one input channel, depth multiplier 8) */
+                for (; oc + 4 <= out_c; oc += 4) {
+                    int32_t a0 = bias[oc], a1 = bias[oc + 1], a2 = bias[oc + 2], a3 = bias[oc + 3];
+                    const int8_t *irow = win + oc / dm;
+                    const int8_t *wrow = wwin + oc;
+                    for (ky = ky_lo; ky < ky_end; ++ky) {
+                        const int8_t *ip = irow;
+                        const int8_t *wp = wrow;
+                        for (kx = kx_lo; kx < kx_hi; ++kx) {
+                            ES_DW_SPLAT(ip, wp);
                             ip += tap_stride;
                             wp += out_c;
                         }

@@ -16,6 +16,17 @@
         a1 = es_smlabb(x13_, w13_, a1);                                                     \
         a3 = es_smlatt(x13_, w13_, a3);                                                     \
     } while (0)
+/* (in + offset) in both halfwords times w's four channels */
+#define ES_DW_SPLAT(ip, wp)                                                                 \
+    do {                                                                                    \
+        const int32_t v_ = (int32_t)*(ip) + off;                                            \
+        const uint32_t x_ = es_pkhbt16((uint32_t)v_, (uint32_t)v_), w_ = es_read_u32(wp);   \
+        const uint32_t w02_ = es_sxtb16(w_), w13_ = es_sxtb16_ror8(w_);                     \
+        a0 = es_smlabb(x_, w02_, a0);                                                       \
+        a2 = es_smlatt(x_, w02_, a2);                                                       \
+        a1 = es_smlabb(x_, w13_, a1);                                                       \
+        a3 = es_smlatt(x_, w13_, a3);                                                       \
+    } while (0)
 #include "es_depthwise_conv2d_s8.h"
 
 static void es_depthwise_conv2d_dsp_eval(const es_model_t *m, const es_layer_t *l, const void *params)
