@@ -203,9 +203,9 @@ def _palette_encoders(sparse: bool) -> dict[Coding, Any]:
 
 DENSE = WeightFormat(
     dense.NAME, fmt.WeightFormat.DENSE, {Coding.RAW: dense},
-    {Isa.DSP: KernelCost(2.0, 40.0), Isa.C: KernelCost(3.5, 45.0)},
+    {Isa.DSP: KernelCost(1.65, 40.0), Isa.C: KernelCost(3.5, 45.0)},
     units=lambda w: int(w.size), ops=None,
-    conv2_costs={Isa.DSP: KernelCost(1.2, 30.0), Isa.C: KernelCost(2.5, 35.0)})
+    conv2_costs={Isa.DSP: KernelCost(1.2, 30.0), Isa.C: KernelCost(2.85, 35.0)})
 CSR8 = WeightFormat(
     csr.NAME, fmt.WeightFormat.CSR8, {Coding.RAW: csr}, _same(KernelCost(6.1, 51.0)),
     units=lambda w: int(csr.entries(w)[0].sum()), index_bits=8)

@@ -4,7 +4,9 @@ mps2-an385 for plain C, gcc 12 -O3): mainly FC 784x300 at 90% (2:4 at 50%) and c
 12x12x20->50 at 80%. benchmarks/results.json holds the full measurements to refit from.
 palette-csr and Huffman streaming are fitted to the Deep Compression models' fc1 and conv2
 (benchmarks/compression.json, 2-bit codes); dense palette to the 28x28x1 5x5 conv at 90% and
-95% (7.8 and 8.8 per weight for 4- and 8-bit containers).
+95% (7.8 and 8.8 per weight for 4- and 8-bit containers). Dense CONV_2D runs two output pixels
+per pass (the format's conv2 kernel, its own figures: conv2_costs), fitted to the 5x5, 3x3 and
+1x1 conv shapes; dense FC to FC 784x300 and 640x128.
 
 A layer's cost is, per output pixel (conv) or batch row (FC),
     per_unit * units + per_output * rows + per_column_byte * im2col bytes
