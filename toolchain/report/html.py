@@ -12,8 +12,6 @@ toolchain/report/svg.py.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
@@ -22,10 +20,12 @@ import jinja2
 
 from toolchain import __version__
 from toolchain.errors import InputFileError
+from toolchain.fileio import write_text_atomic
 from toolchain.report import svg
 from toolchain.report.compression import short_name
 
 REPORT_HTML = "report.html"
+NOT_ESTIMATED = ("DEPTHWISE_CONV_2D",)
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "report"
 STAGE_LABELS = (("float", "float"), ("pruned_float", "pruned"), ("shared_float", "shared"),
                 ("int8_reference", "int8 (TFLM)"), ("int8_host", "host"), ("int8_qemu", "QEMU"))
@@ -111,10 +111,6 @@ def _accuracy(report: dict) -> list[dict]:
         if key not in acc or (acc[key] is None and key in ("float", "pruned_float", "shared_float")):
             continue  # not a Keras compile: nothing measures these later either
         entry = {"label": label, **figure(f"accuracy.{key}", acc[key], pct(acc[key]))}
-        if key == "int8_host" and samples.get("host"):
-            entry["note"] = f"{samples['host']:,} samples"
-        if key == "int8_qemu" and samples.get("qemu"):
-            entry["note"] = f"first {samples['qemu']:,}"
         out.append(entry)
     return out
 
@@ -126,8 +122,7 @@ def _memory(report: dict, board: dict) -> dict:
     flash_total = fit.get("flash_bytes") or board.get("flash_bytes")
     ram_total = fit.get("ram_bytes") or board.get("ram_bytes")
     flash = {"used": figure("fit.flash_used", fit.get("flash_used")) if fit else None,
-             "total": figure("fit.flash_bytes", flash_total) if fit.get("flash_bytes") else
-             ({"key": "", "value": json.dumps(flash_total), "text": num(flash_total)} if flash_total else None),
+             "total": figure("fit.flash_bytes", flash_total) if fit.get("flash_bytes") else None,
              "weights": figure("weights.bytes", report["weights"]["bytes"]),
              "code": figure("firmware.text", fw.get("text")) if fw.get("text") is not None else None,
              "measured": bool(measured)}
@@ -158,9 +153,13 @@ def _speed(report: dict) -> dict:
     for name, ref in (report.get("reference_builds") or {}).items():
         n = ref.get("instructions_per_inference")
         if n:
-            out["references"].append({"label": {"tflm_cmsis_nn": "TFLM + CMSIS-NN"}.get(name, name),
-                                      "source": ref.get("source", ""),
-                                      **figure(f"reference_builds.{name}.instructions_per_inference", n)})
+            entry = {"label": {"tflm_cmsis_nn": "TFLM + CMSIS-NN"}.get(name, name),
+                     "source": ref.get("source", ""),
+                     **figure(f"reference_builds.{name}.instructions_per_inference", n)}
+            if instr:
+                entry["ratio"] = f"{n / instr:.2f}x"
+                entry["tone"] = "good-text" if n > 1.005 * instr else ("bad-text" if n < instr else "")
+            out["references"].append(entry)
     macs = sum(l.get("macs") or 0 for l in report["layers"])
     if macs:
         out["macs"] = {"key": "", "value": json.dumps(macs), "text": num(macs)}
@@ -193,10 +192,12 @@ def _why(layer: dict, optimize: str) -> tuple[str, list[dict]]:
         if chosen == fastest:
             return "the fewest estimated instructions", rows
         return "a smaller table, to fit --flash-budget", rows
+    if chosen == "dense":
+        if chosen == smallest:
+            return "already the smallest table", rows
+        return "no smaller format is estimated as fast as dense", rows
     if chosen == smallest:
         return "the smallest table, and no slower than dense", rows
-    if chosen == "dense":
-        return "no smaller format is estimated as fast as dense", rows
     return "the smallest table estimated no slower than dense", rows
 
 
@@ -205,6 +206,8 @@ def _layers(report: dict) -> dict:
     rows = []
     for i, l in enumerate(report["layers"]):
         reason, cands = _why(l, optimize)
+        if l["op"] in NOT_ESTIMATED:
+            cands = [dict(c, instructions=None) for c in cands]
         macs, instr = l.get("macs"), l.get("instructions")
         kept = l["nonzero"] / l["params"] if l.get("params") else None
         rows.append({
@@ -215,7 +218,9 @@ def _layers(report: dict) -> dict:
             "format": l["format"], "why": reason, "candidates": cands,
             "bytes": l.get("bytes"), "dense_bytes": l.get("bytes_dense_int8"),
             "instructions": instr, "dense_instructions": l.get("dense_instructions"),
-            "estimated": l.get("estimated_instructions"),
+            # the cost model covers FC and conv kernels; its depthwise figure is no estimate
+            # (inspect shows none either)
+            "estimated": None if l["op"] in NOT_ESTIMATED else l.get("estimated_instructions"),
             "per_mac": round(instr / macs, 2) if instr and macs else None,
         })
     peak = max((r["instructions"] or 0 for r in rows), default=0)
@@ -399,8 +404,8 @@ def render_report(report: dict) -> str:
 def render_inspection(info: dict) -> str:
     """The page of an inspection (toolchain.inspect_model): what the model is and, when
     edgesparse cannot run it, every reason, at the top."""
-    problems = [{"where": f"op {r['index']} {r['op']}" + (f" ('{r['name']}')" if r.get("name") else ""),
-                 "reason": r["reason"]} for r in info["layers"] if not r["supported"]]
+    problems = [{"where": f"op {r['index']} {r['op']}", "reason": r["reason"]}
+                for r in info["layers"] if not r["supported"]]
     problems += [{"where": "model", "reason": m} for m in info.get("model_issues") or []]
     rows = [dict(r, inputs_text=" ".join(_shape(s) for s in r["inputs"]) or "-",
                  output_text=_shape(r["output"]), short=short_name(r["name"] or r["op"]))
@@ -412,28 +417,13 @@ def render_inspection(info: dict) -> str:
     return _env().get_template("inspection.html.j2").render(**view)
 
 
-def write_html(path: Path, page: str) -> Path:
-    """Write `page` to `path` whole: a temporary file beside it, then a rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(page)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_inspection_html(path: Path, info: dict) -> Path:
     """The inspection page at `path` (its folder must exist: the page goes beside it whole)."""
     path = Path(path)
     if not path.parent.is_dir():
         raise InputFileError(f"--html {path}: no folder {path.parent}; create it or name a file "
                              "in an existing one")
-    return write_html(path, render_inspection(info))
+    return write_text_atomic(path, render_inspection(info))
 
 
 def open_in_browser(page: Path) -> None:
@@ -464,4 +454,4 @@ def write_report_html(out: Path, report: dict | None = None) -> Path:
             raise InputFileError(f"{path} is not an edgesparse report (no 'model', 'board', "
                                  "'layers', 'weights', 'mismatches'); compile the model into "
                                  f"{out} again")
-    return write_html(out / REPORT_HTML, render_report(report))
+    return write_text_atomic(out / REPORT_HTML, render_report(report))

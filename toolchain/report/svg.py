@@ -26,6 +26,12 @@ def colour(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+def ink_on(fill: str) -> str:
+    """A label colour readable on `fill` (#rrggbb): dark on light fills, white on dark ones."""
+    r, g, b = (int(fill[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    return INK if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.6 else "#ffffff"
+
+
 def num(v) -> str:
     return "-" if v is None else f"{v:,}"
 
@@ -134,10 +140,11 @@ def arena_figure(tensors: list[dict], layer_labels: list[str], arena_bytes: int,
             tensor_i += 1
         tip = (f"{t['name']}: {num(t['bytes'])} bytes at offset {num(t['offset'])}, "
                f"layers {t['first_layer']}-{t['last_layer']} ({t['kind']})")
-        _rect(svg, x0 + 1, y1, w - 2, y0 - y1, fill, tip, cls="buffer").set("fill-opacity", "0.85")
+        height = max(y0 - y1, 2.0)  # a few bytes still show
+        _rect(svg, x0 + 1, y0 - height, w - 2, height, fill, tip, cls="buffer").set("fill-opacity", "0.9")
         label = t.get("short") or t["name"]
         if y0 - y1 >= 15 and _fits(label, w - 2):
-            _text(svg, x0 + w / 2, (y0 + y1) / 2 + 4, label, "middle", "#ffffff", weight="600")
+            _text(svg, x0 + w / 2, (y0 + y1) / 2 + 4, label, "middle", ink_on(fill), weight="600")
     _line(svg, left, y(arena_bytes), left + plot_w, y(arena_bytes), INK, "5 3", "1.2")
     _text(svg, left - 6, y(arena_bytes) + 4, num(arena_bytes), "end", INK, weight="600")
     _line(svg, left, top + plot_h, left + plot_w, top + plot_h, INK)
@@ -173,9 +180,9 @@ def stacked_bar(parts: list[dict], total: int | None, label: str, height: int = 
         _rect(svg, x, 0, w, height, p["colour"], tip, cls="part")
         text = f"{p['name']} {num(p['bytes'])}"
         if _fits(text, w):
-            _text(svg, x + w / 2, height / 2 + 4, text, "middle", "#ffffff", weight="600")
+            _text(svg, x + w / 2, height / 2 + 4, text, "middle", ink_on(p["colour"]), weight="600")
         elif _fits(p["name"], w):
-            _text(svg, x + w / 2, height / 2 + 4, p["name"], "middle", "#ffffff", weight="600")
+            _text(svg, x + w / 2, height / 2 + 4, p["name"], "middle", ink_on(p["colour"]), weight="600")
         x += w
     return _out(svg)
 
