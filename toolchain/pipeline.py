@@ -437,7 +437,7 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
         report = report.to_dict()
         write_json_atomic(tmp / "report.json", report)
         write_report_html(tmp, report)
-    log(f"wrote {out}")
+    log(f"wrote {out} (open {out / 'report.html'})")
     return report
 
 
@@ -549,7 +549,7 @@ def run_and_verify(out: Path, target: RunTarget) -> dict:
     target.record(report, mismatches, acc, ref, out, tflite, x)
     data = report.to_dict()
     write_json_atomic(out / "report.json", data)
-    write_report_html(out, data)
+    log(f"wrote {write_report_html(out, data)}")
     target.finish(out, data, mismatches)
     return data
 
