@@ -25,6 +25,7 @@ PACKAGES=(
     cppcheck                       # static analysis of runtime_c (tests/runtime/test_strict_builds.py)
     openocd                        # its config scripts: `edgesparse flash --tool openocd --dry-run`
     cmake                          # the generated firmware projects' CMakeLists.txt (tests/targets)
+    chromium chromium-driver       # headless browser for report.html's tests (tests/report)
 )
 
 say() { echo "bootstrap: $*"; }

@@ -24,7 +24,7 @@ def _edgesparse(*args, cwd):
 
 def test_tflite_commands_print_only_their_own_lines(tmp_path):
     for args in (["inspect", str(VALID)], ["compile", str(VALID), "--out", "o"],
-                 ["run", "o", "--on", "host"]):
+                 ["run", "o", "--on", "host"], ["report", "o"]):
         proc = _edgesparse(*args, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
         assert proc.stderr == "", proc.stderr

@@ -266,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--board", default="mps2-an386",
                    help="board name or .toml, for its kernels' cost model (default mps2-an386)")
     i.add_argument("--json", action="store_true", help="print the inspection as JSON")
+    i.add_argument("--html", type=Path, default=None, metavar="FILE",
+                   help="also write the inspection as a self-contained HTML page to FILE (for a "
+                        "model edgesparse refuses: every reason, at the top)")
     i.add_argument("--data", default=None,
                    help="Keras models only: calibration data for the int8 conversion (digits | "
                         "digits28 | FILE.npz; default from the input shape, else generated)")
@@ -300,6 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="build DIR, run it, verify against the reference, update report.json")
     r.add_argument("dir", type=Path)
     r.add_argument("--on", choices=["host", "qemu"], default="host")
+
+    rp = sub.add_parser("report", help="write DIR/report.html again from DIR/report.json (one "
+                                       "self-contained page: summary, layers, arena, flash)")
+    rp.add_argument("dir", type=Path)
+    rp.add_argument("--open", action="store_true",
+                    help="then open it in the default web browser")
 
     f = sub.add_parser("flash", help="build DIR for a real board, flash it, read and verify its "
                                      "results over the serial port, store report.json board_run")
@@ -357,6 +366,12 @@ def main(argv: list[str] | None = None) -> int:
 
             info = edgesparse.inspect(args.model, board=args.board, data=args.data)
             print(json.dumps(info, indent=2) if args.json else format_inspection(info))
+            if args.html is not None:
+                from toolchain.report.html import write_inspection_html
+
+                write_inspection_html(args.html, info)
+                if not args.json:
+                    print(f"wrote {args.html}")
             if not info["supported"]:
                 return UNSUPPORTED_EXIT
         elif args.command == "prune":
@@ -376,6 +391,13 @@ def main(argv: list[str] | None = None) -> int:
             report = edgesparse.run(args.dir, on=args.on).report
             print(layer_table(report))
             print(summary_table([report]))
+        elif args.command == "report":
+            from toolchain.report.html import open_in_browser, write_report_html
+
+            page = write_report_html(args.dir)
+            print(f"wrote {page}")
+            if args.open:
+                open_in_browser(page)
         elif args.command == "flash":
             report = pipeline.flash_output_dir(args.dir, board=args.board, probe=args.probe,
                                                tool=args.tool, dry_run=args.dry_run, port=args.port)

@@ -33,7 +33,9 @@ from toolchain.plan.lower import Layer, lower_graph
 from toolchain.plan.select import Choice, choose_formats
 from toolchain.report import report as rpt
 from toolchain.report.compression import compression_figure, compression_section, compression_table
+from toolchain.report.html import write_report_html
 from toolchain.report.plots import layer_figure
+from toolchain.targets.mapfile import flash_components
 
 QEMU_SAMPLES = 20  # test inputs embedded in the firmware
 DATA_FILE = "data.npz"  # the evaluation split, int8 as the model takes it, and labels
@@ -429,11 +431,26 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
         report.fit = write_board_outputs(tmp, board_obj, layout, len(plan.blob.data),
                                          plan.arena.arena_bytes, x_int8[:QEMU_SAMPLES], name,
                                          report.to_dict(), code_opt=o.code_opt)
+        if (tmp / "sweep" / "sweep.csv").is_file():
+            report.pruning_sweep = sweep_section(tmp / "sweep" / "sweep.csv", "sweep/sweep.csv")
         report.compile_seconds = round(time.time() - t0, 1)
         report = report.to_dict()
         write_json_atomic(tmp / "report.json", report)
-    log(f"wrote {out}")
+        write_report_html(tmp, report)
+    log(f"wrote {out} (open {out / 'report.html'})")
     return report
+
+
+def sweep_section(csv_path: Path, relative: str) -> dict:
+    """report.json "pruning_sweep": the sensitivity sweep's curves (accuracy against
+    sparsity per scope and method) from its sweep.csv, and where that file is."""
+    from toolchain.prune.sweep import read_csv
+
+    result = read_csv(csv_path)
+    return {"baseline": result.baseline, "csv": relative, "curves": [
+        {"scope": scope, "method": method,
+         "points": [[p.sparsity, p.accuracy] for p in result.curve(scope, method)]}
+        for scope, method in result.curves()]}
 
 
 def check_shared(plan: Plan, bits: dict[str, int]) -> None:
@@ -532,6 +549,7 @@ def run_and_verify(out: Path, target: RunTarget) -> dict:
     target.record(report, mismatches, acc, ref, out, tflite, x)
     data = report.to_dict()
     write_json_atomic(out / "report.json", data)
+    log(f"wrote {write_report_html(out, data)}")
     target.finish(out, data, mismatches)
     return data
 
@@ -610,6 +628,9 @@ class QemuTarget(RunTarget):
         report.samples.qemu = int(len(x))
         report.accuracy.int8_qemu = acc
         report.firmware = rpt.Firmware(**{k: int(fw.sizes[k]) for k in ("text", "rodata", "data", "bss")})
+        if (fw.build_dir / "firmware.map").is_file():
+            report.firmware.components = flash_components(
+                fw.build_dir / "firmware.map", sum(int(fw.sizes[k]) for k in ("text", "rodata", "data")))
         for k, v in stack_report(fw).items():
             setattr(report, k, v)
         report.fit = fit_of_sizes(self.board, fw.sizes, f"the firmware for {report.model}").as_dict()
@@ -788,6 +809,23 @@ def flash_output_dir(out: Path, board: str | None = None, probe: str | None = No
 
 # --- demo ----------------------------------------------------------------------------------
 
+REFERENCE_FIGURES = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_figures.json"
+
+
+def demo_reference_builds(demo_name: str, board: str) -> dict | None:
+    """report.json "reference_builds" of a demo model: TFLM with CMSIS-NN kernels on the same
+    model, measured once in the same emulator (benchmarks/reference_figures.json); None for
+    another board or when the file is absent."""
+    if board != "mps2-an386" or not REFERENCE_FIGURES.is_file():
+        return None
+    figures = json.loads(REFERENCE_FIGURES.read_text())
+    entry = figures.get("demo_models", {}).get(demo_name)
+    if not entry or not entry.get("tflm_cmsis_nn_instructions"):
+        return None
+    return {"tflm_cmsis_nn": {"instructions_per_inference": entry["tflm_cmsis_nn_instructions"],
+                              "source": "benchmarks/reference_figures.json: " + figures["source"]}}
+
+
 def demo(out: Path, models: list[str] | None = None, sparsity: float = 0.8, seed: int = 0) -> list[dict]:
     from toolchain.data.datasets import load_dataset
     from toolchain.models.builders import (DEFAULT_PRUNE_EPOCHS, DEFAULT_TRAIN_EPOCHS, DEMO_MODELS,
@@ -806,7 +844,13 @@ def demo(out: Path, models: list[str] | None = None, sparsity: float = 0.8, seed
             train_epochs=DEFAULT_TRAIN_EPOCHS[builder], prune_epochs=DEFAULT_PRUNE_EPOCHS[builder]),
             keras_model=model)
         run_output_dir(target, "host")
-        reports.append(run_output_dir(target, "qemu"))
+        report = run_output_dir(target, "qemu")
+        builds = demo_reference_builds(demo_name, report["board"])
+        if builds:
+            report["reference_builds"] = builds
+            write_json_atomic(target / "report.json", report)
+            write_report_html(target, report)
+        reports.append(report)
     write_json_atomic(out / "demo.json", {
         "generated_by": "edgesparse demo", "models": [r["model"] for r in reports],
         "complete": models is None or list(models) == list(DEMO_MODELS),

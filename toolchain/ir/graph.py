@@ -55,3 +55,30 @@ class Graph:
 
     def consumers(self, tensor_index: int) -> list[Op]:
         return [op for op in self.ops if tensor_index in op.inputs]
+
+
+def op_macs(graph: Graph, op_name: str, inputs: list[int], outputs: list[int], options: dict) -> int:
+    """Multiply-accumulates of one inference of an op, from its tensors' shapes (0 for ops
+    without a weighted inner product)."""
+    def shape(i):
+        return graph.tensors[i].shape if 0 <= i < len(graph.tensors) else ()
+
+    if not outputs:
+        return 0
+    out = int(np.prod(shape(outputs[0]), dtype=np.int64))
+    if op_name == "FULLY_CONNECTED" and len(inputs) > 1:
+        return out * int(shape(inputs[1])[-1])
+    if op_name == "CONV_2D" and len(inputs) > 1 and len(shape(inputs[1])) == 4:
+        _, kh, kw, ic = shape(inputs[1])
+        return out * int(kh * kw * ic)
+    if op_name == "DEPTHWISE_CONV_2D" and len(inputs) > 1 and len(shape(inputs[1])) == 4:
+        _, kh, kw, _ = shape(inputs[1])
+        return out * int(kh * kw)
+    if op_name == "TRANSPOSE_CONV" and len(inputs) > 2 and len(shape(inputs[1])) == 4:
+        oc, kh, kw, ic = shape(inputs[1])
+        return int(np.prod(shape(inputs[2]), dtype=np.int64)) * int(kh * kw * oc)
+    if op_name == "BATCH_MATMUL" and len(inputs) > 1 and shape(inputs[0]):
+        a = shape(inputs[0])
+        k = a[-2] if options.get("adj_x") and len(a) >= 2 else a[-1]
+        return out * int(k)
+    return 0

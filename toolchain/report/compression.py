@@ -135,7 +135,7 @@ def compression_figure(c: dict, path, title: str = ""):
     names = [l["layer"][:18] for l in layers] + ["total"]
     st = {s["stage"]: s["bytes"] for s in c["stages"]}
     keys = ["bytes_float32", "bytes_pruned", "bytes_shared", "bytes_huffman"]
-    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(names)), 4))
+    fig, ax = plt.subplots(figsize=(max(7.5, 1.2 * len(names) + 2.5), 4.2), layout="constrained")
     x = np.arange(len(names))
     for i, (k, stage) in enumerate(zip(keys, STAGES)):
         vals = [l[k] for l in layers] + [st[stage]]
@@ -144,9 +144,8 @@ def compression_figure(c: dict, path, title: str = ""):
     ax.set_xticks(x, names, rotation=20, ha="right")
     ax.set_ylabel("bytes (log scale)")
     ax.set_title(title or f"{c['ratio_vs_float32']:.1f}x smaller than float32 "
-                          f"({c['bytes_total']:,} bytes)")
-    ax.legend()
-    fig.tight_layout()
+                          f"({c['bytes_total']:,} bytes)", fontsize=10, wrap=True)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9, frameon=False)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

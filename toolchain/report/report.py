@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from toolchain.ir.graph import op_macs
+
 GENERATED = "generated"  # toolchain.data.datasets.GENERATED (report.json "data")
 
 
@@ -139,6 +141,9 @@ class LayerEntry(Section):
     estimated_instructions: int | None = ABSENT
     weight_table_bytes: int = ABSENT
     format_candidates: list[dict] = ABSENT  # {"format", "weight_table_bytes", "estimated_instructions"}
+    inputs: list[list[int]] = ABSENT  # shapes of the activation inputs
+    output: list[int] = ABSENT  # shape of the output
+    macs: int = ABSENT  # multiply-accumulates per inference (0: no weighted inner product)
 
 
 @dataclass
@@ -147,6 +152,8 @@ class Firmware(Section):
     rodata: int | None = None
     data: int | None = None
     bss: int | None = None
+    # run --on qemu: flash by component (targets/mapfile.py): {"name", "kind", "bytes"}
+    components: list[dict] = ABSENT
 
 
 @dataclass
@@ -199,6 +206,17 @@ class Report(Section):
     layout: str = ABSENT
     board_file: str = ABSENT  # a board that is not shipped: run / flash reload it from there
     fit: dict = ABSENT  # toolchain.targets.project fit, estimated at compile, measured in QEMU
+    # the arena as planned: {"tensors": [{"name", "offset", "bytes", "first_layer",
+    # "last_layer", "kind"}]}, kind "tensor", "scratch" (one layer's) or "kept" (across inferences)
+    arena_plan: dict = ABSENT
+    # the blob outside the layers' own bytes: {"header_bytes", "records_bytes", "constants_bytes"}
+    blob_layout: dict = ABSENT
+    # compile --auto-sparsity: the sensitivity sweep (prune/sweep.py), {"baseline", "csv",
+    # "curves": [{"scope", "method", "points": [[sparsity, accuracy], ...]}]}
+    pruning_sweep: dict = ABSENT
+    # the same model on other runtimes, measured elsewhere (the demo: benchmarks/
+    # reference_figures.json): {"tflm_cmsis_nn": {"instructions_per_inference", "source"}}
+    reference_builds: dict = ABSENT
     compile_seconds: float = ABSENT
     # run --on host
     secondary_reference: SecondaryReference = ABSENT
@@ -212,6 +230,19 @@ class Report(Section):
 
 def new_report(name: str, board: str, plan, dense_blob) -> Report:
     float_params = sum(l.param_count + (0 if l.bias is None else l.bias.size) for l in plan.layers)
+    graph = plan.graph
+    ops = {}
+    for op in graph.ops:
+        ops.setdefault(op.name, op)
+    seen: set[str] = set()
+
+    def layer_macs(layer) -> int:
+        op = ops.get(layer.name)
+        if op is None or layer.name in seen:  # an op lowered to several layers counts once
+            return 0
+        seen.add(layer.name)
+        return op_macs(graph, op.opcode.name, op.inputs, op.outputs, op.options)
+
     return Report(
         model=name,
         board=board,
@@ -232,17 +263,59 @@ def new_report(name: str, board: str, plan, dense_blob) -> Report:
                        weight_table_bytes=c.table_bytes, format_candidates=[
                            {"format": f, "weight_table_bytes": c.candidates[f],
                             "estimated_instructions": (c.instructions or {}).get(f)}
-                           for f in c.candidates])
+                           for f in c.candidates],
+                       inputs=[list(map(int, graph.tensors[t].shape)) for t in l.inputs],
+                       output=list(map(int, graph.tensors[l.output].shape)),
+                       macs=layer_macs(l))
             for l, c, b, bd in zip(plan.layers, plan.choices, plan.blob.layer_bytes,
                                    dense_blob.layer_bytes)
         ],
         firmware=Firmware(),
         arena_bytes=plan.arena.arena_bytes,
-        io_dtypes=IoDtypes(input=plan.graph.tensors[plan.graph.inputs[0]].dtype,
-                           output=plan.graph.tensors[plan.graph.outputs[0]].dtype),
+        io_dtypes=IoDtypes(input=graph.tensors[graph.inputs[0]].dtype,
+                           output=graph.tensors[graph.outputs[0]].dtype),
         instructions_per_inference=None,
         dense_instructions_per_inference=None,
+        arena_plan=arena_section(graph, plan.layers, plan.arena),
+        blob_layout=blob_layout(graph, plan.layers, plan.blob),
     )
+
+
+def arena_section(graph, layers, arena) -> dict:
+    """report.json "arena_plan": every buffer the arena holds, with its offset, size and the
+    layers it lives through (tensors that share bytes, a RESHAPE's output and its input, are
+    listed once, under the first name)."""
+    tensors, placed = [], set()
+    for t in sorted(arena.offsets, key=lambda t: (arena.lifetimes[t][0], arena.offsets[t], t)):
+        key = (arena.offsets[t], arena.lifetimes[t])
+        if key in placed:
+            continue
+        placed.add(key)
+        first, last = arena.lifetimes[t]
+        tensors.append({"name": graph.tensors[t].name, "offset": int(arena.offsets[t]),
+                        "bytes": int(arena.sizes[t]), "first_layer": int(first),
+                        "last_layer": int(last), "kind": "tensor"})
+    for i, (offset, size) in sorted(arena.scratch.items()):
+        tensors.append({"name": f"scratch of layer {i} ({layers[i].opcode.name})", "offset": int(offset),
+                        "bytes": int(size), "first_layer": i, "last_layer": i, "kind": "scratch"})
+    for i, (offset, size) in sorted(arena.kept.items()):
+        tensors.append({"name": f"kept by layer {i} ({layers[i].opcode.name})", "offset": int(offset),
+                        "bytes": int(size), "first_layer": 0, "last_layer": len(layers) - 1,
+                        "kind": "kept"})
+    return {"tensors": tensors}
+
+
+def blob_layout(graph, layers, blob) -> dict:
+    """report.json "blob_layout": the blob's bytes outside the layers' own (layers[].bytes):
+    the header, the io / tensor / layer records, and constant operands (a MUL's or ADD's
+    second input, kept in flash)."""
+    from toolchain.encode import format as fmt
+
+    consts = {t for layer in layers for t in layer.inputs if graph.tensors[t].is_constant}
+    constants = sum(fmt.align(graph.tensors[t].size_bytes) for t in consts)
+    rest = len(blob.data) - sum(blob.layer_bytes)
+    return {"header_bytes": fmt.HEADER.size, "records_bytes": rest - fmt.HEADER.size - constants,
+            "constants_bytes": constants}
 
 
 def _pct(v) -> str:
