@@ -118,3 +118,28 @@ def test_cmsis_nn_build_is_bit_exact_and_links_cmsis_nn(board_name, mixed_model,
     linked = cmsis_nn.linked_functions(fw.elf)
     assert [f for f in EXPECTED.values() if f not in linked] == []
     assert len(run.layer_instructions) == len(plan.layers) and min(run.layer_instructions) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.convert
+@pytest.mark.firmware
+@pytest.mark.qemu
+@needs_arm
+def test_bench_job_with_the_cmsis_nn_backend(tmp_path):
+    """benchmarks.measure.run_job measures a Job(backend="cmsis-nn") like one of ours: the
+    layer's instructions, bit-exact, CMSIS-NN's functions as its kernel symbols, its own cache
+    key and build directory."""
+    from benchmarks import config
+    from benchmarks.measure import CMSIS_NN, Job, job_key, run_job
+    from benchmarks.models import load_case
+
+    _cmsis()
+    shape, pattern = config.parse_shape("784x300"), config.Pattern("unstructured", 0.0)
+    case = load_case(shape, pattern, tmp_path / "cases")
+    ours = Job(shape, pattern, "mps2-an386", "dense", "dense_dsp")
+    job = Job(shape, pattern, "mps2-an386", "dense", cmsis_nn.LABEL, backend=CMSIS_NN)
+    assert job.variant != ours.variant and job_key(job, case, "f") != job_key(ours, case, "f")
+    row = run_job(job, case, tmp_path / job.variant)
+    assert row["mismatches"] == 0 and row["backend"] == CMSIS_NN and row["format"] == "cmsis-nn"
+    assert "arm_fully_connected_s8" in row["kernel_symbols"]
+    assert row["instructions"] > 0
