@@ -16,15 +16,24 @@ FULLY_CONNECTED layers whose weights are not dense, keep our kernels (cmsis_laye
     fw = cmsis_nn.build_firmware_cmsis(plan, model_src, build_dir, board, x_int8, "name")
     run = run_qemu(fw.elf, board)             # outputs and per-layer instructions, as ours
 
-benchmarks.measure.run_job builds it for a Job with backend="cmsis-nn".
+benchmarks.measure.run_job builds it for a Job with backend="cmsis-nn"; compare_model (and
+`python benchmarks/cmsis_nn.py MODEL.tflite --board B`) builds and runs a whole model both ways.
+
+The CMSIS-NN build keeps our arena plan; its RAM adds es_cmsis_ops.c's static buffers
+(static_sizes: CMSIS-NN's scratch, and the recovered biases), and its code our kernels of the
+swapped ops too (the wrappers run our checks, and our kernel where CMSIS-NN has none).
 """
 from __future__ import annotations
 
 import hashlib
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
@@ -197,3 +206,96 @@ def linked_functions(elf: Path) -> dict[str, int]:
                     sym.name.startswith("arm_"):
                 out[sym.name] = int(sym["st_size"])
     return dict(sorted(out.items()))
+
+
+def compare_model(tflite_path: Path, board_name: str, work: Path, samples: int = 2,
+                  seed: int = 0, cmsis: CmsisNN | None = None) -> dict:
+    """A .tflite planned as `edgesparse compile --board` plans it, built twice on the same blob
+    (our kernels, then CMSIS-NN's) and run in QEMU on `samples` generated inputs, every output
+    byte compared with TFLM's reference. Returns per backend ("ours", LABEL): mismatching
+    bytes, instructions per invoke (sample 0 first), per layer and per op (sample 0, second
+    invoke) and the firmware's sizes; per layer its op and whether CMSIS-NN runs it."""
+    from toolchain.ir.tflite_import import load_tflite
+    from toolchain.isa import board_isa
+    from toolchain.pipeline import generate, generated_inputs, plan_graph, reference
+    from toolchain.targets.boards import load_board
+    from toolchain.targets.qemu import run_qemu
+
+    if cmsis is None:
+        cmsis, why = locate()
+        if cmsis is None:
+            raise CmsisUnavailable(why)
+    tflite_path = Path(tflite_path)
+    tflite = tflite_path.read_bytes()
+    board = load_board(board_name)
+    graph = load_tflite(tflite, tflite_path.stem)
+    if graph.tensors[graph.inputs[0]].dtype != "int8":
+        raise ValueError(f"{tflite_path}: compare_model takes int8-input models")
+    plan = plan_graph(graph, isa=board_isa(board))
+    generate(plan, work)
+    x = generated_inputs(graph, seed, samples)
+    ref = reference(tflite, x).reshape(samples, -1)
+    x = x.reshape(samples, -1)
+    on_cmsis = cmsis_layers(plan)
+    out = {"model": tflite_path.name, "board": board.name, "samples": samples,
+           "arena_bytes": int(plan.arena.arena_bytes), "static_buffers": dict(zip(
+               ("scratch_bytes", "bias_words"), static_sizes(plan))),
+           "layers": [{"name": layer.name, "op": layer.opcode.name, "cmsis_nn": on}
+                      for layer, on in zip(plan.layers, on_cmsis)]}
+    for backend in ("ours", LABEL):
+        build_dir = work / f"build-{board.name}-{backend}"
+        if backend == LABEL:
+            fw = build_firmware_cmsis(plan, work / "src", build_dir, board, x, tflite_path.stem,
+                                      cmsis=cmsis)
+        else:
+            fw = build_firmware(work / "src", build_dir, board, x, tflite_path.stem)
+        run = run_qemu(fw.elf, board)
+        got = run.outputs.reshape(samples, -1)
+        per_op: dict[str, int] = {}
+        for layer, n in zip(plan.layers, run.layer_instructions):
+            per_op[layer.opcode.name] = per_op.get(layer.opcode.name, 0) + int(n)
+        out[backend] = {
+            "mismatches": int(np.count_nonzero(got != ref)) if got.shape == ref.shape else int(ref.size),
+            "instructions": [int(v) for v in run.instructions],
+            "layer_instructions": [int(v) for v in run.layer_instructions],
+            "per_op": per_op,
+            "sizes": {k: int(v) for k, v in fw.sizes.items()},
+        }
+    return out
+
+
+def main(argv=None) -> int:
+    """python benchmarks/cmsis_nn.py MODEL.tflite [--board B] [--work DIR] [--samples N]:
+    per-op instructions of our kernels and CMSIS-NN's on one model (compare_model)."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description=main.__doc__.split("\n")[1].strip())
+    ap.add_argument("model", type=Path)
+    ap.add_argument("--board", default="mps2-an386")
+    ap.add_argument("--work", type=Path, default=REPO_ROOT / "out" / "cmsis-nn")
+    ap.add_argument("--samples", type=int, default=2)
+    ap.add_argument("--json", type=Path, help="also write the result here")
+    args = ap.parse_args(argv)
+    found, why = locate()
+    if found is None:
+        print(f"cmsis-nn: {why}. Skipping.")
+        return 0
+    r = compare_model(args.model, args.board, args.work / args.model.stem / args.board,
+                      args.samples, cmsis=found)
+    if args.json:
+        args.json.write_text(json.dumps(r, indent=1) + "\n")
+    ours, theirs = r["ours"], r[LABEL]
+    print(f"{r['model']} on {r['board']}: mismatching bytes ours {ours['mismatches']}, "
+          f"{LABEL} {theirs['mismatches']} (of {r['samples']} samples)")
+    print(f"{'op':<20} {'ours':>12} {LABEL:>12} {'ours/theirs':>12}")
+    for op in ours["per_op"]:
+        a, b = ours["per_op"][op], theirs["per_op"][op]
+        print(f"{op:<20} {a:>12,} {b:>12,} {a / b if b else float('nan'):>12.3f}")
+    a, b = ours["instructions"][0], theirs["instructions"][0]
+    print(f"{'invoke (sample 0)':<20} {a:>12,} {b:>12,} {a / b:>12.3f}")
+    return 1 if ours["mismatches"] or theirs["mismatches"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
