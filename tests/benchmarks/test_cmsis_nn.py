@@ -22,7 +22,8 @@ from benchmarks import cmsis_nn  # noqa: E402
 needs_arm = needs("arm-none-eabi-gcc", "qemu-system-arm")
 
 # per op: a CMSIS-NN function the wrapper reaches (the ELF must keep it)
-EXPECTED = {"CONV_2D": "arm_convolve_wrapper_s8", "DEPTHWISE_CONV_2D": "arm_depthwise_conv_wrapper_s8",
+EXPECTED = {"CONV_2D": "arm_convolve_wrapper_s8",
+            "DEPTHWISE_CONV_2D": "arm_depthwise_conv_wrapper_s8",
             "FULLY_CONNECTED": "arm_fully_connected_wrapper_s8", "ADD": "arm_elementwise_add_s8",
             "AVERAGE_POOL_2D": "arm_avgpool_s8", "MAX_POOL_2D": "arm_max_pool_s8",
             "SOFTMAX": "arm_softmax_s8"}
