@@ -283,7 +283,6 @@ static es_status_t es_cmsis_fc_check(const es_check_t *c, const es_layer_t *l, c
     const uint32_t i = es_cmsis_layer_index(c, l);
     const int32_t *mult = es_cmsis_ptr(c->blob, p->mult_offset);
     const int32_t *shift = es_cmsis_ptr(c->blob, p->shift_offset);
-    cmsis_nn_dims f_d;
     uint32_t r;
     es_status_t st = es_op_fully_connected.check(c, l, params, in, in2, out);
     if (st != ES_OK) {
@@ -299,13 +298,16 @@ static es_status_t es_cmsis_fc_check(const es_check_t *c, const es_layer_t *l, c
     if (!es_input_offset_ok(-in->zero_point)) {
         return ES_ERR_QUANT;
     }
-    f_d.n = (int32_t)p->in_features;
-    f_d.h = 1;
-    f_d.w = 1;
-    f_d.c = (int32_t)p->out_features;
 #if !defined(ARM_MATH_MVEI) /* with Helium, ctx holds the kernel sums: the folded bias */
-    if (arm_fully_connected_s8_get_buffer_size(&f_d) > (int32_t)sizeof es_cmsis_scratch) {
-        return ES_ERR_ARENA_TOO_SMALL;
+    {
+        cmsis_nn_dims f_d;
+        f_d.n = (int32_t)p->in_features;
+        f_d.h = 1;
+        f_d.w = 1;
+        f_d.c = (int32_t)p->out_features;
+        if (arm_fully_connected_s8_get_buffer_size(&f_d) > (int32_t)sizeof es_cmsis_scratch) {
+            return ES_ERR_ARENA_TOO_SMALL;
+        }
     }
 #endif
     es_cmsis_per_channel[i] = 0;
