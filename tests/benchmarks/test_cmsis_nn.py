@@ -144,3 +144,31 @@ def test_bench_job_with_the_cmsis_nn_backend(tmp_path):
     assert row["mismatches"] == 0 and row["backend"] == CMSIS_NN and row["format"] == "cmsis-nn"
     assert "arm_fully_connected_s8" in row["kernel_symbols"]
     assert row["instructions"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.convert
+@pytest.mark.firmware
+@pytest.mark.qemu
+@needs_arm
+def test_layers_cmsis_nn_cannot_run_keep_our_kernels(mixed_model, tmp_path):
+    """CONV_2D and FULLY_CONNECTED layers stored sparse (csr8) run on our kernels inside the
+    CMSIS-NN build, the other layers on CMSIS-NN's, bit-exact."""
+    from toolchain.pipeline import generate, plan_graph
+    from toolchain.targets.boards import load_board
+    from toolchain.targets.qemu import run_qemu
+
+    cmsis = _cmsis()
+    dense, x_int8, ref = mixed_model
+    plan = plan_graph(dense.graph, force_format="csr8")
+    on = dict(zip((layer.opcode.name for layer in plan.layers), cmsis_nn.cmsis_layers(plan)))
+    assert on["CONV_2D"] is False and on["FULLY_CONNECTED"] is False
+    assert on["DEPTHWISE_CONV_2D"] and on["ADD"] and on["SOFTMAX"]
+    board = load_board("mps2-an386")
+    generate(plan, tmp_path)
+    fw = cmsis_nn.build_firmware_cmsis(plan, tmp_path / "src", tmp_path / "build", board,
+                                       x_int8.reshape(len(x_int8), -1), "cmsis", cmsis=cmsis)
+    run = run_qemu(fw.elf, board)
+    assert np.array_equal(run.outputs.reshape(len(x_int8), -1), ref.reshape(len(x_int8), -1))
+    linked = cmsis_nn.linked_functions(fw.elf)
+    assert "arm_depthwise_conv_wrapper_s8" in linked and "arm_softmax_s8" in linked
