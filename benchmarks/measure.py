@@ -45,6 +45,10 @@ FINGERPRINT_PATHS = ("toolchain", "templates", "boards", "benchmarks/measure.py"
                      "benchmarks/models.py", "benchmarks/config.py", "benchmarks/run.py")
 
 
+OURS = "ours"
+CMSIS_NN = "cmsis-nn"
+
+
 class BenchError(Exception):
     """A job that could not be measured (build, run or planning failed)."""
 
@@ -59,11 +63,15 @@ class Job:
     # toolchain's own kernels would add a label of its own, with its own defines or build)
     label: str
     defines: tuple[str, ...] = ()
+    # whose kernels: OURS, or CMSIS_NN (benchmarks/cmsis_nn.py: the same model built with
+    # CMSIS-NN's kernels for the layers it implements; format "dense", label e.g. "cmsis-nn")
+    backend: str = OURS
 
     @property
     def variant(self) -> str:
-        """Build-directory name: one per (board, defines)."""
-        return "-".join([self.board, *(re.sub(r"\W+", "_", d).lower() for d in self.defines)])
+        """Build-directory name: one per (board, defines, backend)."""
+        return "-".join([self.board, *(re.sub(r"\W+", "_", d).lower() for d in self.defines),
+                         *([re.sub(r"\W+", "_", self.backend)] if self.backend != OURS else [])])
 
     def describe(self) -> str:
         return f"{self.board} {self.shape.name} {self.pattern.label} {self.label}"
@@ -97,9 +105,21 @@ def job_key(job: Job, case: Case, fingerprint: str) -> str:
     """The row's cache key: the job, the case's model, inputs and reference outputs, the
     sources (`fingerprint`: runtime snapshot + FINGERPRINT_PATHS) and every tool's version
     (compilers, QEMU, reference interpreter, TensorFlow, numpy: toolchain.cache_key)."""
-    return cache_key.cache_key([MEASURE_VERSION, fingerprint, case.tflite_sha, case.inputs_sha,
-                                case.reference_sha, job.board, job.format, job.label,
-                                list(job.defines), TEST_SAMPLES])
+    parts = [MEASURE_VERSION, fingerprint, case.tflite_sha, case.inputs_sha, case.reference_sha,
+             job.board, job.format, job.label, list(job.defines), TEST_SAMPLES]
+    if job.backend != OURS:  # CMSIS-NN's sources and our wrappers (rows of ours keep their keys)
+        parts += [job.backend, _cmsis().fingerprint()]
+    return cache_key.cache_key(parts)
+
+
+def _cmsis():
+    """CMSIS-NN's location, or a BenchError saying why it is absent."""
+    from benchmarks import cmsis_nn
+
+    found, why = cmsis_nn.locate()
+    if found is None:
+        raise BenchError(why)
+    return found
 
 
 def cached_row(rows_dir: Path, job: Job, case: Case, fingerprint: str) -> tuple[Path, dict | None]:
@@ -176,8 +196,20 @@ def run_job(job: Job, case: Case, slot_dir: Path) -> dict:
         if choice.format != (job.format if plan.layers[li].weights is not None else NO_WEIGHTS):
             raise BenchError(f"planning with format {job.format!r} gave {choice.format!r}")
         generate(plan, slot_dir)
-        fw = build_firmware(slot_dir / "src", slot_dir / "build", board, case.x_int8, "bench",
-                            defines=job.defines)
+        if job.backend == CMSIS_NN:
+            from benchmarks import cmsis_nn
+
+            if not cmsis_nn.cmsis_layers(plan)[li]:
+                raise BenchError(f"{job.describe()}: CMSIS-NN does not run this layer "
+                                 f"({plan.layers[li].opcode.name}, {choice.format})")
+            fw = cmsis_nn.build_firmware_cmsis(plan, slot_dir / "src", slot_dir / "build", board,
+                                               case.x_int8, "bench", defines=job.defines,
+                                               cmsis=_cmsis())
+        elif job.backend == OURS:
+            fw = build_firmware(slot_dir / "src", slot_dir / "build", board, case.x_int8, "bench",
+                                defines=job.defines)
+        else:
+            raise BenchError(f"{job.describe()}: unknown backend {job.backend!r}")
         run = run_qemu(fw.elf, board)
     except ToolchainError as exc:
         raise BenchError(f"{job.describe()}: {exc}") from exc
@@ -186,8 +218,13 @@ def run_job(job: Job, case: Case, slot_dir: Path) -> dict:
     ref = case.reference.reshape(n, -1)
     mismatches = int(np.count_nonzero(ours != ref)) if ours.shape == ref.shape else int(ref.size)
     layer = plan.layers[li]
-    symbols = kernel_symbols(fw.elf, job.format, job.shape.op)
-    return {
+    if job.backend == CMSIS_NN:
+        from benchmarks.cmsis_nn import linked_functions
+
+        symbols = linked_functions(fw.elf)
+    else:
+        symbols = kernel_symbols(fw.elf, job.format, job.shape.op)
+    row = {
         "op": job.shape.op,
         "shape": job.shape.name,
         "format": job.label,
@@ -208,3 +245,6 @@ def run_job(job: Job, case: Case, slot_dir: Path) -> dict:
         "firmware_text_bytes": int(fw.sizes["text"]),
         "macs": job.shape.macs,
     }
+    if job.backend != OURS:  # kernel_symbols: CMSIS-NN's functions kept (arm_*)
+        row["backend"] = job.backend
+    return row

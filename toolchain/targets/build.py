@@ -41,6 +41,26 @@ DEFAULT_CODE_OPT = "mixed"
 FIRMWARE_SOURCES = ("startup.c", "main.c", "test_vectors.c")
 
 
+@dataclass(frozen=True)
+class ExtraSources:
+    """C code built into a firmware besides the runtime, the model and the board files (for
+    instance an alternative kernel library to measure beside ours); the default builds have none.
+
+    sources:             compiled like the kernels: the firmware's CFLAGS (warnings as errors)
+                         at the kernels' optimization level (KERNEL_OPT, --code-opt)
+    third_party_sources: the same, with the compiler's warnings off (-w): code this project
+                         does not hold to its own warning flags
+    include_dirs:        added with -I to every compile of the firmware (after the runtime's)
+    """
+
+    sources: tuple[Path, ...] = ()
+    third_party_sources: tuple[Path, ...] = ()
+    include_dirs: tuple[Path, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.sources or self.third_party_sources or self.include_dirs)
+
+
 @dataclass
 class Firmware:
     """A linked firmware image.
@@ -122,14 +142,17 @@ def render_firmware_project(build_dir: Path, board: Board, model_src: Path,
                             test_inputs: np.ndarray, model_name: str,
                             stack_bytes: int = DEFAULT_STACK_BYTES,
                             defines: tuple[str, ...] = (), relocatable: bool = False,
-                            code_opt: str = DEFAULT_CODE_OPT) -> None:
+                            code_opt: str = DEFAULT_CODE_OPT,
+                            extra: ExtraSources | None = None) -> None:
     """Writes startup.c, linker.ld, es_board.h, main.c, test_vectors.[ch], boot2.c (RP2040),
     Makefile and CMakeLists.txt into build_dir.
     defines ("NAME" or "NAME=VALUE") are added to the firmware CFLAGS as -D<define>, e.g.
     "ES_DISABLE_DSP" to build the plain-C kernels on a core with the DSP extension.
     relocatable: the build files name the runtime and model as build_dir/runtime and
     build_dir/model (a self-contained project, targets/project.py), not by absolute path.
-    code_opt: one of CODE_OPTS."""
+    code_opt: one of CODE_OPTS. extra: more C sources and include directories, named by
+    absolute path (ExtraSources; not with relocatable); None or empty renders the default
+    build files unchanged."""
     if code_opt not in CODE_OPTS:
         raise BuildError(f"--code-opt {code_opt}: expected one of {', '.join(CODE_OPTS)}")
     kernel_opt, other_opt = CODE_OPTS[code_opt]
@@ -139,6 +162,9 @@ def render_firmware_project(build_dir: Path, board: Board, model_src: Path,
     if inputs.ndim < 2 or inputs.shape[0] < 1:
         raise BuildError(f"test inputs must be [N>=1, input_bytes], got shape {inputs.shape}")
     inputs = inputs.reshape(inputs.shape[0], -1)
+    if extra and relocatable:
+        raise BuildError("extra sources name files by absolute path: not in a relocatable project")
+    extra = extra or ExtraSources()
     num, den = instructions_per_tick(board)
     qemu = shlex.join(qemu_args(board)) if board.qemu_machine else "$(error no QEMU machine)"
     local_sources = FIRMWARE_SOURCES + (("boot2.c",) if board.boot2 else ())
@@ -156,6 +182,10 @@ def render_firmware_project(build_dir: Path, board: Board, model_src: Path,
                defines=" ".join(shlex.quote(f"-D{d}") for d in defines), define_list=list(defines),
                port_sources=board.port_sources,
                local_sources=local_sources, sample_count=inputs.shape[0],
+               extra_sources=[str(Path(p).resolve()) for p in extra.sources],
+               third_party_sources=[str(Path(p).resolve()) for p in extra.third_party_sources],
+               extra_include_flags="".join(f" -I{Path(p).resolve()}" for p in extra.include_dirs),
+               extra_include_cmake="".join(f" {Path(p).resolve()}" for p in extra.include_dirs),
                input_bytes=inputs.shape[1], inputs=inputs.tolist(),
                ns_per_tick_num=num, ns_per_tick_den=den)
     files = {
@@ -193,10 +223,12 @@ def make_firmware(build_dir: Path, jobs: int = 8) -> Path:
 
 def build_firmware(model_src: Path, build_dir: Path, board: Board, test_inputs: np.ndarray,
                    model_name: str, stack_bytes: int | None = None,
-                   defines: tuple[str, ...] = (), code_opt: str = DEFAULT_CODE_OPT) -> Firmware:
+                   defines: tuple[str, ...] = (), code_opt: str = DEFAULT_CODE_OPT,
+                   extra: ExtraSources | None = None) -> Firmware:
     """Renders the firmware project for board into build_dir and builds it with
     arm-none-eabi-gcc (code_opt: CODE_OPTS). model_src holds the generated model.c/model.h; defines are
-    passed to the compiler as -D<define> (see render_firmware_project). stack_bytes defaults
+    passed to the compiler as -D<define> (see render_firmware_project); extra adds sources and
+    include directories (ExtraSources). stack_bytes defaults
     to the board file's. A firmware too big for the board is a BudgetError naming the board
     file, the region and by how many bytes (targets/project.py)."""
     from toolchain.targets.project import fit_of_sizes, overflow_error
@@ -207,7 +239,7 @@ def build_firmware(model_src: Path, build_dir: Path, board: Board, test_inputs: 
     if not (model_src / "model.h").is_file():
         raise BuildError(f"{model_src}: model.h not found (generate the model sources first)")
     render_firmware_project(build_dir, board, model_src, test_inputs, model_name, stack_bytes,
-                            defines, code_opt=code_opt)
+                            defines, code_opt=code_opt, extra=extra)
     from toolchain.targets.stack import analyze_build
 
     for attempt in range(2):
@@ -222,7 +254,7 @@ def build_firmware(model_src: Path, build_dir: Path, board: Board, test_inputs: 
         # changes, so make only relinks) so that the RAM check below counts it
         stack_bytes = (stack.stack_bytes + 7) // 8 * 8
         render_firmware_project(build_dir, board, model_src, test_inputs, model_name, stack_bytes,
-                                defines, code_opt=code_opt)
+                                defines, code_opt=code_opt, extra=extra)
     sizes = elf_sizes(elf)
     fit_of_sizes(board, sizes, f"the firmware for {model_name}")
     return Firmware(elf=elf, sizes=sizes, build_dir=build_dir, stack=stack)
