@@ -29,14 +29,18 @@ def _scale_weights(model, rng):
 
 
 def _check(host_vs_reference, to_int8, model, x, rng, formats=(None, "dense")):
+    """Byte-exact in each format (None: the toolchain's choice), and dense once more with the
+    DSP kernels (ES_FORCE_DSP: their C emulations on the host)."""
     _scale_weights(model, rng)
     random_sparse_weights(model, rng, sparsity=rng.uniform(0.3, 0.95))
     tflite = to_int8(model, x)
-    for f in formats:
-        ours, ref, plan = host_vs_reference(tflite, x, force_format=f)
+    runs = [(f, ()) for f in formats] + [("dense", ("ES_FORCE_DSP",))]
+    for f, defines in runs:
+        ours, ref, plan = host_vs_reference(tflite, x, force_format=f, defines=defines)
         assert ours.shape == ref.shape
         bad = np.count_nonzero(ours != ref)
-        assert bad == 0, f"{bad} of {ref.size} bytes differ (format {f}): {ours[0][:8]} vs {ref[0][:8]}"
+        assert bad == 0, (f"{bad} of {ref.size} bytes differ (format {f} {defines}): "
+                          f"{ours[0][:8]} vs {ref[0][:8]}")
     return plan
 
 
@@ -81,6 +85,25 @@ def test_depthwise_conv2d(seed, host_vs_reference, to_int8):
                                        padding=["same", "valid", "same"][seed],
                                        depth_multiplier=[1, 2, 3][seed], activation="relu6")(inp)
     plan = _check(host_vs_reference, to_int8, keras.Model(inp, out), _inputs(rng, (h, w, c), n=6), rng)
+    assert plan.layers[0].opcode.name == "DEPTHWISE_CONV_2D"
+
+
+# (input h, w, c; kernel; stride; padding; depth multiplier): the unrolled 3-wide window rows,
+# and multipliers of 4 (four output channels per input value: micro_speech's 10x8 x8 shape)
+DW_PATH_CASES = [((9, 7, 8), 3, 1, "same", 1), ((6, 5, 1), (4, 3), 2, "same", 8),
+                 ((8, 9, 12), 3, 2, "valid", 1), ((7, 6, 3), 3, 1, "same", 4)]
+
+
+@pytest.mark.convert
+@pytest.mark.parametrize("case", first_fast(DW_PATH_CASES))
+def test_depthwise_conv2d_kernel_paths(case, host_vs_reference, to_int8):
+    (h, w, c), k, stride, padding, dm = case
+    rng = np.random.default_rng(h * 100 + c)
+    keras = _keras()
+    inp = keras.Input((h, w, c), batch_size=1)
+    out = keras.layers.DepthwiseConv2D(k, strides=stride, padding=padding, depth_multiplier=dm)(inp)
+    plan = _check(host_vs_reference, to_int8, keras.Model(inp, out), _inputs(rng, (h, w, c), n=6),
+                  rng, formats=("dense",))
     assert plan.layers[0].opcode.name == "DEPTHWISE_CONV_2D"
 
 
