@@ -137,8 +137,7 @@ def _rows(graph: Graph, issues: list[dict], isa: Isa) -> list[dict]:
                 choice = choose_formats([layer], isa=isa)[0]
                 row.update(supported=True, formats=applicable_formats(layer),
                            format=None if choice.format == NO_WEIGHTS else choice.format,
-                           estimated_instructions=choice.estimated_instructions
-                           if op.opcode.name != "DEPTHWISE_CONV_2D" else None)
+                           estimated_instructions=choice.estimated_instructions)
         rows.append(row)
     return rows
 

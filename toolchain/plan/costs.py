@@ -41,9 +41,28 @@ def units(weights: np.ndarray, fmt: str) -> int:
     return found[0].units(weights)
 
 
+# DEPTHWISE_CONV_2D (dense only, its own kernel): instructions per output element per kernel
+# tap and per output element, per ISA; fitted to make bench's depthwise shapes (3x3 on
+# 25x5x64, 12x12x128 and 48x48x16 stride 2; micro_speech's 10x8 multiplier 8) on mps2-an386
+# and mps2-an385
+DEPTHWISE_COSTS = {Isa.DSP: KernelCost(4.6, 33.0), Isa.C: KernelCost(6.5, 28.0)}
+
+
+def estimate_depthwise(layer: Layer, isa: Isa) -> int:
+    """Estimated instructions of one inference of a DEPTHWISE_CONV_2D layer."""
+    from toolchain.isa import lookup
+
+    p = layer.params
+    cost = lookup(DEPTHWISE_COSTS, isa)
+    outputs = int(p["out_h"]) * int(p["out_w"]) * int(p["out_c"])
+    return int(round(outputs * (cost.per_unit * int(p["k_h"]) * int(p["k_w"]) + cost.per_output)))
+
+
 def estimate(layer: Layer, fmt: str, isa: Isa, im2col_bytes: int = 0) -> int:
     """Estimated instructions of one inference of the layer in format fmt on a target whose
     kernels use `isa` (an ISA without figures of its own takes those it falls back to)."""
+    if layer.opcode == OpCode.DEPTHWISE_CONV_2D:
+        return estimate_depthwise(layer, isa)
     spec, coding = wf.parse(fmt)
     cost = spec.cost(isa, conv=layer.opcode == OpCode.CONV_2D)
     rows, cols = layer.weights.shape

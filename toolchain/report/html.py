@@ -19,13 +19,13 @@ from pathlib import Path
 import jinja2
 
 from toolchain import __version__
+from toolchain.encode import weight_formats as wf
 from toolchain.errors import InputFileError
 from toolchain.fileio import write_text_atomic
 from toolchain.report import svg
 from toolchain.report.compression import short_name
 
 REPORT_HTML = "report.html"
-NOT_ESTIMATED = ("DEPTHWISE_CONV_2D",)
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "report"
 STAGE_LABELS = (("float", "float"), ("pruned_float", "pruned"), ("shared_float", "shared"),
                 ("int8_reference", "int8 (TFLM)"), ("int8_host", "host"), ("int8_qemu", "QEMU"))
@@ -192,7 +192,7 @@ def _why(layer: dict, optimize: str) -> tuple[str, list[dict]]:
         if chosen == fastest:
             return "the fewest estimated instructions", rows
         return "a smaller table, to fit --flash-budget", rows
-    if chosen == "dense":
+    if chosen == wf.DENSE.name:
         if chosen == smallest:
             return "already the smallest table", rows
         return "no smaller format is estimated as fast as dense", rows
@@ -206,8 +206,6 @@ def _layers(report: dict) -> dict:
     rows = []
     for i, l in enumerate(report["layers"]):
         reason, cands = _why(l, optimize)
-        if l["op"] in NOT_ESTIMATED:
-            cands = [dict(c, instructions=None) for c in cands]
         macs, instr = l.get("macs"), l.get("instructions")
         kept = l["nonzero"] / l["params"] if l.get("params") else None
         rows.append({
@@ -218,9 +216,7 @@ def _layers(report: dict) -> dict:
             "format": l["format"], "why": reason, "candidates": cands,
             "bytes": l.get("bytes"), "dense_bytes": l.get("bytes_dense_int8"),
             "instructions": instr, "dense_instructions": l.get("dense_instructions"),
-            # the cost model covers FC and conv kernels; its depthwise figure is no estimate
-            # (inspect shows none either)
-            "estimated": None if l["op"] in NOT_ESTIMATED else l.get("estimated_instructions"),
+            "estimated": l.get("estimated_instructions"),
             "per_mac": round(instr / macs, 2) if instr and macs else None,
         })
     peak = max((r["instructions"] or 0 for r in rows), default=0)
