@@ -57,7 +57,7 @@ def instruction_table(rows, board: str, shape: str) -> list[str]:
     sel = [r for r in rows if r["board"] == board and r["shape"] == shape]
     cols = _columns(sel)
     cell = {(r["format"], r["pattern"], r["sparsity"]): r for r in sel}
-    ref = config.CMSIS_NN.get(shape) if board == config.REFERENCE_BOARD else None
+    ref = config.CMSIS_NN_HISTORIC.get(shape) if board == config.REFERENCE_BOARD else None
     best = {}
     for c in cols:
         cands = [r for r in sel if (r["pattern"], r["sparsity"]) == c and r["mismatches"] == 0]
@@ -217,7 +217,7 @@ def render_doc(rows: list[dict], goals: list[Goal], errors: list[str] = ()) -> s
         "the board's `-mcpu`/`-mfpu` flags.",
         "- **Reference figures** (measured by this project with CMSIS-NN's sources on a Cortex-M4 "
         "mps2-an386, same emulator and compiler; `benchmarks/config.py`): CMSIS-NN int8 dense kernels " + ", ".join(
-            f"{s} {n:,}" for s, n in config.CMSIS_NN.items()) +
+            f"{s} {n:,}" for s, n in config.CMSIS_NN_HISTORIC.items()) +
         "; plain C dense FC 784→300 " + f"{config.PLAIN_C_DENSE['784x300']:,}; " +
         "a plain CSR kernel (16-bit column index) on that FC layer " + ", ".join(
             f"{n:,} at {s:.0%}" for (_, s), n in config.PLAIN_CSR.items()) + ". Tables for "
@@ -248,7 +248,7 @@ def render_doc(rows: list[dict], goals: list[Goal], errors: list[str] = ()) -> s
                 continue
             s = config.parse_shape(shape)
             head = f"### {board}: {s.title} (`{shape}`, {s.macs:,} {s.work_unit})"
-            ref = config.CMSIS_NN.get(shape)
+            ref = config.CMSIS_NN_HISTORIC.get(shape)
             note = ""
             if ref and board == config.REFERENCE_BOARD:
                 note = f"Reference (measured outside this repository, benchmarks/config.py; this board): CMSIS-NN dense {ref:,} instructions"
@@ -299,8 +299,8 @@ def plot_board(rows, board: str, path: Path) -> Path:
                     ax.plot(*zip(*pts), linestyle=":", marker=markers.get(pattern, "s"), ms=5,
                             color=colors[fmt])
                     patterns_seen.setdefault(pattern, markers.get(pattern, "s"))
-        if board == config.REFERENCE_BOARD and shape in config.CMSIS_NN:
-            ax.axhline(config.CMSIS_NN[shape], color="#e6550d", linewidth=1.5, label="CMSIS-NN dense")
+        if board == config.REFERENCE_BOARD and shape in config.CMSIS_NN_HISTORIC:
+            ax.axhline(config.CMSIS_NN_HISTORIC[shape], color="#e6550d", linewidth=1.5, label="CMSIS-NN dense")
             csr = [(s, n) for (sh, s), n in config.PLAIN_CSR.items() if sh == shape]
             if csr:
                 ax.plot(*zip(*csr), "x", color="#e6550d", ms=8, label="plain CSR (reference)")

@@ -32,7 +32,7 @@ def test_parse_shape_reference_shapes():
     for bad in ("784", "12x12x20-5x5x50", "4x4x1-5x5x2-valid"):
         with pytest.raises(ValueError):
             config.parse_shape(bad)
-    assert set(config.CMSIS_NN) == set(config.REFERENCE_SHAPES)
+    assert set(config.CMSIS_NN_HISTORIC) == set(config.REFERENCE_SHAPES)
     # the names results.json and the docs already use keep their meaning and titles
     assert [config.parse_shape(s).title for s in config.REFERENCE_SHAPES] == [
         "FC 784→300", "conv 5×5 12×12×20→50 valid", "conv 1×1 25×5×64→64 valid",
@@ -262,3 +262,76 @@ def test_report_groups_ops_and_handles_dense_only_shapes(tmp_path):
     assert report._plotted(report._shapes(rows)) == ["640x128", "32x32x16-3x3x32-same-s2"]
     [png] = report.write_figures(rows, tmp_path)
     assert png.stat().st_size > 0
+
+
+# CMSIS-NN in the same run (issue 18): its builds, goals and report, on synthetic rows
+
+class _Board:
+    def __init__(self, name, dsp):
+        self.name, self.dsp = name, dsp
+
+
+M3, M4 = _Board("mps2-an385", False), _Board("mps2-an386", True)
+
+
+@pytest.fixture
+def fake_cmsis(tmp_path, monkeypatch):
+    """A CMSIS_NN_DIR that locate() accepts (the files it looks for, empty)."""
+    nn = tmp_path / "nn"
+    (nn / "Include").mkdir(parents=True)
+    (nn / "Include" / "arm_nnfunctions.h").write_text("")
+    (nn / "Source").mkdir()
+    core = tmp_path / "cmsis-core" / "CMSIS" / "Core" / "Include"
+    core.mkdir(parents=True)
+    (core / "cmsis_compiler.h").write_text("")
+    monkeypatch.setenv("CMSIS_NN_DIR", str(nn))
+    return nn
+
+
+def test_builds_list_cmsis_nn_when_it_is_located(fake_cmsis, monkeypatch, tmp_path):
+    from benchmarks import cmsis_nn
+    from benchmarks.measure import CMSIS_NN
+    from benchmarks.run import builds, cmsis_nn_found
+
+    assert config.CMSIS_NN_LABEL == cmsis_nn.LABEL == CMSIS_NN
+    assert cmsis_nn_found() == (True, "")
+    assert builds(M3, "dense") == [("dense_c", (), "ours"), ("cmsis-nn", (), "cmsis-nn")]
+    assert builds(M4, "dense") == [("dense_dsp", (), "ours"), ("dense_c", ("ES_DISABLE_DSP",), "ours"),
+                                   ("cmsis-nn", (), "cmsis-nn")]
+    assert builds(M4, "csr8") == [("csr8", (), "ours")]
+    monkeypatch.setenv("CMSIS_NN_DIR", str(tmp_path / "nowhere"))
+    found, why = cmsis_nn_found()
+    assert not found and "CMSIS_NN_DIR" in why
+    assert builds(M3, "dense") == [("dense_c", (), "ours")]
+    assert builds(M4, "dense", cmsis=True)[-1] == ("cmsis-nn", (), "cmsis-nn")
+
+
+def test_cmsis_nn_jobs_at_zero_sparsity_selected_by_their_label(fake_cmsis):
+    from benchmarks.measure import Job
+
+    class Case:
+        shape = config.parse_shape("784x300")
+        pattern = config.Pattern("unstructured", 0.0)
+
+    class Sparse(Case):
+        pattern = config.Pattern("unstructured", 0.9)
+
+    jobs = expand_jobs(Case, ["dense", "csr8"], [M3, M4], None)
+    got = [(j.board, j.label, j.backend) for j in jobs]
+    assert got == [("mps2-an385", "dense_c", "ours"), ("mps2-an385", "cmsis-nn", "cmsis-nn"),
+                   ("mps2-an385", "csr8", "ours"), ("mps2-an386", "dense_dsp", "ours"),
+                   ("mps2-an386", "dense_c", "ours"), ("mps2-an386", "cmsis-nn", "cmsis-nn"),
+                   ("mps2-an386", "csr8", "ours")]
+    cm = jobs[1]
+    assert (cm.format, cm.defines, cm.variant) == ("dense", (), "mps2-an385-cmsis_nn")
+    # our jobs are the Jobs they were before CMSIS-NN (same fields, so the same cache keys)
+    assert jobs[0] == Job(Case.shape, Case.pattern, "mps2-an385", "dense", "dense_c")
+    assert "cmsis-nn" not in [j.label for j in expand_jobs(Sparse, ["dense"], [M4], None)]
+    assert "cmsis-nn" not in [j.label for j in expand_jobs(Case, ["dense"], [M4], None, cmsis=False)]
+    # --formats: "dense" means our two dense builds; CMSIS-NN's is asked for by its label
+    assert [j.label for j in expand_jobs(Case, ["dense"], [M4], ["dense"])] == ["dense_dsp", "dense_c"]
+    assert [j.label for j in expand_jobs(Case, ["dense"], [M4], ["cmsis-nn"])] == ["cmsis-nn"]
+    assert [j.label for j in expand_jobs(Case, ["dense"], [M3], ["dense", "cmsis-nn"])] == \
+        ["dense_c", "cmsis-nn"]
+
+
