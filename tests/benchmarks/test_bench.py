@@ -335,3 +335,78 @@ def test_cmsis_nn_jobs_at_zero_sparsity_selected_by_their_label(fake_cmsis):
         ["dense_c", "cmsis-nn"]
 
 
+def _r(board, shape, fmt, n, s=0.0, mism=0, pattern="unstructured"):
+    row = _full_row(shape, fmt, n, s=s, params=0 if shape.startswith("add") else 576)
+    row.update(board=board, mismatches=mism, pattern=pattern)
+    if fmt == "cmsis-nn":
+        row["backend"] = "cmsis-nn"
+    return row
+
+
+def _side_by_side_rows():
+    """Two boards, three shapes; CMSIS-NN measured for all but the M3's ADD."""
+    an385, an386 = "mps2-an385", "mps2-an386"
+    fc, pw, add = "784x300", "25x5x64-1x1x64-valid", "add-32x32x16"
+    return [
+        _r(an385, fc, "dense_c", 834_920), _r(an385, fc, "cmsis-nn", 900_000),
+        _r(an385, fc, "csr16", 604_200, s=0.5), _r(an385, fc, "dense_c", 834_920, s=0.5),
+        _r(an385, pw, "dense_c", 2_000_000), _r(an385, pw, "cmsis-nn", 1_600_000),
+        _r(an385, add, "dense_c", 300_000),
+        _r(an386, fc, "dense_dsp", 483_200), _r(an386, fc, "dense_c", 834_920),
+        _r(an386, fc, "cmsis-nn", 440_000), _r(an386, fc, "csr16", 220_000, s=0.8),
+        _r(an386, pw, "dense_dsp", 1_000_000), _r(an386, pw, "dense_c", 2_000_000),
+        _r(an386, pw, "cmsis-nn", 1_000_000),
+        _r(an386, add, "dense_dsp", 150_000), _r(an386, add, "dense_c", 160_000),
+        _r(an386, add, "cmsis-nn", 200_000),
+    ]
+
+
+def test_dense_goal_per_board_from_the_same_runs_rows():
+    rows = _side_by_side_rows()
+    by = {g.title.split(" (")[0]: g for g in goals.evaluate(rows)}
+    m3 = by["Every shape, dense, on mps2-an385"]
+    assert m3.title == ("Every shape, dense, on mps2-an385 (Cortex-M3, no DSP): ours (dense_c) "
+                        "<= CMSIS-NN's non-DSP path (ratio <= 1.00)")
+    assert m3.status == goals.NOT_MET  # 25x5x64: 2,000,000 vs 1,600,000; ADD has no CMSIS-NN row
+    assert m3.details == ["worst: 25x5x64-1x1x64-valid at 1.250; 1 of 2 shapes at or below 1.00",
+                          "784x300: dense_c 834,920 vs CMSIS-NN 900,000: 0.928",
+                          "25x5x64-1x1x64-valid: dense_c 2,000,000 vs CMSIS-NN 1,600,000: 1.250"]
+    m4 = by["Every shape, dense, on mps2-an386"]
+    assert "ours (dense_dsp) <= CMSIS-NN's DSP path" in m4.title
+    assert m4.status == goals.NOT_MET  # 784x300 at 1.098; the tie (1.000) and ADD count as met
+    assert m4.details[0] == "worst: 784x300 at 1.098; 2 of 3 shapes at or below 1.00"
+    # the same run's figure, not the historic one (455,920), for the issue 3 goals too
+    within = next(g for g in goals.evaluate(rows) if g.title.startswith("Dense SIMD kernels within"))
+    assert within.details[0].startswith("784x300: dense_dsp 483,200 vs CMSIS-NN 440,000 (+9.8%")
+    assert within.details[1].startswith("25x5x64-1x1x64-valid: dense_dsp 1,000,000 vs CMSIS-NN 1,000,000")
+    fc = next(g for g in goals.evaluate(rows) if g.title.startswith("FC 784x300"))
+    assert "ties CMSIS-NN dense (440,000)" in fc.details[-1]
+    rows[7]["instructions"] = 440_000  # a tie on every shape: met
+    by = {g.title.split(" (")[0]: g for g in goals.evaluate(rows)}
+    assert by["Every shape, dense, on mps2-an386"].status == goals.MET
+    # a CMSIS-NN build that is not bit-exact does not count
+    rows[-1]["mismatches"] = 3
+    m4 = next(g for g in goals.evaluate(rows) if g.title.startswith("Every shape, dense, on mps2-an386"))
+    assert m4.status == goals.NOT_MET
+    assert m4.details[-1] == ("add-32x32x16: dense_dsp 150,000 vs CMSIS-NN 200,000: 0.750 "
+                              "(mismatching bytes: CMSIS-NN 3; does not count)")
+
+
+def test_dense_goal_falls_back_to_historic_figures_only_where_no_row():
+    an386 = "mps2-an386"
+    rows = [_r(an386, "784x300", "dense_dsp", 483_200),
+            _r(an386, "12x12x20-5x5x50-valid", "dense_dsp", 3_000_000),
+            _r(an386, "12x12x20-5x5x50-valid", "cmsis-nn", 3_100_000),
+            _r("mps2-an500", "784x300", "dense_dsp", 400_000)]
+    ref = goals.cmsis_nn_figure(rows, an386, "784x300")
+    assert (ref.instructions, ref.source, ref.name) == (455_920, goals.HISTORIC, "CMSIS-NN (historic)")
+    assert goals.cmsis_nn_figure(rows, an386, "12x12x20-5x5x50-valid").source == goals.SAME_RUN
+    assert goals.cmsis_nn_figure(rows, "mps2-an500", "784x300") is None  # historic: an386 only
+    by = {g.title.split(" (")[0]: g for g in goals.evaluate(rows)}
+    assert by["Every shape, dense, on mps2-an386"].details[1:] == [
+        "784x300: dense_dsp 483,200 vs CMSIS-NN (historic) 455,920: 1.060",
+        "12x12x20-5x5x50-valid: dense_dsp 3,000,000 vs CMSIS-NN 3,100,000: 0.968"]
+    an500 = by["Every shape, dense, on mps2-an500"]
+    assert an500.status == goals.NOT_MEASURED and "no cmsis-nn row" in an500.details[0]
+
+
