@@ -410,3 +410,84 @@ def test_dense_goal_falls_back_to_historic_figures_only_where_no_row():
     assert an500.status == goals.NOT_MEASURED and "no cmsis-nn row" in an500.details[0]
 
 
+def test_report_shows_cmsis_nn_beside_ours(tmp_path):
+    from benchmarks import report
+
+    rows = _side_by_side_rows()
+    text = report.render_doc(rows, goals.evaluate(rows))
+    assert ("the same one-layer model, plan and interpreter, built a second time with CMSIS-NN's "
+            "kernels for the measured layer") in text
+    assert "compiled from CMSIS-NN's own sources with the same compiler and flags" in text
+    assert "This run has no `cmsis-nn` rows" not in text
+    side = text[text.index("## Dense: ours vs CMSIS-NN"):text.index("## Weight table bytes")]
+    assert "| shape | mps2-an385 (`dense_c`) | mps2-an386 (`dense_dsp`) |" in side
+    assert "| FC 784→300 (`784x300`) | 0.928 (834,920 / 900,000) | 1.098 (483,200 / 440,000) |" in side
+    assert "| add 32×32×16 (`add-32x32x16`) | not measured | 0.750 (150,000 / 200,000) |" in side
+    assert "historic" not in side
+    fc = text[text.index("### mps2-an386: FC 784→300"):text.index("### mps2-an386: conv")]
+    assert "CMSIS-NN (`cmsis-nn`, this run): 440,000 instructions; ours (`dense_dsp`) / " \
+        "CMSIS-NN = 1.098. Ratios in parentheses are to CMSIS-NN." in fc
+    table = [line for line in fc.splitlines() if line.startswith("| ")]
+    assert [line.split(" | ")[0] for line in table[1:4]] == ["| dense_dsp", "| dense_c", "| cmsis-nn"]
+    assert table[1].startswith("| dense_dsp | **483,200 (1.10×)** |")  # bold: the fastest of ours
+    assert table[3].startswith("| cmsis-nn | 440,000 |")
+    assert "| csr16 |  | **220,000 (0.50×)** |" in fc  # a sparse format's ratio to CMSIS-NN
+    add385 = text[text.index("### mps2-an385: add 32×32×16"):text.index("## mps2-an386")]
+    assert "CMSIS-NN not measured in this run for this shape and board" in add385
+    weights = text[text.index("## Weight table bytes"):text.index("## mps2-an385")]
+    assert "cmsis-nn" not in weights  # the same dense table as ours
+    for png in report.write_figures(rows, tmp_path):
+        assert png.stat().st_size > 0
+
+
+def test_report_says_cmsis_nn_was_not_measured_without_its_rows():
+    from benchmarks import report
+
+    rows = [r for r in _side_by_side_rows() if r["format"] != "cmsis-nn"]
+    text = report.render_doc(rows, goals.evaluate(rows))
+    assert "**This run has no `cmsis-nn` rows: CMSIS-NN was not measured**" in text
+    side = text[text.index("## Dense: ours vs CMSIS-NN"):text.index("## Weight table bytes")]
+    assert "This run has no `cmsis-nn` rows (CMSIS-NN not measured)" in side
+    # the historic figures stand in where they exist (784x300 and 25x5x64 on mps2-an386), marked
+    assert "| FC 784→300 (`784x300`) | not measured | 1.060 (483,200 / 455,920, historic) |" in side
+    assert "| add 32×32×16 (`add-32x32x16`) | not measured | not measured |" in side
+    assert "CMSIS-NN not measured in this run; historic figure" in text
+    assert "| cmsis-nn |" not in text
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+@needs_arm
+def test_run_measures_cmsis_nn_beside_ours_or_says_it_was_not(tmp_path):
+    """benchmarks/run.py on one small shape on the M3: a bit-exact cmsis-nn row beside
+    dense_c, in results.json and the report; with CMSIS_NN_DIR pointing nowhere, no such row,
+    one note, status 0 and a report saying it was not measured."""
+    import os
+
+    from benchmarks import cmsis_nn
+
+    if cmsis_nn.locate()[0] is None:
+        pytest.skip("CMSIS-NN absent")
+
+    def run(tag: str, env: dict) -> tuple[subprocess.CompletedProcess, list[dict], str]:
+        cmd = [sys.executable, str(REPO_ROOT / "benchmarks" / "run.py"), "--boards", "mps2-an385",
+               "--shapes", "add-8x8x4", "--sparsities", "0", "--results", str(tmp_path / f"{tag}.json"),
+               "--doc", str(tmp_path / tag / "BENCHMARKS.md"), "--work", str(tmp_path / "work")]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
+                              env={**os.environ, **env})
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return proc, json.loads((tmp_path / f"{tag}.json").read_text()), \
+            (tmp_path / tag / "BENCHMARKS.md").read_text()
+
+    _, rows, doc = run("with", {})
+    by = {r["format"]: r for r in rows}
+    assert set(by) == {"dense_c", "cmsis-nn"} and by["cmsis-nn"]["backend"] == "cmsis-nn"
+    assert all(r["mismatches"] == 0 for r in rows) and "backend" not in by["dense_c"]
+    assert "arm_elementwise_add_s8" in by["cmsis-nn"]["kernel_symbols"]
+    ratio = by["dense_c"]["instructions"] / by["cmsis-nn"]["instructions"]
+    assert f"| add 8×8×4 (`add-8x8x4`) | {ratio:.3f} (" in doc
+    proc, rows, doc = run("without", {"CMSIS_NN_DIR": str(tmp_path / "nowhere")})
+    assert [r["format"] for r in rows] == ["dense_c"]
+    [note] = [line for line in proc.stderr.splitlines() if "cmsis-nn" in line]
+    assert note.startswith("note: cmsis-nn rows not measured: CMSIS_NN_DIR=") and "nowhere" in note
+    assert "This run has no `cmsis-nn` rows: CMSIS-NN was not measured" in doc
