@@ -5,10 +5,10 @@ import os
 from pathlib import Path
 
 from benchmarks import config
-from benchmarks.goals import MET, NOT_MET, Goal, is_dense
+from benchmarks.goals import (HISTORIC, MET, NOT_MET, SAME_RUN, Goal, board_core, cmsis_nn_figure,
+                              dense_vs_cmsis_nn, is_dense, our_dense)
 
-CORES = {"cortex-m3": "Cortex-M3", "cortex-m4": "Cortex-M4", "cortex-m7": "Cortex-M7",
-         "cortex-m33": "Cortex-M33", "cortex-m55": "Cortex-M55"}
+CMSIS = config.CMSIS_NN_LABEL
 PATTERN_ORDER = {"unstructured": 0, "2:4": 1}
 
 
@@ -29,8 +29,11 @@ def _label(col: tuple[str, float]) -> str:
 
 
 def _formats(rows) -> list[str]:
+    """Row labels in table order: our dense builds (dense_dsp first), CMSIS-NN's, then the
+    sparse formats in the rows' order."""
     fmts = _unique(r["format"] for r in rows)
-    return sorted(fmts, key=lambda f: (not is_dense(f), f != config.DENSE_DSP, fmts.index(f)))
+    return sorted(fmts, key=lambda f: (not is_dense(f) and f != CMSIS, f == CMSIS,
+                                       f != config.DENSE_DSP, fmts.index(f)))
 
 
 def _shapes(rows) -> list[str]:
@@ -47,20 +50,22 @@ def _plotted(shapes: list[str]) -> list[str]:
 
 
 def _board_title(board: str) -> str:
-    from toolchain.targets.boards import load_board
-
-    b = load_board(board)
-    return f"{board} ({CORES.get(b.core, b.core)}, {'DSP' if b.dsp else 'no DSP'})"
+    return f"{board} ({board_core(board)})"
 
 
 def instruction_table(rows, board: str, shape: str) -> list[str]:
+    """Instructions by format (rows) and weight pattern (columns) for one board and shape,
+    each of ours with its ratio to CMSIS-NN's dense figure (cmsis_nn_figure) when there is
+    one; the fastest bit-exact build of ours in each column in bold."""
     sel = [r for r in rows if r["board"] == board and r["shape"] == shape]
     cols = _columns(sel)
     cell = {(r["format"], r["pattern"], r["sparsity"]): r for r in sel}
-    ref = config.CMSIS_NN.get(shape) if board == config.REFERENCE_BOARD else None
+    ref = cmsis_nn_figure(rows, board, shape)
+    ref = ref.instructions if ref is not None else None
     best = {}
     for c in cols:
-        cands = [r for r in sel if (r["pattern"], r["sparsity"]) == c and r["mismatches"] == 0]
+        cands = [r for r in sel if (r["pattern"], r["sparsity"]) == c and r["mismatches"] == 0
+                 and r["format"] != CMSIS]
         if cands:
             best[c] = min(r["instructions"] for r in cands)
     out = ["| format | " + " | ".join(_label(c) for c in cols) + " |",
@@ -73,7 +78,7 @@ def instruction_table(rows, board: str, shape: str) -> list[str]:
                 cells.append("")
                 continue
             text = f"{r['instructions']:,}"
-            if ref:
+            if ref and fmt != CMSIS:
                 text += f" ({r['instructions'] / ref:.2f}×)"
             if r["mismatches"]:
                 text += f" **{r['mismatches']} mismatches**"
@@ -90,7 +95,8 @@ def instruction_table(rows, board: str, shape: str) -> list[str]:
 
 
 def bytes_table(rows, shape: str) -> list[str]:
-    sel = [r for r in rows if r["shape"] == shape]
+    """Weight table bytes of our formats (CMSIS-NN's build runs on the same dense table)."""
+    sel = [r for r in rows if r["shape"] == shape and r["format"] != CMSIS]
     board = sel[0]["board"]
     sel = [r for r in sel if r["board"] == board]  # table bytes do not depend on the board
     cols = _columns(sel)
@@ -178,6 +184,7 @@ def render_doc(rows: list[dict], goals: list[Goal], errors: list[str] = ()) -> s
         "    make bench                                   # everything below (incremental)",
         "    .venv/bin/python benchmarks/run.py --quick   # mps2-an386, sparsity 0% and 90% only",
         "    .venv/bin/python benchmarks/run.py --boards mps2-an386 --shapes 784x300 --formats dense,csr8",
+        "    .venv/bin/python benchmarks/run.py --formats dense,cmsis-nn --sparsities 0   # ours vs CMSIS-NN",
         "",
         "Other options: `--sparsities 0.8,0.9` (keep only those columns of the plan), `--jobs N` (parallel builds, default 2), `--fresh` (ignore cached "
         "measurements), `--results PATH`, `--doc PATH`, `--no-doc`, `--work DIR` (cache, default "
@@ -187,7 +194,8 @@ def render_doc(rows: list[dict], goals: list[Goal], errors: list[str] = ()) -> s
         "benchmark scripts, and the versions of arm-none-eabi-gcc, gcc, QEMU, tflite-micro, "
         "TensorFlow, ai-edge-litert and numpy, so after a change everything it can affect is "
         "measured again; reference outputs are cached apart from the model, keyed on the "
-        "oracle's version. Firmware is built from a copy of "
+        "oracle's version; a `cmsis-nn` row's key adds a hash of CMSIS-NN's sources and our "
+        "wrappers. Firmware is built from a copy of "
         "`runtime_c/` taken when the run starts (`build/bench/runtime/<hash>/`, passed as the "
         "generated Makefile's `RUNTIME`), so kernel edits during a run do not mix. The run exits with status 1 if any output "
         "byte differs from the reference or a build or run failed, after writing the results.",
@@ -199,7 +207,8 @@ def render_doc(rows: list[dict], goals: list[Goal], errors: list[str] = ()) -> s
         "layer, forced with `plan_graph(graph, force_format=...)`. `dense_dsp` is the dense format "
         "built normally on a core with the DSP extension (M4, M7, M33: the runtime's SIMD kernel "
         "when there is one); `dense_c` is the dense format built with `-DES_DISABLE_DSP`, or on "
-        "the M3. Sparse formats are built normally.",
+        "the M3. Sparse formats are built normally. `cmsis-nn` is CMSIS-NN (below), at 0% "
+        "sparsity.",
         "- **Instructions** (not cycles): QEMU 7.2 `-icount shift=0` guest instructions, read from "
         "SysTick around the layer in a hooked invoke of the first input (the `ES_LAYER` line of "
         "the firmware); one SysTick count is 40 instructions on mps2-an385/386/500 and 50 on "
@@ -215,25 +224,31 @@ def render_doc(rows: list[dict], goals: list[Goal], errors: list[str] = ()) -> s
         "reference kernels (`mismatches` in each row; any mismatch fails the run).",
         "- **Build**: `toolchain.targets.build.build_firmware`, arm-none-eabi-gcc 12 `-O3`, "
         "the board's `-mcpu`/`-mfpu` flags.",
-        "- **Reference figures** (measured by this project with CMSIS-NN's sources on a Cortex-M4 "
-        "mps2-an386, same emulator and compiler; `benchmarks/config.py`): CMSIS-NN int8 dense kernels " + ", ".join(
-            f"{s} {n:,}" for s, n in config.CMSIS_NN.items()) +
-        "; plain C dense FC 784→300 " + f"{config.PLAIN_C_DENSE['784x300']:,}; " +
-        "a plain CSR kernel (16-bit column index) on that FC layer " + ", ".join(
-            f"{n:,} at {s:.0%}" for (_, s), n in config.PLAIN_CSR.items()) + ". Tables for "
-        f"{config.REFERENCE_BOARD} give each figure's ratio to CMSIS-NN in parentheses; the "
-        "fastest bit-exact format of each column is in bold.",
+        cmsis_text(rows),
+        "- **Historic reference figures** (measured outside this repository with CMSIS-NN's "
+        "sources on a Cortex-M4 mps2-an386, same emulator and compiler; `benchmarks/config.py`): "
+        "CMSIS-NN int8 dense kernels " + ", ".join(
+            f"{s} {n:,}" for s, n in config.CMSIS_NN_HISTORIC.items()) +
+        f", used only where a run has no `{CMSIS}` row for the shape on {config.REFERENCE_BOARD} "
+        "and marked *historic* there; plain C dense FC 784→300 " +
+        f"{config.PLAIN_C_DENSE['784x300']:,}; a plain CSR kernel (16-bit column index) on that "
+        "FC layer " + ", ".join(f"{n:,} at {s:.0%}" for (_, s), n in config.PLAIN_CSR.items()) +
+        ". In the tables the fastest bit-exact build of ours in each column is in bold.",
         "",
         "## Goals",
         "",
-        "Evaluated from the rows by `benchmarks/goals.py` (issue 3, \"Sparse kernels that beat "
-        "dense SIMD on Cortex-M\").",
+        "Evaluated from the rows by `benchmarks/goals.py`: issue 18's dense goal on every board "
+        "(\"Dense speed on real models: never slower than TFLM + CMSIS-NN\"), and issue 3's goals "
+        "(\"Sparse kernels that beat dense SIMD on Cortex-M\") on its reference shapes on "
+        f"{config.REFERENCE_BOARD}. CMSIS-NN's figures are this run's `{CMSIS}` rows (the "
+        "historic ones, marked, where there is none).",
         "",
     ]
     marks = {MET: "✅", NOT_MET: "❌"}
     for g in goals:
         lines.append(f"- {marks.get(g.status, '➖')} **{g.title}**: {g.status}")
         lines += [f"  - {d}" for d in g.details]
+    lines += ["", "## Dense: ours vs CMSIS-NN", "", *cmsis_section(rows)]
     lines += ["", "## Weight table bytes", "", "The same on every board.", ""]
     for shape in shapes:
         s = config.parse_shape(shape)
@@ -248,20 +263,101 @@ def render_doc(rows: list[dict], goals: list[Goal], errors: list[str] = ()) -> s
                 continue
             s = config.parse_shape(shape)
             head = f"### {board}: {s.title} (`{shape}`, {s.macs:,} {s.work_unit})"
-            ref = config.CMSIS_NN.get(shape)
-            note = ""
-            if ref and board == config.REFERENCE_BOARD:
-                note = f"Reference (measured outside this repository, benchmarks/config.py; this board): CMSIS-NN dense {ref:,} instructions"
-                if shape in config.PLAIN_C_DENSE:
-                    note += f", plain C dense {config.PLAIN_C_DENSE[shape]:,}"
-                csr = [(s_, n) for (sh, s_), n in config.PLAIN_CSR.items() if sh == shape]
-                if csr:
-                    note += ", plain CSR " + ", ".join(f"{n:,} at {x:.0%}" for x, n in csr)
-                note += ". Ratios in parentheses are to CMSIS-NN."
-            lines += [head, "", *([note, ""] if note else []), *instruction_table(rows, board, shape), ""]
+            note = shape_note(rows, board, shape)
+            lines += [head, "", note, "", *instruction_table(rows, board, shape), ""]
     if errors:
         lines += ["## Failed measurements", "", *[f"- {e.splitlines()[0]}" for e in errors], ""]
     return "\n".join(lines)
+
+
+def cmsis_text(rows) -> str:
+    """The "CMSIS-NN" item of "What is measured"."""
+    text = (f"- **CMSIS-NN** (`{CMSIS}` rows, `benchmarks/cmsis_nn.py`): the same one-layer "
+            "model, plan and interpreter, built a second time with CMSIS-NN's kernels for the "
+            "measured layer (our wrapper calls its public API: `arm_fully_connected_wrapper_s8`, "
+            "`arm_convolve_wrapper_s8`, `arm_depthwise_conv_wrapper_s8`, "
+            "`arm_elementwise_add_s8`), compiled from CMSIS-NN's own sources with the same "
+            "compiler and flags as our kernels (arm-none-eabi-gcc 12, the board's "
+            "`-mcpu`/`-mfpu`, `-O3`; its warnings off). CMSIS-NN picks its path from the "
+            "compiler's `__ARM_FEATURE_DSP`: its DSP path on the M4, M7 and M33, compared with our "
+            "`dense_dsp`; its non-DSP path on the M3, compared with our `dense_c`. One row per "
+            "shape and board, at 0% sparsity (its kernels do not skip zeros), checked bit-exact "
+            "like ours; its `kernel_symbols` are the `arm_*` functions linked. Every figure of "
+            "ours is given with its ratio to CMSIS-NN's in parentheses. It needs CMSIS-NN's "
+            "sources (`CMSIS_NN_DIR`, default `../shared/third_party/cmsis-nn`, and "
+            "`CMSIS_CORE_DIR`); without them the run skips these rows with a note.")
+    if not any(r["format"] == CMSIS for r in rows):
+        text += (f" **This run has no `{CMSIS}` rows: CMSIS-NN was not measured** (its sources "
+                 "were not found, or `--formats` left it out).")
+    return text
+
+
+def cmsis_section(rows) -> list[str]:
+    """Our dense build / CMSIS-NN's for every shape (rows) and board (columns): the ratio, and
+    both figures; historic figures marked, pairs not measured said so."""
+    boards = _unique(r["board"] for r in rows)
+    shapes = _shapes(rows)
+    measured = any(r["format"] == CMSIS for r in rows)
+    out = [f"Instructions of our dense build over CMSIS-NN's (`{CMSIS}`) for the same layer on "
+           "the same board: below 1.00 ours is faster. Ours is `dense_dsp` on cores with the DSP "
+           "extension (CMSIS-NN's DSP path), `dense_c` on the M3 (its non-DSP path)."]
+    if not measured:
+        out[0] += (f" This run has no `{CMSIS}` rows (CMSIS-NN not measured); the ratios below "
+                   "are to the historic figures, where there are some.")
+    out += ["", "| shape | " + " | ".join(f"{b} (`{our_dense(b)}`)" for b in boards) + " |",
+            "|---|" + "---:|" * len(boards)]
+    historic = False
+    for shape in shapes:
+        cells = []
+        for board in boards:
+            if not any(r["board"] == board and r["shape"] == shape for r in rows):
+                cells.append("")
+                continue
+            pair = dense_vs_cmsis_nn(rows, board, shape)
+            if pair is None:
+                cells.append("not measured")
+                continue
+            ours, ref = pair
+            text = (f"{ours['instructions'] / ref.instructions:.3f} ({ours['instructions']:,} / "
+                    f"{ref.instructions:,}{', historic' if ref.source == HISTORIC else ''})")
+            historic |= ref.source == HISTORIC
+            if ours["mismatches"] or ref.mismatches:
+                text += " **not bit-exact**"
+            cells.append(text)
+        out.append(f"| {config.parse_shape(shape).title} (`{shape}`) | " + " | ".join(cells) + " |")
+    if historic:
+        out += ["", "*historic*: CMSIS-NN's figure measured outside this repository "
+                "(`benchmarks/config.py`), as this run has no `cmsis-nn` row there."]
+    return out
+
+
+def shape_note(rows, board: str, shape: str) -> str:
+    """The line above a board's table for one shape: where its CMSIS-NN figure comes from (or
+    that there is none), and the historic reference figures for it."""
+    ref = cmsis_nn_figure(rows, board, shape)
+    if ref is None:
+        note = f"CMSIS-NN not measured in this run for this shape and board (no `{CMSIS}` row)."
+    elif ref.source == SAME_RUN:
+        pair = dense_vs_cmsis_nn(rows, board, shape)
+        note = f"CMSIS-NN (`{CMSIS}`, this run): {ref.instructions:,} instructions"
+        if pair is not None:
+            note += (f"; ours (`{pair[0]['format']}`) / CMSIS-NN = "
+                     f"{pair[0]['instructions'] / ref.instructions:.3f}")
+        note += ". Ratios in parentheses are to CMSIS-NN."
+    else:
+        note = (f"CMSIS-NN not measured in this run; historic figure (measured outside this "
+                f"repository, `benchmarks/config.py`, this board): CMSIS-NN dense "
+                f"{ref.instructions:,} instructions. Ratios in parentheses are to it.")
+    if board == config.REFERENCE_BOARD:
+        extra = []
+        if shape in config.PLAIN_C_DENSE:
+            extra.append(f"plain C dense {config.PLAIN_C_DENSE[shape]:,}")
+        csr = [(x, n) for (sh, x), n in config.PLAIN_CSR.items() if sh == shape]
+        if csr:
+            extra.append("plain CSR " + ", ".join(f"{n:,} at {x:.0%}" for x, n in csr))
+        if extra:
+            note += f" Historic references (this board): {', '.join(extra)}."
+    return note
 
 
 def _colors(formats: list[str]) -> dict[str, str]:
@@ -278,7 +374,7 @@ def plot_board(rows, board: str, path: Path) -> Path:
 
     sel = [r for r in rows if r["board"] == board]
     shapes = _plotted(_shapes(sel))
-    colors = _colors(_formats(rows))
+    colors = _colors([f for f in _formats(rows) if f != CMSIS])  # the same with or without it
     markers = {"2:4": "^"}
     ncols = min(3, len(shapes))
     nrows = -(-len(shapes) // ncols)
@@ -286,7 +382,7 @@ def plot_board(rows, board: str, path: Path) -> Path:
     patterns_seen: dict[str, str] = {}  # structured pattern -> marker
     for ax, shape in zip(axes.flat, shapes):
         here = [r for r in sel if r["shape"] == shape]
-        for fmt in _formats(here):
+        for fmt in [f for f in _formats(here) if f != CMSIS]:  # CMSIS-NN: the line below
             pts = sorted((r["sparsity"], r["instructions"]) for r in here
                          if r["format"] == fmt and r["pattern"] == "unstructured")
             if pts:
@@ -299,8 +395,12 @@ def plot_board(rows, board: str, path: Path) -> Path:
                     ax.plot(*zip(*pts), linestyle=":", marker=markers.get(pattern, "s"), ms=5,
                             color=colors[fmt])
                     patterns_seen.setdefault(pattern, markers.get(pattern, "s"))
-        if board == config.REFERENCE_BOARD and shape in config.CMSIS_NN:
-            ax.axhline(config.CMSIS_NN[shape], color="#e6550d", linewidth=1.5, label="CMSIS-NN dense")
+        ref = cmsis_nn_figure(rows, board, shape)
+        if ref is not None:
+            ax.axhline(ref.instructions, color="#e6550d", linewidth=1.5,
+                       linestyle="-" if ref.source == SAME_RUN else "-.",
+                       label=f"CMSIS-NN dense ({ref.source})")
+        if board == config.REFERENCE_BOARD:
             csr = [(s, n) for (sh, s), n in config.PLAIN_CSR.items() if sh == shape]
             if csr:
                 ax.plot(*zip(*csr), "x", color="#e6550d", ms=8, label="plain CSR (reference)")

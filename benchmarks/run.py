@@ -1,6 +1,11 @@
 """Kernel benchmark (`make bench`): every weight format the toolchain can apply, on one-layer
 models of the reference shapes, for each weight pattern and sparsity, on each QEMU board.
 
+With CMSIS-NN's sources (CMSIS_NN_DIR, default ../shared/third_party/cmsis-nn; see
+benchmarks/cmsis_nn.py), every shape's dense layer is also measured with CMSIS-NN's kernels on
+every board (rows labelled cmsis-nn, at 0% sparsity); without them those rows are skipped with
+a note.
+
 Writes benchmarks/results.json (a list of rows, see docs/BENCHMARKS.md), docs/BENCHMARKS.md
 and docs/img/bench_<board>.png. Exits with status 1 if any output byte differs from TFLM's
 reference or any job failed (after writing what was measured).
@@ -27,8 +32,8 @@ if __package__ in (None, ""):
 
 import toolchain  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
 from benchmarks import config  # noqa: E402
-from benchmarks.measure import (REPO_ROOT, BenchError, Job, cached_row, case_formats,  # noqa: E402
-                                run_job, snapshot_runtime, source_fingerprint)
+from benchmarks.measure import (CMSIS_NN, OURS, REPO_ROOT, BenchError, Job, cached_row,  # noqa: E402
+                                case_formats, run_job, snapshot_runtime, source_fingerprint)
 from benchmarks.models import load_case  # noqa: E402
 
 DEFAULT_RESULTS = REPO_ROOT / "benchmarks" / "results.json"
@@ -48,8 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    f"says how to write them; default: the {len(config.SHAPES)} of config.SHAPES; "
                    f"--quick: the {len(config.QUICK_SHAPES)} of config.QUICK_SHAPES)")
     p.add_argument("--formats", type=_csv, help="comma-separated result format names to measure, "
-                   "e.g. dense_dsp,dense_c,csr8 ('dense' means both dense builds); default: every "
-                   "format the toolchain reports applicable")
+                   "e.g. dense_dsp,dense_c,csr8 ('dense' means both dense builds of ours, 'cmsis-nn' "
+                   "CMSIS-NN's); default: every format the toolchain reports applicable, and "
+                   "cmsis-nn")
     p.add_argument("--quick", action="store_true", help="unstructured sparsity "
                    f"{' and '.join(map(str, config.QUICK_SPARSITIES))} only, on "
                    f"{config.REFERENCE_BOARD} unless --boards is given, of config.QUICK_SHAPES "
@@ -90,25 +96,54 @@ def case_patterns(shape: config.Shape, patterns: list[config.Pattern]) -> list[c
     return [p for p in patterns if p.kind == "unstructured" and p.sparsity == 0.0]
 
 
-def builds(board, fmt: str) -> list[tuple[str, tuple[str, ...]]]:
-    """(label, defines) of each build of format fmt on a board: dense twice on DSP cores (SIMD
-    kernel, and compiled out with ES_DISABLE_DSP), any other format once under its own name.
-    Another build of the same layer (another kernel library) would be one more label here."""
+def cmsis_nn_found() -> tuple[bool, str]:
+    """(True, "") when CMSIS-NN's sources are there (benchmarks/cmsis_nn.locate: CMSIS_NN_DIR,
+    else ../shared/third_party/cmsis-nn), else (False, why not)."""
+    from benchmarks import cmsis_nn
+
+    found, why = cmsis_nn.locate()
+    return found is not None, why
+
+
+def builds(board, fmt: str, cmsis: bool | None = None) -> list[tuple[str, tuple[str, ...], str]]:
+    """(label, defines, backend) of each build of format fmt on a board: dense twice on DSP
+    cores (SIMD kernel, and compiled out with ES_DISABLE_DSP), any other format once under its
+    own name; and dense once more with CMSIS-NN's kernels for the layer (label and backend
+    "cmsis-nn": its DSP path on a DSP core, its plain C path on the M3) when CMSIS-NN is there
+    (cmsis: whether it is; None asks cmsis_nn_found). expand_jobs keeps that build at 0%
+    sparsity only."""
     if fmt != config.DENSE:
-        return [(fmt, ())]
-    if board.dsp:
-        return [(config.DENSE_DSP, ()), (config.DENSE_C, (config.DISABLE_DSP_DEFINE,))]
-    return [(config.DENSE_C, ())]
+        return [(fmt, (), OURS)]
+    ours = [(config.DENSE_DSP, (), OURS), (config.DENSE_C, (config.DISABLE_DSP_DEFINE,), OURS)] \
+        if board.dsp else [(config.DENSE_C, (), OURS)]
+    if cmsis is None:
+        cmsis = cmsis_nn_found()[0]
+    return ours + ([(config.CMSIS_NN_LABEL, (), CMSIS_NN)] if cmsis else [])
 
 
-def expand_jobs(case, formats: list[str], boards, wanted: list[str] | None) -> list[Job]:
-    """Jobs for one case: each applicable format on each board, in each of its builds."""
+def selected(label: str, fmt: str, wanted: list[str] | None) -> bool:
+    """Whether --formats (wanted; None: everything) selects the build `label` of format fmt:
+    by its label, or "dense" for our two dense builds (CMSIS-NN's is selected by its label)."""
+    if wanted is None or label in wanted:
+        return True
+    return fmt == config.DENSE and label != config.CMSIS_NN_LABEL and config.DENSE in wanted
+
+
+def expand_jobs(case, formats: list[str], boards, wanted: list[str] | None,
+                cmsis: bool | None = None) -> list[Job]:
+    """Jobs for one case: each applicable format on each board, in each of its builds;
+    CMSIS-NN's build of the dense layer only for the dense case (unstructured 0%), as its
+    kernels do not look at zeros."""
+    if cmsis is None:
+        cmsis = cmsis_nn_found()[0]
+    cmsis = cmsis and case.pattern == config.CMSIS_NN_PATTERN
     jobs = []
     for board in boards:
         for fmt in formats:
-            for label, defines in builds(board, fmt):
-                if wanted is None or label in wanted or (fmt == config.DENSE and config.DENSE in wanted):
-                    jobs.append(Job(case.shape, case.pattern, board.name, fmt, label, defines))
+            for label, defines, backend in builds(board, fmt, cmsis):
+                if selected(label, fmt, wanted):
+                    jobs.append(Job(case.shape, case.pattern, board.name, fmt, label, defines,
+                                    backend))
     return jobs
 
 
@@ -127,7 +162,7 @@ def write_json_atomic(path: Path, data) -> None:
 def _order(rows: list[dict], args) -> list[dict]:
     boards = {b: i for i, b in enumerate(args.boards)}
     shapes = {s: i for i, s in enumerate(args.shapes)}
-    formats: dict[str, int] = {config.DENSE_DSP: 0, config.DENSE_C: 1}
+    formats: dict[str, int] = {config.DENSE_DSP: 0, config.DENSE_C: 1, config.CMSIS_NN_LABEL: 2}
     for r in rows:
         formats.setdefault(r["format"], len(formats))
     patterns = {name: i for i, name in enumerate(dict.fromkeys(p.name for p in args.patterns))}
@@ -184,8 +219,11 @@ def _measure(args, boards, cases, errors: list[str], runtime_hash: str, t0: floa
     rows_dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     todo: list[tuple[Job, object, Path]] = []
+    cmsis, why = cmsis_nn_found()
+    if not cmsis:
+        print(f"note: {config.CMSIS_NN_LABEL} rows not measured: {why}", file=sys.stderr)
     for case, formats, _, _ in cases:
-        for job in expand_jobs(case, formats, boards, args.formats):
+        for job in expand_jobs(case, formats, boards, args.formats, cmsis):
             path, row = cached_row(rows_dir, job, case, fingerprint)
             if row is not None and not args.fresh:
                 rows.append(row)
@@ -194,7 +232,8 @@ def _measure(args, boards, cases, errors: list[str], runtime_hash: str, t0: floa
     if args.formats:
         labels = {j.label for j, _, _ in todo} | {r["format"] for r in rows}
         unused = [f for f in args.formats if f not in labels and
-                  not (f == config.DENSE and labels & {config.DENSE_DSP, config.DENSE_C})]
+                  not (f == config.DENSE and labels & {config.DENSE_DSP, config.DENSE_C}) and
+                  not (f == config.CMSIS_NN_LABEL and not cmsis)]  # the note above says why
         if unused:
             print(f"note: --formats {','.join(unused)}: not applicable to any selected layer",
                   file=sys.stderr)

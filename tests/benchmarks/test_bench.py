@@ -32,7 +32,7 @@ def test_parse_shape_reference_shapes():
     for bad in ("784", "12x12x20-5x5x50", "4x4x1-5x5x2-valid"):
         with pytest.raises(ValueError):
             config.parse_shape(bad)
-    assert set(config.CMSIS_NN) == set(config.REFERENCE_SHAPES)
+    assert set(config.CMSIS_NN_HISTORIC) == set(config.REFERENCE_SHAPES)
     # the names results.json and the docs already use keep their meaning and titles
     assert [config.parse_shape(s).title for s in config.REFERENCE_SHAPES] == [
         "FC 784→300", "conv 5×5 12×12×20→50 valid", "conv 1×1 25×5×64→64 valid",
@@ -262,3 +262,232 @@ def test_report_groups_ops_and_handles_dense_only_shapes(tmp_path):
     assert report._plotted(report._shapes(rows)) == ["640x128", "32x32x16-3x3x32-same-s2"]
     [png] = report.write_figures(rows, tmp_path)
     assert png.stat().st_size > 0
+
+
+# CMSIS-NN in the same run (issue 18): its builds, goals and report, on synthetic rows
+
+class _Board:
+    def __init__(self, name, dsp):
+        self.name, self.dsp = name, dsp
+
+
+M3, M4 = _Board("mps2-an385", False), _Board("mps2-an386", True)
+
+
+@pytest.fixture
+def fake_cmsis(tmp_path, monkeypatch):
+    """A CMSIS_NN_DIR that locate() accepts (the files it looks for, empty)."""
+    nn = tmp_path / "nn"
+    (nn / "Include").mkdir(parents=True)
+    (nn / "Include" / "arm_nnfunctions.h").write_text("")
+    (nn / "Source").mkdir()
+    core = tmp_path / "cmsis-core" / "CMSIS" / "Core" / "Include"
+    core.mkdir(parents=True)
+    (core / "cmsis_compiler.h").write_text("")
+    monkeypatch.setenv("CMSIS_NN_DIR", str(nn))
+    return nn
+
+
+def test_builds_list_cmsis_nn_when_it_is_located(fake_cmsis, monkeypatch, tmp_path):
+    from benchmarks import cmsis_nn
+    from benchmarks.measure import CMSIS_NN
+    from benchmarks.run import builds, cmsis_nn_found
+
+    assert config.CMSIS_NN_LABEL == cmsis_nn.LABEL == CMSIS_NN
+    assert cmsis_nn_found() == (True, "")
+    assert builds(M3, "dense") == [("dense_c", (), "ours"), ("cmsis-nn", (), "cmsis-nn")]
+    assert builds(M4, "dense") == [("dense_dsp", (), "ours"), ("dense_c", ("ES_DISABLE_DSP",), "ours"),
+                                   ("cmsis-nn", (), "cmsis-nn")]
+    assert builds(M4, "csr8") == [("csr8", (), "ours")]
+    monkeypatch.setenv("CMSIS_NN_DIR", str(tmp_path / "nowhere"))
+    found, why = cmsis_nn_found()
+    assert not found and "CMSIS_NN_DIR" in why
+    assert builds(M3, "dense") == [("dense_c", (), "ours")]
+    assert builds(M4, "dense", cmsis=True)[-1] == ("cmsis-nn", (), "cmsis-nn")
+
+
+def test_cmsis_nn_jobs_at_zero_sparsity_selected_by_their_label(fake_cmsis):
+    from benchmarks.measure import Job
+
+    class Case:
+        shape = config.parse_shape("784x300")
+        pattern = config.Pattern("unstructured", 0.0)
+
+    class Sparse(Case):
+        pattern = config.Pattern("unstructured", 0.9)
+
+    jobs = expand_jobs(Case, ["dense", "csr8"], [M3, M4], None)
+    got = [(j.board, j.label, j.backend) for j in jobs]
+    assert got == [("mps2-an385", "dense_c", "ours"), ("mps2-an385", "cmsis-nn", "cmsis-nn"),
+                   ("mps2-an385", "csr8", "ours"), ("mps2-an386", "dense_dsp", "ours"),
+                   ("mps2-an386", "dense_c", "ours"), ("mps2-an386", "cmsis-nn", "cmsis-nn"),
+                   ("mps2-an386", "csr8", "ours")]
+    cm = jobs[1]
+    assert (cm.format, cm.defines, cm.variant) == ("dense", (), "mps2-an385-cmsis_nn")
+    # our jobs are the Jobs they were before CMSIS-NN (same fields, so the same cache keys)
+    assert jobs[0] == Job(Case.shape, Case.pattern, "mps2-an385", "dense", "dense_c")
+    assert "cmsis-nn" not in [j.label for j in expand_jobs(Sparse, ["dense"], [M4], None)]
+    assert "cmsis-nn" not in [j.label for j in expand_jobs(Case, ["dense"], [M4], None, cmsis=False)]
+    # --formats: "dense" means our two dense builds; CMSIS-NN's is asked for by its label
+    assert [j.label for j in expand_jobs(Case, ["dense"], [M4], ["dense"])] == ["dense_dsp", "dense_c"]
+    assert [j.label for j in expand_jobs(Case, ["dense"], [M4], ["cmsis-nn"])] == ["cmsis-nn"]
+    assert [j.label for j in expand_jobs(Case, ["dense"], [M3], ["dense", "cmsis-nn"])] == \
+        ["dense_c", "cmsis-nn"]
+
+
+def _r(board, shape, fmt, n, s=0.0, mism=0, pattern="unstructured"):
+    row = _full_row(shape, fmt, n, s=s, params=0 if shape.startswith("add") else 576)
+    row.update(board=board, mismatches=mism, pattern=pattern)
+    if fmt == "cmsis-nn":
+        row["backend"] = "cmsis-nn"
+    return row
+
+
+def _side_by_side_rows():
+    """Two boards, three shapes; CMSIS-NN measured for all but the M3's ADD."""
+    an385, an386 = "mps2-an385", "mps2-an386"
+    fc, pw, add = "784x300", "25x5x64-1x1x64-valid", "add-32x32x16"
+    return [
+        _r(an385, fc, "dense_c", 834_920), _r(an385, fc, "cmsis-nn", 900_000),
+        _r(an385, fc, "csr16", 604_200, s=0.5), _r(an385, fc, "dense_c", 834_920, s=0.5),
+        _r(an385, pw, "dense_c", 2_000_000), _r(an385, pw, "cmsis-nn", 1_600_000),
+        _r(an385, add, "dense_c", 300_000),
+        _r(an386, fc, "dense_dsp", 483_200), _r(an386, fc, "dense_c", 834_920),
+        _r(an386, fc, "cmsis-nn", 440_000), _r(an386, fc, "csr16", 220_000, s=0.8),
+        _r(an386, pw, "dense_dsp", 1_000_000), _r(an386, pw, "dense_c", 2_000_000),
+        _r(an386, pw, "cmsis-nn", 1_000_000),
+        _r(an386, add, "dense_dsp", 150_000), _r(an386, add, "dense_c", 160_000),
+        _r(an386, add, "cmsis-nn", 200_000),
+    ]
+
+
+def test_dense_goal_per_board_from_the_same_runs_rows():
+    rows = _side_by_side_rows()
+    by = {g.title.split(" (")[0]: g for g in goals.evaluate(rows)}
+    m3 = by["Every shape, dense, on mps2-an385"]
+    assert m3.title == ("Every shape, dense, on mps2-an385 (Cortex-M3, no DSP): ours (dense_c) "
+                        "<= CMSIS-NN's non-DSP path (ratio <= 1.00)")
+    assert m3.status == goals.NOT_MET  # 25x5x64: 2,000,000 vs 1,600,000; ADD has no CMSIS-NN row
+    assert m3.details == ["worst: 25x5x64-1x1x64-valid at 1.250; 1 of 2 shapes at or below 1.00",
+                          "784x300: dense_c 834,920 vs CMSIS-NN 900,000: 0.928",
+                          "25x5x64-1x1x64-valid: dense_c 2,000,000 vs CMSIS-NN 1,600,000: 1.250"]
+    m4 = by["Every shape, dense, on mps2-an386"]
+    assert "ours (dense_dsp) <= CMSIS-NN's DSP path" in m4.title
+    assert m4.status == goals.NOT_MET  # 784x300 at 1.098; the tie (1.000) and ADD count as met
+    assert m4.details[0] == "worst: 784x300 at 1.098; 2 of 3 shapes at or below 1.00"
+    # the same run's figure, not the historic one (455,920), for the issue 3 goals too
+    within = next(g for g in goals.evaluate(rows) if g.title.startswith("Dense SIMD kernels within"))
+    assert within.details[0].startswith("784x300: dense_dsp 483,200 vs CMSIS-NN 440,000 (+9.8%")
+    assert within.details[1].startswith("25x5x64-1x1x64-valid: dense_dsp 1,000,000 vs CMSIS-NN 1,000,000")
+    fc = next(g for g in goals.evaluate(rows) if g.title.startswith("FC 784x300"))
+    assert "ties CMSIS-NN dense (440,000)" in fc.details[-1]
+    rows[7]["instructions"] = 440_000  # a tie on every shape: met
+    by = {g.title.split(" (")[0]: g for g in goals.evaluate(rows)}
+    assert by["Every shape, dense, on mps2-an386"].status == goals.MET
+    # a CMSIS-NN build that is not bit-exact does not count
+    rows[-1]["mismatches"] = 3
+    m4 = next(g for g in goals.evaluate(rows) if g.title.startswith("Every shape, dense, on mps2-an386"))
+    assert m4.status == goals.NOT_MET
+    assert m4.details[-1] == ("add-32x32x16: dense_dsp 150,000 vs CMSIS-NN 200,000: 0.750 "
+                              "(mismatching bytes: CMSIS-NN 3; does not count)")
+
+
+def test_dense_goal_falls_back_to_historic_figures_only_where_no_row():
+    an386 = "mps2-an386"
+    rows = [_r(an386, "784x300", "dense_dsp", 483_200),
+            _r(an386, "12x12x20-5x5x50-valid", "dense_dsp", 3_000_000),
+            _r(an386, "12x12x20-5x5x50-valid", "cmsis-nn", 3_100_000),
+            _r("mps2-an500", "784x300", "dense_dsp", 400_000)]
+    ref = goals.cmsis_nn_figure(rows, an386, "784x300")
+    assert (ref.instructions, ref.source, ref.name) == (455_920, goals.HISTORIC, "CMSIS-NN (historic)")
+    assert goals.cmsis_nn_figure(rows, an386, "12x12x20-5x5x50-valid").source == goals.SAME_RUN
+    assert goals.cmsis_nn_figure(rows, "mps2-an500", "784x300") is None  # historic: an386 only
+    by = {g.title.split(" (")[0]: g for g in goals.evaluate(rows)}
+    assert by["Every shape, dense, on mps2-an386"].details[1:] == [
+        "784x300: dense_dsp 483,200 vs CMSIS-NN (historic) 455,920: 1.060",
+        "12x12x20-5x5x50-valid: dense_dsp 3,000,000 vs CMSIS-NN 3,100,000: 0.968"]
+    an500 = by["Every shape, dense, on mps2-an500"]
+    assert an500.status == goals.NOT_MEASURED and "no cmsis-nn row" in an500.details[0]
+
+
+def test_report_shows_cmsis_nn_beside_ours(tmp_path):
+    from benchmarks import report
+
+    rows = _side_by_side_rows()
+    text = report.render_doc(rows, goals.evaluate(rows))
+    assert ("the same one-layer model, plan and interpreter, built a second time with CMSIS-NN's "
+            "kernels for the measured layer") in text
+    assert "compiled from CMSIS-NN's own sources with the same compiler and flags" in text
+    assert "This run has no `cmsis-nn` rows" not in text
+    side = text[text.index("## Dense: ours vs CMSIS-NN"):text.index("## Weight table bytes")]
+    assert "| shape | mps2-an385 (`dense_c`) | mps2-an386 (`dense_dsp`) |" in side
+    assert "| FC 784→300 (`784x300`) | 0.928 (834,920 / 900,000) | 1.098 (483,200 / 440,000) |" in side
+    assert "| add 32×32×16 (`add-32x32x16`) | not measured | 0.750 (150,000 / 200,000) |" in side
+    assert "historic" not in side
+    fc = text[text.index("### mps2-an386: FC 784→300"):text.index("### mps2-an386: conv")]
+    assert "CMSIS-NN (`cmsis-nn`, this run): 440,000 instructions; ours (`dense_dsp`) / " \
+        "CMSIS-NN = 1.098. Ratios in parentheses are to CMSIS-NN." in fc
+    table = [line for line in fc.splitlines() if line.startswith("| ")]
+    assert [line.split(" | ")[0] for line in table[1:4]] == ["| dense_dsp", "| dense_c", "| cmsis-nn"]
+    assert table[1].startswith("| dense_dsp | **483,200 (1.10×)** |")  # bold: the fastest of ours
+    assert table[3].startswith("| cmsis-nn | 440,000 |")
+    assert "| csr16 |  | **220,000 (0.50×)** |" in fc  # a sparse format's ratio to CMSIS-NN
+    add385 = text[text.index("### mps2-an385: add 32×32×16"):text.index("## mps2-an386")]
+    assert "CMSIS-NN not measured in this run for this shape and board" in add385
+    weights = text[text.index("## Weight table bytes"):text.index("## mps2-an385")]
+    assert "cmsis-nn" not in weights  # the same dense table as ours
+    for png in report.write_figures(rows, tmp_path):
+        assert png.stat().st_size > 0
+
+
+def test_report_says_cmsis_nn_was_not_measured_without_its_rows():
+    from benchmarks import report
+
+    rows = [r for r in _side_by_side_rows() if r["format"] != "cmsis-nn"]
+    text = report.render_doc(rows, goals.evaluate(rows))
+    assert "**This run has no `cmsis-nn` rows: CMSIS-NN was not measured**" in text
+    side = text[text.index("## Dense: ours vs CMSIS-NN"):text.index("## Weight table bytes")]
+    assert "This run has no `cmsis-nn` rows (CMSIS-NN not measured)" in side
+    # the historic figures stand in where they exist (784x300 and 25x5x64 on mps2-an386), marked
+    assert "| FC 784→300 (`784x300`) | not measured | 1.060 (483,200 / 455,920, historic) |" in side
+    assert "| add 32×32×16 (`add-32x32x16`) | not measured | not measured |" in side
+    assert "CMSIS-NN not measured in this run; historic figure" in text
+    assert "| cmsis-nn |" not in text
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+@needs_arm
+def test_run_measures_cmsis_nn_beside_ours_or_says_it_was_not(tmp_path):
+    """benchmarks/run.py on one small shape on the M3: a bit-exact cmsis-nn row beside
+    dense_c, in results.json and the report; with CMSIS_NN_DIR pointing nowhere, no such row,
+    one note, status 0 and a report saying it was not measured."""
+    import os
+
+    from benchmarks import cmsis_nn
+
+    if cmsis_nn.locate()[0] is None:
+        pytest.skip("CMSIS-NN absent")
+
+    def run(tag: str, env: dict) -> tuple[subprocess.CompletedProcess, list[dict], str]:
+        cmd = [sys.executable, str(REPO_ROOT / "benchmarks" / "run.py"), "--boards", "mps2-an385",
+               "--shapes", "add-8x8x4", "--sparsities", "0", "--results", str(tmp_path / f"{tag}.json"),
+               "--doc", str(tmp_path / tag / "BENCHMARKS.md"), "--work", str(tmp_path / "work")]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
+                              env={**os.environ, **env})
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return proc, json.loads((tmp_path / f"{tag}.json").read_text()), \
+            (tmp_path / tag / "BENCHMARKS.md").read_text()
+
+    _, rows, doc = run("with", {})
+    by = {r["format"]: r for r in rows}
+    assert set(by) == {"dense_c", "cmsis-nn"} and by["cmsis-nn"]["backend"] == "cmsis-nn"
+    assert all(r["mismatches"] == 0 for r in rows) and "backend" not in by["dense_c"]
+    assert "arm_elementwise_add_s8" in by["cmsis-nn"]["kernel_symbols"]
+    ratio = by["dense_c"]["instructions"] / by["cmsis-nn"]["instructions"]
+    assert f"| add 8×8×4 (`add-8x8x4`) | {ratio:.3f} (" in doc
+    proc, rows, doc = run("without", {"CMSIS_NN_DIR": str(tmp_path / "nowhere")})
+    assert [r["format"] for r in rows] == ["dense_c"]
+    [note] = [line for line in proc.stderr.splitlines() if "cmsis-nn" in line]
+    assert note.startswith("note: cmsis-nn rows not measured: CMSIS_NN_DIR=") and "nowhere" in note
+    assert "This run has no `cmsis-nn` rows: CMSIS-NN was not measured" in doc

@@ -111,3 +111,24 @@ def test_model_key_follows_the_quantizer_sources(tmp_path, monkeypatch):
                         lambda paths, root=REPO_ROOT: real(paths, root) + (
                             "-edited" if "toolchain/quantize" in paths else ""))
     assert models._cache_key(case.shape, case.pattern) != before
+
+
+def test_our_rows_keys_do_not_depend_on_cmsis_nn(tmp_path, tree, monkeypatch):
+    """Rows of ours keep their keys whether CMSIS-NN is there or not (only cmsis-nn rows key on
+    its sources); a cmsis-nn row of the same case has a key of its own."""
+    rows_dir = tmp_path / "rows"
+    rows_dir.mkdir()
+    case = _case()
+    fingerprint = "r" * 32 + measure.source_fingerprint(tree)[:32]
+    monkeypatch.setenv("CMSIS_NN_DIR", str(tmp_path / "nowhere"))
+    absent = measure.job_key(_job(case), case, fingerprint)
+    monkeypatch.delenv("CMSIS_NN_DIR")
+    assert measure.job_key(_job(case), case, fingerprint) == absent
+    ours = measure.Job(case.shape, case.pattern, "mps2-an386", "dense", "dense_dsp")
+    cmsis = measure.Job(case.shape, case.pattern, "mps2-an386", "dense", "cmsis-nn",
+                        backend=measure.CMSIS_NN)
+    from benchmarks import cmsis_nn
+
+    if cmsis_nn.locate()[0] is None:
+        pytest.skip("CMSIS-NN absent: its rows' keys cannot be made")
+    assert measure.job_key(cmsis, case, fingerprint) != measure.job_key(ours, case, fingerprint)
