@@ -21,6 +21,9 @@
 #include "arm_nnfunctions.h"
 #include "es_registry.h"
 #include "model.h"
+#ifdef ES_CMSIS_SIZES_HEADER
+#include "es_cmsis_sizes.h" /* the plan's buffer sizes, beside model.h (benchmarks/cmsis_nn.py) */
+#endif
 
 #ifndef ES_CMSIS_SCRATCH_BYTES
 #define ES_CMSIS_SCRATCH_BYTES 16384u
