@@ -16,6 +16,15 @@
         a2 += v_ * (wp)[2];                         \
         a3 += v_ * (wp)[3];                         \
     } while (0)
+/* x * w of four channels, the input offset already in the accumulators (ES_DW_FOLD_MAX) */
+#define ES_DW_QUAD_RAW(ip, wp)                      \
+    do {                                            \
+        a0 += (int32_t)(ip)[0] * (wp)[0];           \
+        a1 += (int32_t)(ip)[1] * (wp)[1];           \
+        a2 += (int32_t)(ip)[2] * (wp)[2];           \
+        a3 += (int32_t)(ip)[3] * (wp)[3];           \
+    } while (0)
+#define ES_DW_FOLD_MAX 256 /* channels (1 KB of stack) */
 #include "es_depthwise_conv2d_s8.h"
 
 es_status_t es_depthwise_conv2d_check(const es_check_t *c, const es_layer_t *l, const void *params,

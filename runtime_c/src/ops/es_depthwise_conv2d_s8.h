@@ -54,6 +54,22 @@ void ES_DW_KERNEL(const es_conv_params_t *p, const uint8_t *blob,
     const uint32_t off2 = ((uint32_t)off & 0xFFFFu) * 0x10001u;
     (void)off2;
     int oy, ox, oc, ky, kx;
+#ifdef ES_DW_FOLD_MAX
+    /* plain C: for a 3x3 kernel, bias + offset * (sum of the channel's nine weights) once per
+     * call, so a whole window adds x * w without the offset (three instructions per tap and
+     * channel instead of four) */
+    int32_t fold[ES_DW_FOLD_MAX];
+    const int use_fold = dm == 1 && p->k_h == 3u && k_w == 3 && dil_w == 1 && out_c <= ES_DW_FOLD_MAX;
+    if (use_fold) {
+        for (oc = 0; oc < out_c; ++oc) {
+            int32_t sum = 0;
+            for (ky = 0; ky < 9; ++ky) {
+                sum += weights[ky * out_c + oc];
+            }
+            fold[oc] = bias[oc] + off * sum;
+        }
+    }
+#endif
     for (oy = 0; oy < p->out_h; ++oy) {
         const int y0 = oy * p->stride_h - p->pad_top;
         int ky_lo, ky_hi;
@@ -76,10 +92,36 @@ void ES_DW_KERNEL(const es_conv_params_t *p, const uint8_t *blob,
                 /* a whole 3-wide window row (every interior pixel of a 3x3 kernel): its three
                  * taps unrolled, the input's and the weights' tap strides both in_c (= out_c) */
                 const int rows = ky_end - ky_lo, c1 = in_c, c2 = 2 * in_c;
+                (void)rows;
                 for (; oc + 4 <= out_c; oc += 4) {
                     int32_t a0 = bias[oc], a1 = bias[oc + 1], a2 = bias[oc + 2], a3 = bias[oc + 3];
                     const int8_t *irow = win + oc;
                     const int8_t *wrow = wwin + oc;
+#ifdef ES_DW_ROW3
+                    for (ky = ky_lo; ky < ky_end; ++ky) {
+                        ES_DW_ROW3(irow, wrow, c1, c2);
+                        irow += dil_h * row_stride;
+                        wrow += 3 * c1;
+                    }
+#else
+#ifdef ES_DW_FOLD_MAX
+                    if (rows == 3 && use_fold) {
+                        const int8_t *i1 = irow + dil_h * row_stride, *i2 = i1 + dil_h * row_stride;
+                        a0 = fold[oc];
+                        a1 = fold[oc + 1];
+                        a2 = fold[oc + 2];
+                        a3 = fold[oc + 3];
+                        ES_DW_QUAD_RAW(irow, wrow);
+                        ES_DW_QUAD_RAW(irow + c1, wrow + c1);
+                        ES_DW_QUAD_RAW(irow + c2, wrow + c2);
+                        ES_DW_QUAD_RAW(i1, wrow + 3 * c1);
+                        ES_DW_QUAD_RAW(i1 + c1, wrow + 4 * c1);
+                        ES_DW_QUAD_RAW(i1 + c2, wrow + 5 * c1);
+                        ES_DW_QUAD_RAW(i2, wrow + 6 * c1);
+                        ES_DW_QUAD_RAW(i2 + c1, wrow + 7 * c1);
+                        ES_DW_QUAD_RAW(i2 + c2, wrow + 8 * c1);
+                    } else
+#endif
                     if (rows == 3) {
                         const int8_t *i1 = irow + dil_h * row_stride, *i2 = i1 + dil_h * row_stride;
                         ES_DW_QUAD(irow, wrow);
@@ -100,6 +142,7 @@ void ES_DW_KERNEL(const es_conv_params_t *p, const uint8_t *blob,
                             wrow += 3 * c1;
                         }
                     }
+#endif
                     out[oc] = (int8_t)es_requantize_clamp(a0, mult[oc], shift[oc], zp, lo, hi);
                     out[oc + 1] = (int8_t)es_requantize_clamp(a1, mult[oc + 1], shift[oc + 1], zp, lo, hi);
                     out[oc + 2] = (int8_t)es_requantize_clamp(a2, mult[oc + 2], shift[oc + 2], zp, lo, hi);
