@@ -37,6 +37,15 @@ ES_INLINE void es_tap_range(int start, int dil, int k, int size, int *lo, int *h
     *hi = b;
 }
 
+/* The four outputs of channels oc..oc+3 from a0..a3. */
+#define ES_DW_OUT4()                                                                                 \
+    do {                                                                                             \
+        out[oc] = (int8_t)es_requantize_clamp(a0, mult[oc], shift[oc], zp, lo, hi);                 \
+        out[oc + 1] = (int8_t)es_requantize_clamp(a1, mult[oc + 1], shift[oc + 1], zp, lo, hi);     \
+        out[oc + 2] = (int8_t)es_requantize_clamp(a2, mult[oc + 2], shift[oc + 2], zp, lo, hi);     \
+        out[oc + 3] = (int8_t)es_requantize_clamp(a3, mult[oc + 3], shift[oc + 3], zp, lo, hi);     \
+    } while (0)
+
 void ES_DW_KERNEL(const es_conv_params_t *p, const uint8_t *blob,
                                   const int8_t *input, int8_t *output)
 {
@@ -143,10 +152,7 @@ void ES_DW_KERNEL(const es_conv_params_t *p, const uint8_t *blob,
                         }
                     }
 #endif
-                    out[oc] = (int8_t)es_requantize_clamp(a0, mult[oc], shift[oc], zp, lo, hi);
-                    out[oc + 1] = (int8_t)es_requantize_clamp(a1, mult[oc + 1], shift[oc + 1], zp, lo, hi);
-                    out[oc + 2] = (int8_t)es_requantize_clamp(a2, mult[oc + 2], shift[oc + 2], zp, lo, hi);
-                    out[oc + 3] = (int8_t)es_requantize_clamp(a3, mult[oc + 3], shift[oc + 3], zp, lo, hi);
+                    ES_DW_OUT4();
                 }
             } else if (dm == 1) {
                 for (; oc + 4 <= out_c; oc += 4) {
@@ -164,10 +170,7 @@ void ES_DW_KERNEL(const es_conv_params_t *p, const uint8_t *blob,
                         irow += dil_h * row_stride;
                         wrow += k_w * out_c;
                     }
-                    out[oc] = (int8_t)es_requantize_clamp(a0, mult[oc], shift[oc], zp, lo, hi);
-                    out[oc + 1] = (int8_t)es_requantize_clamp(a1, mult[oc + 1], shift[oc + 1], zp, lo, hi);
-                    out[oc + 2] = (int8_t)es_requantize_clamp(a2, mult[oc + 2], shift[oc + 2], zp, lo, hi);
-                    out[oc + 3] = (int8_t)es_requantize_clamp(a3, mult[oc + 3], shift[oc + 3], zp, lo, hi);
+                    ES_DW_OUT4();
                 }
             }
             if (dm > 1 && (dm & 3) == 0) {
@@ -188,10 +191,7 @@ void ES_DW_KERNEL(const es_conv_params_t *p, const uint8_t *blob,
                         irow += dil_h * row_stride;
                         wrow += k_w * out_c;
                     }
-                    out[oc] = (int8_t)es_requantize_clamp(a0, mult[oc], shift[oc], zp, lo, hi);
-                    out[oc + 1] = (int8_t)es_requantize_clamp(a1, mult[oc + 1], shift[oc + 1], zp, lo, hi);
-                    out[oc + 2] = (int8_t)es_requantize_clamp(a2, mult[oc + 2], shift[oc + 2], zp, lo, hi);
-                    out[oc + 3] = (int8_t)es_requantize_clamp(a3, mult[oc + 3], shift[oc + 3], zp, lo, hi);
+                    ES_DW_OUT4();
                 }
             }
             for (; oc < out_c; ++oc) {
