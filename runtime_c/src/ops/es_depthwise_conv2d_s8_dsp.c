@@ -6,29 +6,10 @@
 
 #define ES_DW_KERNEL es_depthwise_conv2d_s8_dsp
 #if defined(__ARM_FEATURE_DSP) && defined(__thumb2__)
-/* (in + offset) and w as halfword pairs of channels 0,2 and 1,3, in one asm statement: gcc
- * otherwise hoists the unrolled 3x3 window's eighteen loads and spills them to the stack */
-#define ES_DW_QUAD(ip, wp)                                                                  \
-    do {                                                                                    \
-        uint32_t x_, w_, t_, u_;                                                            \
-        __asm__("ldr     %[x], [%[i]]\n\t"                                                  \
-                "ldr     %[w], [%[k]]\n\t"                                                  \
-                "sxtab16 %[t], %[o], %[x]\n\t"                                              \
-                "sxtab16 %[x], %[o], %[x], ror #8\n\t"                                      \
-                "sxtb16  %[u], %[w]\n\t"                                                    \
-                "sxtb16  %[w], %[w], ror #8\n\t"                                            \
-                "smlabb  %[a0], %[t], %[u], %[a0]\n\t"                                      \
-                "smlatt  %[a2], %[t], %[u], %[a2]\n\t"                                      \
-                "smlabb  %[a1], %[x], %[w], %[a1]\n\t"                                      \
-                "smlatt  %[a3], %[x], %[w], %[a3]\n\t"                                      \
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x_), \
-                  [w] "=&r"(w_), [t] "=&r"(t_), [u] "=&r"(u_)                               \
-                : [i] "r"(ip), [k] "r"(wp), [o] "r"(off2)                                   \
-                : "memory");                                                                \
-    } while (0)
-/* one whole 3-wide window row: taps at ip, ip + c, ip + 2c and the same for wp (depth
- * multiplier 1: the input's and the weights' tap strides are both the channel count) */
-#define ES_DW_TAP3_STEP(o1, o2)                                                               \
+/* Inline asm: gcc otherwise hoists the unrolled 3x3 window's eighteen loads and spills them to
+ * the stack. One tap: the words at ip + o1 and wp + o2, (in + offset) and w as halfword pairs
+ * of channels 0,2 and 1,3, four multiply-accumulates. */
+#define ES_DW_TAP_ASM(o1, o2)                                                               \
     "ldr     %[x], [%[i]" o1 "]\n\t"                                                        \
     "ldr     %[w], [%[k]" o2 "]\n\t"                                                        \
     "sxtab16 %[t], %[o], %[x]\n\t"                                                          \
@@ -39,15 +20,27 @@
     "smlatt  %[a2], %[t], %[u], %[a2]\n\t"                                                  \
     "smlabb  %[a1], %[x], %[w], %[a1]\n\t"                                                  \
     "smlatt  %[a3], %[x], %[w], %[a3]\n\t"
-#define ES_DW_ROW3(ip_, wp_, s1_, s2_)                                                             \
-    do {                                                                                      \
-        uint32_t x_, w_, t_, u_;                                                              \
-        __asm__(ES_DW_TAP3_STEP("", "") ES_DW_TAP3_STEP(", %[c]", ", %[c]")                   \
-                    ES_DW_TAP3_STEP(", %[c2]", ", %[c2]")                                     \
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x_),   \
-                  [w] "=&r"(w_), [t] "=&r"(t_), [u] "=&r"(u_)                                 \
-                : [i] "r"(ip_), [k] "r"(wp_), [o] "r"(off2), [c] "r"(s1_), [c2] "r"(s2_)     \
-                : "memory");                                                                  \
+#define ES_DW_ASM_OUTPUTS                                                                   \
+    [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(x_), [w] "=&r"(w_), \
+        [t] "=&r"(t_), [u] "=&r"(u_)
+#define ES_DW_QUAD(ip, wp)                                                                  \
+    do {                                                                                    \
+        uint32_t x_, w_, t_, u_;                                                            \
+        __asm__(ES_DW_TAP_ASM("", "")                                                       \
+                : ES_DW_ASM_OUTPUTS                                                         \
+                : [i] "r"(ip), [k] "r"(wp), [o] "r"(off2)                                   \
+                : "memory");                                                                \
+    } while (0)
+/* one whole 3-wide window row: taps at ip, ip + c, ip + 2c and the same for wp (depth
+ * multiplier 1: the input's and the weights' tap strides are both the channel count) */
+#define ES_DW_ROW3(ip_, wp_, s1_, s2_)                                                      \
+    do {                                                                                    \
+        uint32_t x_, w_, t_, u_;                                                            \
+        __asm__(ES_DW_TAP_ASM("", "") ES_DW_TAP_ASM(", %[c]", ", %[c]")                     \
+                    ES_DW_TAP_ASM(", %[c2]", ", %[c2]")                                     \
+                : ES_DW_ASM_OUTPUTS                                                         \
+                : [i] "r"(ip_), [k] "r"(wp_), [o] "r"(off2), [c] "r"(s1_), [c2] "r"(s2_)   \
+                : "memory");                                                                \
     } while (0)
 #else
 /* (in + offset) and w as halfword pairs of channels 0,2 and 1,3 */
