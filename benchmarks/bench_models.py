@@ -20,9 +20,10 @@ the runtime, toolchain, templates, board files, CMSIS-NN and our wrappers, and e
 version: a rerun with nothing changed only reads them.
 
 Zoo models are built from the zoo's builders with seed 0, not trained (instruction counts of
-dense kernels barely depend on the weights' values), and quantized to int8 with the zoo's own
-generated data; the .tflite is cached under WORK/tflite, keyed on the zoo, dataset and
-converter sources and the converter's versions. Field models come from FIELD_MODELS_DIR (or
+dense kernels barely depend on the weights' values; MobileNetV1 alone is trained one epoch, as
+TFLM cannot load it untrained: TRAIN_EPOCHS), and quantized to int8 with the zoo's own
+generated data; the .tflite is cached under WORK/tflite, keyed on the zoo, dataset, training
+and converter sources and the converter's versions. Field models come from FIELD_MODELS_DIR (or
 --field-models), default ../shared/field-models beside the repository; without it they are
 skipped, saying so. CMSIS-NN comes from CMSIS_NN_DIR (benchmarks/cmsis_nn.py); without it the
 script says so and exits 0.
@@ -59,11 +60,16 @@ FORMAT = "dense"
 # so editing its options or printing does not throw the cache away).
 ROW_VERSION = 1
 ZOO_TFLITE_VERSION = 1
+# Zoo models trained for an epoch before conversion: untrained, MobileNetV1's activations shrink
+# layer after layer (BatchNorm's initial moving statistics) until its bias scales are ~1e-12, and
+# TFLM's interpreter aborts loading the converted model; one epoch on the zoo's data fixes that.
+TRAIN_EPOCHS = {"mobilenet_v1_025": 1}
 # Sources a row depends on besides the runtime (fingerprinted from its snapshot), CMSIS-NN and
 # our wrappers (cmsis_nn.CmsisNN.fingerprint, which covers benchmarks/cmsis_nn.py too).
 ROW_SOURCES = ("toolchain", "templates", "boards")
 # What a zoo model's .tflite depends on besides the converter's versions.
-ZOO_SOURCES = ("toolchain/models/zoo.py", "toolchain/data", "toolchain/quantize/convert.py")
+ZOO_SOURCES = ("toolchain/models/zoo.py", "toolchain/models/train.py", "toolchain/data",
+               "toolchain/quantize/convert.py")
 
 
 @dataclass(frozen=True)
@@ -134,28 +140,42 @@ def select(models: list[str] | None, boards: list[str] | None,
 # --- the models' .tflite files -----------------------------------------------------------------
 
 def zoo_tflite(name: str, cache: Path, seed: int = SEED, log=print) -> Path:
-    """The zoo model `name` built from its builder with `seed`, untrained, converted to full int8
-    with the zoo's own generated training data as the representative set; cached under
-    cache/ keyed on the zoo, dataset and converter sources and the converter's versions."""
+    """The zoo model `name` built from its builder with `seed`, untrained (or trained for
+    TRAIN_EPOCHS[name] epochs on the zoo's data, with deterministic ops), converted to full int8
+    with the zoo's own generated training data as the representative set; cached under cache/
+    keyed on the zoo, dataset, training and converter sources and the converter's versions."""
     from toolchain.cache_key import CONVERTER_TOOLS, cache_key
 
-    key = cache_key([ZOO_TFLITE_VERSION, name, seed, "untrained"], sources=ZOO_SOURCES,
+    epochs = TRAIN_EPOCHS.get(name, 0)
+    key = cache_key([ZOO_TFLITE_VERSION, name, seed, epochs], sources=ZOO_SOURCES,
                     tools=CONVERTER_TOOLS)
-    path = cache / f"{name}-seed{seed}-{key[:16]}.tflite"
+    path = cache / f"{name}-seed{seed}-epochs{epochs}-{key[:16]}.tflite"
     if path.is_file():
         return path
     from toolchain.models.zoo import ZOO, build_zoo_model, zoo_dataset
     from toolchain.quantize.convert import to_int8_tflite
 
     t0 = time.time()
-    ds = zoo_dataset(ZOO[name].data, seed)
+    entry = ZOO[name]
+    ds = zoo_dataset(entry.data, seed)
     model = build_zoo_model(name, ds, seed)
+    if epochs:
+        import tensorflow as tf
+        import tf_keras as keras
+
+        from toolchain.models.train import compile_model as compile_keras
+
+        tf.config.experimental.enable_op_determinism()
+        keras.utils.set_random_seed(seed)
+        compile_keras(model, loss=entry.loss)
+        model.fit(ds.x_train, ds.y_train, epochs=epochs, batch_size=32, shuffle=True, verbose=0)
     tflite = to_int8_tflite(model, ds.x_train)
     cache.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_bytes(tflite)
     tmp.replace(path)
-    log(f"  {name}: built from the zoo (seed {seed}, untrained), int8 with its generated data "
+    how = f"trained {epochs} epoch{'s' if epochs > 1 else ''}" if epochs else "untrained"
+    log(f"  {name}: built from the zoo (seed {seed}, {how}), int8 with its generated data "
         f"-> {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path} "
         f"({time.time() - t0:.0f} s)")
     return path
@@ -358,7 +378,9 @@ def main(argv=None) -> int:
             "board_info": {b: {"core": load_board(b).core, "dsp": bool(load_board(b).dsp)}
                            for b in boards},
             "models": {m.key: {"label": m.label, "source": m.source, "file": m.file,
-                               "tflm": m.tflm, "same_weights": m.same_weights} for m in models},
+                               "tflm": m.tflm, "same_weights": m.same_weights,
+                               "train_epochs": TRAIN_EPOCHS.get(m.key, 0) if m.source == "zoo"
+                               else None} for m in models},
             "notes": notes, "rows": _order(rows, boards)}
     args.results.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(args.results, json.dumps(data, indent=1) + "\n")

@@ -141,6 +141,10 @@ def test_models_md_from_a_synthetic_models_json(data):
     assert "| CONV_2D | 1 (1) | 600,000 | 4,200,000 | 4,500,000 | 0.933 | 7.00 (7.50) |" in doc
     assert "| RESHAPE | 1 (0) | 0 | 700,000 | 750,000 | 0.933 | - |" in doc
     assert models_report.render_doc(copy.deepcopy(data), REFS) == doc  # a pure function
+    assert "untrained: not the published weights" in doc
+    data["models"]["resnet8"]["train_epochs"] = 1
+    assert ("untrained except ResNet-8 (zoo) (trained 1 epoch), which TFLM cannot load "
+            "untrained") in models_report.render_doc(data, REFS)
 
 
 def test_reference_figures_hold_the_issues_figures():
