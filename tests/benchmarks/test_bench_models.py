@@ -205,6 +205,7 @@ def _need(found: bool, why: str):
 
 
 @pytest.mark.slow
+@pytest.mark.convert  # the zoo's AD autoencoder when the field models are absent
 @pytest.mark.firmware
 @pytest.mark.qemu
 @needs("arm-none-eabi-gcc", "qemu-system-arm")
