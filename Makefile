@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: bootstrap demo test test-all bench compression zoo pruning field code-size docs fuzz clean
+.PHONY: bootstrap demo test test-all bench bench-models compression zoo pruning field code-size docs fuzz clean
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -25,6 +25,14 @@ test-all: bootstrap
 bench: bootstrap
 	@if [ -f benchmarks/run.py ]; then $(PY) benchmarks/run.py; \
 	else echo "no benchmarks yet (benchmarks/run.py does not exist)"; fi
+
+# whole models (field models, the zoo's MLPerf Tiny architectures), all dense, on our kernels and
+# on CMSIS-NN's, on mps2-an386/an500/an505/an385: benchmarks/models.json and docs/MODELS.md.
+# FIELD_MODELS_DIR and CMSIS_NN_DIR as for `make field` / `make bench`; rows are cached in
+# build/bench-models, so a rerun measures only what changed. BENCH_MODELS_ARGS passes options
+# (e.g. --quick, --models ad01_int8 --boards mps2-an386)
+bench-models: bootstrap
+	$(PY) benchmarks/bench_models.py $(if $(FIELD_MODELS_DIR),--field-models $(FIELD_MODELS_DIR)) $(BENCH_MODELS_ARGS)
 
 compression: bootstrap
 	$(PY) benchmarks/compression.py

@@ -225,12 +225,16 @@ def linked_functions(elf: Path) -> dict[str, int]:
 
 
 def compare_model(tflite_path: Path, board_name: str, work: Path, samples: int = 2,
-                  seed: int = 0, cmsis: CmsisNN | None = None) -> dict:
-    """A .tflite planned as `edgesparse compile --board` plans it, built twice on the same blob
-    (our kernels, then CMSIS-NN's) and run in QEMU on `samples` generated inputs, every output
-    byte compared with TFLM's reference. Returns per backend ("ours", LABEL): mismatching
-    bytes, instructions per invoke (sample 0 first), per layer and per op (sample 0, second
-    invoke) and the firmware's sizes; per layer its op and whether CMSIS-NN runs it."""
+                  seed: int = 0, cmsis: CmsisNN | None = None, force_format: str | None = None,
+                  on_build=None) -> dict:
+    """A .tflite planned as `edgesparse compile --board` plans it (or with every layer it
+    applies to in force_format, e.g. "dense"), built twice on the same blob (our kernels, then
+    CMSIS-NN's) and run in QEMU on `samples` generated inputs, every output byte compared with
+    TFLM's reference. Returns per backend ("ours", LABEL): mismatching bytes, instructions per
+    invoke (sample 0 first), per layer and per op (sample 0, second invoke) and the firmware's
+    sizes; per layer its op, format, MACs and whether CMSIS-NN runs it; the model's MACs.
+    on_build(backend, result), when given, is called after each build's run."""
+    from toolchain.ir.graph import op_macs
     from toolchain.ir.tflite_import import load_tflite
     from toolchain.isa import board_isa
     from toolchain.pipeline import generate, generated_inputs, plan_graph, reference
@@ -247,17 +251,30 @@ def compare_model(tflite_path: Path, board_name: str, work: Path, samples: int =
     graph = load_tflite(tflite, tflite_path.stem)
     if graph.tensors[graph.inputs[0]].dtype != "int8":
         raise ValueError(f"{tflite_path}: compare_model takes int8-input models")
-    plan = plan_graph(graph, isa=board_isa(board))
+    plan = plan_graph(graph, force_format=force_format, isa=board_isa(board))
     generate(plan, work)
     x = generated_inputs(graph, seed, samples)
     ref = reference(tflite, x).reshape(samples, -1)
     x = x.reshape(samples, -1)
     on_cmsis = cmsis_layers(plan)
+    ops = {op.name: op for op in reversed(graph.ops)}  # the first op of a name
+    seen: set[str] = set()
+
+    def layer_macs(layer) -> int:  # an op lowered to several layers counts once
+        op = ops.get(layer.name)
+        if op is None or layer.name in seen:
+            return 0
+        seen.add(layer.name)
+        return int(op_macs(graph, op.opcode.name, op.inputs, op.outputs, op.options))
+
     out = {"model": tflite_path.name, "board": board.name, "samples": samples,
+           "macs": sum(int(op_macs(graph, op.opcode.name, op.inputs, op.outputs, op.options))
+                       for op in graph.ops),
            "arena_bytes": int(plan.arena.arena_bytes), "static_buffers": dict(zip(
                ("scratch_bytes", "bias_words"), static_sizes(plan))),
-           "layers": [{"name": layer.name, "op": layer.opcode.name, "cmsis_nn": on}
-                      for layer, on in zip(plan.layers, on_cmsis)]}
+           "layers": [{"name": layer.name, "op": layer.opcode.name, "format": choice.format,
+                       "macs": layer_macs(layer), "cmsis_nn": on}
+                      for layer, choice, on in zip(plan.layers, plan.choices, on_cmsis)]}
     for backend in ("ours", LABEL):
         build_dir = work / f"build-{board.name}-{backend}"
         if backend == LABEL:
@@ -278,6 +295,8 @@ def compare_model(tflite_path: Path, board_name: str, work: Path, samples: int =
             "per_op": per_op,
             "sizes": {k: int(v) for k, v in fw.sizes.items()},
         }
+        if on_build is not None:
+            on_build(backend, out[backend])
     return out
 
 

@@ -12,6 +12,7 @@ Which document comes from which JSON (all under benchmarks/):
     docs/PRUNING.md (accuracy region)          pruning_accuracy.json (make pruning)
     docs/FIELD.md                              field.json            (benchmarks/field.py, when present)
     docs/CODE_SIZE.md                          code_size.json        (make code-size)
+    docs/MODELS.md                             models.json (make bench-models), reference_figures.json
     README.md, marked regions:
       demo, demo-seconds, demo-digits-float    demo.json (make demo), reference_figures.json
       compression, huffman-stream-cost         compression.json
@@ -217,6 +218,11 @@ def render_all(root: Path = REPO_ROOT) -> dict[Path, str]:
         from benchmarks.code_size import render_doc as code_size_doc
 
         docs[Path("docs/CODE_SIZE.md")] = code_size_doc(code_size)
+    models = load(root, BENCH / "models.json")
+    if models is not None:
+        from benchmarks.models_report import render_doc as models_doc
+
+        docs[Path("docs/MODELS.md")] = models_doc(models, load(root, BENCH / "reference_figures.json"))
     readme = (root / "README.md").read_text()
     docs[Path("README.md")] = render_regions(readme, readme_regions(root), "README.md")
     return docs

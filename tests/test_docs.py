@@ -28,7 +28,7 @@ def test_every_document_matches_its_committed_json():
 def test_documents_cover_readme_and_docs():
     docs = render_docs.render_all(REPO)
     for rel in ("README.md", "docs/BENCHMARKS.md", "docs/COMPRESSION.md", "docs/ZOO.md",
-                "docs/PRUNING.md"):
+                "docs/PRUNING.md", "docs/MODELS.md"):
         assert Path(rel) in docs, rel
     readme = docs[Path("README.md")]
     for region in ("demo", "compression", "zoo"):
@@ -54,6 +54,7 @@ def copy(tmp_path):
     ("docs/COMPRESSION.md", "**whole blob**", None),
     ("docs/PRUNING.md", "| magnitude, unstructured, gradual | ", None),
     ("docs/BENCHMARKS.md", "## Weight table bytes", None),
+    ("docs/MODELS.md", "| KWS DS-CNN | ", None),
 ])
 def test_an_edited_figure_is_caught_with_file_and_line(copy, rel, old, new):
     path = copy / rel

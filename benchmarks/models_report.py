@@ -1,0 +1,408 @@
+"""docs/MODELS.md from benchmarks/models.json (benchmarks/bench_models.py) and
+benchmarks/reference_figures.json, and the goals of issue 18 for whole models evaluated on
+those figures. Pure functions of the two files' contents: `make docs`
+(scripts/render_docs.py) renders the committed document with render_doc, and
+tests/test_docs.py checks that it agrees with the JSON.
+
+Goals (instructions in QEMU, every build bit-exact):
+- every model, dense, at most the instructions of its CMSIS-NN build, on every board;
+- on the reference board, at most the TFLM + CMSIS-NN figure of the same model (or the same
+  architecture) where reference_figures.json has one;
+- moonshot: instructions per MAC at or below X-CUBE-AI's published cycles per MAC on a real
+  Cortex-M4 (a different unit: say how close).
+"""
+from __future__ import annotations
+
+MET, NOT_MET, NOT_MEASURED = "met", "not met", "not measured"
+CMSIS = "cmsis-nn"  # the CMSIS-NN build's key in a row (benchmarks.cmsis_nn.LABEL)
+MOONSHOT_ENGINE = "X-CUBE-AI 9.0"
+
+
+# --- figures of a row --------------------------------------------------------------------------
+
+def measured(data: dict, board: str | None = None) -> list[dict]:
+    return [r for r in data["rows"] if r["status"] == "measured" and
+            (board is None or r["board"] == board)]
+
+
+def ours(row: dict) -> int:
+    return row["ours"]["instructions_per_inference"]
+
+
+def theirs(row: dict) -> int:
+    return row[CMSIS]["instructions_per_inference"]
+
+
+def ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def per_mac(n: int, macs: int) -> float | None:
+    return n / macs if macs else None
+
+
+def tflm_of(data: dict, refs: dict, row: dict) -> dict | None:
+    """The TFLM + CMSIS-NN figure reference_figures.json has for the row's model, or None."""
+    key = data["models"].get(row["model"], {}).get("tflm")
+    return (refs.get("tflm_cmsis_nn_models", {}).get("models", {}).get(key)) if key else None
+
+
+def published_of(data: dict, refs: dict, row: dict) -> list[dict]:
+    """The real-board figures for the row's model, each with its cycles per MAC (as published,
+    else its milliseconds times the board's clock over the row's MACs)."""
+    key = data["models"].get(row["model"], {}).get("tflm")
+    pub = refs.get("published_real_board", {})
+    out = []
+    for p in pub.get("models", {}).get(key, []) if key else []:
+        cpm = p.get("cycles_per_mac")
+        if cpm is None and p.get("ms") is not None and row.get("macs"):
+            cpm = round(p["ms"] * 1e-3 * pub["clock_hz"] / row["macs"], 2)
+        out.append({**p, "cycles_per_mac": cpm, "derived": p.get("cycles_per_mac") is None})
+    return out
+
+
+def per_op(row: dict) -> list[dict]:
+    """Per op of the row's model, in order of first appearance: layers, layers on CMSIS-NN's
+    kernels in the CMSIS-NN build, MACs, and each build's instructions (sample 0's second,
+    per-layer timed invoke)."""
+    ops: dict[str, dict] = {}
+    for i, layer in enumerate(row["layers"]):
+        o = ops.setdefault(layer["op"], {"op": layer["op"], "layers": 0, "on_cmsis": 0,
+                                         "macs": 0, "ours": 0, CMSIS: 0})
+        o["layers"] += 1
+        o["on_cmsis"] += bool(layer["cmsis_nn"])
+        o["macs"] += layer["macs"]
+        o["ours"] += row["ours"]["layer_instructions"][i]
+        o[CMSIS] += row[CMSIS]["layer_instructions"][i]
+    return list(ops.values())
+
+
+def representative_rows(data: dict, refs: dict, board: str) -> dict[str, dict]:
+    """Per TFLM model key: the row on `board` that stands for it, the model itself when it was
+    measured (same weights), else the first of its architecture."""
+    out: dict[str, dict] = {}
+    for r in measured(data, board):
+        info = data["models"].get(r["model"], {})
+        key = info.get("tflm")
+        if key is None or tflm_of(data, refs, r) is None:
+            continue
+        if key not in out or (info.get("same_weights") and
+                              not data["models"][out[key]["model"]].get("same_weights")):
+            out[key] = r
+    return out
+
+
+# --- goals -------------------------------------------------------------------------------------
+
+def evaluate(data: dict, refs: dict) -> list[dict]:
+    """The goals, each {"goal", "title", "status", "checks": [...]}; a check is {"model",
+    "board", "ours", "target", "ratio", "met"} (ours and target in instructions, or
+    instructions per MAC against cycles per MAC for the moonshot)."""
+    ref_board = data["reference_board"]
+    rows = measured(data)
+    exact = [{"model": r["model"], "board": r["board"], "ours": r["ours"]["mismatches"],
+              "target": 0, "ratio": None, CMSIS: r[CMSIS]["mismatches"],
+              "met": r["ours"]["mismatches"] == 0 and r[CMSIS]["mismatches"] == 0} for r in rows]
+    vs_cmsis = [{"model": r["model"], "board": r["board"], "ours": ours(r), "target": theirs(r),
+                 "ratio": ratio(ours(r), theirs(r)), "met": ours(r) <= theirs(r)} for r in rows]
+    vs_tflm = []
+    for r in measured(data, ref_board):
+        t = tflm_of(data, refs, r)
+        if t is not None and t.get("instructions"):
+            vs_tflm.append({"model": r["model"], "board": r["board"], "ours": ours(r),
+                            "target": t["instructions"], "ratio": ratio(ours(r), t["instructions"]),
+                            "met": ours(r) <= t["instructions"],
+                            "same_weights": data["models"][r["model"]].get("same_weights", True)})
+    moon = []
+    for key, r in representative_rows(data, refs, ref_board).items():
+        for p in published_of(data, refs, r):
+            if p["engine"] == MOONSHOT_ENGINE and not p["derived"]:
+                ipm = per_mac(ours(r), r["macs"])
+                moon.append({"model": r["model"], "board": r["board"], "tflm": key,
+                             "ours": ipm, "target": p["cycles_per_mac"],
+                             "ratio": ratio(ipm, p["cycles_per_mac"]),
+                             "met": ipm <= p["cycles_per_mac"]})
+
+    def goal(key: str, title: str, checks: list[dict]) -> dict:
+        status = NOT_MEASURED if not checks else MET if all(c["met"] for c in checks) else NOT_MET
+        return {"goal": key, "title": title, "status": status, "checks": checks}
+
+    return [
+        goal("bit_exact", "Every build bit-exact with TFLM's reference (0 mismatching bytes)",
+             exact),
+        goal("vs_cmsis_nn", "Every model, dense, at most its CMSIS-NN build's instructions, on "
+             "every board", vs_cmsis),
+        goal("vs_tflm", f"Every model, dense, at most the TFLM + CMSIS-NN figure on {ref_board}",
+             vs_tflm),
+        goal("moonshot", f"Moonshot: instructions per MAC at or below {MOONSHOT_ENGINE}'s "
+             "cycles per MAC on a real Cortex-M4", moon),
+    ]
+
+
+# --- text --------------------------------------------------------------------------------------
+
+def _n(v) -> str:
+    return "-" if v is None else f"{v:,}"
+
+
+def _r(v: float | None, digits: int = 3) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * (v - 1):+.1f}%"
+
+
+def _label(data: dict, key: str) -> str:
+    return data["models"].get(key, {}).get("label", key)
+
+
+def _board(data: dict, board: str) -> str:
+    info = data.get("board_info", {}).get(board)
+    if not info:
+        return board
+    core = info["core"].replace("cortex-", "Cortex-").replace("Cortex-m", "Cortex-M")
+    return f"{board} ({core}{'' if info['dsp'] else ', no DSP'})"
+
+
+def row_line(row: dict) -> str:
+    """One line for the terminal: both builds' instructions and mismatching bytes."""
+    if row["status"] != "measured":
+        return f"skipped: {row['note']}"
+    return (f"ours {ours(row):,}, {CMSIS} build {theirs(row):,}, ratio "
+            f"{_r(ratio(ours(row), theirs(row)))}, {_r(per_mac(ours(row), row['macs']), 2)} "
+            f"instructions per MAC; mismatching bytes {row['ours']['mismatches']} / "
+            f"{row[CMSIS]['mismatches']}")
+
+
+def summary_text(data: dict) -> str:
+    """The terminal summary: per board, per model, both builds and their ratio."""
+    lines = []
+    for board in data["boards"]:
+        rows = [r for r in data["rows"] if r["board"] == board]
+        if not rows:
+            continue
+        lines.append(f"{_board(data, board)}:")
+        lines.append(f"  {'model':<24} {'MACs':>12} {'ours':>12} {CMSIS + ' build':>16} "
+                     f"{'ratio':>7} {'instr/MAC':>10}")
+        for r in rows:
+            if r["status"] != "measured":
+                lines.append(f"  {r['model']:<24} skipped: {r['note']}")
+                continue
+            lines.append(f"  {r['model']:<24} {r['macs']:>12,} {ours(r):>12,} {theirs(r):>16,} "
+                         f"{_r(ratio(ours(r), theirs(r))):>7} "
+                         f"{_r(per_mac(ours(r), r['macs']), 2):>10}")
+    return "\n".join(lines)
+
+
+def _trained(data: dict) -> str:
+    """", except X (trained one epoch: ...)" for zoo models trained before conversion."""
+    trained = [(m["label"], m["train_epochs"]) for m in data["models"].values()
+               if m.get("train_epochs")]
+    if not trained:
+        return ""
+    return (" (" + ", ".join(f"{label} is trained {n} epoch{'s' if n > 1 else ''}"
+                             for label, n in trained) +
+            ": untrained, its activations shrink layer after layer until the bias scales are "
+            "about 1e-12 and TFLM cannot load it)")
+
+
+def _status(goal: dict) -> str:
+    return {MET: "**met**", NOT_MET: "**not met**", NOT_MEASURED: "not measured"}[goal["status"]]
+
+
+def render_doc(data: dict, refs: dict) -> str:
+    """docs/MODELS.md."""
+    ref = data["reference_board"]
+    rows = measured(data, ref)
+    tflm = refs.get("tflm_cmsis_nn_models", {})
+    pub = refs.get("published_real_board", {})
+    out = ["# Whole models: our dense kernels and CMSIS-NN's, side by side", "",
+           "Generated by `benchmarks/bench_models.py` (`make bench-models`) into "
+           "`benchmarks/models.json`; this page is rendered from that file and "
+           "`benchmarks/reference_figures.json` (`make docs`); do not edit it by hand.", "",
+           "Each model is planned with every layer **dense** and built twice on the same model "
+           "blob, arena plan and interpreter: with **our kernels** (what `edgesparse compile` "
+           "builds: kernels -O3, the rest -Os), and with **CMSIS-NN's kernels** for every layer "
+           "CMSIS-NN implements (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, "
+           "AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX; built -O3 by the same compiler from "
+           "`CMSIS_NN_DIR`, `benchmarks/cmsis_nn.py`); other layers keep ours in both. The "
+           "CMSIS-NN build is a benchmark only: edgesparse ships its own kernels.", "",
+           f"Figures are QEMU `-icount` **instructions**, not cycles: per inference, the most any "
+           f"of the {data['samples']} generated inputs took (all -128, all 127, then random, seed "
+           f"{data['seed']}; dense kernels take nearly the same on each), per op from a second, "
+           "per-layer timed run of the first input. Every output byte of every input is "
+           "compared with TFLM's reference kernels.", "",
+           "Field models are the published `.tflite` files (`docs/FIELD.md`). The zoo's models "
+           "(`toolchain/models/zoo.py`) are the same MLPerf Tiny architectures built here "
+           f"(seed {data['seed']}) and quantized to int8 with the zoo's generated data, "
+           f"untrained{_trained(data)}: not the published weights, but dense instruction "
+           "counts barely depend on weight values.", ""]
+
+    # --- the reference board ---
+    out += [f"## On {_board(data, ref)}", "",
+            "| model | MACs | ours | CMSIS-NN build | ours / CMSIS-NN | TFLM + CMSIS-NN | "
+            "ours / TFLM | instructions per MAC: ours (CMSIS-NN build) | mismatching bytes: "
+            "ours / CMSIS-NN |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    dagger = False
+    for r in rows:
+        t = tflm_of(data, refs, r)
+        same = data["models"].get(r["model"], {}).get("same_weights", True)
+        mark = ""
+        if t is not None and not same:
+            mark, dagger = " †", True
+        tfig = t.get("instructions") if t else None
+        out.append(f"| {_label(data, r['model'])} | {_n(r['macs'])} | {_n(ours(r))} | "
+                   f"{_n(theirs(r))} | {_r(ratio(ours(r), theirs(r)))} | "
+                   f"{_n(tfig)}{mark if tfig else ''} | "
+                   f"{_r(ratio(ours(r), tfig)) if tfig else '-'} | "
+                   f"{_r(per_mac(ours(r), r['macs']), 2)} "
+                   f"({_r(per_mac(theirs(r), r['macs']), 2)}) | "
+                   f"{r['ours']['mismatches']} / {r[CMSIS]['mismatches']} |")
+    out.append("")
+    if dagger:
+        out += ["† The TFLM + CMSIS-NN figure of the published model of the same architecture "
+                "(same layers and MACs), with its trained weights; ours runs the zoo's weights. "
+                "Dense instruction counts barely depend on weight values.", ""]
+    agree = [ratio(theirs(r), tflm_of(data, refs, r)["instructions"]) for r in rows
+             if (tflm_of(data, refs, r) or {}).get("instructions")]
+    if agree:
+        worst = max(abs(a - 1) for a in agree)
+        out += [f"The CMSIS-NN build (our interpreter, CMSIS-NN's kernels) is within "
+                f"{100 * worst:.1f}% of the TFLM + CMSIS-NN figure on each of these "
+                f"{len(agree)} models, so what separates ours from TFLM + CMSIS-NN is the "
+                "kernels, not the runtimes around them.", ""]
+    if tflm:
+        shown = {data["models"].get(r["model"], {}).get("tflm") for r in rows}
+        rest = [(k, v) for k, v in tflm.get("models", {}).items() if k not in shown]
+        text = (f"TFLM + CMSIS-NN: {tflm['source']}")
+        out += [text, ""]
+        if rest:
+            out += ["Figures of that measurement with no model measured here: " +
+                    "; ".join(f"{v['name']} {_n(v.get('instructions'))} instructions"
+                              + (f", arena {_n(v['arena_bytes'])} bytes" if v.get("arena_bytes")
+                                 else "") for k, v in rest) + ".", ""]
+
+    # --- memory ---
+    out += ["### Memory", "",
+            "Both builds share the model blob and the arena plan. The CMSIS-NN build adds "
+            "static buffers (CMSIS-NN's scratch, and the original biases it needs), and its "
+            "`.text` holds our kernels too (our checks run first, and ours run the layers "
+            "CMSIS-NN does not), so it is not CMSIS-NN's code size.", "",
+            "| model | arena (bytes) | TFLM's arena | CMSIS-NN build's static buffers: scratch + "
+            "biases (bytes) | .text of our firmware | .text of the CMSIS-NN build |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        t = tflm_of(data, refs, r)
+        sb = r["cmsis_nn_static_buffers"]
+        out.append(f"| {_label(data, r['model'])} | {_n(r['arena_bytes'])} | "
+                   f"{_n(t.get('arena_bytes')) if t else '-'} | "
+                   f"{_n(sb['scratch_bytes'] + 4 * sb['bias_words'])} | "
+                   f"{_n(r['ours']['text_bytes'])} | {_n(r[CMSIS]['text_bytes'])} |")
+    out.append("")
+
+    # --- real boards ---
+    if pub:
+        out += ["## Published real-board figures beside ours", "",
+                f"Published figures are **cycles on a real board**, {pub['board']}; ours are "
+                "**instructions in QEMU**. A Cortex-M4 takes at least one cycle per instruction "
+                "(more for loads, multiplies, taken branches and flash wait states), so the "
+                "units differ and ours / theirs is a lower bound of the cycle ratio, not a "
+                "speed-up.", "",
+                "| model | engine (MLPerf Tiny round) | ms on the board | cycles per MAC (real "
+                "board) | ours: instructions per MAC (QEMU) | ours / theirs |",
+                "|---|---|---:|---:|---:|---:|"]
+        derived = False
+        for key, r in representative_rows(data, refs, ref).items():
+            ipm = per_mac(ours(r), r["macs"])
+            for p in published_of(data, refs, r):
+                derived |= p["derived"]
+                out.append(f"| {_label(data, r['model'])} | {p['engine']} ({p['round']}) | "
+                           f"{p['ms'] if p.get('ms') is not None else '-'} | "
+                           f"{_r(p['cycles_per_mac'], 2)}{' *' if p['derived'] else ''} | "
+                           f"{_r(ipm, 2)} | {_r(ratio(ipm, p['cycles_per_mac']), 2)} |")
+        out.append("")
+        if derived:
+            out += ["\\* Derived: the milliseconds reported times the 120 MHz clock, over the "
+                    "model's MACs.", ""]
+        out += [f"Source: {pub['source']}", ""]
+
+    # --- goals ---
+    out += ["## Goals", "",
+            "Computed from `benchmarks/models.json` by `benchmarks/models_report.py`.", ""]
+    for g in evaluate(data, refs):
+        checks = g["checks"]
+        out.append(f"- {g['title']}: {_status(g)}" +
+                   (f" ({sum(c['met'] for c in checks)} of {len(checks)})." if checks else "."))
+        if g["goal"] == "bit_exact":
+            for c in checks:
+                if not c["met"]:
+                    out.append(f"  - {_label(data, c['model'])} on {c['board']}: ours "
+                               f"{c['ours']}, CMSIS-NN build {c[CMSIS]} mismatching bytes")
+        elif g["goal"] == "vs_cmsis_nn":
+            for c in checks:
+                if not c["met"]:
+                    out.append(f"  - {_label(data, c['model'])} on {c['board']}: "
+                               f"{_n(c['ours'])} vs {_n(c['target'])}, {_pct(c['ratio'])}")
+        elif g["goal"] == "vs_tflm":
+            for c in checks:
+                out.append(f"  - {_label(data, c['model'])}: {_n(c['ours'])} vs "
+                           f"{_n(c['target'])}{'' if c['same_weights'] else ' †'}, "
+                           f"{_pct(c['ratio'])}: {'met' if c['met'] else 'not met'}")
+        elif g["goal"] == "moonshot":
+            for c in checks:
+                how = ("met" if c["met"] else f"{c['ratio']:.2f}× the target, "
+                       f"{c['ours'] - c['target']:.2f} instructions per MAC to go")
+                out.append(f"  - {_label(data, c['model'])}: {c['ours']:.2f} instructions per "
+                           f"MAC vs {c['target']:.2f} cycles per MAC: {how}")
+    out.append("")
+
+    # --- other boards ---
+    others = [b for b in data["boards"] if b != ref]
+    if others:
+        out += ["## Every board: ours / CMSIS-NN build", "",
+                "Instructions per inference, ours against the CMSIS-NN build of the same model on "
+                "the same board (at most 1.000 is the goal). On a core without the DSP "
+                "extension both run their plain C paths.", "",
+                "| model | " + " | ".join(_board(data, b) for b in data["boards"]) + " |",
+                "|---|" + "---:|" * len(data["boards"])]
+        index = {(r["model"], r["board"]): r for r in data["rows"]}
+        for key in data["models"]:
+            cells = []
+            for b in data["boards"]:
+                r = index.get((key, b))
+                if r is None:
+                    cells.append("-")
+                elif r["status"] != "measured":
+                    cells.append("skipped (see below)")
+                else:
+                    cells.append(f"{_r(ratio(ours(r), theirs(r)))} ({_n(ours(r))} vs "
+                                 f"{_n(theirs(r))})")
+            if any(c != "-" for c in cells):
+                out.append(f"| {_label(data, key)} | " + " | ".join(cells) + " |")
+        out.append("")
+
+    # --- per op ---
+    out += [f"## Per op, on {ref}", "",
+            "Instructions of each op's layers summed (the per-layer timed run); \"on CMSIS-NN\" "
+            "counts the layers the CMSIS-NN build runs on CMSIS-NN's kernels (the others run "
+            "ours in both builds).", ""]
+    for r in rows:
+        m = data["models"].get(r["model"], {})
+        name = _label(data, r["model"]) + (f" (`{m['file']}`)" if m.get("file") else "")
+        out += [f"### {name}", "",
+                "| op | layers (on CMSIS-NN) | MACs | ours | CMSIS-NN build | ours / CMSIS-NN | "
+                "instructions per MAC: ours (CMSIS-NN build) |",
+                "|---|---:|---:|---:|---:|---:|---:|"]
+        for o in per_op(r):
+            out.append(f"| {o['op']} | {o['layers']} ({o['on_cmsis']}) | {_n(o['macs'])} | "
+                       f"{_n(o['ours'])} | {_n(o[CMSIS])} | {_r(ratio(o['ours'], o[CMSIS]))} | "
+                       + (f"{_r(per_mac(o['ours'], o['macs']), 2)} "
+                          f"({_r(per_mac(o[CMSIS], o['macs']), 2)})" if o["macs"] else "-")
+                       + " |")
+        out.append("")
+
+    if data.get("notes"):
+        out += ["## Not measured", ""] + [f"- {n}" for n in data["notes"]] + [""]
+    return "\n".join(out)
