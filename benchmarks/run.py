@@ -89,9 +89,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def case_patterns(shape: config.Shape, patterns: list[config.Pattern]) -> list[config.Pattern]:
-    """The patterns a shape is measured with: all of them for FC and conv; for the dense-only
-    ops (depthwise, ADD) unstructured 0% alone (if selected): their weights stay dense."""
-    if shape.sparse_capable:
+    """The patterns a shape is measured with: all of them for the FC and conv shapes of
+    config.SPARSE_SHAPES; unstructured 0% alone (if selected) for the other shapes and the
+    dense-only ops (depthwise, ADD), whose weights stay dense."""
+    if shape.sparse_capable and shape.name in config.SPARSE_SHAPES:
         return list(patterns)
     return [p for p in patterns if p.kind == "unstructured" and p.sparsity == 0.0]
 

@@ -87,8 +87,10 @@ def test_parse_shape_says_what_is_wrong(name, message):
 def test_dense_only_shapes_take_the_dense_pattern_alone():
     from benchmarks.run import case_patterns, parse_args
 
-    dw, fc = config.parse_shape("dw-25x5x64-3x3-same"), config.parse_shape("640x128")
+    dw, fc = config.parse_shape("dw-25x5x64-3x3-same"), config.parse_shape("784x300")
+    model_fc = config.parse_shape("640x128")  # a real model's shape: measured dense only
     assert case_patterns(fc, list(config.PATTERNS)) == list(config.PATTERNS)
+    assert case_patterns(model_fc, list(config.PATTERNS)) == [config.Pattern("unstructured", 0.0)]
     assert case_patterns(dw, list(config.PATTERNS)) == [config.Pattern("unstructured", 0.0)]
     assert case_patterns(dw, [config.Pattern("unstructured", 0.9)]) == []
     assert parse_args(["--quick"]).shapes == list(config.QUICK_SHAPES)
