@@ -284,8 +284,9 @@ def cmsis_text(rows) -> str:
             "shape and board, at 0% sparsity (its kernels do not skip zeros), checked bit-exact "
             "like ours; its `kernel_symbols` are the `arm_*` functions linked. Every figure of "
             "ours is given with its ratio to CMSIS-NN's in parentheses. It needs CMSIS-NN's "
-            "sources (`CMSIS_NN_DIR`, default `../shared/third_party/cmsis-nn`, and "
-            "`CMSIS_CORE_DIR`); without them the run skips these rows with a note.")
+            "sources: `CMSIS_NN_DIR`, a clone of github.com/ARM-software/CMSIS-NN, and "
+            "`CMSIS_CORE_DIR`, CMSIS 6's `CMSIS/Core/Include`; without them the run skips these "
+            "rows with a note.")
     if not any(r["format"] == CMSIS for r in rows):
         text += (f" **This run has no `{CMSIS}` rows: CMSIS-NN was not measured** (its sources "
                  "were not found, or `--formats` left it out).")
