@@ -28,7 +28,7 @@ void es_conv2_dense_s8_dsp(const es_matvec_t *mp, const uint32_t *cols2, int8_t 
         const int8_t *w0 = row, *w1 = row + cols;
         const uint32_t *c = cols2;
         int32_t a00 = m->bias[r], a01 = a00, a10 = m->bias[r + 1u], a11 = a10;
-#if defined(__ARM_FEATURE_DSP) && defined(__thumb2__)
+#if defined(__ARM_FEATURE_DSP) && defined(__thumb2__) && defined(__OPTIMIZE__)
         if (c != end) {
             /* the loop below in twelve registers (gcc spills two pointers from the C form):
              * per group of four columns 2 LDR, 3 LDRD, 4 SXTB16, 8 SMLAD, CMP, BNE */

@@ -12,7 +12,7 @@ void es_matvec_dense_s8_dsp(const es_matvec_t *mp, const int8_t *x, int8_t *y)
     const uint32_t cols = m->cols, cols4 = cols & ~3u;
     const int8_t *w0 = m->weights;
     uint32_t r = 0, c;
-#if defined(__ARM_FEATURE_DSP) && defined(__thumb2__)
+#if defined(__ARM_FEATURE_DSP) && defined(__thumb2__) && defined(__OPTIMIZE__)
     /* three rows share each input expansion: per four columns one LDR and two SXTB16 for the
      * input, then per row one LDR, two SXTB16 and two SMLAD (20 instructions per 12
      * multiply-accumulates with the loop's CMP and BNE) */

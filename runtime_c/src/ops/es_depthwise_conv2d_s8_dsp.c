@@ -5,7 +5,7 @@
 #include "es_dsp.h"
 
 #define ES_DW_KERNEL es_depthwise_conv2d_s8_dsp
-#if defined(__ARM_FEATURE_DSP) && defined(__thumb2__)
+#if defined(__ARM_FEATURE_DSP) && defined(__thumb2__) && defined(__OPTIMIZE__)
 /* Inline asm: gcc otherwise hoists the unrolled 3x3 window's eighteen loads and spills them to
  * the stack. One tap: the words at ip + o1 and wp + o2, (in + offset) and w as halfword pairs
  * of channels 0,2 and 1,3, four multiply-accumulates. */
@@ -32,7 +32,24 @@
                 : "memory");                                                                \
     } while (0)
 /* one whole 3-wide window row: taps at ip, ip + c, ip + 2c and the same for wp (depth
- * multiplier 1: the input's and the weights' tap strides are both the channel count) */
+ * multiplier 1: the input's and the weights' tap strides are both the channel count). At -O2
+ * and -O3 in thirteen registers; -Os keeps one more register for itself, so there the
+ * pointers step by c inside (twelve registers, two instructions more per row). */
+#if defined(__OPTIMIZE_SIZE__)
+#define ES_DW_ROW3(ip_, wp_, s1_, s2_)                                                      \
+    do {                                                                                    \
+        uint32_t x_, w_, t_, u_;                                                            \
+        const int8_t *i_ = (ip_), *k_ = (wp_);                                              \
+        (void)(s2_);                                                                        \
+        __asm__(ES_DW_TAP_ASM("", "") ES_DW_TAP_ASM(", %[c]", ", %[c]")                     \
+                "add     %[i], %[i], %[c]\n\t"                                              \
+                "add     %[k], %[k], %[c]\n\t"                                              \
+                ES_DW_TAP_ASM(", %[c]", ", %[c]")                                           \
+                : ES_DW_ASM_OUTPUTS, [i] "+r"(i_), [k] "+r"(k_)                             \
+                : [o] "r"(off2), [c] "r"(s1_)                                               \
+                : "memory");                                                                \
+    } while (0)
+#else
 #define ES_DW_ROW3(ip_, wp_, s1_, s2_)                                                      \
     do {                                                                                    \
         uint32_t x_, w_, t_, u_;                                                            \
@@ -42,6 +59,7 @@
                 : [i] "r"(ip_), [k] "r"(wp_), [o] "r"(off2), [c] "r"(s1_), [c2] "r"(s2_)   \
                 : "memory");                                                                \
     } while (0)
+#endif
 #else
 /* (in + offset) and w as halfword pairs of channels 0,2 and 1,3 */
 #define ES_DW_QUAD(ip, wp)                                                                  \
