@@ -149,6 +149,41 @@ def test_firmware_links_only_the_models_kernels(generated, tmp_path):
     assert not funcs & unused, funcs & unused
 
 
+@pytest.mark.firmware
+@pytest.mark.qemu
+def test_dense_fc_only_firmware_does_not_link_the_conv_kernel(tmp_path):
+    """A model whose dense layers are all FULLY_CONNECTED names es_format_dense_fc (no conv2
+    hook), so the two-pixel conv kernel is not in its firmware; it still runs."""
+    require("arm-none-eabi-gcc")
+    import numpy as np
+
+    from toolchain.codegen.model import write_model_sources
+    from toolchain.pipeline import plan_model
+    from toolchain.targets.boards import load_board
+    from toolchain.targets.build import build_firmware
+    from toolchain.targets.stack import elf_functions
+
+    plan = plan_model(VALID.read_bytes(), "registry", force_format="dense")
+    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
+    text = (tmp_path / "src" / "model.c").read_text()
+    assert "&es_format_dense_fc," in text and "&es_format_dense," not in text
+    board = load_board("mps2-an386")
+    x = np.random.default_rng(0).integers(-128, 128, (3, plan.graph.tensors[plan.graph.inputs[0]].size_bytes),
+                                          dtype=np.int64).astype(np.int8)
+    fw = build_firmware(tmp_path / "src", tmp_path / "fw", board, x, "registry")
+    funcs = elf_functions(fw.elf)
+    assert "es_matvec_dense_s8_dsp" in funcs
+    assert not {"es_conv2_dense_s8_dsp", "es_conv2_dense_s8"} & funcs
+    require("qemu-system-arm")
+    from toolchain.targets.qemu import run_qemu
+    from toolchain.verify.reference import reference_outputs
+
+    shape = plan.graph.tensors[plan.graph.inputs[0]].shape[1:]
+    want = reference_outputs(VALID.read_bytes(), x.reshape(3, *shape)).reshape(3, -1)
+    got = run_qemu(fw.elf, board).outputs.reshape(3, -1)
+    np.testing.assert_array_equal(got, want)
+
+
 def test_model_names_cannot_end_the_generated_comments():
     from toolchain.codegen.model import c_comment
 

@@ -260,9 +260,10 @@ def test_strict_flags_catch_a_sign_conversion(tmp_path):
     assert _compile_only("gcc", ["-std=c99", *STRICT_WARNINGS], [bad], [], tmp_path)
 
 
+@pytest.mark.slow
 def test_cppcheck_clean():
     """Every class but information (errors are always on): warning, style, performance,
-    portability."""
+    portability. Slow tier: about two minutes, 78 s of it on the depthwise kernel's value flow."""
     require("cppcheck")
     proc = subprocess.run(
         ["cppcheck", "--error-exitcode=1", "--enable=warning,style,performance,portability",

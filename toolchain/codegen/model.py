@@ -42,10 +42,13 @@ def registry(blob: Blob, layers: list[Layer]) -> dict:
     used = [fmt.WeightFormat(r["format"]) if r["format"] and not l.entry.own_format else None
             for l, r in zip(layers, records)]
     formats = sorted({f for f in used if f is not None})
+    conv_formats = {f for l, f in zip(layers, used) if f is not None and l.entry.c_entry == "es_op_conv_2d"}
+    names = [fmt.FORMAT_ENTRIES[f] if f in conv_formats else
+             fmt.FORMAT_ENTRIES_NO_CONV.get(f, fmt.FORMAT_ENTRIES[f]) for f in formats]
     if len(ops) >= 0xFF or len(layers) > 0xFFFF:
         raise ValueError(f"{len(ops)} kernels / {len(layers)} layers exceed the registry's indices")
     return dict(
-        op_entries=ops, format_entries=[fmt.FORMAT_ENTRIES[f] for f in formats],
+        op_entries=ops, format_entries=names,
         layer_ops=[ops.index(l.entry.c_entry) for l in layers],
         layer_formats=[0xFF if f is None else formats.index(f) for f in used])
 

@@ -351,6 +351,12 @@ FORMAT_ENTRIES: dict[WeightFormat, str] = {
     WeightFormat.PALETTE_CSR: "es_format_palette_csr",
 }
 
+# the entry a model names instead when no CONV_2D layer uses the format: the same check, bind
+# and matvec without the conv2 hook, so the linker drops the two-pixel conv kernel
+FORMAT_ENTRIES_NO_CONV: dict[WeightFormat, str] = {
+    WeightFormat.DENSE: "es_format_dense_fc",
+}
+
 
 def params_struct(op: int, variant: int = VARIANT_DEFAULT) -> Struct:
     """The params struct of a layer record's (op, variant)."""

@@ -6,7 +6,9 @@ does exactly what this module does.
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import shlex
 import shutil
 import subprocess
@@ -110,14 +112,53 @@ def build_host_library(model_src: Path, build_dir: Path, sanitize: bool = False,
         raise BuildError(f"{model_src}: no generated model sources (*.c) to build")
     port_sources = sorted((RUNTIME_DIR / "port" / "common").glob("*.c")) + \
         sorted((RUNTIME_DIR / "port" / "host").glob("*.c"))
-    sources = model_sources + runtime_sources() + port_sources
     lib = build_dir / ("libes_model_san.so" if sanitize else "libes_model.so")
-    cmd = [cc, *HOST_CFLAGS, *(SANITIZE_FLAGS if sanitize else []),
-           f"-I{RUNTIME_DIR / 'include'}", f"-I{RUNTIME_DIR / 'src'}", f"-I{RUNTIME_DIR / 'port'}",
-           f"-I{model_src}", "-DES_REGISTRY_ALL", *[f"-D{d}" for d in defines],
-           "-o", str(lib), *map(str, sources)]
+    flags = [*HOST_CFLAGS, *(SANITIZE_FLAGS if sanitize else []),
+             f"-I{RUNTIME_DIR / 'include'}", f"-I{RUNTIME_DIR / 'src'}", f"-I{RUNTIME_DIR / 'port'}",
+             "-DES_REGISTRY_ALL", *[f"-D{d}" for d in defines]]
+    runtime_objs = _host_runtime_objects(cc, flags, runtime_sources() + port_sources)
+    cmd = [cc, *flags, f"-I{model_src}", "-o", str(lib), *map(str, model_sources), *map(str, runtime_objs)]
     _run(cmd, f"host build of {model_src}")
     return lib
+
+
+def host_cache_dir() -> Path:
+    """Where host builds keep the runtime's compiled objects: $EDGESPARSE_CACHE, else
+    $XDG_CACHE_HOME/edgesparse, else ~/.cache/edgesparse."""
+    if os.environ.get("EDGESPARSE_CACHE"):
+        return Path(os.environ["EDGESPARSE_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgesparse"
+
+
+def _host_runtime_objects(cc: str, flags: list[str], sources: list[Path]) -> list[Path]:
+    """The runtime's objects for these flags, compiled once and reused by every later host
+    build with the same compiler, flags and runtime sources (the key hashes every file under
+    runtime_c, so an edited kernel is recompiled). A new set is compiled in a private
+    directory and renamed into place, so concurrent builds never see half-written objects."""
+    digest = hashlib.sha256()
+    digest.update(shlex.join([cc, *flags]).encode())
+    for path in sorted(p for p in RUNTIME_DIR.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(RUNTIME_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    root = host_cache_dir() / "host-runtime"
+    final = root / digest.hexdigest()[:24]
+    objs = [final / (src.stem + ".o") for src in sources]
+    if all(o.is_file() for o in objs):
+        return objs
+    import tempfile
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
+    try:
+        compile_flags = [f for f in flags if f != "-shared"]
+        _run([cc, *compile_flags, "-c", *map(str, sources)], "host build of the runtime", cwd=tmp)
+        try:
+            os.replace(tmp, final)
+        except OSError:  # another build put the same objects there first
+            if not all(o.is_file() for o in objs):
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return objs
 
 
 def qemu_args(board: Board) -> list[str]:

@@ -31,3 +31,15 @@ const es_format_entry_t es_format_dense = {
     es_matvec_dense_s8, es_conv2_dense_s8,
 #endif
 };
+
+/* The same format for a model whose dense layers are all FULLY_CONNECTED: no conv2 hook, so
+ * --gc-sections drops the two-pixel conv kernel from its firmware (the generated registry
+ * names this entry then; toolchain/codegen/model.py). */
+const es_format_entry_t es_format_dense_fc = {
+    ES_FMT_DENSE, es_dense_check, es_dense_bind, 0, 0,
+#if ES_ISA >= ES_ISA_DSP
+    es_matvec_dense_s8_dsp, 0,
+#else
+    es_matvec_dense_s8, 0,
+#endif
+};
