@@ -87,6 +87,22 @@ ES_INLINE int32_t es_smlatt(uint32_t a, uint32_t b, int32_t acc)
     return r;
 }
 
+/* acc + hi(a)*lo(b), halfwords signed. */
+ES_INLINE int32_t es_smlatb(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlatb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* acc + lo(a)*hi(b), halfwords signed. */
+ES_INLINE int32_t es_smlabt(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlabt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
 #else
 
 ES_INLINE uint32_t es_sxtb16(uint32_t x)
@@ -133,6 +149,18 @@ ES_INLINE int32_t es_smlabb(uint32_t a, uint32_t b, int32_t acc)
 ES_INLINE int32_t es_smlatt(uint32_t a, uint32_t b, int32_t acc)
 {
     const int32_t p = (int32_t)(int16_t)(a >> 16) * (int32_t)(int16_t)(b >> 16);
+    return (int32_t)((uint32_t)acc + (uint32_t)p);
+}
+
+ES_INLINE int32_t es_smlatb(uint32_t a, uint32_t b, int32_t acc)
+{
+    const int32_t p = (int32_t)(int16_t)(a >> 16) * (int32_t)(int16_t)(b & 0xFFFFu);
+    return (int32_t)((uint32_t)acc + (uint32_t)p);
+}
+
+ES_INLINE int32_t es_smlabt(uint32_t a, uint32_t b, int32_t acc)
+{
+    const int32_t p = (int32_t)(int16_t)(a & 0xFFFFu) * (int32_t)(int16_t)(b >> 16);
     return (int32_t)((uint32_t)acc + (uint32_t)p);
 }
 

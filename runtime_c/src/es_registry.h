@@ -70,6 +70,8 @@ typedef struct es_format_entry {
     es_matvec_fn_t matvec;
     /* CONV_2D, two output pixels per pass over the weights (es_matvec.h); NULL: one at a time. */
     es_conv2_fn_t conv2;
+    /* CONV_2D, four output pixels per pass (es_matvec.h; sparse formats); NULL: none. */
+    es_conv4_fn_t conv4;
 } es_format_entry_t;
 
 /* A generated registry also maps each layer of its model to its entries (layer_ops[i] indexes

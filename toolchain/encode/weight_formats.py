@@ -104,6 +104,8 @@ class WeightFormat:
     refusal: Callable[[np.ndarray], str | None] = field(default=lambda w: None)  # why it cannot hold w
     # CONV_2D two pixels per pass (es_format_entry_t.conv2), per ISA; None: one pixel per pass
     conv2_costs: Mapping[Isa, KernelCost] | None = None
+    # CONV_2D four pixels per pass (es_format_entry_t.conv4: the CSR formats), per ISA
+    conv4_costs: Mapping[Isa, KernelCost] | None = None
 
     def __repr__(self) -> str:
         return f"<weight format {self.name}>"
@@ -165,9 +167,16 @@ class WeightFormat:
         """Whether CONV_2D layers in this format run two output pixels per pass."""
         return self.conv2_costs is not None
 
+    @property
+    def conv4(self) -> bool:
+        """Whether CONV_2D layers in this format run four output pixels per pass."""
+        return self.conv4_costs is not None
+
     def cost(self, isa: Isa, conv: bool = False) -> KernelCost:
-        """Per-unit and per-output cost of the kernel (conv: of a CONV_2D layer, whose pixels
-        the two-pixel kernel takes in pairs when the format has one)."""
+        """Per-unit and per-output cost of the kernel, per output pixel (conv: of a CONV_2D
+        layer, whose pixels the format's two- or four-pixel kernel takes together)."""
+        if conv and self.conv4:
+            return lookup(self.conv4_costs, isa)
         return lookup(self.conv2_costs if conv and self.conv2 else self.costs, isa)
 
     def coding_cost(self, weights: np.ndarray, coding: Coding = Coding.RAW) -> float:
@@ -208,11 +217,13 @@ DENSE = WeightFormat(
     conv2_costs={Isa.DSP: KernelCost(1.2, 30.0), Isa.C: KernelCost(2.85, 35.0)})
 CSR8 = WeightFormat(
     csr.NAME, fmt.WeightFormat.CSR8, {Coding.RAW: csr}, _same(KernelCost(6.1, 51.0)),
-    units=lambda w: int(csr.entries(w)[0].sum()), index_bits=8)
+    units=lambda w: int(csr.entries(w)[0].sum()), index_bits=8,
+    conv4_costs={Isa.DSP: KernelCost(1.95, 45.0), Isa.C: KernelCost(2.75, 45.0)})
 CSR16 = WeightFormat(
     csr16.NAME, fmt.WeightFormat.CSR16, {Coding.RAW: csr16},
     {Isa.DSP: KernelCost(4.4, 51.0), Isa.C: KernelCost(5.05, 51.0)},
-    units=lambda w: int(np.count_nonzero(w)), index_bits=16)
+    units=lambda w: int(np.count_nonzero(w)), index_bits=16,
+    conv4_costs={Isa.DSP: KernelCost(1.95, 45.0), Isa.C: KernelCost(2.75, 45.0)})
 BLOCK1X4 = WeightFormat(
     block.NAME, fmt.WeightFormat.BLOCK1X4, {Coding.RAW: block},
     {Isa.DSP: KernelCost(11.7, 51.0), Isa.C: KernelCost(17.8, 51.0)},

@@ -65,8 +65,8 @@ def ram_bytes(layer: Layer, fmt: str) -> int:
 def scratch_bytes(layer: Layer, fmt: str) -> int:
     """Arena scratch the layer's kernel needs with weight format fmt (runtime_c checks the
     same sizes: es_conv2d_im2col_bytes + es_matvec_scratch_bytes, the latter the format
-    spec's scratch_bytes; a format with a two-pixel conv kernel, spec.conv2, needs its int16
-    column pair)."""
+    spec's scratch_bytes; a format with a two- or four-pixel conv kernel, spec.conv2 or
+    spec.conv4, needs its int16 columns)."""
     if layer.weights is None or layer.opcode not in (OpCode.FULLY_CONNECTED, OpCode.CONV_2D):
         return 0
     cols = layer.weights.shape[1]
@@ -75,7 +75,11 @@ def scratch_bytes(layer: Layer, fmt: str) -> int:
     if layer.opcode == OpCode.CONV_2D:
         p = layer.params
         direct = p["k_h"] == 1 and p["k_w"] == 1 and p["pad_top"] == 0 and p["pad_left"] == 0
-        if spec.conv2:
+        if spec.conv4:
+            # four pixels' columns interleaved as int16 (es_conv4_bytes), gathered through
+            # four int8 columns unless read straight from the input
+            need += cols * 8 + (0 if direct else 4 * align(cols))
+        elif spec.conv2:
             # two pixels' columns as int16 pairs (es_conv2_bytes), plus an int8 column to
             # expand from when the taps are not whole groups of four
             need += (cols + 3) // 4 * 16 + (0 if direct or p["in_c"] % 4 == 0 else align(cols))

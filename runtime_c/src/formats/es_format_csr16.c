@@ -31,8 +31,8 @@ static es_status_t es_csr16_check(const es_check_t *c, uint32_t offset, uint32_t
 const es_format_entry_t es_format_csr16 = {
     ES_FMT_CSR16, es_csr16_check, es_sparse_bind, 0, 0,
 #if ES_ISA >= ES_ISA_DSP
-    es_matvec_csr16_s8_dsp, 0
+    es_matvec_csr16_s8_dsp, 0, es_conv4_csr16_s8_dsp,
 #else
-    es_matvec_csr16_s8, 0
+    es_matvec_csr16_s8, 0, es_conv4_csr16_s8,
 #endif
 };

@@ -33,4 +33,9 @@ static es_status_t es_csr8_check(const es_check_t *c, uint32_t offset, uint32_t 
 
 const es_format_entry_t es_format_csr8 = {
     ES_FMT_CSR8, es_csr8_check, es_sparse_bind, 0, 0, es_matvec_csr8_s8, 0,
+#if ES_ISA >= ES_ISA_DSP
+    es_conv4_csr8_s8_dsp,
+#else
+    es_conv4_csr8_s8,
+#endif
 };

@@ -26,9 +26,9 @@ static void es_dense_bind(es_matvec_t *m, const uint8_t *blob, uint32_t offset, 
 const es_format_entry_t es_format_dense = {
     ES_FMT_DENSE, es_dense_check, es_dense_bind, 0, 0,
 #if ES_ISA >= ES_ISA_DSP
-    es_matvec_dense_s8_dsp, es_conv2_dense_s8_dsp,
+    es_matvec_dense_s8_dsp, es_conv2_dense_s8_dsp, 0,
 #else
-    es_matvec_dense_s8, es_conv2_dense_s8,
+    es_matvec_dense_s8, es_conv2_dense_s8, 0,
 #endif
 };
 
@@ -38,8 +38,8 @@ const es_format_entry_t es_format_dense = {
 const es_format_entry_t es_format_dense_fc = {
     ES_FMT_DENSE, es_dense_check, es_dense_bind, 0, 0,
 #if ES_ISA >= ES_ISA_DSP
-    es_matvec_dense_s8_dsp, 0,
+    es_matvec_dense_s8_dsp, 0, 0,
 #else
-    es_matvec_dense_s8, 0,
+    es_matvec_dense_s8, 0, 0,
 #endif
 };

@@ -42,8 +42,8 @@ static uint32_t es_nm24_scratch_bytes(uint32_t cols)
 const es_format_entry_t es_format_nm24 = {
     ES_FMT_NM24, es_nm24_check, es_sparse_bind, es_nm24_scratch_bytes, 0,
 #if ES_ISA >= ES_ISA_DSP
-    es_matvec_nm24_s8_dsp, 0
+    es_matvec_nm24_s8_dsp, 0, 0
 #else
-    es_matvec_nm24_s8, 0
+    es_matvec_nm24_s8, 0, 0
 #endif
 };

@@ -52,10 +52,10 @@ static void es_palette_kept(const uint8_t *blob, uint32_t offset, uint32_t *ram_
 }
 
 const es_format_entry_t es_format_palette = {
-    ES_FMT_PALETTE, es_palette_dense_check, es_palette_bind, 0, es_palette_kept, es_matvec_palette_s8, 0,
+    ES_FMT_PALETTE, es_palette_dense_check, es_palette_bind, 0, es_palette_kept, es_matvec_palette_s8, 0, 0,
 };
 
 const es_format_entry_t es_format_palette_csr = {
     ES_FMT_PALETTE_CSR, es_palette_csr_check, es_palette_bind, 0, es_palette_kept,
-    es_matvec_palette_csr_s8, 0,
+    es_matvec_palette_csr_s8, 0, 0,
 };

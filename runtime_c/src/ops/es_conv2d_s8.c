@@ -3,7 +3,9 @@
  * exactly) and run the format's matrix-vector kernel over the output channels. An unpadded
  * 1x1 convolution reads its column straight from the input. A format with a two-pixel kernel
  * (dense) gets two pixels' columns at a time, expanded to int16 pairs once per pixel, so each
- * weight it loads serves two multiply-accumulates. */
+ * weight it loads serves two multiply-accumulates; a format with a four-pixel kernel (the CSR
+ * formats) gets four pixels' columns interleaved as int16, so each stored weight's index and
+ * value loads serve four. */
 #include <string.h>
 
 #include "es_kernels.h"
@@ -32,6 +34,10 @@ static int es_conv_direct(const es_conv_params_t *p)
 uint32_t es_conv2d_im2col_bytes(const es_conv_params_t *p, const es_format_entry_t *f)
 {
     const uint32_t cols = (uint32_t)p->k_h * p->k_w * p->in_c;
+    if (f->conv4 != 0) {
+        /* the interleaved int16 buffer, and four int8 columns to gather from */
+        return es_conv4_bytes(cols) + (es_conv_direct(p) ? 0u : 4u * ((cols + 3u) & ~3u));
+    }
     if (f->conv2 != 0) {
         /* the int16 pair buffer; an int8 column first only when taps are not whole groups */
         return es_conv2_bytes(cols) + (es_conv_direct(p) || (p->in_c & 3u) == 0u ? 0u : (cols + 3u) & ~3u);
@@ -141,6 +147,31 @@ static void es_conv2_fill(const es_conv_params_t *p, const int8_t *input, uint32
     }
 }
 
+/* Output pixels px[0..3]'s columns into the four-pixel buffer cols4 (es_matvec.h), gathered
+ * through col8 (four int8 columns) unless the convolution reads them from the input. */
+static void es_conv4_fill(const es_conv_params_t *p, const int8_t *input, const uint32_t px[4], int8_t *col8,
+                          uint32_t *cols4)
+{
+    const uint32_t cols = (uint32_t)p->k_h * (uint32_t)p->k_w * (uint32_t)p->in_c;
+    const uint32_t stride = (cols + 3u) & ~3u;
+    const int8_t *c[4];
+    uint32_t k, i;
+    for (k = 0; k < 4u; ++k) {
+        const int oy = (int)(px[k] / p->out_w), ox = (int)(px[k] % p->out_w);
+        const int y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
+        if (es_conv_direct(p)) {
+            c[k] = input + ((uint32_t)y0 * (uint32_t)p->in_w + (uint32_t)x0) * (uint32_t)p->in_c;
+        } else {
+            es_im2col(p, input, y0, x0, (int8_t)(-p->input_offset), col8 + k * stride);
+            c[k] = col8 + k * stride;
+        }
+    }
+    for (i = 0; i < cols; ++i, cols4 += 2) {
+        cols4[0] = (uint32_t)(uint16_t)c[0][i] | ((uint32_t)(uint16_t)c[1][i] << 16);
+        cols4[1] = (uint32_t)(uint16_t)c[2][i] | ((uint32_t)(uint16_t)c[3][i] << 16);
+    }
+}
+
 void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const uint8_t *blob, uint8_t *arena,
                   const int8_t *input, int8_t *output)
 {
@@ -160,6 +191,25 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
     m.act_min = p->act_min;
     m.act_max = p->act_max;
     m.scratch = col + col_bytes;
+    if (f->conv4 != 0) {
+        /* four pixels per pass over the stored weights; the last pass repeats its last pixel */
+        const es_conv4_fn_t fn4 = f->conv4;
+        const uint32_t pixels = (uint32_t)p->out_h * p->out_w;
+        uint32_t *cols4 = (uint32_t *)(void *)col;
+        int8_t *col8 = col + es_conv4_bytes(cols);
+        uint32_t i, k;
+        for (i = 0; i < pixels; i += 4u) {
+            uint32_t px[4];
+            int8_t *y[4];
+            for (k = 0; k < 4u; ++k) {
+                px[k] = i + k < pixels ? i + k : pixels - 1u;
+                y[k] = output + px[k] * p->out_c;
+            }
+            es_conv4_fill(p, input, px, col8, cols4);
+            fn4(&m, cols4, y);
+        }
+        return;
+    }
     if (f->conv2 != 0) {
         /* two pixels per pass over the weights; an odd last pixel runs as both */
         const es_conv2_fn_t fn2 = f->conv2;

@@ -1,0 +1,137 @@
+/* The four-pixel CONV_2D kernel of the CSR formats (es_matvec.h's es_conv4_fn_t), included by
+ * es_conv4_csr8_s8[_dsp].c and es_conv4_csr16_s8[_dsp].c with
+ *   ES_C4_NAME   the function's name
+ *   ES_C4_CSR8   defined: 8-bit relative column deltas (CSR8); else absolute uint16 (CSR16)
+ *   ES_C4_DSP    defined: four stored weights per word through SXTB16 and SMLAxy
+ * A stored weight costs one index load, one doubleword load of its column's four inputs
+ * (int16 pairs) and four multiply-adds: the index and weight loads serve four pixels. */
+#include "es_dsp.h"
+#include "es_matvec.h"
+
+#ifdef ES_C4_CSR8
+typedef uint8_t es_c4_index_t;
+/* the column of entry k: each delta moves the column pointer */
+#define ES_C4_AT(k) (xp += 2u * d[k])
+/* the same in the assembly (ES_C4_ASM_Q: the register holding the column's address) */
+#define ES_C4_ASM_AT(k) "ldrb %[t], [%[d], #" #k "]\n\tadd %[xp], %[xp], %[t], lsl #3\n\t"
+#define ES_C4_ASM_Q "%[xp]"
+#define ES_C4_ASM_BASE [xp] "+r"(xp)
+#else
+typedef uint16_t es_c4_index_t;
+#define ES_C4_AT(k) (cols4 + 2u * d[k])
+#define ES_C4_ASM_AT(k) "ldrh %[t], [%[d], #" #k "*2]\n\tadd %[t], %[base], %[t], lsl #3\n\t"
+#define ES_C4_ASM_Q "%[t]"
+#define ES_C4_ASM_BASE [base] "+r"(base)
+#endif
+
+/* the four pixels' inputs at q times weight w (an int32), plain C */
+#define ES_C4_MAC(q, w)                                  \
+    do {                                                 \
+        const int16_t *h_ = (const int16_t *)(const void *)(q); \
+        const int32_t w_ = (w);                          \
+        a0 += h_[0] * w_;                                \
+        a1 += h_[1] * w_;                                \
+        a2 += h_[2] * w_;                                \
+        a3 += h_[3] * w_;                                \
+    } while (0)
+
+/* the same with the weight in the low (B) or high (T) halfword of a packed pair */
+#define ES_C4_MAC_B(q, wp)                               \
+    do {                                                 \
+        const uint32_t lo_ = (q)[0], hi_ = (q)[1];       \
+        a0 = es_smlabb(lo_, (wp), a0);                   \
+        a1 = es_smlatb(lo_, (wp), a1);                   \
+        a2 = es_smlabb(hi_, (wp), a2);                   \
+        a3 = es_smlatb(hi_, (wp), a3);                   \
+    } while (0)
+#define ES_C4_MAC_T(q, wp)                               \
+    do {                                                 \
+        const uint32_t lo_ = (q)[0], hi_ = (q)[1];       \
+        a0 = es_smlabt(lo_, (wp), a0);                   \
+        a1 = es_smlatt(lo_, (wp), a1);                   \
+        a2 = es_smlabt(hi_, (wp), a2);                   \
+        a3 = es_smlatt(hi_, (wp), a3);                   \
+    } while (0)
+
+void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4])
+{
+    const es_matvec_t mv = *mp; /* locals: stores through y (int8_t) would force reloads */
+    const es_matvec_t *m = &mv;
+    int8_t *const y0 = yp[0], *const y1 = yp[1], *const y2 = yp[2], *const y3 = yp[3];
+    const es_c4_index_t *d = (const es_c4_index_t *)m->index;
+    const int8_t *v = m->values;
+    const uint32_t *base = cols4;
+    uint32_t r;
+    (void)base;
+    for (r = 0; r < m->rows; ++r) {
+        int32_t a0 = m->bias[r], a1 = a0, a2 = a0, a3 = a0;
+        uint32_t n = m->counts[r];
+#ifdef ES_C4_CSR8
+        const uint32_t *xp = cols4;
+#endif
+        for (; n >= 4u; n -= 4u, d += 4, v += 4) {
+#if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
+            /* four stored weights: per weight an index load, its column's address, one LDRD of
+             * the four pixels' inputs and four multiply-adds (eleven registers) */
+            const uint32_t w = es_read_u32(v);
+            const uint32_t w02 = es_sxtb16(w), w13 = es_sxtb16_ror8(w);
+            uint32_t t_, lo_, hi_;
+            __asm__ volatile(
+                ES_C4_ASM_AT(0) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t"
+                "smlabb %[a0], %[lo], %[w02], %[a0]\n\tsmlatb %[a1], %[lo], %[w02], %[a1]\n\t"
+                "smlabb %[a2], %[hi], %[w02], %[a2]\n\tsmlatb %[a3], %[hi], %[w02], %[a3]\n\t"
+                ES_C4_ASM_AT(1) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t"
+                "smlabb %[a0], %[lo], %[w13], %[a0]\n\tsmlatb %[a1], %[lo], %[w13], %[a1]\n\t"
+                "smlabb %[a2], %[hi], %[w13], %[a2]\n\tsmlatb %[a3], %[hi], %[w13], %[a3]\n\t"
+                ES_C4_ASM_AT(2) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t"
+                "smlabt %[a0], %[lo], %[w02], %[a0]\n\tsmlatt %[a1], %[lo], %[w02], %[a1]\n\t"
+                "smlabt %[a2], %[hi], %[w02], %[a2]\n\tsmlatt %[a3], %[hi], %[w02], %[a3]\n\t"
+                ES_C4_ASM_AT(3) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t"
+                "smlabt %[a0], %[lo], %[w13], %[a0]\n\tsmlatt %[a1], %[lo], %[w13], %[a1]\n\t"
+                "smlabt %[a2], %[hi], %[w13], %[a2]\n\tsmlatt %[a3], %[hi], %[w13], %[a3]\n\t"
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t] "=&r"(t_),
+                  [lo] "=&r"(lo_), [hi] "=&r"(hi_), ES_C4_ASM_BASE
+                : [d] "r"(d), [w02] "r"(w02), [w13] "r"(w13)
+                : "memory");
+#elif defined(ES_C4_DSP)
+            const uint32_t w = es_read_u32(v);
+            const uint32_t w02 = es_sxtb16(w), w13 = es_sxtb16_ror8(w);
+            const uint32_t *q;
+            q = ES_C4_AT(0);
+            ES_C4_MAC_B(q, w02);
+            q = ES_C4_AT(1);
+            ES_C4_MAC_B(q, w13);
+            q = ES_C4_AT(2);
+            ES_C4_MAC_T(q, w02);
+            q = ES_C4_AT(3);
+            ES_C4_MAC_T(q, w13);
+#else
+            const uint32_t *q;
+            q = ES_C4_AT(0);
+            ES_C4_MAC(q, v[0]);
+            q = ES_C4_AT(1);
+            ES_C4_MAC(q, v[1]);
+            q = ES_C4_AT(2);
+            ES_C4_MAC(q, v[2]);
+            q = ES_C4_AT(3);
+            ES_C4_MAC(q, v[3]);
+#endif
+        }
+        for (; n != 0u; --n, ++d, ++v) {
+            const uint32_t *q = ES_C4_AT(0);
+            ES_C4_MAC(q, *v);
+        }
+        y0[r] = es_matvec_out(m, a0, r);
+        y1[r] = es_matvec_out(m, a1, r);
+        y2[r] = es_matvec_out(m, a2, r);
+        y3[r] = es_matvec_out(m, a3, r);
+    }
+}
+
+#undef ES_C4_AT
+#undef ES_C4_ASM_AT
+#undef ES_C4_ASM_BASE
+#undef ES_C4_ASM_Q
+#undef ES_C4_MAC
+#undef ES_C4_MAC_B
+#undef ES_C4_MAC_T

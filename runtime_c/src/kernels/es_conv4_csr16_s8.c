@@ -1,0 +1,4 @@
+/* CSR16, four output pixels per pass over a conv layer's
+ * stored weights, plain C (es_conv4_csr.h). */
+#define ES_C4_NAME es_conv4_csr16_s8
+#include "es_conv4_csr.h"

@@ -1,0 +1,5 @@
+/* CSR8, four output pixels per pass over a conv layer's
+ * stored weights, plain C (es_conv4_csr.h). */
+#define ES_C4_NAME es_conv4_csr8_s8
+#define ES_C4_CSR8
+#include "es_conv4_csr.h"

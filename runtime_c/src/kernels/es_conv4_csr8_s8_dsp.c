@@ -1,0 +1,6 @@
+/* CSR8, four output pixels per pass over a conv layer's
+ * stored weights, with the DSP extension (es_conv4_csr.h). */
+#define ES_C4_NAME es_conv4_csr8_s8_dsp
+#define ES_C4_CSR8
+#define ES_C4_DSP
+#include "es_conv4_csr.h"

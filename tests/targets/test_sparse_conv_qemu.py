@@ -1,0 +1,51 @@
+"""The CSR formats' four-pixel CONV_2D kernels (kernels/es_conv4_csr.h) in QEMU on a DSP core,
+where their inline assembly runs (the host tests run its C form): 3x3 convs gathered through
+im2col (in_c 3, not a whole group of four, and 8), a direct 1x1, and a strided 2x2, on pixel
+counts that are not multiples of four, every output byte against TFLM's reference."""
+import numpy as np
+import pytest
+from requires import require
+
+from toolchain.encode import patterns
+
+
+@pytest.mark.firmware
+@pytest.mark.qemu
+@pytest.mark.convert
+@pytest.mark.parametrize("fmt,code_opt", [("csr8", "mixed"), ("csr16", "mixed"), ("csr16", "size")])
+def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, tmp_path, to_int8):
+    require("arm-none-eabi-gcc", "qemu-system-arm")
+    import tf_keras as keras
+
+    from toolchain.codegen.model import write_model_sources
+    from toolchain.pipeline import input_samples, plan_model, reference
+    from toolchain.targets.boards import load_board
+    from toolchain.targets.build import build_firmware
+    from toolchain.targets.qemu import run_qemu
+
+    rng = np.random.default_rng(19)
+    inp = keras.Input((9, 7, 3), batch_size=1)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inp)   # in_c 3: im2col
+    x = keras.layers.Conv2D(12, 3, padding="same")(x)                       # in_c 8
+    x = keras.layers.Conv2D(10, 1, activation="relu")(x)                    # direct 1x1
+    x = keras.layers.Conv2D(6, 2, strides=2)(x)                             # 4x3 = 12 pixels
+    model = keras.Model(inp, keras.layers.Flatten()(x))
+    for layer in model.layers:
+        ws = layer.get_weights()
+        if ws:
+            rows = patterns.keras_rows(ws[0] * rng.uniform(0.5, 3.0))
+            rows = rows * patterns.unstructured_mask(rows, 0.8)
+            ws[0] = patterns.keras_from_rows(rows, ws[0].shape).astype(np.float32)
+            layer.set_weights(ws)
+    xf = rng.uniform(-1.5, 2.0, size=(3, 9, 7, 3)).astype(np.float32)
+    tflite = to_int8(model, xf)
+    plan = plan_model(tflite, "sparse_conv", force_format=fmt)
+    assert [c.format for l, c in zip(plan.layers, plan.choices) if l.sparse_capable] == [fmt] * 4
+    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
+    xq = input_samples(plan.graph, xf)
+    board = load_board("mps2-an386")
+    fw = build_firmware(tmp_path / "src", tmp_path / "fw", board, xq, "sparse_conv", code_opt=code_opt)
+    run = run_qemu(fw.elf, board)
+    ours = run.outputs.reshape(len(xq), -1)
+    ref = reference(tflite, xq).reshape(len(xq), -1)
+    assert np.count_nonzero(ours != ref) == 0
