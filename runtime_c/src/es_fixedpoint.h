@@ -92,4 +92,32 @@ ES_INLINE int32_t es_requantize_clamp(int32_t x, int32_t multiplier, int32_t shi
            zero_point;
 }
 
+/* es_requantize_clamp of four accumulators of one channel (one multiplier and shift, e.g. four
+ * output pixels): the shift's case and its constants are worked out once, and y is updated in
+ * place before the caller stores anything, so no store can force the channel's parameters to
+ * be reloaded. Same results as four es_requantize_clamp calls. */
+ES_INLINE void es_requantize_clamp4(int32_t y[4], int32_t multiplier, int32_t shift, int32_t zero_point,
+                                    int32_t lo, int32_t hi)
+{
+    int i;
+    lo -= zero_point;
+    hi -= zero_point;
+    if (shift <= -2) {
+        const int rs = (int)-shift;
+        const uint32_t k = 1u << (rs - 2);
+        const int64_t base = (int64_t)(((uint64_t)k << 32) | (1u << 30));
+        for (i = 0; i < 4; ++i) {
+            int64_t q = base + (int64_t)y[i] * multiplier;
+            if ((int32_t)(q >> 32) < (int32_t)k) {
+                q -= (int64_t)1 << 31;
+            }
+            y[i] = es_clamp((int32_t)(q >> 32) >> (rs - 1), lo, hi) + zero_point;
+        }
+    } else {
+        for (i = 0; i < 4; ++i) {
+            y[i] = es_clamp(es_requantize(y[i], multiplier, shift), lo, hi) + zero_point;
+        }
+    }
+}
+
 #endif /* ES_FIXEDPOINT_H */

@@ -121,10 +121,18 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4
             const uint32_t *q = ES_C4_AT(0);
             ES_C4_MAC(q, *v);
         }
-        y0[r] = es_matvec_out(m, a0, r);
-        y1[r] = es_matvec_out(m, a1, r);
-        y2[r] = es_matvec_out(m, a2, r);
-        y3[r] = es_matvec_out(m, a3, r);
+        {
+            int32_t o[4];
+            o[0] = a0;
+            o[1] = a1;
+            o[2] = a2;
+            o[3] = a3;
+            es_requantize_clamp4(o, m->mult[r], m->shift[r], m->output_zero_point, m->act_min, m->act_max);
+            y0[r] = (int8_t)o[0];
+            y1[r] = (int8_t)o[1];
+            y2[r] = (int8_t)o[2];
+            y3[r] = (int8_t)o[3];
+        }
     }
 }
 
