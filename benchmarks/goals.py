@@ -1,5 +1,6 @@
 """The goals of issue 3 ("Sparse kernels that beat dense SIMD on Cortex-M", on its reference
-shapes) and issue 18's dense goal (every shape, every board: ours <= CMSIS-NN), evaluated on
+shapes), issue 18's dense goal (every shape, every board: ours <= CMSIS-NN) and issue 19's
+kernel goals (pruned kernels 2.5-6x fewer instructions than CMSIS-NN dense), evaluated on
 benchmark rows, so docs/BENCHMARKS.md says from the data whether each one is met. The lists
 and thresholds are the issues'. CMSIS-NN's figure for a board and shape is the same run's
 `cmsis-nn` row (cmsis_nn_figure); only where there is none, for a reference shape on
@@ -23,6 +24,12 @@ FC_BREAK_EVEN = 0.5  # break-even with CMSIS-NN dense at or below 50% sparsity
 STRUCTURED = (("2:4", 0.5, NM24.name, 1.6), ("block1x4", 0.9, BLOCK1X4.name, 6.0))
 CONV_SPARSITY, CONV_FACTOR = 0.8, 2.0
 M3_FROM = 0.5
+# issue 19 ("Pruned models at least 2x faster than TFLM + CMSIS-NN"), its kernel goals
+I19_FC_LIMIT = (0.9, 91_000)  # FC 784->300 at 90%: 5x fewer than CMSIS-NN dense
+I19_FC_BREAK_EVEN = 0.4
+I19_CONV_FACTOR = 2.5  # every conv and pointwise shape at 80%
+I19_STRUCTURED = (("2:4", 0.5, NM24.name, 1.6), ("block1x4", 0.9, BLOCK1X4.name, 6.0))
+I19_DEPTHWISE_FACTOR = 2.0  # depthwise at 80%
 
 
 SAME_RUN, HISTORIC = "this run", "historic"
@@ -248,7 +255,70 @@ def evaluate(rows: list[dict]) -> list[Goal]:
                                f"dense_c {dense['instructions']:,}")
     goals.append(Goal(f"Cortex-M3 ({m3}, no DSP): sparse beats our dense from {M3_FROM:.0%} "
                       "sparsity, every shape and sparsity measured", _status(flags), details))
+    goals += issue19_goals(rows)
     return goals
+
+
+def issue19_goals(rows: list[dict]) -> list[Goal]:
+    """Issue 19's kernel goals on config.REFERENCE_BOARD against this run's CMSIS-NN dense rows
+    (or the historic figure where a reference shape has none)."""
+    board = config.REFERENCE_BOARD
+    idx = _index(rows)
+    shapes = list(dict.fromkeys(r["shape"] for r in rows if r["board"] == board))
+    refs = {s: ref for s in shapes if (ref := cmsis_nn_figure(rows, board, s)) is not None}
+    out = []
+
+    s, limit = I19_FC_LIMIT
+    flags, details = [], []
+    b = best_sparse(rows, board, FC_SHAPE, "unstructured", s)
+    if b is not None:
+        flags.append(b["instructions"] <= limit)
+        details.append(f"{FC_SHAPE} at {s:.0%}: {b['format']} {b['instructions']:,} (goal <= {limit:,}"
+                       + (f"; {refs[FC_SHAPE].instructions / b['instructions']:.2f}x fewer than "
+                          f"{refs[FC_SHAPE].name}" if FC_SHAPE in refs else "") + ")")
+    if FC_SHAPE in refs:
+        be = break_even(rows, board, FC_SHAPE, refs[FC_SHAPE].instructions)
+        flags.append(be is not None and be <= I19_FC_BREAK_EVEN)
+        details.append(f"{FC_SHAPE}: break-even with {refs[FC_SHAPE].name} dense at {_pct(be)} "
+                       f"(goal <= {I19_FC_BREAK_EVEN:.0%})")
+    out.append(Goal(f"Issue 19: FC {FC_SHAPE} at 90% <= {limit:,} instructions and break-even "
+                    f"with CMSIS-NN dense at or below {I19_FC_BREAK_EVEN:.0%}", _status(flags), details))
+
+    flags, details = [], []
+    for shape, ref in refs.items():
+        if config.parse_shape(shape).op != config.CONV:
+            continue
+        b = best_sparse(rows, board, shape, "unstructured", CONV_SPARSITY)
+        if b is None:
+            continue
+        n = ref.instructions
+        flags.append(b["instructions"] * I19_CONV_FACTOR <= n and _exact(b, ref))
+        details.append(f"{shape}: {b['format']} {b['instructions']:,}, {n / b['instructions']:.2f}x "
+                       f"fewer than {ref.name} {n:,}" + _inexact(b, ref))
+    out.append(Goal(f"Issue 19: every conv and pointwise shape measured sparse, at "
+                    f"{CONV_SPARSITY:.0%} unstructured: >= {I19_CONV_FACTOR}x fewer instructions than "
+                    "CMSIS-NN dense", _status(flags), details))
+
+    flags, details = [], []
+    for pattern, s, fmt, factor in I19_STRUCTURED:
+        for shape, ref in refs.items():
+            r = idx.get((board, shape, pattern, s, fmt))
+            if r is None or r["mismatches"]:
+                continue
+            n = ref.instructions
+            flags.append(r["instructions"] * factor <= n and _exact(r, ref))
+            details.append(f"{shape} {pattern} {s:.0%}: {fmt} {r['instructions']:,}, "
+                           f"{n / r['instructions']:.2f}x fewer than {ref.name} (goal >= {factor}x)")
+    out.append(Goal("Issue 19: 2:4 >= 1.6x and block 1x4 at 90% >= 6x fewer instructions than "
+                    "CMSIS-NN dense, every shape measured", _status(flags), details))
+
+    dw = [r for r in rows if r["board"] == board and config.parse_shape(r["shape"]).op == config.DEPTHWISE
+          and r["sparsity"] >= CONV_SPARSITY]
+    out.append(Goal(f"Issue 19: depthwise at {CONV_SPARSITY:.0%} >= {I19_DEPTHWISE_FACTOR}x fewer "
+                    "instructions than CMSIS-NN dense", NOT_MEASURED if not dw else NOT_MET,
+                    ["the runtime keeps depthwise weights dense (no pruned depthwise rows)"] if not dw
+                    else []))
+    return out
 
 
 def _exact(ours: dict | None, ref: Reference) -> bool:

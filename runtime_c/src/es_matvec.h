@@ -47,7 +47,7 @@ typedef void (*es_matvec_fn_t)(const es_matvec_t *m, const int8_t *x, int8_t *y)
  * such a kernel (es_format_entry_t.conv2); es_conv2d_s8 fills cols2 (es_conv2_expand). */
 typedef void (*es_conv2_fn_t)(const es_matvec_t *m, const uint32_t *cols2, int8_t *y0, int8_t *y1);
 
-/* Four output pixels at once (CONV_2D, sparse formats): y[k] from pixel k's im2col column, the
+/* Four output pixels at once (CONV_2D; the CSR and block formats): y[k] from pixel k's im2col column, the
  * four held in cols4 as int16 and interleaved per column c: words 2c = [p0 | p1 << 16] and
  * 2c + 1 = [p2 | p3 << 16], so one doubleword load at a stored weight's column gives all four
  * inputs it multiplies (es_conv2d_s8 fills cols4). */
@@ -82,6 +82,8 @@ void es_conv4_csr8_s8(const es_matvec_t *m, const uint32_t *cols4, int8_t *const
 void es_conv4_csr8_s8_dsp(const es_matvec_t *m, const uint32_t *cols4, int8_t *const y[4]);
 void es_conv4_csr16_s8(const es_matvec_t *m, const uint32_t *cols4, int8_t *const y[4]);
 void es_conv4_csr16_s8_dsp(const es_matvec_t *m, const uint32_t *cols4, int8_t *const y[4]);
+void es_conv4_block1x4_s8(const es_matvec_t *m, const uint32_t *cols4, int8_t *const y[4]);
+void es_conv4_block1x4_s8_dsp(const es_matvec_t *m, const uint32_t *cols4, int8_t *const y[4]);
 
 /* Scratch bytes the matvec kernel of a format needs for cols columns (nm2:4: the pair table;
  * 0 for a format this build does not have): the C side of the toolchain's scratch sizes. */

@@ -1,7 +1,8 @@
-"""The CSR formats' four-pixel CONV_2D kernels (kernels/es_conv4_csr.h) in QEMU on a DSP core,
-where their inline assembly runs (the host tests run its C form): 3x3 convs gathered through
-im2col (in_c 3, not a whole group of four, and 8), a direct 1x1, and a strided 2x2, on pixel
-counts that are not multiples of four, every output byte against TFLM's reference."""
+"""The CSR and block formats' four-pixel CONV_2D kernels (kernels/es_conv4_csr.h) in QEMU on a
+DSP core, where their inline assembly runs (the host tests run its C form): 3x3 convs gathered
+through im2col (in_c 3, not a whole group of four, or 4; then 8), a direct 1x1, and a strided
+2x2, on pixel counts that are not multiples of four, every output byte against TFLM's
+reference."""
 import numpy as np
 import pytest
 from requires import require
@@ -12,8 +13,9 @@ from toolchain.encode import patterns
 @pytest.mark.firmware
 @pytest.mark.qemu
 @pytest.mark.convert
-@pytest.mark.parametrize("fmt,code_opt", [("csr8", "mixed"), ("csr16", "mixed"), ("csr16", "size")])
-def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, tmp_path, to_int8):
+@pytest.mark.parametrize("fmt,code_opt,in_c", [("csr8", "mixed", 3), ("csr16", "mixed", 3), ("csr16", "size", 3),
+                                               ("block1x4", "mixed", 4)])
+def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_c, tmp_path, to_int8):
     require("arm-none-eabi-gcc", "qemu-system-arm")
     import tf_keras as keras
 
@@ -24,8 +26,8 @@ def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, tmp
     from toolchain.targets.qemu import run_qemu
 
     rng = np.random.default_rng(19)
-    inp = keras.Input((9, 7, 3), batch_size=1)
-    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inp)   # in_c 3: im2col
+    inp = keras.Input((9, 7, in_c), batch_size=1)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inp)   # im2col
     x = keras.layers.Conv2D(12, 3, padding="same")(x)                       # in_c 8
     x = keras.layers.Conv2D(10, 1, activation="relu")(x)                    # direct 1x1
     x = keras.layers.Conv2D(6, 2, strides=2)(x)                             # 4x3 = 12 pixels
@@ -34,10 +36,11 @@ def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, tmp
         ws = layer.get_weights()
         if ws:
             rows = patterns.keras_rows(ws[0] * rng.uniform(0.5, 3.0))
-            rows = rows * patterns.unstructured_mask(rows, 0.8)
+            rows = rows * (patterns.block_mask(rows, 1, 4, 0.8) if fmt == "block1x4"
+                           else patterns.unstructured_mask(rows, 0.8))
             ws[0] = patterns.keras_from_rows(rows, ws[0].shape).astype(np.float32)
             layer.set_weights(ws)
-    xf = rng.uniform(-1.5, 2.0, size=(3, 9, 7, 3)).astype(np.float32)
+    xf = rng.uniform(-1.5, 2.0, size=(3, 9, 7, in_c)).astype(np.float32)
     tflite = to_int8(model, xf)
     plan = plan_model(tflite, "sparse_conv", force_format=fmt)
     assert [c.format for l, c in zip(plan.layers, plan.choices) if l.sparse_capable] == [fmt] * 4

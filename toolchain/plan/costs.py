@@ -6,7 +6,8 @@ palette-csr and Huffman streaming are fitted to the Deep Compression models' fc1
 (benchmarks/compression.json, 2-bit codes); dense palette to the 28x28x1 5x5 conv at 90% and
 95% (7.8 and 8.8 per weight for 4- and 8-bit containers). Dense CONV_2D runs two output pixels
 per pass (the format's conv2 kernel, its own figures: conv2_costs), fitted to the 5x5, 3x3 and
-1x1 conv shapes; dense FC to FC 784x300 and 640x128.
+1x1 conv shapes; dense FC to FC 784x300 and 640x128. The CSR and block formats run CONV_2D four
+pixels per pass (conv4_costs), fitted to the 5x5, 3x3, 1x1 and 28x28x1 conv shapes at 50-95%.
 
 A layer's cost is, per output pixel (conv) or batch row (FC),
     per_unit * units + per_output * rows + per_column_byte * im2col bytes

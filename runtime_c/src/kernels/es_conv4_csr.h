@@ -1,7 +1,9 @@
-/* The four-pixel CONV_2D kernel of the CSR formats (es_matvec.h's es_conv4_fn_t), included by
- * es_conv4_csr8_s8[_dsp].c and es_conv4_csr16_s8[_dsp].c with
+/* The four-pixel CONV_2D kernel of the CSR and block formats (es_matvec.h's es_conv4_fn_t),
+ * included by es_conv4_csr8_s8[_dsp].c, es_conv4_csr16_s8[_dsp].c and
+ * es_conv4_block1x4_s8[_dsp].c with
  *   ES_C4_NAME   the function's name
  *   ES_C4_CSR8   defined: 8-bit relative column deltas (CSR8); else absolute uint16 (CSR16)
+ *   ES_C4_BLOCK  defined: each uint16 index starts a block of four consecutive weights (1x4)
  *   ES_C4_DSP    defined: four stored weights per word through SXTB16 and SMLAxy
  * A stored weight costs one index load, one doubleword load of its column's four inputs
  * (int16 pairs) and four multiply-adds: the index and weight loads serve four pixels. */
@@ -52,6 +54,89 @@ typedef uint16_t es_c4_index_t;
         a2 = es_smlabt(hi_, (wp), a2);                   \
         a3 = es_smlatt(hi_, (wp), a3);                   \
     } while (0)
+
+/* row r's four outputs: one requantization of the channel's four accumulators, then the stores */
+#define ES_C4_STORE4()                                                                         \
+    do {                                                                                       \
+        int32_t o_[4];                                                                         \
+        o_[0] = a0;                                                                            \
+        o_[1] = a1;                                                                            \
+        o_[2] = a2;                                                                            \
+        o_[3] = a3;                                                                            \
+        es_requantize_clamp4(o_, m->mult[r], m->shift[r], m->output_zero_point, m->act_min,     \
+                             m->act_max);                                                      \
+        y0[r] = (int8_t)o_[0];                                                                 \
+        y1[r] = (int8_t)o_[1];                                                                 \
+        y2[r] = (int8_t)o_[2];                                                                 \
+        y3[r] = (int8_t)o_[3];                                                                 \
+    } while (0)
+
+#ifdef ES_C4_BLOCK
+/* one block: four weights (one word) at columns c..c+3, whose inputs are eight consecutive
+ * words of cols4 from q */
+#if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
+#define ES_C4_BLOCK_STEP(q, w)                                                                   \
+    do {                                                                                         \
+        const uint32_t w02_ = es_sxtb16(w), w13_ = es_sxtb16_ror8(w);                            \
+        uint32_t lo_, hi_;                                                                       \
+        __asm__ volatile(                                                                        \
+            "ldrd %[lo], %[hi], [%[q]]\n\t"                                                      \
+            "smlabb %[a0], %[lo], %[w02], %[a0]\n\tsmlatb %[a1], %[lo], %[w02], %[a1]\n\t"       \
+            "smlabb %[a2], %[hi], %[w02], %[a2]\n\tsmlatb %[a3], %[hi], %[w02], %[a3]\n\t"       \
+            "ldrd %[lo], %[hi], [%[q], #8]\n\t"                                                  \
+            "smlabb %[a0], %[lo], %[w13], %[a0]\n\tsmlatb %[a1], %[lo], %[w13], %[a1]\n\t"       \
+            "smlabb %[a2], %[hi], %[w13], %[a2]\n\tsmlatb %[a3], %[hi], %[w13], %[a3]\n\t"       \
+            "ldrd %[lo], %[hi], [%[q], #16]\n\t"                                                 \
+            "smlabt %[a0], %[lo], %[w02], %[a0]\n\tsmlatt %[a1], %[lo], %[w02], %[a1]\n\t"       \
+            "smlabt %[a2], %[hi], %[w02], %[a2]\n\tsmlatt %[a3], %[hi], %[w02], %[a3]\n\t"       \
+            "ldrd %[lo], %[hi], [%[q], #24]\n\t"                                                 \
+            "smlabt %[a0], %[lo], %[w13], %[a0]\n\tsmlatt %[a1], %[lo], %[w13], %[a1]\n\t"       \
+            "smlabt %[a2], %[hi], %[w13], %[a2]\n\tsmlatt %[a3], %[hi], %[w13], %[a3]\n\t"       \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [lo] "=&r"(lo_),        \
+              [hi] "=&r"(hi_)                                                                    \
+            : [q] "r"(q), [w02] "r"(w02_), [w13] "r"(w13_)                                       \
+            : "memory");                                                                         \
+    } while (0)
+#elif defined(ES_C4_DSP)
+#define ES_C4_BLOCK_STEP(q, w)                                                                   \
+    do {                                                                                         \
+        const uint32_t w02_ = es_sxtb16(w), w13_ = es_sxtb16_ror8(w);                            \
+        ES_C4_MAC_B((q), w02_);                                                                  \
+        ES_C4_MAC_B((q) + 2, w13_);                                                              \
+        ES_C4_MAC_T((q) + 4, w02_);                                                              \
+        ES_C4_MAC_T((q) + 6, w13_);                                                              \
+    } while (0)
+#else
+#define ES_C4_BLOCK_STEP(q, w)                                                                   \
+    do {                                                                                         \
+        const uint32_t wb_ = (w);                                                                \
+        ES_C4_MAC((q), (int8_t)(wb_ & 0xFFu));                                                   \
+        ES_C4_MAC((q) + 2, (int8_t)((wb_ >> 8) & 0xFFu));                                        \
+        ES_C4_MAC((q) + 4, (int8_t)((wb_ >> 16) & 0xFFu));                                       \
+        ES_C4_MAC((q) + 6, (int8_t)(wb_ >> 24));                                                 \
+    } while (0)
+#endif
+
+void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4])
+{
+    const es_matvec_t mv = *mp; /* locals: stores through y (int8_t) would force reloads */
+    const es_matvec_t *m = &mv;
+    int8_t *const y0 = yp[0], *const y1 = yp[1], *const y2 = yp[2], *const y3 = yp[3];
+    const uint16_t *d = (const uint16_t *)m->index;
+    const int8_t *v = m->values;
+    uint32_t r;
+    for (r = 0; r < m->rows; ++r) {
+        int32_t a0 = m->bias[r], a1 = a0, a2 = a0, a3 = a0;
+        uint32_t n = m->counts[r];
+        for (; n != 0u; --n, ++d, v += 4) {
+            const uint32_t *q = cols4 + 2u * *d;
+            ES_C4_BLOCK_STEP(q, es_read_u32(v));
+        }
+        ES_C4_STORE4();
+    }
+}
+#undef ES_C4_BLOCK_STEP
+#else
 
 void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4])
 {
@@ -121,20 +206,10 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4
             const uint32_t *q = ES_C4_AT(0);
             ES_C4_MAC(q, *v);
         }
-        {
-            int32_t o[4];
-            o[0] = a0;
-            o[1] = a1;
-            o[2] = a2;
-            o[3] = a3;
-            es_requantize_clamp4(o, m->mult[r], m->shift[r], m->output_zero_point, m->act_min, m->act_max);
-            y0[r] = (int8_t)o[0];
-            y1[r] = (int8_t)o[1];
-            y2[r] = (int8_t)o[2];
-            y3[r] = (int8_t)o[3];
-        }
+        ES_C4_STORE4();
     }
 }
+#endif
 
 #undef ES_C4_AT
 #undef ES_C4_ASM_AT
@@ -143,3 +218,4 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4
 #undef ES_C4_MAC
 #undef ES_C4_MAC_B
 #undef ES_C4_MAC_T
+#undef ES_C4_STORE4
