@@ -59,12 +59,18 @@ def test_python_op_entries_name_the_c_entries(tmp_path, dsp):
 
 
 def test_python_format_entries_name_the_c_entries(tmp_path):
-    lines = [f'    printf("{n} %u\\n", {n}.format);' for n in fmt.FORMAT_ENTRIES.values()]
-    externs = "".join(f"extern const es_format_entry_t {n};\n" for n in fmt.FORMAT_ENTRIES.values())
+    """Every format's entry, and its conv-less twin where it has one, carries its format value;
+    the twins have no multi-pixel conv hook."""
+    names = [*fmt.FORMAT_ENTRIES.values(), *fmt.FORMAT_ENTRIES_NO_CONV.values()]
+    lines = [f'    printf("{n} %u %d\\n", {n}.format, {n}.conv2 != 0 || {n}.conv4 != 0);' for n in names]
+    externs = "".join(f"extern const es_format_entry_t {n};\n" for n in names)
     out = _run_c(tmp_path, externs + "int main(void) {\n" + "\n".join(lines) + "\n    return 0;\n}\n")
-    got = dict(l.split() for l in out.splitlines())
-    assert {f: int(got[n]) for f, n in fmt.FORMAT_ENTRIES.items()} == \
+    got = {l.split()[0]: tuple(map(int, l.split()[1:])) for l in out.splitlines()}
+    assert {f: got[n][0] for f, n in fmt.FORMAT_ENTRIES.items()} == \
         {f: int(f) for f in fmt.FORMAT_ENTRIES}
+    assert {f: got[n] for f, n in fmt.FORMAT_ENTRIES_NO_CONV.items()} == \
+        {f: (int(f), 0) for f in fmt.FORMAT_ENTRIES_NO_CONV}
+    assert all(got[fmt.FORMAT_ENTRIES[f]][1] == 1 for f in fmt.FORMAT_ENTRIES_NO_CONV)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +89,7 @@ def test_generated_registry_lists_exactly_the_models_kernels(generated):
     plan, src = generated
     text = (src / "model.c").read_text()
     listed = set(re.findall(r"&(es_op_\w+|ES_ISA_ENTRY\(\w+\)|es_format_\w+),", text))
-    want = {l.entry.c_entry for l in plan.layers} | {"es_format_csr8"}
+    want = {l.entry.c_entry for l in plan.layers} | {"es_format_csr8_fc"}  # FC only: no conv4
     assert listed == want
     assert "es_format_dense" not in listed and "es_op_softmax" not in {l.entry.c_entry for l in plan.layers}
     # one layer per comment line, 16 bytes per blob line, each region labelled
@@ -145,7 +151,8 @@ def test_firmware_links_only_the_models_kernels(generated, tmp_path):
     assert "es_matvec_csr8_s8" in funcs and "es_fully_connected_s8" in funcs
     unused = {"es_softmax_s8", "es_conv2d_s8", "es_depthwise_conv2d_s8_dsp", "es_mean_s8",
               "es_mul_s8", "es_pad_s8", "es_matvec_dense_s8_dsp", "es_matvec_palette_s8",
-              "es_matvec_palette_csr_s8", "es_palette_check", "es_huff_walk", "es_matvec_nm24_s8_dsp"}
+              "es_matvec_palette_csr_s8", "es_palette_check", "es_huff_walk", "es_matvec_nm24_s8_dsp",
+              "es_conv4_csr8_s8", "es_conv4_csr8_s8_dsp"}
     assert not funcs & unused, funcs & unused
 
 

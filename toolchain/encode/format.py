@@ -352,9 +352,12 @@ FORMAT_ENTRIES: dict[WeightFormat, str] = {
 }
 
 # the entry a model names instead when no CONV_2D layer uses the format: the same check, bind
-# and matvec without the conv2 hook, so the linker drops the two-pixel conv kernel
+# and matvec without the conv2 / conv4 hook, so the linker drops the multi-pixel conv kernel
 FORMAT_ENTRIES_NO_CONV: dict[WeightFormat, str] = {
     WeightFormat.DENSE: "es_format_dense_fc",
+    WeightFormat.CSR8: "es_format_csr8_fc",
+    WeightFormat.CSR16: "es_format_csr16_fc",
+    WeightFormat.BLOCK1X4: "es_format_block1x4_fc",
 }
 
 

@@ -37,3 +37,14 @@ const es_format_entry_t es_format_block1x4 = {
     es_matvec_block1x4_s8, 0, es_conv4_block1x4_s8
 #endif
 };
+
+/* The same without the conv4 hook, for a model with no CONV_2D layer in this format (its
+ * firmware then does not link the four-pixel conv kernel). */
+const es_format_entry_t es_format_block1x4_fc = {
+    ES_FMT_BLOCK1X4, es_block1x4_check, es_sparse_bind, 0, 0,
+#if ES_ISA >= ES_ISA_DSP
+    es_matvec_block1x4_s8_dsp, 0, 0
+#else
+    es_matvec_block1x4_s8, 0, 0
+#endif
+};

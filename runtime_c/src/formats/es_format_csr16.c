@@ -36,3 +36,14 @@ const es_format_entry_t es_format_csr16 = {
     es_matvec_csr16_s8, 0, es_conv4_csr16_s8,
 #endif
 };
+
+/* The same without the conv4 hook, for a model with no CONV_2D layer in this format (its
+ * firmware then does not link the four-pixel conv kernel). */
+const es_format_entry_t es_format_csr16_fc = {
+    ES_FMT_CSR16, es_csr16_check, es_sparse_bind, 0, 0,
+#if ES_ISA >= ES_ISA_DSP
+    es_matvec_csr16_s8_dsp, 0, 0,
+#else
+    es_matvec_csr16_s8, 0, 0,
+#endif
+};
