@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: bootstrap demo test test-all bench bench-models compression zoo pruning field code-size docs fuzz clean
+.PHONY: bootstrap demo test test-all bench bench-models pruned-models compression zoo pruning field code-size docs fuzz clean
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -33,6 +33,12 @@ bench: bootstrap
 # (e.g. --quick, --models ad01_int8 --boards mps2-an386)
 bench-models: bootstrap
 	$(PY) benchmarks/bench_models.py $(if $(FIELD_MODELS_DIR),--field-models $(FIELD_MODELS_DIR)) $(BENCH_MODELS_ARGS)
+
+# issue 19: the zoo's MLPerf Tiny architectures pruned to 50/80/90% (CONV_2D and FC kernels),
+# compiled --optimize speed, run in QEMU on mps2-an386: benchmarks/pruned_models.json, rendered
+# into docs/MODELS.md beside make bench-models' dense rows (then run make docs)
+pruned-models: bootstrap
+	$(PY) benchmarks/pruned_models.py
 
 compression: bootstrap
 	$(PY) benchmarks/compression.py

@@ -12,7 +12,8 @@ Which document comes from which JSON (all under benchmarks/):
     docs/PRUNING.md (accuracy region)          pruning_accuracy.json (make pruning)
     docs/FIELD.md                              field.json            (benchmarks/field.py, when present)
     docs/CODE_SIZE.md                          code_size.json        (make code-size)
-    docs/MODELS.md                             models.json (make bench-models), reference_figures.json
+    docs/MODELS.md, docs/img/models_pruned.png models.json (make bench-models), reference_figures.json,
+                                               pruned_models.json (benchmarks/pruned_models.py)
     README.md, marked regions:
       demo, demo-seconds, demo-digits-float    demo.json (make demo), reference_figures.json
       compression, huffman-stream-cost         compression.json
@@ -222,7 +223,8 @@ def render_all(root: Path = REPO_ROOT) -> dict[Path, str]:
     if models is not None:
         from benchmarks.models_report import render_doc as models_doc
 
-        docs[Path("docs/MODELS.md")] = models_doc(models, load(root, BENCH / "reference_figures.json"))
+        docs[Path("docs/MODELS.md")] = models_doc(models, load(root, BENCH / "reference_figures.json"),
+                                                  load(root, BENCH / "pruned_models.json"))
     readme = (root / "README.md").read_text()
     docs[Path("README.md")] = render_regions(readme, readme_regions(root), "README.md")
     return docs
@@ -243,7 +245,8 @@ def render_field(root: Path) -> str | None:
 
 
 def write_figures(root: Path = REPO_ROOT) -> list[Path]:
-    """The plots derived from the committed JSON: bench_*.png, compression_*.png, zoo.png."""
+    """The plots derived from the committed JSON: bench_*.png, compression_*.png, zoo.png,
+    models_pruned.png."""
     from benchmarks import compression, report
     from toolchain.zoo import zoo_figure
 
@@ -255,6 +258,11 @@ def write_figures(root: Path = REPO_ROOT) -> list[Path]:
     if zoo is not None:
         zoo_figure(zoo, root / "docs" / "zoo.png")
         written.append(root / "docs" / "zoo.png")
+    models, pruned = load(root, BENCH / "models.json"), load(root, BENCH / "pruned_models.json")
+    if models is not None and pruned is not None:
+        from benchmarks.models_report import write_pruned_figure
+
+        written.append(write_pruned_figure(models, pruned, root / "docs" / "img" / "models_pruned.png"))
     return written
 
 

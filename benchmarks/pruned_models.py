@@ -1,0 +1,196 @@
+"""Pruned whole models (issue 19): the zoo's MLPerf Tiny architectures with every CONV_2D and
+FULLY_CONNECTED kernel magnitude-pruned to 50, 80 and 90% per output row (the kept weights
+scaled to keep each layer's output spread, as fine-tuning would), compiled as
+`edgesparse compile --optimize speed` compiles them for mps2-an386 and run in QEMU, every output
+byte compared with TFLM's reference kernels. The dense and CMSIS-NN figures they are compared
+with are `make bench-models`' (benchmarks/models.json: the same architectures, dense).
+
+Writes benchmarks/pruned_models.json; `make docs` renders it into docs/MODELS.md
+(benchmarks/models_report.py), with a plot of speed-up against sparsity per model.
+
+    .venv/bin/python benchmarks/pruned_models.py [--models M,...] [--sparsities S,...]
+                                                 [--results F] [--work DIR]
+
+The models are bench_models.py's (seed 0, untrained; MobileNetV1 trained one epoch), so the
+rows measure speed, flash and exactness, not accuracy: instruction counts depend on which
+weights are zero, not on how well the model was trained, and the pruning pattern (per-row
+magnitude, the same fraction in every layer) is what tfmot's schedules reach. DEPTHWISE_CONV_2D
+kernels stay dense: the runtime has no sparse depthwise kernel yet.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import toolchain  # noqa: E402,F401  (environment before TensorFlow, quiet imports)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS = REPO_ROOT / "benchmarks" / "pruned_models.json"
+WORK = REPO_ROOT / "build" / "pruned-models"
+MODELS = ("ds_cnn", "resnet8", "mobilenet_v1_025", "ad_autoencoder")
+SPARSITIES = (0.5, 0.8, 0.9)
+BOARD = "mps2-an386"
+SAMPLES = 2
+SEED = 0
+OPTIMIZE = "speed"
+VERSION = 2
+
+
+def pruned_tflite(name: str, sparsity: float, cache: Path, log=print) -> Path:
+    """The zoo model as bench_models.py builds it, its CONV_2D and Dense kernels pruned to
+    `sparsity` per output row by magnitude, int8 with the zoo's data; cached."""
+    from benchmarks.bench_models import TRAIN_EPOCHS, ZOO_SOURCES, ZOO_TFLITE_VERSION
+    from toolchain.cache_key import CONVERTER_TOOLS, cache_key
+
+    epochs = TRAIN_EPOCHS.get(name, 0)
+    key = cache_key([ZOO_TFLITE_VERSION, VERSION, name, SEED, epochs, sparsity],
+                    sources=[*ZOO_SOURCES, Path(__file__)], tools=CONVERTER_TOOLS)
+    path = cache / f"{name}-s{sparsity:g}-{key[:16]}.tflite"
+    if path.is_file():
+        return path
+    import numpy as np
+    import tf_keras as keras
+
+    from toolchain.encode import patterns
+    from toolchain.models.zoo import ZOO, build_zoo_model, zoo_dataset
+    from toolchain.quantize.convert import to_int8_tflite
+
+    t0 = time.time()
+    entry = ZOO[name]
+    ds = zoo_dataset(entry.data, SEED)
+    model = build_zoo_model(name, ds, SEED)
+    if epochs:
+        import tensorflow as tf
+
+        from toolchain.models.train import compile_model as compile_keras
+
+        tf.config.experimental.enable_op_determinism()
+        keras.utils.set_random_seed(SEED)
+        compile_keras(model, loss=entry.loss)
+        model.fit(ds.x_train, ds.y_train, epochs=epochs, batch_size=32, shuffle=True, verbose=0)
+    pruned = 0
+    for layer in model.layers:
+        if type(layer).__name__ not in ("Conv2D", "Conv1D", "Dense"):
+            continue
+        ws = layer.get_weights()
+        rows = patterns.keras_rows(ws[0])
+        # the kept weights scaled by 1/sqrt(1 - sparsity), so an untrained layer's outputs keep
+        # their spread (without it, activations shrink layer by layer until a deep model's last
+        # scales underflow the reference kernels' multipliers and TFLM aborts)
+        rows = rows * patterns.unstructured_mask(rows, sparsity) / np.sqrt(1.0 - sparsity)
+        ws[0] = patterns.keras_from_rows(rows, ws[0].shape).astype(np.float32)
+        layer.set_weights(ws)
+        pruned += 1
+    tflite = to_int8_tflite(model, ds.x_train)
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(tflite)
+    tmp.replace(path)
+    log(f"  {name} at {sparsity:.0%}: {pruned} layers pruned, int8 ({time.time() - t0:.0f} s)")
+    return path
+
+
+def measure(name: str, sparsity: float, path: Path, work: Path) -> dict:
+    """One pruned model compiled for BOARD (--optimize speed), run in QEMU, compared byte for
+    byte with TFLM's reference."""
+    import numpy as np
+
+    from toolchain.ir.graph import op_macs
+    from toolchain.ir.tflite_import import load_tflite
+    from toolchain.isa import board_isa
+    from toolchain.pipeline import generate, generated_inputs, plan_graph, reference
+    from toolchain.targets.boards import load_board
+    from toolchain.targets.build import build_firmware
+    from toolchain.targets.qemu import run_qemu
+
+    tflite = path.read_bytes()
+    board = load_board(BOARD)
+    graph = load_tflite(tflite, path.stem)
+    plan = plan_graph(graph, optimize=OPTIMIZE, isa=board_isa(board))
+    out = work / f"{name}-s{sparsity:g}"
+    generate(plan, out)
+    x = generated_inputs(graph, SEED, SAMPLES)
+    ref = reference(tflite, x).reshape(SAMPLES, -1)
+    fw = build_firmware(out / "src", out / "build", board, x.reshape(SAMPLES, -1), path.stem)
+    run = run_qemu(fw.elf, board)
+    got = run.outputs.reshape(SAMPLES, -1)
+    weights = [lay.weights for lay in plan.layers if lay.weights is not None]
+    formats: dict[str, int] = {}
+    for lay, c in zip(plan.layers, plan.choices):
+        if lay.weights is not None:
+            formats[c.format] = formats.get(c.format, 0) + 1
+    return {"model": name, "sparsity": sparsity, "board": BOARD, "optimize": OPTIMIZE,
+            "instructions": int(max(run.instructions)),
+            "mismatches": int(np.count_nonzero(got != ref)),
+            "weight_params": int(sum(w.size for w in weights)),
+            "nonzero_weights": int(sum(np.count_nonzero(w) for w in weights)),
+            "weight_bytes": int(sum(plan.blob.weight_table_bytes)),
+            "macs": int(sum(int(op_macs(graph, op.opcode.name, op.inputs, op.outputs, op.options))
+                            for op in graph.ops)),
+            "formats": dict(sorted(formats.items())),
+            "per_op": _per_op(plan, run)}
+
+
+def _per_op(plan, run) -> dict[str, int]:
+    per: dict[str, int] = {}
+    for lay, n in zip(plan.layers, run.layer_instructions):
+        per[lay.opcode.name] = per.get(lay.opcode.name, 0) + int(n)
+    return dict(sorted(per.items(), key=lambda kv: -kv[1]))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="benchmarks/pruned_models.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", default=",".join(MODELS), help=f"comma-separated (default {','.join(MODELS)})")
+    p.add_argument("--sparsities", default=",".join(f"{s:g}" for s in SPARSITIES),
+                   help="comma-separated fractions (default 0.5,0.8,0.9)")
+    p.add_argument("--results", type=Path, default=RESULTS, help="results JSON to write")
+    p.add_argument("--work", type=Path, default=WORK, help="build and cache directory")
+    args = p.parse_args(argv)
+    models = [m for m in args.models.split(",") if m]
+    from toolchain.models.zoo import ZOO
+
+    unknown = [m for m in models if m not in ZOO]
+    if unknown:
+        print(f"pruned_models: unknown zoo model(s) {', '.join(unknown)} (known: {', '.join(ZOO)})",
+              file=sys.stderr)
+        return 2
+    try:
+        sparsities = [float(s) for s in args.sparsities.split(",") if s]
+    except ValueError:
+        print(f"pruned_models: --sparsities {args.sparsities!r}: give fractions such as 0.8",
+              file=sys.stderr)
+        return 2
+    if not sparsities or not all(0.0 < s < 1.0 for s in sparsities):
+        print("pruned_models: sparsities must lie strictly between 0 and 1", file=sys.stderr)
+        return 2
+    t0 = time.time()
+    rows = []
+    total = len(models) * len(sparsities)
+    for i, (m, s) in enumerate(((m, s) for m in models for s in sparsities), start=1):
+        print(f"[{i}/{total}] {m} at {s:.0%}", flush=True)
+        path = pruned_tflite(m, s, args.work / "tflite")
+        row = measure(m, s, path, args.work)
+        print(f"  {row['instructions']:,} instructions, {row['mismatches']} mismatching bytes, "
+              f"{row['weight_bytes']:,} weight bytes, formats {row['formats']}", flush=True)
+        rows.append(row)
+    data = {"board": BOARD, "optimize": OPTIMIZE, "samples": SAMPLES, "seed": SEED,
+            "seconds": round(time.time() - t0, 1), "rows": rows}
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.results.with_name(f".{args.results.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(args.results)
+    bad = [r for r in rows if r["mismatches"]]
+    print(f"wrote {args.results} ({len(rows)} rows, {len(bad)} with mismatches) in "
+          f"{time.time() - t0:.0f} s")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
