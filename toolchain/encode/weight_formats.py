@@ -218,12 +218,12 @@ DENSE = WeightFormat(
 CSR8 = WeightFormat(
     csr.NAME, fmt.WeightFormat.CSR8, {Coding.RAW: csr}, _same(KernelCost(6.1, 51.0)),
     units=lambda w: int(csr.entries(w)[0].sum()), index_bits=8,
-    conv4_costs={Isa.DSP: KernelCost(1.95, 40.0), Isa.C: KernelCost(2.75, 38.0)})
+    conv4_costs={Isa.DSP: KernelCost(2.25, 40.0), Isa.C: KernelCost(3.05, 37.0)})
 CSR16 = WeightFormat(
     csr16.NAME, fmt.WeightFormat.CSR16, {Coding.RAW: csr16},
     {Isa.DSP: KernelCost(4.4, 51.0), Isa.C: KernelCost(5.05, 51.0)},
     units=lambda w: int(np.count_nonzero(w)), index_bits=16,
-    conv4_costs={Isa.DSP: KernelCost(1.95, 40.0), Isa.C: KernelCost(2.75, 38.0)})
+    conv4_costs={Isa.DSP: KernelCost(2.25, 40.0), Isa.C: KernelCost(3.05, 37.0)})
 BLOCK1X4 = WeightFormat(
     block.NAME, fmt.WeightFormat.BLOCK1X4, {Coding.RAW: block},
     {Isa.DSP: KernelCost(11.7, 51.0), Isa.C: KernelCost(17.8, 51.0)},

@@ -32,6 +32,10 @@ __all__ = ["KernelCost", "HUFFMAN_STREAM_PER_BYTE", "NM_PAIR_TABLE_PER_GROUP", "
            "units", "estimate"]
 
 PER_IM2COL_BYTE = 1.6
+# a format's four-pixel conv kernel interleaves its pixels' columns as int16: per pixel and
+# column, this much beyond what the dense two-pixel expansion costs (the fits of both to make
+# bench's conv shapes at 0-95% on mps2-an386: 5.3 and 3.6 per column)
+CONV4_FILL_PER_COLUMN = 1.7
 
 
 def units(weights: np.ndarray, fmt: str) -> int:
@@ -75,6 +79,8 @@ def estimate(layer: Layer, fmt: str, isa: Isa, im2col_bytes: int = 0) -> int:
         pixels = 1
     per_pixel = cost.per_unit * spec.units(layer.weights) + cost.per_output * rows
     per_pixel += PER_IM2COL_BYTE * im2col_bytes
+    if layer.opcode == OpCode.CONV_2D and spec.conv4:
+        per_pixel += CONV4_FILL_PER_COLUMN * cols
     per_pixel += spec.extra_cost(layer.weights)
     per_pixel += spec.coding_cost(layer.weights, coding)
     return int(round(pixels * per_pixel))
