@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from toolchain.errors import ToolchainError
+from toolchain.executor import add_options as add_executor_options
 
 
 def _sparsity(text: str) -> float:
@@ -282,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", type=Path, required=True, help="PRUNED.keras (PRUNED.json is written beside it)")
     pr.add_argument("--seed", type=int, default=0)
     _add_prune_options(pr)
+    add_executor_options(pr, "--auto-sparsity sweep points")
 
     sw = sub.add_parser("sweep", help="accuracy vs sparsity per layer and for the whole model, for "
                                       "weight and unit/filter pruning: DIR/sweep.csv and PNG plots")
@@ -299,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--prune-all", action="store_true", default=None,
                     help="whole-model curves also prune the layers spared by default")
     sw.add_argument("--seed", type=int, default=0)
+    add_executor_options(sw, "sweep points")
 
     r = sub.add_parser("run", help="build DIR, run it, verify against the reference, update report.json")
     r.add_argument("dir", type=Path)
@@ -336,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import edgesparse
         from toolchain import pipeline
+        from toolchain.executor import Executor
         from toolchain.report.report import layer_table, summary_table
 
         if args.command == "demo":
@@ -377,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "prune":
             from toolchain.prune.run import prune_file
 
-            prune_file(args.model, args.out, _prune_config(args, require_sparsity=True), args.data)
+            prune_file(args.model, args.out, _prune_config(args, require_sparsity=True), args.data,
+                       executor=Executor.from_options(args.workers, args.cluster))
         elif args.command == "sweep":
             from toolchain.prune.config import build_config
             from toolchain.prune.run import sweep_file
@@ -386,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             config = build_config({"granularity": args.granularity, "prune_all": args.prune_all},
                                   None, args.config, seed=args.seed)
             sweep_file(args.model, args.out, config, args.data, parse_sparsities(args.sparsities),
-                       epochs=args.epochs)
+                       epochs=args.epochs, executor=Executor.from_options(args.workers, args.cluster))
         elif args.command == "run":
             report = edgesparse.run(args.dir, on=args.on).report
             print(layer_table(report))

@@ -339,6 +339,10 @@ class Executor:
             return cls(workers or 0, address)
         return cls(workers or 1, None)
 
+    def threads(self) -> int:
+        """TensorFlow threads the units run with (it changes float results: part of their keys)."""
+        return process_threads() if self.cluster is None and self.workers == 1 else worker_threads()
+
     def describe(self) -> str:
         if self.cluster:
             return f"Ray cluster {self.cluster}"
