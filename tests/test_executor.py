@@ -67,8 +67,7 @@ def test_the_cache_resumes_an_interrupted_run(tmp_path):
     assert again.cached == 3 and again.failures == {}
     assert again.results == {f"u{x}": [x, x] for x in range(4)}
     assert [(tmp_path / f"ran-{x}").read_text() for x in range(4)] == ["x", "x", "xxx", "x"]
-    entry = json.loads((cache / "k1.json").read_text())
-    assert entry == {"unit": "u1", "result": [1, 1]}
+    assert json.loads((cache / "k1.json").read_text()) == [1, 1]
 
 
 def test_units_without_a_key_are_not_cached(tmp_path):

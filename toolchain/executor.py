@@ -422,22 +422,23 @@ def _as_json(value, name: str):
 
 
 def _cache_read(cache_dir: Path, unit: Unit):
+    """(result,) from cache_dir/<key>.json, or None (no key, no file, unreadable, or null)."""
     if unit.key is None:
         return None
-    path = Path(cache_dir) / f"{unit.key}.json"
     try:
-        entry = json.loads(path.read_text())
+        value = json.loads((Path(cache_dir) / f"{unit.key}.json").read_text())
     except (OSError, ValueError):
         return None
-    return (entry["result"],) if isinstance(entry, dict) and "result" in entry else None
+    return None if value is None else (value,)
 
 
 def _cache_write(cache_dir: Path, unit: Unit, value) -> None:
+    """The result as the file's whole content (a list one item a line), written atomically."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     path = cache_dir / f"{unit.key}.json"
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps({"unit": unit.name, "result": value}) + "\n")
+    tmp.write_text(json.dumps(value, indent=1) + "\n")
     tmp.replace(path)
 
 
