@@ -85,8 +85,41 @@ def test_bad_options_are_refused(monkeypatch):
     with pytest.raises(ToolchainError, match="unit names must be unique, repeated: a"):
         Executor().run(counted, [Unit("a", (0,)), Unit("a", (1,))], {}, progress=False)
     assert Executor.from_options() == Executor(1, None)
+    assert Executor.from_options(3) == Executor(3, None)
     monkeypatch.setenv("RAY_ADDRESS", "ray://127.0.0.1:1")
-    assert Executor.from_options(2) == Executor(2, "ray://127.0.0.1:1")
+    with pytest.raises(ToolchainError, match=r"cannot reach the Ray cluster at ray://127.0.0.1:1 "
+                                             r"\(.*\): start one with `ray start --head`"):
+        Executor.from_options(2)
     monkeypatch.setenv("EDGESPARSE_WORKER_THREADS", "zero")
     with pytest.raises(ToolchainError, match="EDGESPARSE_WORKER_THREADS='zero'"):
         Executor(2).run(counted, _units(2), {}, progress=False)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_cluster_is_one_line_and_a_failure(tmp_path, monkeypatch, capsys):
+    """From the command line, before any work (the model file is not even read): status 2,
+    one line naming the address and what to do; ray is not imported."""
+    import sys
+
+    from toolchain.cli import main
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    address = f"ray://127.0.0.1:{_closed_port()}"
+    code = main(["sweep", str(tmp_path / "absent.keras"), "--out", str(tmp_path / "o"),
+                 "--cluster", address])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"edgesparse: error: cannot reach the Ray cluster at {address} (")
+    assert "ray start --head" in err and "RAY_ADDRESS" in err
+    monkeypatch.setenv("RAY_ADDRESS", address)
+    assert main(["prune", str(tmp_path / "absent.keras"), "--out", str(tmp_path / "p.keras"),
+                 "--sparsity", "0.5"]) == 2
+    assert address in capsys.readouterr().err
+    assert "ray" not in sys.modules

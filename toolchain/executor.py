@@ -331,11 +331,13 @@ class Executor:
 
     @classmethod
     def from_options(cls, workers: int | None = None, cluster: str | None = None) -> "Executor":
-        """--workers and --cluster as given (None: not given; RAY_ADDRESS stands for --cluster)."""
+        """--workers and --cluster as given (None: not given; RAY_ADDRESS stands for --cluster);
+        a cluster address nothing listens at is refused here."""
         if workers is not None and workers < 1:
             raise ToolchainError(f"--workers {workers}: expected at least 1")
         address = cluster_address(cluster)
         if address is not None:
+            _check_reachable(address)  # before any work: a wrong address fails at once
             return cls(workers or 0, address)
         return cls(workers or 1, None)
 
