@@ -208,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--docs", type=Path, default=None, metavar="FILE",
                    help="also write the table to FILE and the plot beside it as zoo.png "
                         "(default: nothing outside --out; make zoo passes docs/ZOO.md)")
+    add_executor_options(z, "zoo models")
 
     c = sub.add_parser("compile", help="compile a model into DIR (sources, report.json)")
     c.add_argument("model", type=Path, help=".keras, .h5, SavedModel directory, or int8 .tflite")
@@ -352,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
             docs = args.docs
             run_zoo(args.out, models=args.models.split(",") if args.models else None,
                     sparsity=args.sparsity, seed=args.seed, qemu=qemu,
-                    train_epochs=args.train_epochs, prune_epochs=args.prune_epochs, docs=docs)
+                    train_epochs=args.train_epochs, prune_epochs=args.prune_epochs, docs=docs,
+                    executor=Executor.from_options(args.workers, args.cluster))
         elif args.command == "compile":
             prune = _prune_config(args, require_sparsity=False)
             result = edgesparse.compile(args.model, out=args.out, data=args.data, board=args.board,
