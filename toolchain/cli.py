@@ -251,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "RAM = decoded tables) or row by row during inference (slower, RAM = "
                         "580 bytes of decode tables and one row per layer)")
     _add_prune_options(c)
+    add_executor_options(c, "--auto-sparsity sweep points")
 
     from toolchain.inspect_model import UNSUPPORTED_EXIT
 
@@ -357,13 +358,21 @@ def main(argv: list[str] | None = None) -> int:
                     executor=Executor.from_options(args.workers, args.cluster))
         elif args.command == "compile":
             prune = _prune_config(args, require_sparsity=False)
-            result = edgesparse.compile(args.model, out=args.out, data=args.data, board=args.board,
-                                        sparsity=args.sparsity, seed=args.seed, name=args.name,
-                                        prune_epochs=args.epochs, prune=prune,
-                                        optimize=args.optimize, flash_budget=args.flash_budget,
-                                        code_opt=args.code_opt,
-                                        layout=args.layout, share=_share_spec(args),
-                                        huffman=args.huffman_decode if args.huffman else None)
+            from toolchain import executor as units
+
+            units.configure(Executor.from_options(args.workers, args.cluster))
+            try:
+                result = edgesparse.compile(args.model, out=args.out, data=args.data,
+                                            board=args.board, sparsity=args.sparsity,
+                                            seed=args.seed, name=args.name,
+                                            prune_epochs=args.epochs, prune=prune,
+                                            optimize=args.optimize,
+                                            flash_budget=args.flash_budget,
+                                            code_opt=args.code_opt,
+                                            layout=args.layout, share=_share_spec(args),
+                                            huffman=args.huffman_decode if args.huffman else None)
+            finally:
+                units.configure(None)
             print(layer_table(result.report))
         elif args.command == "inspect":
             import json

@@ -414,6 +414,21 @@ class Executor:
         return _Processes(shared, min(self.workers, count))
 
 
+_DEFAULT: Executor | None = None
+
+
+def configure(executor: Executor | None) -> None:
+    """The executor work deep inside a stage uses when its caller passes none (the CLI sets
+    it from --workers/--cluster for `compile`, whose --auto-sparsity sweep runs in the
+    pipeline); None: this process."""
+    global _DEFAULT
+    _DEFAULT = executor
+
+
+def configured() -> Executor:
+    return _DEFAULT or Executor()
+
+
 def _as_json(value, name: str):
     """The value as JSON gives it back (tuples as lists...), so a result read from the cache
     and one just computed are the same value."""

@@ -105,11 +105,11 @@ def sweep(model, ds, sparsities=SWEEP_SPARSITIES, config: PruneConfig | None = N
     layers `config` would prune) to each sparsity, by magnitude (weight) and by unit/filter
     norm (structured), and measure test accuracy. The model is not changed.
 
-    Each point is a unit of `executor` (toolchain.executor; default: this process), computed
+    Each point is a unit of `executor` (default toolchain.executor.configured()), computed
     from the model and data alone (a fine-tuned point seeds itself from its name), so the
     result is the same on any number of workers. Points are cached in `cache_dir` (default
     <cache>/units/sweep; False: no cache), so an interrupted sweep resumes."""
-    from toolchain.executor import Executor, Unit
+    from toolchain.executor import Unit, configured
 
     if ds.y_test is None:
         raise DatasetError(f"dataset {ds.name!r} has no labels ('y'); the sweep measures accuracy")
@@ -117,7 +117,7 @@ def sweep(model, ds, sparsities=SWEEP_SPARSITIES, config: PruneConfig | None = N
     sparsities = check_sparsities(sparsities)
     if epochs < 0:
         raise ToolchainError(f"sweep fine-tune epochs must be >= 0, got {epochs}")
-    executor = executor or Executor()
+    executor = executor or configured()
     all_layers = [layer.name for layer in prunable_layers(model)]
     names = all_layers if layers is None else list(layers)
     plans = {p.name: p for p in plan_layers(model, config)}
