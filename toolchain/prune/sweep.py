@@ -150,9 +150,9 @@ def sweep(model, ds, sparsities=SWEEP_SPARSITIES, config: PruneConfig | None = N
         units.append(Unit(f"{scope} {method} {s:g}", (scope, method, list(scope_layers), s),
                           _unit_key(base, scope, method, scope_layers, s)))
     if cache_dir is None:
-        from toolchain.targets.build import host_cache_dir
+        from toolchain.cache_key import cache_root
 
-        cache_dir = host_cache_dir() / "units" / "sweep"
+        cache_dir = cache_root() / "units" / "sweep"
     outcome = executor.run(sweep_unit, units, shared, cache_dir=cache_dir or None, desc="sweep",
                            progress=progress)
     outcome.raise_failures("sweep points")
