@@ -409,7 +409,7 @@ class Executor:
     def _backend(self, shared, count: int) -> Backend:
         if self.cluster:
             return _Ray(shared, self.cluster, self.workers or None)
-        if self.workers == 1 or count == 1:
+        if self.workers == 1:
             return _Serial(shared)
         return _Processes(shared, min(self.workers, count))
 
