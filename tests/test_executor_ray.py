@@ -3,75 +3,25 @@ stopped at the end): a small sweep and a small benchmark matrix through --cluste
 byte-identical to the serial run's."""
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
 from requires import needs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-RAY = Path(sys.executable).with_name("ray")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _our_processes(marker: str) -> list[int]:
-    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-    return [int(line.split(None, 1)[0]) for line in out.splitlines() if marker in line]
+sys.path.insert(0, str(REPO_ROOT))
+from benchmarks.executor_bench import local_ray_cluster  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def ray_cluster():
     """ray://127.0.0.1:PORT of a head node with 2 CPUs; its processes are ended at the end."""
-    if not RAY.is_file():
+    if not Path(sys.executable).with_name("ray").is_file():
         pytest.skip("the ray package is not installed in this environment")
-    temp = tempfile.mkdtemp(prefix="esray-", dir="/tmp")  # Ray's socket paths must stay short
-    client_port = _free_port()
-    cmd = [str(RAY), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
-           f"--port={_free_port()}", f"--ray-client-server-port={client_port}", "--num-cpus=2",
-           "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}"]
-    head = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True, env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
-    address = f"ray://127.0.0.1:{client_port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", client_port), timeout=1).close()
-                break
-            except OSError:
-                if head.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"ray start --head did not come up (status {head.poll()})")
-                time.sleep(0.5)
+    with local_ray_cluster(2) as address:
         yield address
-    finally:
-        os.killpg(head.pid, signal.SIGTERM)  # `ray start --block` stops the head's processes
-        try:
-            head.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
-            head.wait()
-        for _ in range(30):  # daemons the head started outside its process group
-            left = _our_processes(temp)
-            if not left:
-                break
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGTERM if _ < 20 else signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.5)
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.mark.slow
