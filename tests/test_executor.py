@@ -2,7 +2,10 @@
 failed unit retried once and then named, the cache resumes a run, bad options refused."""
 import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -106,8 +109,6 @@ def _closed_port() -> int:
 def test_an_unreachable_cluster_is_one_line_and_a_failure(tmp_path, monkeypatch, capsys):
     """From the command line, before any work (the model file is not even read): status 2,
     one line naming the address and what to do; ray is not imported."""
-    import sys
-
     from toolchain.cli import main
 
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
@@ -122,4 +123,9 @@ def test_an_unreachable_cluster_is_one_line_and_a_failure(tmp_path, monkeypatch,
     assert main(["prune", str(tmp_path / "absent.keras"), "--out", str(tmp_path / "p.keras"),
                  "--sparsity", "0.5"]) == 2
     assert address in capsys.readouterr().err
-    assert "ray" not in sys.modules
+    # a fresh process: the address is refused without importing ray
+    script = (f"import sys; from toolchain.cli import main; code = main(['sweep', 'absent.keras', "
+              f"'--out', 'o', '--cluster', {address!r}]); print(code, 'ray' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert proc.stdout.split() == ["2", "False"], proc.stdout + proc.stderr
