@@ -37,6 +37,14 @@ def counted(shared, x):
     return [x, x]
 
 
+def crash(shared, x):
+    """The worker process dies (as if killed) running x == 0, after the others are done."""
+    if x == 0:
+        time.sleep(1.0)
+        os._exit(3)
+    return x
+
+
 def _units(n, key=False):
     return [Unit(f"u{x}", (x,), f"k{x}" if key else None) for x in range(n)]
 
@@ -57,6 +65,12 @@ def test_a_failure_is_retried_once_then_named(workers, tmp_path):
     assert out.failures == {"u3": "ValueError: three is refused"}
     with pytest.raises(ToolchainError, match="1 points failed twice: u3: ValueError: three"):
         out.raise_failures("points")
+
+
+def test_a_dead_worker_is_a_failure_of_its_unit_only():
+    out = Executor(2).run(crash, _units(4), {}, progress=False)
+    assert out.results == {"u1": 1, "u2": 2, "u3": 3}
+    assert list(out.failures) == ["u0"] and "BrokenProcessPool" in out.failures["u0"]
 
 
 def test_the_cache_resumes_an_interrupted_run(tmp_path):

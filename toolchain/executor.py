@@ -131,11 +131,17 @@ class _Processes:
     """N spawned processes (a forked child would inherit TensorFlow's threads and locks)."""
 
     def __init__(self, shared, workers: int):
+        self.slots = workers
+        self.futures: dict = {}
+        self.payload = pickle.dumps(shared)
+        self.broken = False  # a worker died: the pool refuses work until replaced
+        self._start()
+
+    def _start(self) -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        self.slots = workers
-        self.futures: dict = {}
+        workers = self.slots
         # spawned children start from this environment: TensorFlow's pools are sized before
         # anything imports it there
         saved = {k: os.environ.get(k) for k in THREAD_VARS}
@@ -144,7 +150,7 @@ class _Processes:
         try:
             self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                             initializer=_init_process,
-                                            initargs=(pickle.dumps(shared),))
+                                            initargs=(self.payload,))
             # start every worker now, under this environment
             list(self.pool.map(_noop, range(workers)))
         finally:
@@ -160,6 +166,7 @@ class _Processes:
     def wait(self):
         from concurrent.futures import FIRST_COMPLETED
         from concurrent.futures import wait as wait_futures
+        from concurrent.futures.process import BrokenProcessPool
 
         done, _ = wait_futures(list(self.futures), return_when=FIRST_COMPLETED)
         out = []
@@ -168,7 +175,18 @@ class _Processes:
             try:
                 out.append((token, *fut.result()))
             except Exception as exc:  # noqa: BLE001 (the worker died: BrokenProcessPool, ...)
+                self.broken = self.broken or isinstance(exc, BrokenProcessPool)
                 out.append((token, False, f"{type(exc).__name__}: {exc}", 0.0))
+        if self.broken:  # a worker died (killed, out of memory): every unit in flight is lost
+            for fut in list(self.futures):
+                token = self.futures.pop(fut)
+                try:
+                    out.append((token, *fut.result()))
+                except Exception as exc:  # noqa: BLE001
+                    out.append((token, False, f"{type(exc).__name__}: {exc}", 0.0))
+            self.pool.shutdown(wait=True)
+            self._start()  # a new pool for the retries and the rest
+            self.broken = False
         return out
 
     def close(self):
