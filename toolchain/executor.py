@@ -486,6 +486,7 @@ class _Progress:
         self.failures = 0
         self.bar = tqdm(total=total, initial=cached, desc=desc, unit="unit", file=sys.stderr,
                         disable=None if enabled else True, leave=False, smoothing=0.1)
+        self.bar.set_postfix_str("0 failed", refresh=False)
 
     def update(self, ok: bool, failed: str | None = None) -> None:
         if not ok:
