@@ -22,6 +22,8 @@ test: bootstrap
 test-all: bootstrap
 	$(PY) -m pytest -q -rs --durations=15
 
+# the kernel benchmark (benchmarks/run.py; rows cached in build/bench/rows): on 2 local processes,
+# or on a Ray cluster with RAY_ADDRESS=ray://HOST:PORT (README 'Running sweeps on a cluster')
 bench: bootstrap
 	@if [ -f benchmarks/run.py ]; then $(PY) benchmarks/run.py; \
 	else echo "no benchmarks yet (benchmarks/run.py does not exist)"; fi

@@ -260,6 +260,10 @@ def parse_args(argv):
     p.add_argument("--field-models", type=Path, default=None, help="folder with the field "
                    f".tflite files (default: $FIELD_MODELS_DIR, else {DEFAULT_FIELD_DIR} if "
                    "it exists)")
+    from toolchain.executor import add_options
+
+    add_options(p, "model x board rows (on a cluster every node needs arm-none-eabi-gcc, QEMU "
+                   "and the --work directory's path)")
     p.add_argument("--samples", type=int, default=SAMPLES, help=argparse.SUPPRESS)
     p.add_argument("--results", type=Path, help="JSON to write (default "
                    f"{RESULTS.relative_to(REPO_ROOT)}; with a filter "
@@ -285,16 +289,28 @@ def _order(rows: list[dict], boards: list[str]) -> list[dict]:
     return sorted(rows, key=lambda r: (models.get(r["model"], 99), boards.index(r["board"])))
 
 
+def model_row_unit(shared: dict, key: str, board: str, path: str) -> dict:
+    """One model on one board (both builds) as a unit of toolchain.executor: `shared` holds
+    the build directory, the runtime snapshot (the generated Makefile's RUNTIME), the sample
+    count and CMSIS-NN's location."""
+    os.environ["RUNTIME"] = shared["runtime"]
+    return measure(BY_KEY[key], Path(path), board, Path(shared["work"]), shared["samples"], SEED,
+                   shared["cmsis"], log=lambda s: print(s, flush=True))
+
+
 def main(argv=None) -> int:
     from benchmarks import cmsis_nn, models_report
     from benchmarks.measure import snapshot_runtime, source_fingerprint
+    from toolchain.errors import ToolchainError
+    from toolchain.executor import Executor, Unit
     from toolchain.fileio import write_text_atomic
 
     args = parse_args(argv)
     t0 = time.time()
     try:
         models, boards = select(args.models, args.boards, args.quick)
-    except BenchModelsError as exc:
+        executor = Executor.from_options(args.workers, args.cluster)
+    except (BenchModelsError, ToolchainError) as exc:
         print(f"bench-models: {exc}", file=sys.stderr)
         return 2
     cmsis, why = cmsis_nn.locate()
@@ -322,8 +338,8 @@ def main(argv=None) -> int:
         rows_dir = args.work / "rows"
         rows_dir.mkdir(parents=True, exist_ok=True)
         rows: list[dict] = []
-        fresh_paths: list[Path] = []
         todo = [(m, b) for m in models for b in boards]
+        units = []
         for i, (m, board) in enumerate(todo, start=1):
             head = f"[{i}/{len(todo)}] {m.key} on {board}"
             if m.key not in paths:
@@ -341,24 +357,26 @@ def main(argv=None) -> int:
                 continue
             sha = hashlib.sha256(path.read_bytes()).hexdigest()
             key = row_key(sha, board, args.samples, SEED, runtime_hash, sources_hash, cmsis_hash)
-            cache = rows_dir / f"{key}.json"
-            if cache.is_file() and not args.fresh:
-                row = json.loads(cache.read_text())
-                print(f"{head}: cached ({models_report.row_line(row)})", flush=True)
-            else:
-                print(f"{head}: building both ways", flush=True)
-                try:
-                    row = measure(m, path, board, args.work / "fw", args.samples, SEED, cmsis,
-                                  log=lambda s: print(s, flush=True))
-                except Exception as exc:  # keep going; every failure is named at the end
-                    errors.append(f"{m.key} on {board}: {type(exc).__name__}: {exc}")
-                    print(f"{head}: FAILED: {type(exc).__name__}: {exc}", flush=True)
-                    continue
-                cache.write_text(json.dumps(row) + "\n")
-                fresh_paths.append(cache)
-                print(f"{head}: {models_report.row_line(row)}", flush=True)
+            if args.fresh:
+                (rows_dir / f"{key}.json").unlink(missing_ok=True)
+            units.append(Unit(f"{m.key} on {board}", (m.key, board, str(path.resolve())), key))
+        cached = sum((rows_dir / f"{u.key}.json").is_file() for u in units)
+        print(f"{len(units)} rows: {cached} cached, {len(units) - cached} to measure (both "
+              f"builds) on {executor.describe()}", flush=True)
+        shared = {"work": str((args.work / "fw").resolve()), "runtime": str(runtime_dir.resolve()),
+                  "samples": args.samples, "cmsis": cmsis}
+        try:
+            outcome = executor.run(model_row_unit, units, shared, cache_dir=rows_dir,
+                                   desc="models x boards")
+        except ToolchainError as exc:  # e.g. the cluster cannot be reached
+            print(f"bench-models: {exc}", file=sys.stderr)
+            return 2
+        fresh_paths = [rows_dir / f"{u.key}.json" for u in units if u.name in outcome.seconds]
+        errors += [f"{name}: {err}" for name, err in outcome.failures.items()]
+        for name, row in outcome.results.items():
+            print(f"{name}: {models_report.row_line(row)}", flush=True)
             if row["status"] == "skipped":
-                notes.append(f"{m.key} on {board}: {row['note']}")
+                notes.append(f"{name}: {row['note']}")
             rows.append(row)
         if fresh_paths and source_fingerprint(REPO_ROOT, ROW_SOURCES) != sources_hash:
             for path in fresh_paths:  # measured with a mix of versions: not for the cache

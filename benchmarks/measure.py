@@ -248,3 +248,39 @@ def run_job(job: Job, case: Case, slot_dir: Path) -> dict:
     if job.backend != OURS:  # kernel_symbols: CMSIS-NN's functions kept (arm_*)
         row["backend"] = job.backend
     return row
+
+
+_SLOT: dict = {}  # this process's build slot: {"dir": Path, "lock": open file}
+
+
+def _claim_slot(fw_root: Path) -> Path:
+    """A build directory fw_root/slot<i> no other process on this machine uses: the first
+    whose lock file this process can lock (held until it exits), so every worker (a local
+    process or a Ray task's) reuses its own directory from unit to unit."""
+    import fcntl
+
+    if _SLOT.get("root") == fw_root:
+        return _SLOT["dir"]
+    fw_root.mkdir(parents=True, exist_ok=True)
+    for i in range(4096):
+        lock = open(fw_root / f"slot{i}.lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        if "lock" in _SLOT:
+            _SLOT["lock"].close()
+        _SLOT.update(root=fw_root, dir=fw_root / f"slot{i}", lock=lock)
+        return _SLOT["dir"]
+    raise BenchError(f"no free build slot under {fw_root}")
+
+
+def bench_unit(shared: dict, job: Job, case: Case) -> dict:
+    """One benchmark row as a unit of toolchain.executor: `shared` holds the work directory and
+    the runtime snapshot the firmware is built from (the generated Makefile's RUNTIME)."""
+    import os
+
+    os.environ["RUNTIME"] = str(shared["runtime"])
+    slot = _claim_slot(Path(shared["work"]) / "fw")
+    return run_job(job, case, slot / job.variant)

@@ -12,7 +12,8 @@ reference or any job failed (after writing what was measured).
 
     .venv/bin/python benchmarks/run.py [--quick] [--boards B,...] [--shapes S,...]
                                        [--formats F,...] [--sparsities S,...]
-                                       [--jobs N] [--fresh]
+                                       [--workers N | --cluster ray://HOST:PORT]
+                                       [--fresh]
                                        [--results PATH] [--doc PATH] [--work DIR]
 """
 from __future__ import annotations
@@ -20,11 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import queue
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -32,8 +31,8 @@ if __package__ in (None, ""):
 
 import toolchain  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
 from benchmarks import config  # noqa: E402
-from benchmarks.measure import (CMSIS_NN, OURS, REPO_ROOT, BenchError, Job, cached_row,  # noqa: E402
-                                case_formats, run_job, snapshot_runtime, source_fingerprint)
+from benchmarks.measure import (CMSIS_NN, OURS, REPO_ROOT, Job, bench_unit,  # noqa: E402
+                                case_formats, job_key, snapshot_runtime, source_fingerprint)
 from benchmarks.models import load_case  # noqa: E402
 
 DEFAULT_RESULTS = REPO_ROOT / "benchmarks" / "results.json"
@@ -62,7 +61,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "unless --shapes is given")
     p.add_argument("--sparsities", type=_csv, help="comma-separated nominal sparsities: keep "
                    "only the patterns of the plan with one of these (e.g. 0.9)")
-    p.add_argument("--jobs", type=int, default=2, help="parallel builds and runs (default 2)")
+    p.add_argument("--workers", "--jobs", dest="workers", type=int, default=None, metavar="N",
+                   help="build and run on N local processes (default 2, or the cluster's CPUs "
+                        "with --cluster)")
+    p.add_argument("--cluster", default=None, metavar="ray://HOST:PORT",
+                   help="build and run as tasks on this Ray cluster (default: RAY_ADDRESS if "
+                        "set, else local processes; every node needs arm-none-eabi-gcc, QEMU and "
+                        "the --work directory's path); rows are the same either way")
     p.add_argument("--fresh", action="store_true", help="measure again even if a cached row "
                    "exists for the same sources, model, board and format")
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results JSON to write")
@@ -83,8 +88,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         if not args.patterns:
             p.error(f"--sparsities {','.join(args.sparsities)}: no pattern of the plan has "
                     "that sparsity")
-    if args.jobs < 1:
-        p.error("--jobs must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        p.error("--workers must be at least 1")
     return args
 
 
@@ -175,6 +180,7 @@ def _order(rows: list[dict], args) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
+    from toolchain.executor import Executor
     from toolchain.targets.boards import load_board
 
     args = parse_args(argv)
@@ -182,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         shapes = [config.parse_shape(s) for s in args.shapes]
         boards = [load_board(b) for b in args.boards]
+        executor = Executor.from_options(args.workers, args.cluster)
+        if executor.cluster is None and args.workers is None:
+            executor = Executor(2)
     except Exception as exc:  # a bad option value: one line, status 2
         print(f"benchmarks/run.py: {exc}", file=sys.stderr)
         return 2
@@ -203,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     old_runtime = os.environ.get("RUNTIME")
     os.environ["RUNTIME"] = str(runtime_dir)  # make's `RUNTIME ?=` in the generated Makefile
     try:
-        return _measure(args, boards, cases, errors, runtime_hash, t0)
+        return _measure(args, boards, cases, errors, runtime_dir, runtime_hash, executor, t0)
     finally:
         if old_runtime is None:
             os.environ.pop("RUNTIME", None)
@@ -211,64 +220,53 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["RUNTIME"] = old_runtime
 
 
-def _measure(args, boards, cases, errors: list[str], runtime_hash: str, t0: float) -> int:
-    """Runs (or takes from the cache) every job of the selected cases; writes the outputs."""
-    from tqdm import tqdm
+def _measure(args, boards, cases, errors: list[str], runtime_dir: Path, runtime_hash: str,
+             executor, t0: float) -> int:
+    """Runs (or takes from the cache) every job of the selected cases on `executor` (one unit
+    per row, cached in WORK/rows by benchmarks.measure.job_key); writes the outputs."""
+    from toolchain.errors import ToolchainError
+    from toolchain.executor import Unit
 
     fingerprint = runtime_hash[:32] + source_fingerprint()[:32]
     rows_dir = args.work / "rows"
     rows_dir.mkdir(parents=True, exist_ok=True)
-    rows: list[dict] = []
-    todo: list[tuple[Job, object, Path]] = []
+    units: list[Unit] = []
     cmsis, why = cmsis_nn_found()
     if not cmsis:
         print(f"note: {config.CMSIS_NN_LABEL} rows not measured: {why}", file=sys.stderr)
     for case, formats, _, _ in cases:
         for job in expand_jobs(case, formats, boards, args.formats, cmsis):
-            path, row = cached_row(rows_dir, job, case, fingerprint)
-            if row is not None and not args.fresh:
-                rows.append(row)
-            else:
-                todo.append((job, case, path))
+            key = job_key(job, case, fingerprint)
+            if args.fresh:
+                (rows_dir / f"{key}.json").unlink(missing_ok=True)
+            units.append(Unit(f"{job.describe()} {job.pattern.sparsity:g}", (job, case), key))
+    cached = sum((rows_dir / f"{u.key}.json").is_file() for u in units)
     if args.formats:
-        labels = {j.label for j, _, _ in todo} | {r["format"] for r in rows}
+        labels = {u.args[0].label for u in units}
         unused = [f for f in args.formats if f not in labels and
                   not (f == config.DENSE and labels & {config.DENSE_DSP, config.DENSE_C}) and
                   not (f == config.CMSIS_NN_LABEL and not cmsis)]  # the note above says why
         if unused:
             print(f"note: --formats {','.join(unused)}: not applicable to any selected layer",
                   file=sys.stderr)
-    print(f"{len(rows) + len(todo)} measurements: {len(rows)} cached, {len(todo)} to run "
-          f"with {args.jobs} workers", flush=True)
-
-    slots: queue.Queue[int] = queue.Queue()
-    for i in range(args.jobs):
-        slots.put(i)
-
-    def work(job: Job, case, path: Path) -> dict:
-        slot = slots.get()
-        try:
-            row = run_job(job, case, args.work / "fw" / job.variant / f"slot{slot}")
-        finally:
-            slots.put(slot)
-        write_json_atomic(path, row)
-        return row
-
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(work, *t): t[0] for t in todo}
-        for fut in tqdm(as_completed(futures), total=len(futures), desc="build+run", unit="run"):
-            try:
-                rows.append(fut.result())
-            except BenchError as exc:
-                errors.append(str(exc))
-            except Exception as exc:  # an unexpected failure of one job must not lose the rest
-                errors.append(f"{futures[fut].describe()}: {type(exc).__name__}: {exc}")
+    print(f"{len(units)} measurements: {cached} cached, {len(units) - cached} to run "
+          f"on {executor.describe()}", flush=True)
+    try:
+        outcome = executor.run(bench_unit, units, {"work": str(args.work.resolve()),
+                                                   "runtime": str(runtime_dir.resolve())},
+                               cache_dir=rows_dir, desc="build+run")
+    except ToolchainError as exc:  # e.g. the cluster cannot be reached
+        print(f"benchmarks/run.py: {exc}", file=sys.stderr)
+        return 2
+    rows = list(outcome.results.values())
+    errors += [f"{name}: {err}" for name, err in outcome.failures.items()]
+    todo = [u for u in units if u.name in outcome.seconds]  # measured by this run
 
     if todo and source_fingerprint()[:32] != fingerprint[32:]:
         # Keep this run's rows in its results but not in the cache, so the next run measures
         # everything again with one version of the sources.
-        for _, _, path in todo:
-            path.unlink(missing_ok=True)
+        for u in todo:
+            (rows_dir / f"{u.key}.json").unlink(missing_ok=True)
         print("warning: templates/, boards/ or toolchain sources changed during the run; the "
               "toolchain was imported before it, but rows of templates read later may mix "
               "versions, so they are not cached: run again to be sure", file=sys.stderr)

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     # the package itself (environment set-up, __version__) and the leaves every stage may use
     ("base", ("toolchain", "toolchain.enums", "toolchain.errors", "toolchain.quiet",
-              "toolchain.fileio", "toolchain.cache_key")),
+              "toolchain.fileio", "toolchain.cache_key", "toolchain.executor")),
     ("data", ("toolchain.data",)),
     ("models", ("toolchain.models",)),
     ("ir", ("toolchain.ir",)),

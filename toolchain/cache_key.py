@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 from functools import lru_cache
@@ -39,6 +40,14 @@ PACKAGES = ("tflite-micro", "tensorflow", "ai-edge-litert", "tf-keras",
 ORACLE_TOOLS = ("tflite-micro", "ai-edge-litert", "numpy", "python")
 # What converting a Keras model to int8 .tflite depends on.
 CONVERTER_TOOLS = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "numpy", "python")
+
+
+def cache_root() -> Path:
+    """Where edgesparse keeps what it may reuse across runs (host runtime objects, work units'
+    results): $EDGESPARSE_CACHE, else $XDG_CACHE_HOME/edgesparse, else ~/.cache/edgesparse."""
+    if os.environ.get("EDGESPARSE_CACHE"):
+        return Path(os.environ["EDGESPARSE_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgesparse"
 
 
 def _skip(path: Path) -> bool:

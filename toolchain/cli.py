@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from toolchain.errors import ToolchainError
+from toolchain.executor import add_options as add_executor_options
 
 
 def _sparsity(text: str) -> float:
@@ -207,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--docs", type=Path, default=None, metavar="FILE",
                    help="also write the table to FILE and the plot beside it as zoo.png "
                         "(default: nothing outside --out; make zoo passes docs/ZOO.md)")
+    add_executor_options(z, "zoo models")
 
     c = sub.add_parser("compile", help="compile a model into DIR (sources, report.json)")
     c.add_argument("model", type=Path, help=".keras, .h5, SavedModel directory, or int8 .tflite")
@@ -249,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "RAM = decoded tables) or row by row during inference (slower, RAM = "
                         "580 bytes of decode tables and one row per layer)")
     _add_prune_options(c)
+    add_executor_options(c, "--auto-sparsity sweep points")
 
     from toolchain.inspect_model import UNSUPPORTED_EXIT
 
@@ -282,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", type=Path, required=True, help="PRUNED.keras (PRUNED.json is written beside it)")
     pr.add_argument("--seed", type=int, default=0)
     _add_prune_options(pr)
+    add_executor_options(pr, "--auto-sparsity sweep points")
 
     sw = sub.add_parser("sweep", help="accuracy vs sparsity per layer and for the whole model, for "
                                       "weight and unit/filter pruning: DIR/sweep.csv and PNG plots")
@@ -299,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--prune-all", action="store_true", default=None,
                     help="whole-model curves also prune the layers spared by default")
     sw.add_argument("--seed", type=int, default=0)
+    add_executor_options(sw, "sweep points")
 
     r = sub.add_parser("run", help="build DIR, run it, verify against the reference, update report.json")
     r.add_argument("dir", type=Path)
@@ -336,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import edgesparse
         from toolchain import pipeline
+        from toolchain.executor import Executor
         from toolchain.report.report import layer_table, summary_table
 
         if args.command == "demo":
@@ -348,16 +354,25 @@ def main(argv: list[str] | None = None) -> int:
             docs = args.docs
             run_zoo(args.out, models=args.models.split(",") if args.models else None,
                     sparsity=args.sparsity, seed=args.seed, qemu=qemu,
-                    train_epochs=args.train_epochs, prune_epochs=args.prune_epochs, docs=docs)
+                    train_epochs=args.train_epochs, prune_epochs=args.prune_epochs, docs=docs,
+                    executor=Executor.from_options(args.workers, args.cluster))
         elif args.command == "compile":
             prune = _prune_config(args, require_sparsity=False)
-            result = edgesparse.compile(args.model, out=args.out, data=args.data, board=args.board,
-                                        sparsity=args.sparsity, seed=args.seed, name=args.name,
-                                        prune_epochs=args.epochs, prune=prune,
-                                        optimize=args.optimize, flash_budget=args.flash_budget,
-                                        code_opt=args.code_opt,
-                                        layout=args.layout, share=_share_spec(args),
-                                        huffman=args.huffman_decode if args.huffman else None)
+            from toolchain import executor as units
+
+            units.configure(Executor.from_options(args.workers, args.cluster))
+            try:
+                result = edgesparse.compile(args.model, out=args.out, data=args.data,
+                                            board=args.board, sparsity=args.sparsity,
+                                            seed=args.seed, name=args.name,
+                                            prune_epochs=args.epochs, prune=prune,
+                                            optimize=args.optimize,
+                                            flash_budget=args.flash_budget,
+                                            code_opt=args.code_opt,
+                                            layout=args.layout, share=_share_spec(args),
+                                            huffman=args.huffman_decode if args.huffman else None)
+            finally:
+                units.configure(None)
             print(layer_table(result.report))
         elif args.command == "inspect":
             import json
@@ -377,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "prune":
             from toolchain.prune.run import prune_file
 
-            prune_file(args.model, args.out, _prune_config(args, require_sparsity=True), args.data)
+            prune_file(args.model, args.out, _prune_config(args, require_sparsity=True), args.data,
+                       executor=Executor.from_options(args.workers, args.cluster))
         elif args.command == "sweep":
             from toolchain.prune.config import build_config
             from toolchain.prune.run import sweep_file
@@ -386,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
             config = build_config({"granularity": args.granularity, "prune_all": args.prune_all},
                                   None, args.config, seed=args.seed)
             sweep_file(args.model, args.out, config, args.data, parse_sparsities(args.sparsities),
-                       epochs=args.epochs)
+                       epochs=args.epochs, executor=Executor.from_options(args.workers, args.cluster))
         elif args.command == "run":
             report = edgesparse.run(args.dir, on=args.on).report
             print(layer_table(report))

@@ -27,12 +27,15 @@ FIT_RAM = 320 * 1024
 
 def run_zoo(out: Path, models: list[str] | None = None, sparsity: float = 0.8, seed: int = 0,
             qemu: bool | str = True, train_epochs: int | None = None,
-            prune_epochs: int | None = None, docs: Path | None = None) -> dict:
+            prune_epochs: int | None = None, docs: Path | None = None, executor=None) -> dict:
     """Build, train, prune, convert, compile, run and verify the zoo models into `out`
     (atomically: on failure `out` is left as it was). qemu: True for every model, "small"
     for the small ones only, False for none. train_epochs / prune_epochs override each
     model's own. Everything is written under `out`, unless `docs` names a file: then the
     ZOO.md table is also written there and zoo.png beside it (`make zoo` passes docs/ZOO.md).
+    Each model is a unit of `executor` (toolchain.executor; default this process) that writes
+    its directory under `out`'s temporary twin (on a cluster, `out` must be on a filesystem
+    every node shares); units are not cached, as their files are part of the result.
     Returns zoo.json's content."""
     from toolchain.models.zoo import ZOO, zoo_names
 
@@ -42,15 +45,28 @@ def run_zoo(out: Path, models: list[str] | None = None, sparsity: float = 0.8, s
                              "dense one; pass e.g. 0.8")
     t0 = time.time()
     result = {"board": BOARD, "sparsity": sparsity, "seed": seed, "models": {}}
+    from toolchain.executor import Executor, Unit
+
+    executor = executor or Executor()
     with atomic_output_dir(out) as tmp:
-        for i, name in enumerate(names, start=1):
-            log(f"=== zoo [{i}/{len(names)}] {name}: {ZOO[name].description} ===")
-            on_qemu = qemu is True or (qemu == "small" and ZOO[name].small)
-            try:
-                result["models"][name] = zoo_model(name, tmp / name, sparsity, seed, on_qemu,
-                                                   train_epochs, prune_epochs)
-            except ToolchainError as e:
-                raise type(e)(f"zoo model {name}: {e}") from None
+        if executor.workers == 1 and executor.cluster is None:
+            for i, name in enumerate(names, start=1):
+                log(f"=== zoo [{i}/{len(names)}] {name}: {ZOO[name].description} ===")
+                on_qemu = qemu is True or (qemu == "small" and ZOO[name].small)
+                try:
+                    result["models"][name] = zoo_model(name, tmp / name, sparsity, seed, on_qemu,
+                                                       train_epochs, prune_epochs)
+                except ToolchainError as e:
+                    raise type(e)(f"zoo model {name}: {e}") from None
+        else:
+            log(f"zoo: {len(names)} models on {executor.describe()}")
+            units = [Unit(name, (name, qemu is True or (qemu == "small" and ZOO[name].small)))
+                     for name in names]
+            shared = {"dir": str(Path(tmp).resolve()), "sparsity": sparsity, "seed": seed,
+                      "train_epochs": train_epochs, "prune_epochs": prune_epochs}
+            outcome = executor.run(zoo_unit, units, shared, desc="zoo")
+            outcome.raise_failures("zoo models")
+            result["models"] = outcome.results
         result["seconds"] = round(time.time() - t0, 1)
         write_json_atomic(tmp / "zoo.json", result)
         table = zoo_markdown(result)
@@ -62,6 +78,12 @@ def run_zoo(out: Path, models: list[str] | None = None, sparsity: float = 0.8, s
     print(arena_summary(result))
     log(f"wrote {out}/zoo.json, {out}/ZOO.md and {out}/zoo.png")
     return result
+
+
+def zoo_unit(shared: dict, name: str, on_qemu: bool) -> dict:
+    """One zoo model as a unit of toolchain.executor (see run_zoo)."""
+    return zoo_model(name, Path(shared["dir"]) / name, shared["sparsity"], shared["seed"],
+                     on_qemu, shared["train_epochs"], shared["prune_epochs"])
 
 
 def write_docs(table: str, figure: Path, docs: Path) -> None:

@@ -32,28 +32,30 @@ def load_model_and_data(model_path: Path, data: str | None, seed: int = 0):
     return model, ds
 
 
-def run_config(model, ds, config: PruneConfig, sweep_dir: Path | None = None):
-    """prune_model, or auto_prune when config.auto_sparsity (writing its sweep to sweep_dir)."""
+def run_config(model, ds, config: PruneConfig, sweep_dir: Path | None = None, executor=None):
+    """prune_model, or auto_prune when config.auto_sparsity (writing its sweep to sweep_dir; its
+    points run on `executor`, toolchain.executor, default this process)."""
     if config.auto_sparsity:
         from toolchain.prune.sweep import auto_prune
 
         if sweep_dir is not None:
             sweep_dir.mkdir(parents=True, exist_ok=True)
-        result, _ = auto_prune(model, ds, config, sweep_dir)
+        result, _ = auto_prune(model, ds, config, sweep_dir, executor=executor)
         return result
     from toolchain.prune.methods import prune_model
 
     return prune_model(model, ds, config)
 
 
-def prune_file(model_path: Path, out: Path, config: PruneConfig, data: str | None = None) -> dict:
+def prune_file(model_path: Path, out: Path, config: PruneConfig, data: str | None = None,
+               executor=None) -> dict:
     """Prune MODEL as `config` says; write OUT (.keras) and OUT with .json; return the report."""
     out = Path(out)
     if out.suffix != ".keras":
         raise ToolchainError(f"--out {out}: the pruned model is written as a .keras file; name it "
                              "e.g. pruned.keras")
     model, ds = load_model_and_data(model_path, data, config.seed)
-    result = run_config(model, ds, config)
+    result = run_config(model, ds, config, executor=executor)
     report = {"model": str(model_path), "data": ds.name, **result.report()}
     json_path = out.with_suffix(".json")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -73,8 +75,9 @@ def prune_file(model_path: Path, out: Path, config: PruneConfig, data: str | Non
 
 
 def sweep_file(model_path: Path, out: Path, config: PruneConfig, data: str | None = None,
-               sparsities=None, epochs: int = 0) -> dict:
-    """Sensitivity sweep of MODEL into directory OUT: sweep.csv, sweep.json and PNG plots."""
+               sparsities=None, epochs: int = 0, executor=None) -> dict:
+    """Sensitivity sweep of MODEL into directory OUT: sweep.csv, sweep.json and PNG plots; the
+    points run on `executor` (toolchain.executor; default this process)."""
     from toolchain.fileio import atomic_output_dir, write_json_atomic
     from toolchain.prune.sweep import SWEEP_SPARSITIES, check_sparsities, sweep, write_outputs
 
@@ -82,9 +85,11 @@ def sweep_file(model_path: Path, out: Path, config: PruneConfig, data: str | Non
     model, ds = load_model_and_data(model_path, data, config.seed)
     log(f"sweeping {model.name}: each prunable layer alone and the whole model, weight and unit/filter "
         f"pruning, at {', '.join(f'{s:g}' for s in sparsities)} "
-        f"({'no fine-tuning' if epochs == 0 else f'{epochs} fine-tune epoch(s)'} per point)")
+        f"({'no fine-tuning' if epochs == 0 else f'{epochs} fine-tune epoch(s)'} per point)"
+        + (f" on {executor.describe()}" if executor is not None else ""))
     with atomic_output_dir(Path(out)) as tmp:
-        result = sweep(model, ds, sparsities, config, epochs=epochs, progress=config.verbose != 0)
+        result = sweep(model, ds, sparsities, config, epochs=epochs, progress=config.verbose != 0,
+                       executor=executor)
         write_outputs(result, tmp, f"{model.name} on {ds.name}: accuracy vs sparsity")
         summary = {"model": str(model_path), "data": ds.name, "baseline_accuracy": result.baseline,
                    "sparsities": list(sparsities), "finetune_epochs": epochs,

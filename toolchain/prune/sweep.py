@@ -99,13 +99,17 @@ def _counts(model) -> tuple[int, int]:
 
 def sweep(model, ds, sparsities=SWEEP_SPARSITIES, config: PruneConfig | None = None, *,
           epochs: int = 0, layers: list[str] | None = None, weight: bool = True,
-          structured: bool = True, whole: bool = True, progress: bool = True) -> SweepResult:
+          structured: bool = True, whole: bool = True, progress: bool = True,
+          executor=None, cache_dir: Path | None | bool = None) -> SweepResult:
     """Prune each prunable layer alone (or those in `layers`) and the whole model ("all": the
     layers `config` would prune) to each sparsity, by magnitude (weight) and by unit/filter
-    norm (structured), and measure test accuracy. The model is not changed."""
-    from tqdm import tqdm
+    norm (structured), and measure test accuracy. The model is not changed.
 
-    from toolchain.prune.methods import copy_model
+    Each point is a unit of `executor` (default toolchain.executor.configured()), computed
+    from the model and data alone (a fine-tuned point seeds itself from its name), so the
+    result is the same on any number of workers. Points are cached in `cache_dir` (default
+    <cache>/units/sweep; False: no cache), so an interrupted sweep resumes."""
+    from toolchain.executor import Unit, configured
 
     if ds.y_test is None:
         raise DatasetError(f"dataset {ds.name!r} has no labels ('y'); the sweep measures accuracy")
@@ -113,6 +117,7 @@ def sweep(model, ds, sparsities=SWEEP_SPARSITIES, config: PruneConfig | None = N
     sparsities = check_sparsities(sparsities)
     if epochs < 0:
         raise ToolchainError(f"sweep fine-tune epochs must be >= 0, got {epochs}")
+    executor = executor or configured()
     all_layers = [layer.name for layer in prunable_layers(model)]
     names = all_layers if layers is None else list(layers)
     plans = {p.name: p for p in plan_layers(model, config)}
@@ -137,26 +142,147 @@ def sweep(model, ds, sparsities=SWEEP_SPARSITIES, config: PruneConfig | None = N
             for s in sparsities:
                 jobs.append((scope, method, scope_layers, s))
 
-    baseline = fast_accuracy(model, ds.x_test, ds.y_test)
-    total, nonzero = _counts(model)
-    result = SweepResult(baseline, [SweepPoint("none", "none", "unstructured", 0.0, 0.0, baseline, 0.0,
-                                               total, nonzero)], epochs)
+    shared = SweepInputs.of(model, ds, config, epochs)
+    threads = executor.threads()
+    base = shared.key_base(threads)
+    units = [Unit("baseline", ("none", "none", [], 0.0), _unit_key(base, "none", "none", [], 0.0))]
+    for scope, method, scope_layers, s in jobs:
+        units.append(Unit(f"{scope} {method} {s:g}", (scope, method, list(scope_layers), s),
+                          _unit_key(base, scope, method, scope_layers, s)))
+    if cache_dir is None:
+        from toolchain.cache_key import cache_root
+
+        cache_dir = cache_root() / "units" / "sweep"
+    outcome = executor.run(sweep_unit, units, shared, cache_dir=cache_dir or None, desc="sweep",
+                           progress=progress)
+    outcome.raise_failures("sweep points")
+    points = [SweepPoint(**outcome.results[u.name]) for u in units]
+    baseline = points[0].accuracy
+    result = SweepResult(baseline, points[:1], epochs)
     for scope, method, scope_layers, _ in jobs:
         if scope == WHOLE_MODEL:
             result.whole[method] = list(scope_layers)
-    work = copy_model(model)
-    originals = {n: kernel_variable(work.get_layer(n)).numpy() for n in all_layers}
-    bar = tqdm(jobs, desc="sweep", unit="point", disable=None if progress else True)
-    for scope, method, scope_layers, s in bar:
-        bar.set_postfix_str(f"{scope} {method} {s:.0%}")
-        if method == "magnitude":
-            point = _weight_point(model, work, originals, ds, scope, scope_layers, s, config, epochs)
-        else:
-            point = _structured_point(model, ds, scope, method, scope_layers, s, plans, config, epochs)
+    for point in points[1:]:
         point.drop_points = round(100.0 * (baseline - point.accuracy), 4)
         result.points.append(point)
-    bar.close()
     return result
+
+
+@dataclass(frozen=True)
+class SweepInputs:
+    """What every sweep point reads: the model (as .keras bytes, so any worker can load it),
+    the data, the config and the fine-tune epochs."""
+    model_keras: bytes
+    model_sha: str
+    ds: object
+    config: PruneConfig
+    epochs: int
+
+    @classmethod
+    def of(cls, model, ds, config: PruneConfig, epochs: int) -> "SweepInputs":
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="edgesparse-sweep-") as tmp:
+            path = Path(tmp) / "model.keras"
+            model.save(path)
+            data = path.read_bytes()
+        return cls(data, model_digest(model), ds, config, epochs)
+
+    def key_base(self, threads: int) -> str:
+        """The key of everything the points share: model, data, config, epochs, TensorFlow
+        threads, the toolchain's sources and the versions of TensorFlow, Keras and numpy."""
+        from toolchain.cache_key import CONVERTER_TOOLS, cache_key
+
+        arrays = [self.ds.x_test, self.ds.y_test] + ([self.ds.x_train, self.ds.y_train]
+                                                     if self.epochs else [])
+        config = dataclasses.replace(self.config, verbose=None, logdir=None, layer_sources={},
+                                     auto_sparsity=False)
+        return cache_key({"unit": "sweep-point", "version": 1, "model": self.model_sha,
+                          "data": _arrays_digest(arrays), "config": repr(config),
+                          "epochs": self.epochs, "threads": threads},
+                         sources=("toolchain",), tools=CONVERTER_TOOLS)
+
+
+def model_digest(model) -> str:
+    """sha256 of a Keras model's architecture and weights."""
+    import hashlib
+
+    h = hashlib.sha256(model.to_json().encode())
+    for w in model.get_weights():
+        h.update(str((w.dtype, w.shape)).encode())
+        h.update(np.ascontiguousarray(w).tobytes())
+    return h.hexdigest()
+
+
+def _arrays_digest(arrays) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.asarray(a)
+        h.update(str((a.dtype, a.shape)).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def _unit_key(base: str, scope, method, scope_layers, s) -> str:
+    import hashlib
+    import json
+
+    raw = json.dumps([base, scope, method, list(scope_layers), s])
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+_STATE: dict = {}  # per process: the loaded model of the SweepInputs last seen
+
+
+def _state(shared: SweepInputs) -> dict:
+    import tempfile
+
+    from toolchain.models.train import load_keras_model
+    from toolchain.prune.methods import copy_model
+
+    if _STATE.get("sha") != shared.model_sha:
+        _STATE.clear()
+        with tempfile.TemporaryDirectory(prefix="edgesparse-sweep-") as tmp:
+            path = Path(tmp) / "model.keras"
+            path.write_bytes(shared.model_keras)
+            model = load_keras_model(path)
+        work = copy_model(model)
+        names = [layer.name for layer in prunable_layers(model)]
+        _STATE.update(sha=shared.model_sha, model=model, work=work,
+                      originals={n: kernel_variable(work.get_layer(n)).numpy() for n in names})
+    plans_key = repr(shared.config)
+    if _STATE.get("plans_key") != plans_key:
+        _STATE["plans"] = {p.name: p for p in plan_layers(_STATE["model"], shared.config)}
+        _STATE["plans_key"] = plans_key
+    return _STATE
+
+
+def sweep_unit(shared: SweepInputs, scope: str, method: str, scope_layers: list[str],
+               s: float) -> dict:
+    """One sweep point (scope "none": the unpruned baseline), as a SweepPoint's fields with
+    drop_points 0 (the caller subtracts from the baseline)."""
+    st = _state(shared)
+    model, ds, config, epochs = st["model"], shared.ds, shared.config, shared.epochs
+    if epochs:
+        import zlib
+
+        import tf_keras as keras
+
+        keras.utils.set_random_seed((config.seed * 1_000_003 + zlib.crc32(
+            f"{scope} {method} {s:g}".encode())) % 2**31)
+    if scope == "none":
+        total, nonzero = _counts(model)
+        point = SweepPoint("none", "none", "unstructured", 0.0, 0.0,
+                           fast_accuracy(model, ds.x_test, ds.y_test), 0.0, total, nonzero)
+    elif method == "magnitude":
+        point = _weight_point(model, st["work"], st["originals"], ds, scope, scope_layers, s,
+                              config, epochs)
+    else:
+        point = _structured_point(model, ds, scope, method, scope_layers, s, st["plans"], config,
+                                  epochs)
+    return dataclasses.asdict(point)
 
 
 def _weight_point(model, work, originals, ds, scope, scope_layers, s, config, epochs) -> SweepPoint:
@@ -316,11 +442,12 @@ def pick_sparsities(result: SweepResult, max_drop_points: float, layers: list[st
     return picked
 
 
-def auto_prune(model, ds, config: PruneConfig, out: Path | None = None):
+def auto_prune(model, ds, config: PruneConfig, out: Path | None = None, executor=None):
     """Sweep each layer the config prunes, give each the highest sparsity whose single-layer drop
     stays within config.max_accuracy_drop points, prune with those targets, and if the pruned,
     fine-tuned model still loses more than that, step every layer down one swept level and
-    retry (at most AUTO_ATTEMPTS times). Writes the sweep into `out` if given."""
+    retry (at most AUTO_ATTEMPTS times). Writes the sweep into `out` if given; the sweep's
+    points run on `executor` (toolchain.executor; default this process)."""
     from toolchain.prune.methods import prune_model
 
     if config.granularity.kind == "nm":
@@ -335,7 +462,7 @@ def auto_prune(model, ds, config: PruneConfig, out: Path | None = None):
         f"{', '.join(f'{s:g}' for s in config.sweep_sparsities)} (one shot, no fine-tuning)")
     sw = sweep(model, ds, config.sweep_sparsities, config, layers=[p.name for p in plans],
                weight=bool(weight), structured=bool(struct), whole=False,
-               progress=config.verbose != 0)
+               progress=config.verbose != 0, executor=executor)
     if out is not None:
         write_outputs(sw, out, f"{model.name}: sensitivity")
     picked = pick_sparsities(sw, config.max_accuracy_drop, weight)

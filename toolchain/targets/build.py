@@ -123,11 +123,10 @@ def build_host_library(model_src: Path, build_dir: Path, sanitize: bool = False,
 
 
 def host_cache_dir() -> Path:
-    """Where host builds keep the runtime's compiled objects: $EDGESPARSE_CACHE, else
-    $XDG_CACHE_HOME/edgesparse, else ~/.cache/edgesparse."""
-    if os.environ.get("EDGESPARSE_CACHE"):
-        return Path(os.environ["EDGESPARSE_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgesparse"
+    """Where host builds keep the runtime's compiled objects (toolchain.cache_key.cache_root)."""
+    from toolchain.cache_key import cache_root
+
+    return cache_root()
 
 
 def _host_runtime_objects(cc: str, flags: list[str], sources: list[Path]) -> list[Path]:
