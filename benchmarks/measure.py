@@ -269,8 +269,9 @@ def _claim_slot(fw_root: Path) -> Path:
         except OSError:
             lock.close()
             continue
-        if "lock" in _SLOT:
-            _SLOT["lock"].close()
+        previous = _SLOT.get("lock")
+        if previous is not None:
+            previous.close()
         _SLOT.update(root=fw_root, dir=fw_root / f"slot{i}", lock=lock)
         return _SLOT["dir"]
     raise BenchError(f"no free build slot under {fw_root}")
