@@ -139,6 +139,28 @@ def select(models: list[str] | None, boards: list[str] | None,
 
 # --- the models' .tflite files -----------------------------------------------------------------
 
+def zoo_keras(name: str, seed: int = SEED):
+    """(Keras model, zoo dataset): the zoo model `name` from its builder with `seed`, untrained
+    or trained for TRAIN_EPOCHS[name] epochs on the zoo's data with deterministic ops."""
+    from toolchain.models.zoo import ZOO, build_zoo_model, zoo_dataset
+
+    entry = ZOO[name]
+    ds = zoo_dataset(entry.data, seed)
+    model = build_zoo_model(name, ds, seed)
+    epochs = TRAIN_EPOCHS.get(name, 0)
+    if epochs:
+        import tensorflow as tf
+        import tf_keras as keras
+
+        from toolchain.models.train import compile_model as compile_keras
+
+        tf.config.experimental.enable_op_determinism()
+        keras.utils.set_random_seed(seed)
+        compile_keras(model, loss=entry.loss)
+        model.fit(ds.x_train, ds.y_train, epochs=epochs, batch_size=32, shuffle=True, verbose=0)
+    return model, ds
+
+
 def zoo_tflite(name: str, cache: Path, seed: int = SEED, log=print) -> Path:
     """The zoo model `name` built from its builder with `seed`, untrained (or trained for
     TRAIN_EPOCHS[name] epochs on the zoo's data, with deterministic ops), converted to full int8
@@ -152,23 +174,10 @@ def zoo_tflite(name: str, cache: Path, seed: int = SEED, log=print) -> Path:
     path = cache / f"{name}-seed{seed}-epochs{epochs}-{key[:16]}.tflite"
     if path.is_file():
         return path
-    from toolchain.models.zoo import ZOO, build_zoo_model, zoo_dataset
     from toolchain.quantize.convert import to_int8_tflite
 
     t0 = time.time()
-    entry = ZOO[name]
-    ds = zoo_dataset(entry.data, seed)
-    model = build_zoo_model(name, ds, seed)
-    if epochs:
-        import tensorflow as tf
-        import tf_keras as keras
-
-        from toolchain.models.train import compile_model as compile_keras
-
-        tf.config.experimental.enable_op_determinism()
-        keras.utils.set_random_seed(seed)
-        compile_keras(model, loss=entry.loss)
-        model.fit(ds.x_train, ds.y_train, epochs=epochs, batch_size=32, shuffle=True, verbose=0)
+    model, ds = zoo_keras(name, seed)
     tflite = to_int8_tflite(model, ds.x_train)
     cache.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")

@@ -211,17 +211,7 @@ def evaluate(rows: list[dict]) -> list[Goal]:
                       f"at 80%, break-even with CMSIS-NN dense at or below {FC_BREAK_EVEN:.0%}",
                       _status(flags), details))
 
-    flags, details = [], []
-    for pattern, s, fmt, factor in STRUCTURED:
-        for shape, ref in refs.items():
-            r = idx.get((ref_board, shape, pattern, s, fmt))
-            if r is None or r["mismatches"]:
-                continue
-            n = ref.instructions
-            flags.append(r["instructions"] * factor <= n and _exact(r, ref))
-            details.append(f"{shape} {pattern} {s:.0%}: {fmt} {r['instructions']:,}, "
-                           f"{n / r['instructions']:.2f}x fewer than {ref.name} (goal >= {factor}x)"
-                           + _inexact(r, ref))
+    flags, details = _structured(idx, ref_board, refs, STRUCTURED)
     goals.append(Goal("Structured formats: 2:4 (50%) >= 1.6x and block 1x4 at 90% >= 6x fewer "
                       "instructions than CMSIS-NN dense", _status(flags), details))
 
@@ -299,16 +289,7 @@ def issue19_goals(rows: list[dict]) -> list[Goal]:
                     f"{CONV_SPARSITY:.0%} unstructured: >= {I19_CONV_FACTOR}x fewer instructions than "
                     "CMSIS-NN dense", _status(flags), details))
 
-    flags, details = [], []
-    for pattern, s, fmt, factor in I19_STRUCTURED:
-        for shape, ref in refs.items():
-            r = idx.get((board, shape, pattern, s, fmt))
-            if r is None or r["mismatches"]:
-                continue
-            n = ref.instructions
-            flags.append(r["instructions"] * factor <= n and _exact(r, ref))
-            details.append(f"{shape} {pattern} {s:.0%}: {fmt} {r['instructions']:,}, "
-                           f"{n / r['instructions']:.2f}x fewer than {ref.name} (goal >= {factor}x)")
+    flags, details = _structured(idx, board, refs, I19_STRUCTURED)
     out.append(Goal("Issue 19: 2:4 >= 1.6x and block 1x4 at 90% >= 6x fewer instructions than "
                     "CMSIS-NN dense, every shape measured", _status(flags), details))
 
@@ -319,6 +300,24 @@ def issue19_goals(rows: list[dict]) -> list[Goal]:
                     ["the runtime keeps depthwise weights dense (no pruned depthwise rows)"] if not dw
                     else []))
     return out
+
+
+def _structured(idx: dict, board: str, refs: dict, specs) -> tuple[list[bool], list[str]]:
+    """(flags, details) of structured-format goals: per (pattern, sparsity, format, factor) of
+    specs and per shape with a CMSIS-NN figure, the format's bit-exact row at most 1/factor
+    of CMSIS-NN's instructions."""
+    flags, details = [], []
+    for pattern, s, fmt, factor in specs:
+        for shape, ref in refs.items():
+            r = idx.get((board, shape, pattern, s, fmt))
+            if r is None or r["mismatches"]:
+                continue
+            n = ref.instructions
+            flags.append(r["instructions"] * factor <= n and _exact(r, ref))
+            details.append(f"{shape} {pattern} {s:.0%}: {fmt} {r['instructions']:,}, "
+                           f"{n / r['instructions']:.2f}x fewer than {ref.name} (goal >= {factor}x)"
+                           + _inexact(r, ref))
+    return flags, details
 
 
 def _exact(ours: dict | None, ref: Reference) -> bool:

@@ -56,25 +56,13 @@ def pruned_tflite(name: str, sparsity: float, cache: Path, log=print) -> Path:
     if path.is_file():
         return path
     import numpy as np
-    import tf_keras as keras
 
+    from benchmarks.bench_models import zoo_keras
     from toolchain.encode import patterns
-    from toolchain.models.zoo import ZOO, build_zoo_model, zoo_dataset
     from toolchain.quantize.convert import to_int8_tflite
 
     t0 = time.time()
-    entry = ZOO[name]
-    ds = zoo_dataset(entry.data, SEED)
-    model = build_zoo_model(name, ds, SEED)
-    if epochs:
-        import tensorflow as tf
-
-        from toolchain.models.train import compile_model as compile_keras
-
-        tf.config.experimental.enable_op_determinism()
-        keras.utils.set_random_seed(SEED)
-        compile_keras(model, loss=entry.loss)
-        model.fit(ds.x_train, ds.y_train, epochs=epochs, batch_size=32, shuffle=True, verbose=0)
+    model, ds = zoo_keras(name, SEED)
     pruned = 0
     for layer in model.layers:
         if type(layer).__name__ not in ("Conv2D", "Conv1D", "Dense"):
