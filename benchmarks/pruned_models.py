@@ -1,6 +1,7 @@
 """Pruned whole models (issue 19): the zoo's MLPerf Tiny architectures with every CONV_2D and
-FULLY_CONNECTED kernel magnitude-pruned to 50, 80 and 90% per output row (the kept weights
-scaled to keep each layer's output spread, as fine-tuning would), compiled as
+FULLY_CONNECTED kernel magnitude-pruned, layer by layer, to 50, 80 and 90% unstructured, to 2:4
+and to 1x4 blocks at 80 and 90% (the kept weights scaled to keep each layer's output spread, as
+fine-tuning would), compiled as
 `edgesparse compile --optimize speed` compiles them for mps2-an386 and run in QEMU, every output
 byte compared with TFLM's reference kernels. The dense and CMSIS-NN figures they are compared
 with are `make bench-models`' (benchmarks/models.json: the same architectures, dense).
@@ -13,7 +14,7 @@ Writes benchmarks/pruned_models.json; `make docs` renders it into docs/MODELS.md
 
 The models are bench_models.py's (seed 0, untrained; MobileNetV1 trained one epoch), so the
 rows measure speed, flash and exactness, not accuracy: instruction counts depend on which
-weights are zero, not on how well the model was trained, and the pruning pattern (per-row
+weights are zero, not on how well the model was trained, and the pruning pattern (per-layer
 magnitude, the same fraction in every layer) is what tfmot's schedules reach. DEPTHWISE_CONV_2D
 kernels stay dense: the runtime has no sparse depthwise kernel yet.
 """
@@ -35,7 +36,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "benchmarks" / "pruned_models.json"
 WORK = REPO_ROOT / "build" / "pruned-models"
 MODELS = ("ds_cnn", "resnet8", "mobilenet_v1_025", "ad_autoencoder")
-SPARSITIES = (0.5, 0.8, 0.9)
+SPARSITIES = (0.5, 0.8, 0.9)  # unstructured
+# the structured patterns measured beside them: (pattern, sparsity)
+STRUCTURED = (("2:4", 0.5), ("block1x4", 0.8), ("block1x4", 0.9))
+PATTERNS = ("unstructured", "2:4", "block1x4")
 BOARD = "mps2-an386"
 SAMPLES = 2
 SEED = 0
@@ -43,16 +47,27 @@ OPTIMIZE = "speed"
 VERSION = 2
 
 
-def pruned_tflite(name: str, sparsity: float, cache: Path, log=print) -> Path:
-    """The zoo model as bench_models.py builds it, its CONV_2D and Dense kernels pruned to
-    `sparsity` per output row by magnitude, int8 with the zoo's data; cached."""
+def _mask(rows, pattern: str, sparsity: float):
+    from toolchain.encode import patterns
+
+    if pattern == "2:4":
+        return patterns.nm_mask(rows, 2, 4)
+    if pattern == "block1x4":
+        return patterns.block_mask(rows, 1, 4, sparsity)
+    return patterns.unstructured_mask(rows, sparsity)
+
+
+def pruned_tflite(name: str, sparsity: float, cache: Path, log=print,
+                  pattern: str = "unstructured") -> Path:
+    """The zoo model as bench_models.py builds it, each CONV_2D and Dense kernel pruned by
+    magnitude to `pattern` at `sparsity` (2:4: 0.5), int8 with the zoo's data; cached."""
     from benchmarks.bench_models import TRAIN_EPOCHS, ZOO_SOURCES, ZOO_TFLITE_VERSION
     from toolchain.cache_key import CONVERTER_TOOLS, cache_key
 
     epochs = TRAIN_EPOCHS.get(name, 0)
-    key = cache_key([ZOO_TFLITE_VERSION, VERSION, name, SEED, epochs, sparsity],
+    key = cache_key([ZOO_TFLITE_VERSION, VERSION, name, SEED, epochs, pattern, sparsity],
                     sources=[*ZOO_SOURCES, Path(__file__)], tools=CONVERTER_TOOLS)
-    path = cache / f"{name}-s{sparsity:g}-{key[:16]}.tflite"
+    path = cache / f"{name}-{pattern.replace(':', '')}-s{sparsity:g}-{key[:16]}.tflite"
     if path.is_file():
         return path
     import numpy as np
@@ -72,7 +87,7 @@ def pruned_tflite(name: str, sparsity: float, cache: Path, log=print) -> Path:
         # the kept weights scaled by 1/sqrt(1 - sparsity), so an untrained layer's outputs keep
         # their spread (without it, activations shrink layer by layer until a deep model's last
         # scales underflow the reference kernels' multipliers and TFLM aborts)
-        rows = rows * patterns.unstructured_mask(rows, sparsity) / np.sqrt(1.0 - sparsity)
+        rows = rows * _mask(rows, pattern, sparsity) / np.sqrt(1.0 - sparsity)
         ws[0] = patterns.keras_from_rows(rows, ws[0].shape).astype(np.float32)
         layer.set_weights(ws)
         pruned += 1
@@ -81,11 +96,11 @@ def pruned_tflite(name: str, sparsity: float, cache: Path, log=print) -> Path:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_bytes(tflite)
     tmp.replace(path)
-    log(f"  {name} at {sparsity:.0%}: {pruned} layers pruned, int8 ({time.time() - t0:.0f} s)")
+    log(f"  {name} {pattern} {sparsity:.0%}: {pruned} layers pruned, int8 ({time.time() - t0:.0f} s)")
     return path
 
 
-def measure(name: str, sparsity: float, path: Path, work: Path) -> dict:
+def measure(name: str, sparsity: float, path: Path, work: Path, pattern: str = "unstructured") -> dict:
     """One pruned model compiled for BOARD (--optimize speed), run in QEMU, compared byte for
     byte with TFLM's reference."""
     import numpy as np
@@ -102,7 +117,7 @@ def measure(name: str, sparsity: float, path: Path, work: Path) -> dict:
     board = load_board(BOARD)
     graph = load_tflite(tflite, path.stem)
     plan = plan_graph(graph, optimize=OPTIMIZE, isa=board_isa(board))
-    out = work / f"{name}-s{sparsity:g}"
+    out = work / f"{name}-{pattern.replace(':', '')}-s{sparsity:g}"
     generate(plan, out)
     x = generated_inputs(graph, SEED, SAMPLES)
     ref = reference(tflite, x).reshape(SAMPLES, -1)
@@ -114,7 +129,7 @@ def measure(name: str, sparsity: float, path: Path, work: Path) -> dict:
     for lay, c in zip(plan.layers, plan.choices):
         if lay.weights is not None:
             formats[c.format] = formats.get(c.format, 0) + 1
-    return {"model": name, "sparsity": sparsity, "board": BOARD, "optimize": OPTIMIZE,
+    return {"model": name, "pattern": pattern, "sparsity": sparsity, "board": BOARD, "optimize": OPTIMIZE,
             "instructions": int(max(run.instructions)),
             "mismatches": int(np.count_nonzero(got != ref)),
             "weight_params": int(sum(w.size for w in weights)),
@@ -138,6 +153,8 @@ def main(argv=None) -> int:
     p.add_argument("--models", default=",".join(MODELS), help=f"comma-separated (default {','.join(MODELS)})")
     p.add_argument("--sparsities", default=",".join(f"{s:g}" for s in SPARSITIES),
                    help="comma-separated fractions (default 0.5,0.8,0.9)")
+    p.add_argument("--no-structured", action="store_true",
+                   help="unstructured rows only (default: also 2:4 and block 1x4 at 80 and 90%%)")
     p.add_argument("--results", type=Path, default=RESULTS, help="results JSON to write")
     p.add_argument("--work", type=Path, default=WORK, help="build and cache directory")
     args = p.parse_args(argv)
@@ -160,11 +177,14 @@ def main(argv=None) -> int:
         return 2
     t0 = time.time()
     rows = []
-    total = len(models) * len(sparsities)
-    for i, (m, s) in enumerate(((m, s) for m in models for s in sparsities), start=1):
-        print(f"[{i}/{total}] {m} at {s:.0%}", flush=True)
-        path = pruned_tflite(m, s, args.work / "tflite")
-        row = measure(m, s, path, args.work)
+    plan = [(m, "unstructured", s) for m in models for s in sparsities]
+    if not args.no_structured:
+        plan += [(m, p_, s) for m in models for p_, s in STRUCTURED]
+    total = len(plan)
+    for i, (m, pattern, s) in enumerate(plan, start=1):
+        print(f"[{i}/{total}] {m} {pattern} at {s:.0%}", flush=True)
+        path = pruned_tflite(m, s, args.work / "tflite", pattern=pattern)
+        row = measure(m, s, path, args.work, pattern=pattern)
         print(f"  {row['instructions']:,} instructions, {row['mismatches']} mismatching bytes, "
               f"{row['weight_bytes']:,} weight bytes, formats {row['formats']}", flush=True)
         rows.append(row)

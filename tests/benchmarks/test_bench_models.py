@@ -248,17 +248,21 @@ def test_bench_models_runs_a_small_model_both_ways(tmp_path, capsys):
 def test_pruned_models_section_from_synthetic_json(data, tmp_path):
     """Pruned rows (benchmarks/pruned_models.py) sit beside their model's dense rows, speed-ups
     against both dense builds, issue 19's goals met or not per model and sparsity."""
-    def prow(s, n, bad=0):
-        return {"model": "resnet8", "sparsity": s, "board": "mps2-an386", "optimize": "speed",
+    def prow(s, n, bad=0, pattern="unstructured"):
+        return {"model": "resnet8", "pattern": pattern, "sparsity": s, "board": "mps2-an386", "optimize": "speed",
                 "instructions": n, "mismatches": bad, "weight_params": 1000,
                 "nonzero_weights": round(1000 * (1 - s)), "weight_bytes": 900, "macs": 12_501_632,
                 "formats": {"csr16": 8, "dense": 1}, "per_op": {}}
     pruned = {"board": "mps2-an386", "optimize": "speed", "samples": 2, "seed": 0,
-              "rows": [prow(0.8, 12_000_000), prow(0.9, 9_000_000, bad=3)]}
+              "rows": [prow(0.8, 6_000_000, pattern="block1x4"), prow(0.8, 12_000_000),
+                       prow(0.9, 9_000_000, bad=3)]}
     text = models_report.render_doc(data, {}, pruned)
     assert "## Pruned models (issue 19)" in text
     assert "| ResNet-8 (zoo) | 80% (20% nonzero) | 12,000,000 | 2.50x | 2.58x | 900 | csr16 8, dense 1 | 0 |" in text
     assert "✅ ResNet-8 (zoo) at 80%: >= 2x fewer than the CMSIS-NN build: 2.50x (met)" in text
+    # structured rows are listed after the unstructured ones, and are not the goals' rows
+    assert "| ResNet-8 (zoo) | block 1x4 80% (20% nonzero) | 6,000,000 | 5.00x |" in text
+    assert text.index("| 80% (20% nonzero)") < text.index("| block 1x4 80%")
     # 3.33x but not bit-exact: the goal does not count it
     assert "❌ ResNet-8 (zoo) at 90%: >= 3x fewer than the CMSIS-NN build: 3.33x (not met)" in text
     assert "## Pruned models" not in models_report.render_doc(data, {})
