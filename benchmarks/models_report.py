@@ -13,6 +13,10 @@ Goals (instructions in QEMU, every build bit-exact):
 """
 from __future__ import annotations
 
+from toolchain.encode.weight_formats import BLOCK1X4 as _BLOCK1X4
+
+BLOCK = _BLOCK1X4.name  # the block 1x4 pattern's name is its weight format's
+
 from pathlib import Path
 
 MET, NOT_MET, NOT_MEASURED = "met", "not met", "not measured"
@@ -215,7 +219,7 @@ def _status(goal: dict) -> str:
 
 # issue 19's whole-model goals: pruned instructions against the dense CMSIS-NN build
 PRUNED_GOALS = {0.8: 2.0, 0.9: 3.0}
-PRUNE_PATTERNS = ("unstructured", "2:4", "block1x4")
+PRUNE_PATTERNS = ("unstructured", "2:4", BLOCK)
 
 
 def _pattern(row: dict) -> str:
@@ -224,7 +228,7 @@ def _pattern(row: dict) -> str:
 
 def _pattern_label(row: dict) -> str:
     p, s = _pattern(row), row["sparsity"]
-    return {"unstructured": f"{s:.0%}", "2:4": "2:4", "block1x4": f"block 1x4 {s:.0%}"}.get(p, f"{p} {s:.0%}")
+    return {"unstructured": f"{s:.0%}", "2:4": "2:4", BLOCK: f"block 1x4 {s:.0%}"}.get(p, f"{p} {s:.0%}")
 
 
 def pruned_table(data: dict, pruned: dict) -> list[dict]:

@@ -20,6 +20,10 @@ kernels stay dense: the runtime has no sparse depthwise kernel yet.
 """
 from __future__ import annotations
 
+from toolchain.encode.weight_formats import BLOCK1X4 as _BLOCK1X4
+
+BLOCK = _BLOCK1X4.name  # the block 1x4 pattern's name is its weight format's
+
 import argparse
 import json
 import os
@@ -38,8 +42,8 @@ WORK = REPO_ROOT / "build" / "pruned-models"
 MODELS = ("ds_cnn", "resnet8", "mobilenet_v1_025", "ad_autoencoder")
 SPARSITIES = (0.5, 0.8, 0.9)  # unstructured
 # the structured patterns measured beside them: (pattern, sparsity)
-STRUCTURED = (("2:4", 0.5), ("block1x4", 0.8), ("block1x4", 0.9))
-PATTERNS = ("unstructured", "2:4", "block1x4")
+STRUCTURED = (("2:4", 0.5), (BLOCK, 0.8), (BLOCK, 0.9))
+PATTERNS = ("unstructured", "2:4", BLOCK)
 BOARD = "mps2-an386"
 SAMPLES = 2
 SEED = 0
@@ -52,7 +56,7 @@ def _mask(rows, pattern: str, sparsity: float):
 
     if pattern == "2:4":
         return patterns.nm_mask(rows, 2, 4)
-    if pattern == "block1x4":
+    if pattern == BLOCK:
         return patterns.block_mask(rows, 1, 4, sparsity)
     return patterns.unstructured_mask(rows, sparsity)
 
