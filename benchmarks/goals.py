@@ -272,21 +272,20 @@ def issue19_goals(rows: list[dict]) -> list[Goal]:
     out.append(Goal("Issue 19: 2:4 >= 1.6x and block 1x4 at 90% >= 6x fewer instructions than "
                     "CMSIS-NN dense, every shape measured", _status(flags), details))
 
-    dw = [r for r in rows if r["board"] == board and config.parse_shape(r["shape"]).op == config.DEPTHWISE
-          and r["sparsity"] >= CONV_SPARSITY]
+    flags, details = _conv_factor(rows, board, refs, I19_DEPTHWISE_FACTOR, op=config.DEPTHWISE)
     out.append(Goal(f"Issue 19: depthwise at {CONV_SPARSITY:.0%} >= {I19_DEPTHWISE_FACTOR}x fewer "
-                    "instructions than CMSIS-NN dense", NOT_MEASURED if not dw else NOT_MET,
-                    ["the runtime keeps depthwise weights dense (no pruned depthwise rows)"] if not dw
-                    else []))
+                    "instructions than CMSIS-NN dense", _status(flags),
+                    details or ["the runtime keeps depthwise weights dense (no pruned depthwise rows)"]))
     return out
 
 
-def _conv_factor(rows, board: str, refs: dict, factor: float) -> tuple[list[bool], list[str]]:
-    """(flags, details): per conv shape with a CMSIS-NN figure, the fastest bit-exact sparse
+def _conv_factor(rows, board: str, refs: dict, factor: float,
+                 op: str = config.CONV) -> tuple[list[bool], list[str]]:
+    """(flags, details): per shape of op with a CMSIS-NN figure, the fastest bit-exact sparse
     row at CONV_SPARSITY unstructured at most 1/factor of CMSIS-NN's instructions."""
     flags, details = [], []
     for shape, ref in refs.items():
-        if config.parse_shape(shape).op != config.CONV:
+        if config.parse_shape(shape).op != op:
             continue
         b = best_sparse(rows, board, shape, "unstructured", CONV_SPARSITY)
         if b is None:

@@ -13,11 +13,9 @@ Goals (instructions in QEMU, every build bit-exact):
 """
 from __future__ import annotations
 
-from toolchain.encode.weight_formats import BLOCK1X4 as _BLOCK1X4
-
-BLOCK = _BLOCK1X4.name  # the block 1x4 pattern's name is its weight format's
-
 from pathlib import Path
+
+from benchmarks.pruned_models import BLOCK, PATTERNS as PRUNE_PATTERNS
 
 MET, NOT_MET, NOT_MEASURED = "met", "not met", "not measured"
 CMSIS = "cmsis-nn"  # the CMSIS-NN build's key in a row (benchmarks.cmsis_nn.LABEL)
@@ -219,10 +217,10 @@ def _status(goal: dict) -> str:
 
 # issue 19's whole-model goals: pruned instructions against the dense CMSIS-NN build
 PRUNED_GOALS = {0.8: 2.0, 0.9: 3.0}
-PRUNE_PATTERNS = ("unstructured", "2:4", BLOCK)
 
 
 def _pattern(row: dict) -> str:
+    """A pruned_models.json row's pattern (rows without one are unstructured)."""
     return row.get("pattern", "unstructured")
 
 

@@ -20,10 +20,6 @@ kernels stay dense: the runtime has no sparse depthwise kernel yet.
 """
 from __future__ import annotations
 
-from toolchain.encode.weight_formats import BLOCK1X4 as _BLOCK1X4
-
-BLOCK = _BLOCK1X4.name  # the block 1x4 pattern's name is its weight format's
-
 import argparse
 import json
 import os
@@ -35,6 +31,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import toolchain  # noqa: E402,F401  (environment before TensorFlow, quiet imports)
+from toolchain.encode.weight_formats import BLOCK1X4  # noqa: E402
+
+BLOCK = BLOCK1X4.name  # the block 1x4 pattern is named as its weight format
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "benchmarks" / "pruned_models.json"

@@ -3,9 +3,9 @@
  * exactly) and run the format's matrix-vector kernel over the output channels. An unpadded
  * 1x1 convolution reads its column straight from the input. A format with a two-pixel kernel
  * (dense) gets two pixels' columns at a time, expanded to int16 pairs once per pixel, so each
- * weight it loads serves two multiply-accumulates; a format with a four-pixel kernel (the CSR
- * formats) gets four pixels' columns interleaved as int16, so each stored weight's index and
- * value loads serve four. */
+ * weight it loads serves two multiply-accumulates; a format with a four-pixel kernel (CSR8,
+ * CSR16, block 1x4) gets four pixels' columns interleaved as int16, so each stored weight's
+ * index and value loads serve four. */
 #include <string.h>
 
 #include "es_kernels.h"
