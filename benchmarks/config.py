@@ -15,9 +15,9 @@ Shape strings (the names results.json and docs/BENCHMARKS.md use; parse_shape re
 A stride or multiplier of 1 is written by leaving it out ("-s1" and "-m1" are refused), so each
 shape has one name; strides apply to both spatial dimensions. Shape.macs counts multiply-
 accumulates; for ADD it counts output elements (one add each; Shape.work_unit says which).
-FULLY_CONNECTED and CONV_2D are measured with every weight pattern and format; the runtime
-keeps DEPTHWISE_CONV_2D weights dense only and ADD has none, so those are measured dense at
-0% sparsity only (Shape.sparse_capable).
+FULLY_CONNECTED and CONV_2D are measured with every weight pattern and format;
+DEPTHWISE_CONV_2D (dense or CSR16) with unstructured sparsity (config.DEPTHWISE_SPARSE_SHAPES);
+ADD has no weights, so it is measured dense at 0% sparsity only (Shape.sparse_capable).
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ CONV = "conv2d"
 DEPTHWISE = "depthwise_conv2d"
 ADD = "add"
 OPS = (FC, CONV, DEPTHWISE, ADD)  # the order the report groups shapes in
-SPARSE_CAPABLE = (FC, CONV)
+SPARSE_CAPABLE = (FC, CONV, DEPTHWISE)
 
 
 @dataclass(frozen=True)
@@ -182,6 +182,9 @@ SHAPES = REFERENCE_SHAPES + MODEL_SHAPES
 # The shapes measured with every sparsity pattern; the real models' shapes are measured dense
 # (and against CMSIS-NN) only: whole pruned models are make bench-models' and the zoo's.
 SPARSE_SHAPES = REFERENCE_SHAPES
+# The depthwise shapes measured with the unstructured sparsities (the sparse depthwise kernel)
+DEPTHWISE_SPARSE_SHAPES = ("dw-25x5x64-3x3-same", "dw-48x48x16-3x3-same-s2",
+                           "dw-12x12x128-3x3-same", "dw-49x40x1-10x8-m8-same-s2")
 # --quick: the reference shapes and one small layer of each dense-only op
 QUICK_SHAPES = REFERENCE_SHAPES + ("dw-25x5x64-3x3-same", "add-32x32x16")
 

@@ -85,7 +85,16 @@ def build_keras_model(shape: Shape, pattern: Pattern):
         model = keras.Model(inp, layer(inp), name="bench")
         kernel, bias = layer.get_weights()  # kernel [kh, kw, c, multiplier]
         kernel = rng.normal(0.0, 1.0, kernel.shape).astype(np.float32)
-        kernel /= np.float32(np.sqrt(shape.kernel[0] * shape.kernel[1]))
+        taps = shape.kernel[0] * shape.kernel[1]
+        if pattern.sparsity:  # unstructured over each output channel's taps
+            if pattern.kind != "unstructured":
+                raise ValueError(f"shape {shape.name!r}: depthwise layers are measured with "
+                                 f"unstructured sparsity only, not {pattern.label}")
+            rows = kernel.reshape(taps, -1).T  # [output channel c * multiplier + j, tap]
+            mask = patterns.unstructured_mask(rows, pattern.sparsity)
+            kernel = (rows * mask).T.reshape(kernel.shape).astype(np.float32)
+            taps = max(1, int(np.count_nonzero(mask)) // mask.shape[0])
+        kernel /= np.float32(np.sqrt(taps))
         bias = rng.normal(0.0, 0.5, bias.shape).astype(np.float32)
         layer.set_weights([kernel, bias])
         return model, _inputs(rng, shape)

@@ -1,7 +1,9 @@
-"""Pruned whole models (issue 19): the zoo's MLPerf Tiny architectures with every CONV_2D and
-FULLY_CONNECTED kernel magnitude-pruned, layer by layer, to 50, 80 and 90% unstructured, to 2:4
-and to 1x4 blocks at 80 and 90% (the kept weights scaled to keep each layer's output spread, as
-fine-tuning would), compiled as
+"""Pruned whole models (issue 19): the zoo's MLPerf Tiny architectures with every weighted layer
+magnitude-pruned, layer by layer: CONV_2D and FULLY_CONNECTED kernels to 50, 80 and 90%
+unstructured, to 2:4 and to 1x4 blocks at 80 and 90%, DEPTHWISE_CONV_2D kernels unstructured at
+the same sparsity (the sparse depthwise kernel takes any pattern; 2:4 has no meaning over a 3x3
+window's nine taps); the kept weights scaled to keep each layer's output spread, as fine-tuning
+would; compiled as
 `edgesparse compile --optimize speed` compiles them for mps2-an386 and run in QEMU, every output
 byte compared with TFLM's reference kernels. The dense and CMSIS-NN figures they are compared
 with are `make bench-models`' (benchmarks/models.json: the same architectures, dense).
@@ -15,8 +17,8 @@ Writes benchmarks/pruned_models.json; `make docs` renders it into docs/MODELS.md
 The models are bench_models.py's (seed 0, untrained; MobileNetV1 trained one epoch), so the
 rows measure speed, flash and exactness, not accuracy: instruction counts depend on which
 weights are zero, not on how well the model was trained, and the pruning pattern (per-layer
-magnitude, the same fraction in every layer) is what tfmot's schedules reach. DEPTHWISE_CONV_2D
-kernels stay dense: the runtime has no sparse depthwise kernel yet.
+magnitude, the same fraction in every layer) is what tfmot's schedules reach for CONV_2D and
+Dense and edgesparse's own masks reach for DepthwiseConv2D (tfmot leaves those dense).
 """
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ BOARD = "mps2-an386"
 SAMPLES = 2
 SEED = 0
 OPTIMIZE = "speed"
-VERSION = 2
+VERSION = 3  # 3: depthwise kernels pruned too
 
 
 def _mask(rows, pattern: str, sparsity: float):
@@ -63,7 +65,8 @@ def _mask(rows, pattern: str, sparsity: float):
 def pruned_tflite(name: str, sparsity: float, cache: Path, log=print,
                   pattern: str = "unstructured") -> Path:
     """The zoo model as bench_models.py builds it, each CONV_2D and Dense kernel pruned by
-    magnitude to `pattern` at `sparsity` (2:4: 0.5), int8 with the zoo's data; cached."""
+    magnitude to `pattern` at `sparsity` (2:4: 0.5) and each DepthwiseConv2D kernel unstructured
+    at `sparsity`, int8 with the zoo's data; cached."""
     from benchmarks.bench_models import TRAIN_EPOCHS, ZOO_SOURCES, ZOO_TFLITE_VERSION
     from toolchain.cache_key import CONVERTER_TOOLS, cache_key
 
@@ -83,15 +86,22 @@ def pruned_tflite(name: str, sparsity: float, cache: Path, log=print,
     model, ds = zoo_keras(name, SEED)
     pruned = 0
     for layer in model.layers:
-        if type(layer).__name__ not in ("Conv2D", "Conv1D", "Dense"):
+        kind = type(layer).__name__
+        if kind not in ("Conv2D", "Conv1D", "Dense", "DepthwiseConv2D"):
             continue
         ws = layer.get_weights()
-        rows = patterns.keras_rows(ws[0])
         # the kept weights scaled by 1/sqrt(1 - sparsity), so an untrained layer's outputs keep
         # their spread (without it, activations shrink layer by layer until a deep model's last
         # scales underflow the reference kernels' multipliers and TFLM aborts)
-        rows = rows * _mask(rows, pattern, sparsity) / np.sqrt(1.0 - sparsity)
-        ws[0] = patterns.keras_from_rows(rows, ws[0].shape).astype(np.float32)
+        if kind == "DepthwiseConv2D":  # [kh, kw, c, multiplier]: rows = output channels
+            taps = ws[0].shape[0] * ws[0].shape[1]
+            rows = ws[0].reshape(taps, -1).T
+            rows = rows * patterns.unstructured_mask(rows, sparsity) / np.sqrt(1.0 - sparsity)
+            ws[0] = rows.T.reshape(ws[0].shape).astype(np.float32)
+        else:
+            rows = patterns.keras_rows(ws[0])
+            rows = rows * _mask(rows, pattern, sparsity) / np.sqrt(1.0 - sparsity)
+            ws[0] = patterns.keras_from_rows(rows, ws[0].shape).astype(np.float32)
         layer.set_weights(ws)
         pruned += 1
     tflite = to_int8_tflite(model, ds.x_train)

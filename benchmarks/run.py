@@ -95,10 +95,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def case_patterns(shape: config.Shape, patterns: list[config.Pattern]) -> list[config.Pattern]:
     """The patterns a shape is measured with: all of them for the FC and conv shapes of
-    config.SPARSE_SHAPES; unstructured 0% alone (if selected) for the other shapes and the
-    dense-only ops (depthwise, ADD), whose weights stay dense."""
+    config.SPARSE_SHAPES; the unstructured ones for config.DEPTHWISE_SPARSE_SHAPES; unstructured
+    0% alone (if selected) for the other shapes and ADD, which has no weights."""
     if shape.sparse_capable and shape.name in config.SPARSE_SHAPES:
         return list(patterns)
+    if shape.sparse_capable and shape.name in config.DEPTHWISE_SPARSE_SHAPES:
+        return [p for p in patterns if p.kind == "unstructured"]
     return [p for p in patterns if p.kind == "unstructured" and p.sparsity == 0.0]
 
 

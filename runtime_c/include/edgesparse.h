@@ -158,6 +158,7 @@ typedef struct {
 /* es_layer_t.variant: an op with two kernels (and params structs) names the one it uses. */
 #define ES_VARIANT_DEFAULT 0u
 #define ES_VARIANT_ADD_BROADCAST 1u  /* ADD: es_add_broadcast_params_t (default: es_add_params_t) */
+#define ES_VARIANT_DW_SPARSE 1u     /* DEPTHWISE_CONV_2D: CSR16 weights (default: dense) */
 #define ES_VARIANT_QUANTIZE_F32 1u   /* QUANTIZE: float32 -> int8, es_affine_params_t (default:
                                         int8 -> int8, es_lut_params_t) */
 

@@ -25,6 +25,28 @@ void es_depthwise_conv2d_s8(const es_conv_params_t *p, const uint8_t *blob, cons
                             int8_t *output);
 void es_depthwise_conv2d_s8_dsp(const es_conv_params_t *p, const uint8_t *blob, const int8_t *input,
                                 int8_t *output);
+/* DEPTHWISE_CONV_2D, CSR16 weights (rows: output channels, columns: taps ky * k_w + kx):
+ * reference C and DSP (ops/es_depthwise_csr16_s8.h); scratch: the channel plane, then one
+ * uint32 plane offset per tap (es_dw_plane_scratch_bytes). */
+void es_depthwise_csr16_s8(const es_conv_params_t *p, const uint8_t *blob, uint8_t *arena,
+                           const int8_t *input, int8_t *output);
+void es_depthwise_csr16_s8_dsp(const es_conv_params_t *p, const uint8_t *blob, uint8_t *arena,
+                               const int8_t *input, int8_t *output);
+/* The padded plane one input channel is copied into (fast axis "f": x, or y when that rounds
+ * fewer output pixels up to groups of four; slow axis "s"). Strides are in bytes of the NHWC
+ * tensors; the plane's rows are row_bytes long, each s_f phases of wq bytes. */
+#define ES_DW_PLANE_MAX_STRIDE 4
+typedef struct {
+    uint32_t fast_y; /* 1: the fast axis is y */
+    uint32_t in_s, in_f, out_s, out_f, s_s, s_f, d_s, d_f, pad_s, pad_f;
+    uint32_t groups, wq, row_bytes, rows, plane_bytes; /* plane_bytes: a multiple of 4 */
+    int32_t in_ss, in_fs, out_ss, out_fs;
+} es_dw_plane_t;
+void es_dw_plane(const es_conv_params_t *p, es_dw_plane_t *g);
+/* The plane offset of tap (ky, kx) from an output pixel's first cell. */
+uint32_t es_dw_tap_offset(const es_conv_params_t *p, const es_dw_plane_t *g, uint32_t ky, uint32_t kx);
+/* Scratch the sparse depthwise kernel needs (0 when its plane cannot be laid out). */
+uint64_t es_dw_plane_scratch_bytes(const es_conv_params_t *p);
 void es_max_pool2d_s8(const es_pool_params_t *p, const int8_t *input, int8_t *output);
 void es_avg_pool2d_s8(const es_pool_params_t *p, const int8_t *input, int8_t *output);
 void es_softmax_s8(const es_softmax_params_t *p, const int8_t *input, int8_t *output);

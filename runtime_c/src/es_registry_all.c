@@ -16,6 +16,7 @@
     X(es_op_concatenation) \
     X(es_op_conv_2d) \
     X(ES_ISA_ENTRY(es_op_depthwise_conv_2d)) \
+    X(ES_ISA_ENTRY(es_op_depthwise_conv_2d_csr16)) \
     X(es_op_fully_connected) \
     X(es_op_logistic) \
     X(es_op_tanh) \

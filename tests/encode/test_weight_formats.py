@@ -109,7 +109,9 @@ def test_scratch_bytes_equal_the_registry_and_the_c_runtime(tmp_path):
 def test_specs_hold_the_ops_the_lowering_marks_sparse_capable():
     assert wf.SPARSE_OPS == frozenset(SPARSE_CAPABLE_OPS)
     assert wf.DENSE.holds_op(OpCode.DEPTHWISE_CONV_2D)
-    assert not any(f.holds_op(OpCode.DEPTHWISE_CONV_2D) for f in wf.FORMATS if f is not wf.DENSE)
+    # depthwise: dense, or CSR16 (the sparse depthwise kernel, the only format with its costs)
+    assert [f for f in wf.FORMATS if f.holds_op(OpCode.DEPTHWISE_CONV_2D)] == [wf.DENSE, wf.CSR16]
+    assert [f for f in wf.FORMATS if f.depthwise_costs is not None] == [wf.CSR16]
     w = np.zeros((4, 30), np.int8)
     w[:, ::3] = 1
     assert not wf.NM24.applicable(w) and not wf.BLOCK1X4.applicable(w)

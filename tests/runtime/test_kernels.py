@@ -84,7 +84,8 @@ def test_depthwise_conv2d(seed, host_vs_reference, to_int8):
     out = keras.layers.DepthwiseConv2D(int(rng.integers(1, 4)), strides=int(rng.integers(1, 3)),
                                        padding=["same", "valid", "same"][seed],
                                        depth_multiplier=[1, 2, 3][seed], activation="relu6")(inp)
-    plan = _check(host_vs_reference, to_int8, keras.Model(inp, out), _inputs(rng, (h, w, c), n=6), rng)
+    plan = _check(host_vs_reference, to_int8, keras.Model(inp, out), _inputs(rng, (h, w, c), n=6), rng,
+                  formats=(None, "dense", "csr16"))
     assert plan.layers[0].opcode.name == "DEPTHWISE_CONV_2D"
 
 
@@ -126,7 +127,7 @@ def test_depthwise_conv2d_multiplier_1(seed, host_vs_reference, to_int8):
     out = keras.layers.DepthwiseConv2D(k, strides=stride, padding=padding, dilation_rate=dilation,
                                        activation=["relu", None][seed % 2])(inp)
     model, x = keras.Model(inp, out), _inputs(rng, (h, w, c), n=6)
-    plan = _check(host_vs_reference, to_int8, model, x, rng)
+    plan = _check(host_vs_reference, to_int8, model, x, rng, formats=(None, "dense", "csr16"))
     assert plan.layers[0].opcode.name == "DEPTHWISE_CONV_2D"
     # the DSP path (SXTAB16 / SMLABB / SMLATT, C emulations on the host)
     tflite = to_int8(model, x)
@@ -153,3 +154,43 @@ def test_pools_add_softmax_reshape(seed, host_vs_reference, to_int8):
     plan = _check(host_vs_reference, to_int8, keras.Model(inp, x), _inputs(rng, (h, w, c), n=10), rng)
     ops = {l.opcode.name for l in plan.layers}
     assert {"ADD", "MAX_POOL_2D", "SOFTMAX", "FULLY_CONNECTED"} <= ops
+
+
+# (input h, w, c; kernel; stride; padding; depth multiplier; dilation): the sparse depthwise
+# kernel's plane along x (wide outputs) and along y (tall, narrow: DS-CNN's 25x5), stride
+# phases (2 and 3 on the fast axis), dilation, multipliers, a one-column output and 1x1 taps
+DW_SPARSE_CASES = [((25, 5, 8), 3, 1, "same", 1, 1), ((12, 12, 6), 3, 2, "same", 1, 1),
+                   ((11, 13, 5), (3, 5), (1, 3), "valid", 2, 1), ((9, 10, 4), 3, 1, "same", 1, 2),
+                   ((6, 5, 1), (4, 3), 2, "same", 8, 1), ((7, 1, 3), (3, 1), 1, "same", 1, 1),
+                   ((8, 6, 5), 1, 1, "valid", 3, 1), ((10, 9, 7), 5, 2, "valid", 1, 1)]
+
+
+@pytest.mark.convert
+@pytest.mark.parametrize("case", first_fast(DW_SPARSE_CASES))
+def test_depthwise_conv2d_csr16(case, host_vs_reference, to_int8):
+    """DEPTHWISE_CONV_2D in CSR16 (the sparse depthwise kernel, ES_VARIANT_DW_SPARSE) byte for
+    byte against TFLM, in C and with the DSP kernel's emulation, at 80% sparsity and with a
+    channel whose every tap is pruned (its outputs are the requantized bias alone)."""
+    from toolchain.encode import format as fmt
+
+    (h, w, c), k, stride, padding, dm, dil = case
+    rng = np.random.default_rng(h * 31 + w * 7 + c)
+    keras = _keras()
+    inp = keras.Input((h, w, c), batch_size=1)
+    layer = keras.layers.DepthwiseConv2D(k, strides=stride, padding=padding, depth_multiplier=dm,
+                                         dilation_rate=dil, activation="relu")
+    model = keras.Model(inp, layer(inp))
+    kernel, bias = layer.get_weights()
+    kernel = np.where(rng.random(kernel.shape) < 0.8, 0, kernel * rng.uniform(0.5, 3.0))
+    kernel[..., 0, 0] = 0  # output channel 0: no taps left
+    layer.set_weights([kernel.astype(np.float32), bias + rng.normal(0, 0.5, bias.shape).astype(np.float32)])
+    x = _inputs(rng, (h, w, c), n=6)
+    tflite = to_int8(model, x)
+    for defines in ((), ("ES_FORCE_DSP",)):
+        ours, ref, plan = host_vs_reference(tflite, x, force_format="csr16", defines=defines)
+        bad = np.count_nonzero(ours != ref)
+        assert bad == 0, f"{bad} of {ref.size} bytes differ ({defines}): {ours[0][:8]} vs {ref[0][:8]}"
+    records = [fmt.LAYER.unpack(plan.blob.data, fmt.HEADER.unpack(plan.blob.data)["layers_offset"])]
+    assert records[0]["op"] == int(fmt.OpCode.DEPTHWISE_CONV_2D)
+    assert records[0]["variant"] == fmt.VARIANT_DW_SPARSE
+    assert records[0]["format"] == int(fmt.WeightFormat.CSR16)

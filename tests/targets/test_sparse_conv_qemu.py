@@ -52,3 +52,55 @@ def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_
     ours = run.outputs.reshape(len(xq), -1)
     ref = reference(tflite, xq).reshape(len(xq), -1)
     assert np.count_nonzero(ours != ref) == 0
+
+
+@pytest.mark.firmware
+@pytest.mark.qemu
+@pytest.mark.convert
+@pytest.mark.parametrize("board_name,code_opt", [("mps2-an386", "mixed"), ("mps2-an386", "size"),
+                                                 ("mps2-an385", "mixed")])
+def test_sparse_depthwise_kernel_is_bit_exact_in_qemu(board_name, code_opt, tmp_path, to_int8):
+    """DEPTHWISE_CONV_2D in CSR16 (ops/es_depthwise_csr16_s8.h): its inline assembly on the M4,
+    its C form on the M3; a tall narrow plane (along y), a stride-2 plane (two phases), a
+    multiplier of 2, a channel with no taps left, every output byte against TFLM."""
+    require("arm-none-eabi-gcc", "qemu-system-arm")
+    import tf_keras as keras
+
+    from toolchain.codegen.model import write_model_sources
+    from toolchain.encode import format as fmt
+    from toolchain.pipeline import input_samples, plan_model, reference
+    from toolchain.targets.boards import load_board
+    from toolchain.targets.build import build_firmware
+    from toolchain.targets.qemu import run_qemu
+
+    rng = np.random.default_rng(23)
+    inp = keras.Input((13, 5, 4), batch_size=1)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(inp)         # along y
+    x = keras.layers.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2)(x)
+    x = keras.layers.DepthwiseConv2D((3, 2), padding="valid")(x)
+    model = keras.Model(inp, keras.layers.Flatten()(x))
+    for layer in model.layers:
+        ws = layer.get_weights()
+        if ws:
+            k = ws[0] * rng.uniform(0.5, 3.0)
+            k = np.where(rng.random(k.shape) < 0.8, 0, k)
+            k[..., 0, 0] = 0
+            ws[0] = k.astype(np.float32)
+            layer.set_weights(ws)
+    xf = rng.uniform(-1.5, 2.0, size=(3, 13, 5, 4)).astype(np.float32)
+    tflite = to_int8(model, xf)
+    plan = plan_model(tflite, "sparse_dw", force_format="csr16")
+    assert [c.format for l, c in zip(plan.layers, plan.choices) if l.weights is not None] == ["csr16"] * 3
+    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
+    assert "es_op_depthwise_conv_2d_csr16" in (tmp_path / "src" / "model.c").read_text()
+    h = fmt.HEADER.unpack(plan.blob.data)
+    variants = {fmt.LAYER.unpack(plan.blob.data, h["layers_offset"] + i * fmt.LAYER.size)["variant"]
+                for i in range(h["layer_count"]) if plan.layers[i].weights is not None}
+    assert variants == {fmt.VARIANT_DW_SPARSE}
+    xq = input_samples(plan.graph, xf)
+    board = load_board(board_name)
+    fw = build_firmware(tmp_path / "src", tmp_path / "fw", board, xq, "sparse_dw", code_opt=code_opt)
+    run = run_qemu(fw.elf, board)
+    ours = run.outputs.reshape(len(xq), -1)
+    ref = reference(tflite, xq).reshape(len(xq), -1)
+    assert np.count_nonzero(ours != ref) == 0

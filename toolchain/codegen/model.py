@@ -38,18 +38,20 @@ def registry(blob: Blob, layers: list[Layer]) -> dict:
     """The model's own registry (runtime_c/src/es_registry.h): the op and format entries its
     layers use, and per layer the index of each."""
     records = _layer_records(blob)
-    ops = sorted({l.entry.c_entry for l in layers})
-    used = [fmt.WeightFormat(r["format"]) if r["format"] and not l.entry.own_format else None
-            for l, r in zip(layers, records)]
+    # each layer's kernel as its record names it (a depthwise layer's variant follows its format)
+    entries = [fmt.OP_ENTRIES[(fmt.OpCode(r["op"]), r["variant"])] for r in records]
+    ops = sorted({e.c_entry for e in entries})
+    used = [fmt.WeightFormat(r["format"]) if r["format"] and not e.own_format else None
+            for e, r in zip(entries, records)]
     formats = sorted({f for f in used if f is not None})
-    conv_formats = {f for l, f in zip(layers, used) if f is not None and l.entry.c_entry == "es_op_conv_2d"}
+    conv_formats = {f for e, f in zip(entries, used) if f is not None and e.c_entry == "es_op_conv_2d"}
     names = [fmt.FORMAT_ENTRIES[f] if f in conv_formats else
              fmt.FORMAT_ENTRIES_NO_CONV.get(f, fmt.FORMAT_ENTRIES[f]) for f in formats]
     if len(ops) >= 0xFF or len(layers) > 0xFFFF:
         raise ValueError(f"{len(ops)} kernels / {len(layers)} layers exceed the registry's indices")
     return dict(
         op_entries=ops, format_entries=names,
-        layer_ops=[ops.index(l.entry.c_entry) for l in layers],
+        layer_ops=[ops.index(e.c_entry) for e in entries],
         layer_formats=[0xFF if f is None else formats.index(f) for f in used])
 
 

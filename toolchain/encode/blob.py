@@ -59,7 +59,10 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
     layer_bytes, weight_bytes = [], []
     for i, (layer, choice) in enumerate(zip(layers, choices)):
         start = pos
-        struct = layer.entry.params
+        spec, coding = (weight_formats.parse(choice.format) if layer.weights is not None
+                        else (None, None))
+        variant = layer.variant_for(spec.id) if spec is not None else layer.variant
+        struct = fmt.OP_ENTRIES[(layer.opcode, variant)].params
         params_offset = pos
         pos += fmt.align(struct.size)
         chunk = bytearray(fmt.align(struct.size))
@@ -71,15 +74,15 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
             chunk += raw + bytes(fmt.align(len(raw)) - len(raw))
             pos += fmt.align(len(raw))
         if layer.weights is not None:
-            for key, arr in (("bias_offset", layer.bias), ("mult_offset", layer.mult),
+            for key, arr in (("bias_offset", layer.bias_for(spec.id)), ("mult_offset", layer.mult),
                              ("shift_offset", layer.shift)):
                 values[key] = pos
                 raw = np.asarray(arr, dtype="<i4").tobytes()
                 chunk += raw
                 pos += len(raw)
-            spec, coding = weight_formats.parse(choice.format)
             kept = {"ram_offset": arena.kept[i][0]} if choice.ram_bytes and i in arena.kept else {}
-            table = spec.encoder(coding).encode(layer.weights, pos, **kept)
+            matrix = layer.weights if spec is weight_formats.DENSE else layer.matrix
+            table = spec.encoder(coding).encode(matrix, pos, **kept)
             values["weights_offset"] = pos
             values["weights_bytes"] = len(table)
             wfmt = spec.id
@@ -95,7 +98,7 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
         layer_bytes.append(pos - start)
         inputs = [tindex[t] for t in layer.inputs[:2]] + [fmt.NO_TENSOR] * (2 - len(layer.inputs[:2]))
         layer_records.append(fmt.LAYER.pack(op=int(layer.opcode), format=int(wfmt),
-                                            variant=layer.variant, input=inputs,
+                                            variant=variant, input=inputs,
                                             output=tindex[layer.output], params_offset=params_offset,
                                             params_bytes=struct.size))
 

@@ -30,7 +30,9 @@ is 8-byte aligned in memory. Version history:
      kernels names the one it uses (ADD broadcasting, QUANTIZE from float32) instead of being
      told apart by params_bytes; the runtime finds each (op, variant) in a registry the
      generated model.c lists (OP_ENTRIES below), so a firmware links only its model's ops.
-     Later in 4, additively: REDUCE_MAX (es_reduce_params_t).
+     Later in 4, additively: REDUCE_MAX (es_reduce_params_t); DEPTHWISE_CONV_2D in CSR16
+     (variant ES_VARIANT_DW_SPARSE: rows output channels, columns taps ky * k_w + kx, the bias
+     table holding bias + input_offset * sum(w), scratch for the channel plane).
 """
 from __future__ import annotations
 
@@ -284,6 +286,7 @@ def align(n: int, to: int = TABLE_ALIGN_BYTES) -> int:
 VARIANT_DEFAULT = 0
 VARIANT_ADD_BROADCAST = 1  # ADD with es_add_broadcast_params_t
 VARIANT_QUANTIZE_F32 = 1  # QUANTIZE float32 -> int8 with es_affine_params_t
+VARIANT_DW_SPARSE = 1  # DEPTHWISE_CONV_2D with CSR16 weights (es_depthwise_csr16_s8.h)
 
 # es_palette_t.coding and the codebook bits (edgesparse.h ES_PALETTE_*)
 PALETTE_RAW = 0
@@ -315,6 +318,8 @@ OP_ENTRIES: dict[tuple[OpCode, int], OpEntry] = {
     (OpCode.CONV_2D, VARIANT_DEFAULT): OpEntry(CONV_PARAMS, "es_op_conv_2d"),
     (OpCode.DEPTHWISE_CONV_2D, VARIANT_DEFAULT):
         OpEntry(CONV_PARAMS, "ES_ISA_ENTRY(es_op_depthwise_conv_2d)", own_format=True),
+    (OpCode.DEPTHWISE_CONV_2D, VARIANT_DW_SPARSE):
+        OpEntry(CONV_PARAMS, "ES_ISA_ENTRY(es_op_depthwise_conv_2d_csr16)", own_format=True),
     (OpCode.FULLY_CONNECTED, VARIANT_DEFAULT): OpEntry(FC_PARAMS, "es_op_fully_connected"),
     (OpCode.LOGISTIC, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_logistic"),
     (OpCode.TANH, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_tanh"),

@@ -30,7 +30,7 @@ from toolchain.isa import Isa, lookup
 
 NO_WEIGHTS = "none"  # Choice.format / report.json "format" of a layer without weights
 HUFFMAN_MODES = ("init", "stream")  # palette streams Huffman decoded at init into RAM, or per row
-# the ops whose kernels take any weight format; the other weighted ops (DEPTHWISE_CONV_2D) dense only
+# the ops whose kernels take any weight format; DEPTHWISE_CONV_2D takes dense and CSR16 only
 SPARSE_OPS = frozenset({fmt.OpCode.FULLY_CONNECTED, fmt.OpCode.CONV_2D})
 
 
@@ -106,6 +106,9 @@ class WeightFormat:
     conv2_costs: Mapping[Isa, KernelCost] | None = None
     # CONV_2D four pixels per pass (es_format_entry_t.conv4: the CSR formats), per ISA
     conv4_costs: Mapping[Isa, KernelCost] | None = None
+    # DEPTHWISE_CONV_2D in this format (ES_VARIANT_DW_SPARSE), per ISA: per stored weight and
+    # group of four output pixels, per channel and group; None: depthwise stays dense
+    depthwise_costs: Mapping[Isa, KernelCost] | None = None
 
     def __repr__(self) -> str:
         return f"<weight format {self.name}>"
@@ -126,6 +129,8 @@ class WeightFormat:
 
     # applicability
     def holds_op(self, opcode) -> bool:
+        if opcode == fmt.OpCode.DEPTHWISE_CONV_2D and self.depthwise_costs is not None:
+            return True
         return self.ops is None or opcode in self.ops
 
     def applicable(self, weights: np.ndarray) -> bool:
@@ -223,7 +228,8 @@ CSR16 = WeightFormat(
     csr16.NAME, fmt.WeightFormat.CSR16, {Coding.RAW: csr16},
     {Isa.DSP: KernelCost(4.4, 51.0), Isa.C: KernelCost(5.05, 51.0)},
     units=lambda w: int(np.count_nonzero(w)), index_bits=16,
-    conv4_costs={Isa.DSP: KernelCost(2.25, 40.0), Isa.C: KernelCost(3.05, 37.0)})
+    conv4_costs={Isa.DSP: KernelCost(2.25, 40.0), Isa.C: KernelCost(3.05, 37.0)},
+    depthwise_costs={Isa.DSP: KernelCost(11.3, 125.0), Isa.C: KernelCost(16.7, 118.0)})
 BLOCK1X4 = WeightFormat(
     block.NAME, fmt.WeightFormat.BLOCK1X4, {Coding.RAW: block},
     {Isa.DSP: KernelCost(11.7, 51.0), Isa.C: KernelCost(17.8, 51.0)},

@@ -63,11 +63,34 @@ def estimate_depthwise(layer: Layer, isa: Isa) -> int:
     return int(round(outputs * (cost.per_unit * int(p["k_h"]) * int(p["k_w"]) + cost.per_output)))
 
 
+# the sparse depthwise kernel's copy of each input channel into its plane, per input element
+# (ES_VARIANT_DW_SPARSE; its other costs are the format's depthwise_costs)
+DW_PLANE_FILL_PER_INPUT = 3.0
+
+
+def estimate_depthwise_sparse(layer: Layer, spec: wf.WeightFormat, isa: Isa) -> int:
+    """Estimated instructions of a DEPTHWISE_CONV_2D layer in a sparse format: per stored
+    weight and group of four output pixels, per channel and group, and the plane copies."""
+    from toolchain.isa import lookup
+    from toolchain.plan.dw_plane import dw_plane
+
+    p = layer.params
+    plane = dw_plane(p)
+    cost = lookup(spec.depthwise_costs, isa)
+    groups = plane.out_s * plane.groups
+    fill = DW_PLANE_FILL_PER_INPUT * int(p["in_h"]) * int(p["in_w"]) * int(p["in_c"])
+    return int(round(groups * (cost.per_unit * layer.nonzero_count + cost.per_output * int(p["out_c"]))
+                     + fill + plane.plane_bytes / 4))
+
+
 def estimate(layer: Layer, fmt: str, isa: Isa, im2col_bytes: int = 0) -> int:
     """Estimated instructions of one inference of the layer in format fmt on a target whose
     kernels use `isa` (an ISA without figures of its own takes those it falls back to)."""
     if layer.opcode == OpCode.DEPTHWISE_CONV_2D:
-        return estimate_depthwise(layer, isa)
+        spec = wf.parse(fmt)[0]
+        if spec is wf.DENSE:
+            return estimate_depthwise(layer, isa)
+        return estimate_depthwise_sparse(layer, spec, isa)
     spec, coding = wf.parse(fmt)
     cost = spec.cost(isa, conv=layer.opcode == OpCode.CONV_2D)
     rows, cols = layer.weights.shape

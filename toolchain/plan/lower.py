@@ -46,6 +46,34 @@ class Layer:
         """The runtime kernel (registry entry) this layer runs on."""
         return fmt.OP_ENTRIES[(self.opcode, self.variant)]
 
+    def variant_for(self, format_id: fmt.WeightFormat) -> int:
+        """es_layer_t.variant with its weights in format_id (es_format_t): a depthwise layer
+        in a sparse format runs the sparse depthwise kernel."""
+        if self.opcode == OpCode.DEPTHWISE_CONV_2D and format_id not in (
+                fmt.WeightFormat.DENSE, fmt.WeightFormat.NONE):
+            return fmt.VARIANT_DW_SPARSE
+        return self.variant
+
+    @property
+    def matrix(self) -> np.ndarray | None:
+        """The weights as the sparse formats hold them, rows = output channels: a depthwise
+        layer's [k_h*k_w, out_c] transposed (the dense depthwise kernel reads `weights`)."""
+        if self.weights is None or self.opcode != OpCode.DEPTHWISE_CONV_2D:
+            return self.weights
+        return np.ascontiguousarray(self.weights.T)
+
+    def bias_for(self, format_id: fmt.WeightFormat) -> np.ndarray | None:
+        """The bias table in format_id: the sparse depthwise kernel multiplies raw inputs
+        (padding cells hold the zero point), so its bias holds bias + input_offset * sum(w)."""
+        if self.variant_for(format_id) != fmt.VARIANT_DW_SPARSE:
+            return self.bias
+        folded = self.bias.astype(np.int64) + int(self.params["input_offset"]) * \
+            self.weights.astype(np.int64).sum(axis=0)
+        if folded.min() < -2**31 or folded.max() >= 2**31:
+            raise UnsupportedOpError(f"layer {self.name}: bias + input offset * sum(weights) "
+                                     "exceeds int32; build it dense")
+        return folded.astype(np.int32)
+
     @property
     def sparse_capable(self) -> bool:
         return self.opcode in SPARSE_CAPABLE_OPS

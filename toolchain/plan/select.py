@@ -15,11 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from toolchain.encode import weight_formats as wf
+from toolchain.encode import format as fmt_ids
 from toolchain.encode.format import OpCode, align
 from toolchain.encode.weight_formats import ENCODERS, HUFFMAN_MODES, NO_WEIGHTS  # noqa: F401
-from toolchain.errors import BudgetError, ToolchainError
+from toolchain.errors import BudgetError, ToolchainError, UnsupportedOpError
 from toolchain.isa import Isa
 from toolchain.plan import costs
+from toolchain.plan.dw_plane import MAX_STRIDE as DW_MAX_STRIDE
+from toolchain.plan.dw_plane import dw_plane
+from toolchain.plan.dw_plane import scratch_bytes as dw_scratch_bytes
 from toolchain.plan.lower import Layer
 
 OPTIMIZE_GOALS = ("speed", "size", "balanced")
@@ -51,7 +55,22 @@ def applicable_formats(layer: Layer, huffman: str | None = None) -> list[str]:
 
 
 def _holds(layer: Layer, spec: wf.WeightFormat) -> bool:
-    return spec.holds_op(layer.opcode) and (spec is wf.DENSE or spec.applicable(layer.weights))
+    if not spec.holds_op(layer.opcode):
+        return False
+    if spec is wf.DENSE:
+        return True
+    if layer.opcode == OpCode.DEPTHWISE_CONV_2D and (
+            dw_plane(layer.params) is None or not _fold_fits(layer)):
+        return False
+    return spec.applicable(layer.matrix)
+
+
+def _fold_fits(layer: Layer) -> bool:
+    try:
+        layer.bias_for(fmt_ids.WeightFormat.CSR16)
+    except UnsupportedOpError:
+        return False
+    return True
 
 
 def ram_bytes(layer: Layer, fmt: str) -> int:
@@ -59,7 +78,7 @@ def ram_bytes(layer: Layer, fmt: str) -> int:
     if layer.weights is None:
         return 0
     spec, coding = wf.parse(fmt)
-    return spec.ram_bytes(layer.weights, coding)
+    return spec.ram_bytes(layer.matrix, coding)
 
 
 def scratch_bytes(layer: Layer, fmt: str) -> int:
@@ -67,10 +86,15 @@ def scratch_bytes(layer: Layer, fmt: str) -> int:
     same sizes: es_conv2d_im2col_bytes + es_matvec_scratch_bytes, the latter the format
     spec's scratch_bytes; a format with a two- or four-pixel conv kernel, spec.conv2 or
     spec.conv4, needs its int16 columns)."""
-    if layer.weights is None or layer.opcode not in (OpCode.FULLY_CONNECTED, OpCode.CONV_2D):
+    if layer.weights is None:
+        return 0
+    spec = wf.by_name(fmt)
+    if layer.opcode == OpCode.DEPTHWISE_CONV_2D:
+        # the sparse kernel's channel plane and tap offsets (es_dw_plane_scratch_bytes)
+        return 0 if spec is wf.DENSE else align(dw_scratch_bytes(layer.params))
+    if layer.opcode not in (OpCode.FULLY_CONNECTED, OpCode.CONV_2D):
         return 0
     cols = layer.weights.shape[1]
-    spec = wf.by_name(fmt)
     need = spec.scratch_bytes(cols)
     if layer.opcode == OpCode.CONV_2D:
         p = layer.params
@@ -99,9 +123,15 @@ def why_not(layer: Layer, fmt: str) -> str | None:
         return f"{fmt!r} is not a weight format (known: {', '.join(wf.NAMES)})"
     if layer.weights is None or fmt in applicable_formats(layer, wf.decode_mode(fmt)):
         return None
-    if not layer.sparse_capable:
-        return f"{layer.opcode.name} layers are stored dense only"
-    return found[0].why_not(layer.weights)
+    if not found[0].holds_op(layer.opcode):
+        held = [n for n in wf.NAMES if wf.parse(n)[0].holds_op(layer.opcode)]
+        return f"{layer.opcode.name} layers are stored {' or '.join(held)} only"
+    if layer.opcode == OpCode.DEPTHWISE_CONV_2D and dw_plane(layer.params) is None:
+        return (f"its stride along the kernel's fast axis exceeds {DW_MAX_STRIDE} "
+                "(the sparse depthwise kernel's limit)")
+    if layer.opcode == OpCode.DEPTHWISE_CONV_2D and not _fold_fits(layer):
+        return "bias + input offset * sum(weights) exceeds int32"
+    return found[0].why_not(layer.matrix)
 
 
 def choose_formats(layers: list[Layer], force: str | None = None, optimize: str = "balanced",
@@ -150,7 +180,7 @@ def choose_formats(layers: list[Layer], force: str | None = None, optimize: str 
 
 def _table_bytes(layer: Layer, fmt: str) -> int:
     spec, coding = wf.parse(fmt)
-    return spec.table_bytes(layer.weights, coding)
+    return spec.table_bytes(layer.matrix, coding)
 
 
 def _fit_budget(layers: list[Layer], choices: list[Choice], budget: int) -> None:

@@ -34,7 +34,7 @@ def _stage_formats(layer, stage: str) -> list[tuple[wf.WeightFormat, wf.Coding]]
 def _bits(layer, fmt: str) -> tuple[int | None, int | None]:
     """(index bits, codebook bits) of a layer stored in fmt."""
     spec, coding = wf.parse(fmt)
-    return spec.bits(layer.weights, coding)
+    return spec.bits(layer.matrix, coding)
 
 
 def short_name(op_name: str) -> str:
@@ -66,7 +66,7 @@ def compression_section(plan, dense_int8: int, float_tflite: bytes | None, int8_
             if layer.weights is None:
                 b = lbytes
             else:
-                b = fixed + min(align(f.table_bytes(layer.weights, c))
+                b = fixed + min(align(f.table_bytes(layer.matrix, c))
                                 for f, c in _stage_formats(layer, s))
             entry[f"bytes_{s}"] = b
             total[s] += b

@@ -2,8 +2,8 @@
  * Kernels: kernels/es_matvec_csr16_s8.c (C), kernels/es_matvec_csr16_s8_dsp.c (DSP, MVE). */
 #include "es_format_sparse.h"
 
-static es_status_t es_csr16_check(const es_check_t *c, uint32_t offset, uint32_t bytes, uint32_t rows,
-                                  uint32_t cols)
+es_status_t es_csr16_table_check(const es_check_t *c, uint32_t offset, uint32_t bytes, uint32_t rows,
+                                 uint32_t cols)
 {
     const es_sparse_t *s;
     const uint16_t *counts, *idx;
@@ -29,7 +29,7 @@ static es_status_t es_csr16_check(const es_check_t *c, uint32_t offset, uint32_t
 }
 
 const es_format_entry_t es_format_csr16 = {
-    ES_FMT_CSR16, es_csr16_check, es_sparse_bind, 0, 0,
+    ES_FMT_CSR16, es_csr16_table_check, es_sparse_bind, 0, 0,
 #if ES_ISA >= ES_ISA_DSP
     es_matvec_csr16_s8_dsp, 0, es_conv4_csr16_s8_dsp,
 #else
@@ -40,7 +40,7 @@ const es_format_entry_t es_format_csr16 = {
 /* The same without the conv4 hook, for a model with no CONV_2D layer in this format (its
  * firmware then does not link the four-pixel conv kernel). */
 const es_format_entry_t es_format_csr16_fc = {
-    ES_FMT_CSR16, es_csr16_check, es_sparse_bind, 0, 0,
+    ES_FMT_CSR16, es_csr16_table_check, es_sparse_bind, 0, 0,
 #if ES_ISA >= ES_ISA_DSP
     es_matvec_csr16_s8_dsp, 0, 0,
 #else

@@ -15,6 +15,11 @@ es_status_t es_sparse_header(const es_check_t *c, uint32_t offset, uint32_t byte
 es_status_t es_sparse_tables(const es_check_t *c, const es_sparse_t *s, uint32_t index_bytes,
                              uint64_t value_bytes, uint32_t value_align, const uint16_t **counts);
 
+/* The CSR16 table check (header, tables, columns < cols increasing per row), which the sparse
+ * depthwise kernel's layer check uses too. */
+es_status_t es_csr16_table_check(const es_check_t *c, uint32_t offset, uint32_t bytes, uint32_t rows,
+                                 uint32_t cols);
+
 void es_sparse_bind(es_matvec_t *m, const uint8_t *blob, uint32_t offset, uint8_t *arena);
 
 #endif /* ES_FORMAT_SPARSE_H */
