@@ -36,7 +36,7 @@ bench: bootstrap
 bench-models: bootstrap
 	$(PY) benchmarks/bench_models.py $(if $(FIELD_MODELS_DIR),--field-models $(FIELD_MODELS_DIR)) $(BENCH_MODELS_ARGS)
 
-# issue 19: the zoo's MLPerf Tiny architectures pruned to 50/80/90% (CONV_2D and FC kernels),
+# issue 19: the zoo's MLPerf Tiny architectures pruned to 50/80/90% (every weighted layer),
 # compiled --optimize speed, run in QEMU on mps2-an386: benchmarks/pruned_models.json, rendered
 # into docs/MODELS.md beside make bench-models' dense rows (then run make docs)
 pruned-models: bootstrap

@@ -43,10 +43,15 @@ def _shapes(rows) -> list[str]:
     return sorted(shapes, key=lambda s: config.OPS.index(config.parse_shape(s).op))
 
 
-def _plotted(shapes: list[str]) -> list[str]:
+def _plotted(shapes: list[str], rows=None) -> list[str]:
     """The shapes a figure of instructions vs sparsity shows: those measured at several
-    sparsities (FC and conv), or all of them if there are none."""
-    return [s for s in shapes if config.parse_shape(s).sparse_capable] or shapes
+    sparsities (among `rows` when given; else those whose op has sparse formats), or all of
+    them if there are none."""
+    if rows is None:
+        several = [s for s in shapes if config.parse_shape(s).sparse_capable]
+    else:
+        several = [s for s in shapes if len({r["sparsity"] for r in rows if r["shape"] == s}) > 1]
+    return several or shapes
 
 
 def _board_title(board: str) -> str:
@@ -159,6 +164,12 @@ def _models_text(shapes: list[config.Shape]) -> str:
         text += (" " + " and ".join(names[op] for op in dense_only) + " layers have dense "
                  "kernels only, so they are measured at 0% sparsity alone, as `dense_dsp` and "
                  "`dense_c`.")
+    if config.DEPTHWISE in ops and config.DEPTHWISE in config.SPARSE_CAPABLE:
+        text += (" A depthwise kernel `[k_h, k_w, c, multiplier]` is masked unstructured over "
+                 "each output channel's taps (the sparse depthwise kernel takes CSR16 only; "
+                 "2:4 and blocks do not apply to a window of taps): depthwise shapes have "
+                 "unstructured columns only, and their `csr16` rows run the sparse depthwise "
+                 "kernel.")
     if config.ADD in ops:
         text += (" An ADD shape (`add-<h>x<w>x<c>`) is a model that adds its input to the "
                  "input's ReLU (a RELU layer, then the ADD measured), so the two int8 inputs of "
@@ -374,7 +385,7 @@ def plot_board(rows, board: str, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     sel = [r for r in rows if r["board"] == board]
-    shapes = _plotted(_shapes(sel))
+    shapes = _plotted(_shapes(sel), sel)
     colors = _colors([f for f in _formats(rows) if f != CMSIS])  # the same with or without it
     markers = {"2:4": "^"}
     ncols = min(3, len(shapes))

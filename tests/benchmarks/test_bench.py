@@ -64,7 +64,8 @@ def test_parse_shape_model_shapes():
     add = shapes["add-32x32x16"]
     assert (add.op, add.output_shape, add.macs, add.work_unit, add.title) == \
         ("add", (32, 32, 16), 32 * 32 * 16, "elements", "add 32×32×16")
-    assert {s.op for s in shapes.values() if s.sparse_capable} == {"fully_connected", "conv2d"}
+    assert {s.op for s in shapes.values() if s.sparse_capable} == {"fully_connected", "conv2d",
+                                                                   "depthwise_conv2d"}
     assert shapes["640x128"].work_unit == "MACs"
 
 
@@ -91,8 +92,12 @@ def test_dense_only_shapes_take_the_dense_pattern_alone():
     model_fc = config.parse_shape("640x128")  # a real model's shape: measured dense only
     assert case_patterns(fc, list(config.PATTERNS)) == list(config.PATTERNS)
     assert case_patterns(model_fc, list(config.PATTERNS)) == [config.Pattern("unstructured", 0.0)]
-    assert case_patterns(dw, list(config.PATTERNS)) == [config.Pattern("unstructured", 0.0)]
-    assert case_patterns(dw, [config.Pattern("unstructured", 0.9)]) == []
+    # depthwise shapes: the unstructured sparsities only (no 2:4 or block over a window of taps)
+    assert case_patterns(dw, list(config.PATTERNS)) == [
+        p for p in config.PATTERNS if p.kind == "unstructured"]
+    assert case_patterns(dw, [config.Pattern("unstructured", 0.9)]) == [config.Pattern("unstructured", 0.9)]
+    dw_other = config.parse_shape("dw-9x7x4-3x3-valid")  # not in DEPTHWISE_SPARSE_SHAPES
+    assert case_patterns(dw_other, list(config.PATTERNS)) == [config.Pattern("unstructured", 0.0)]
     assert parse_args(["--quick"]).shapes == list(config.QUICK_SHAPES)
     assert parse_args([]).shapes == list(config.SHAPES)
 
@@ -137,8 +142,8 @@ def test_case_builders_for_depthwise_and_add(tmp_path):
         assert {k: layer.params[k] for k in params} == params, name
         assert case.reference.shape == (2, np.prod(shape.output_shape))
         formats, _, weights = case_formats(case)
-        if shape.op == "depthwise_conv2d":  # dense only: the runtime has no sparse depthwise
-            assert formats == ["dense"] and weights == shape.kernel[0] * shape.kernel[1] * shape.units
+        if shape.op == "depthwise_conv2d":  # dense, or CSR16 (the sparse depthwise kernel)
+            assert formats == ["dense", "csr16"] and weights == shape.kernel[0] * shape.kernel[1] * shape.units
         else:
             assert "dense" in formats and len(formats) > 1
     shape = config.parse_shape("add-8x8x4")
@@ -257,11 +262,13 @@ def test_report_groups_ops_and_handles_dense_only_shapes(tmp_path):
     assert "| dense_dsp | **1,523,760** |" in add and "nonzero" not in add
     assert "### add 32×32×16" not in text  # no weight table
     assert "`DepthwiseConv2D`, stride as the shape says" in text and "counts output elements" in text
-    assert "Depthwise and ADD layers have dense kernels only" in text
+    assert "ADD layers have dense kernels only" in text and "Depthwise and ADD" not in text
+    assert "their `csr16` rows run the sparse depthwise kernel" in text
     assert "differ by one SysTick count between inputs. Across this run's 5 measurements" in text
     old = report.render_doc(rows[-1:], [])
     assert "(`Dense`, stride 1, with bias" in old and "Depthwise" not in old
-    assert report._plotted(report._shapes(rows)) == ["640x128", "32x32x16-3x3x32-same-s2"]
+    # plotted: the shapes with rows at several sparsities (the depthwise one has 0% alone here)
+    assert report._plotted(report._shapes(rows), rows) == ["32x32x16-3x3x32-same-s2"]
     [png] = report.write_figures(rows, tmp_path)
     assert png.stat().st_size > 0
 

@@ -100,6 +100,7 @@ def model_blobs() -> dict[str, bytes]:
                          f"it has {[o.name for o in blob_layer_ops(blob)]}: change its Keras layers")
     blobs["all_ops"] = blob
 
+
     inp = keras.Input((5,), batch_size=1)                    # float32 in and out:
     x = keras.layers.Dense(4)(keras.layers.Dense(6, activation="relu")(inp))
     tfl = to_int8_tflite(keras.Model(inp, x), rng.random((16, 5)).astype(np.float32), float_io=True)
@@ -118,6 +119,18 @@ def model_blobs() -> dict[str, bytes]:
         raise SystemExit(f"the consts seed has {[o.name for o in blob_layer_ops(blob)]}, no MUL / SUB")
     blobs["consts"] = blob
     blobs["field_ops"] = field_ops_blob()
+
+    inp = keras.Input((7, 5, 4), batch_size=1)              # the sparse depthwise kernel:
+    x = L.DepthwiseConv2D(3, padding="same", depth_multiplier=2)(inp)         # plane along y
+    x = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")(x)  # two phases
+    dw = keras.Model(inp, x)
+    for layer in dw.layers[1:]:
+        k, b = layer.get_weights()
+        layer.set_weights([np.where(rng.random(k.shape) < 0.7, 0, k).astype(np.float32), b])
+    tfl = to_int8_tflite(dw, rng.random((16, 7, 5, 4)).astype(np.float32))
+    plan = plan_model(tfl, "fz", force_format="csr16", force_strict=True)
+    assert [c.format for c in plan.choices if c.format != "none"] == ["csr16", "csr16"]
+    blobs["dw_csr16"] = plan.blob.data
     return blobs
 
 

@@ -63,9 +63,15 @@ def estimate_depthwise(layer: Layer, isa: Isa) -> int:
     return int(round(outputs * (cost.per_unit * int(p["k_h"]) * int(p["k_w"]) + cost.per_output)))
 
 
-# the sparse depthwise kernel's copy of each input channel into its plane, per input element
-# (ES_VARIANT_DW_SPARSE; its other costs are the format's depthwise_costs)
-DW_PLANE_FILL_PER_INPUT = 3.0
+# The sparse depthwise kernel (ES_VARIANT_DW_SPARSE) beyond its format's depthwise_costs (per
+# stored weight and group of four pixels, per channel and group): the copy of each input
+# element into its channel's plane, each output channel's set-up (its weights expanded, the
+# requantization constants), and each plane row and stride phase of the copy. Fitted with the
+# format's figures on fifteen layers (make bench's four depthwise shapes and the pruned
+# MobileNetV1's), mps2-an386: within 5% on all but a 6x6 stride-2 layer (+24%).
+DW_PLANE_FILL_PER_INPUT = 2.3
+DW_PER_CHANNEL = 182.0
+DW_PER_PLANE_ROW = 62.0
 
 
 def estimate_depthwise_sparse(layer: Layer, spec: wf.WeightFormat, isa: Isa) -> int:
@@ -78,9 +84,11 @@ def estimate_depthwise_sparse(layer: Layer, spec: wf.WeightFormat, isa: Isa) -> 
     plane = dw_plane(p)
     cost = lookup(spec.depthwise_costs, isa)
     groups = plane.out_s * plane.groups
-    fill = DW_PLANE_FILL_PER_INPUT * int(p["in_h"]) * int(p["in_w"]) * int(p["in_c"])
-    return int(round(groups * (cost.per_unit * layer.nonzero_count + cost.per_output * int(p["out_c"]))
-                     + fill + plane.plane_bytes / 4))
+    in_c, out_c = int(p["in_c"]), int(p["out_c"])
+    fill = DW_PLANE_FILL_PER_INPUT * int(p["in_h"]) * int(p["in_w"]) * in_c
+    in_rows, phases = (p["in_w"], p["stride_h"]) if plane.fast_y else (p["in_h"], p["stride_w"])
+    return int(round(groups * (cost.per_unit * layer.nonzero_count + cost.per_output * out_c)
+                     + fill + DW_PER_CHANNEL * out_c + DW_PER_PLANE_ROW * in_c * int(in_rows) * int(phases)))
 
 
 def estimate(layer: Layer, fmt: str, isa: Isa, im2col_bytes: int = 0) -> int:
