@@ -50,8 +50,8 @@ def test_remedy_names_epochs_and_the_sensitive_layers(tiny_path):
 
     ds = load_dataset("digits")
     _, holdout = holdout_split(ds, seed=0)
-    stages = pipeline.KerasStages(b"", fine_tune={"mode": "recover", "epochs_run": 9},
-                                  holdout=holdout)
+    stages = pipeline.KerasStages(b"", fine_tune={"mode": "recover", "epochs_run": 9,
+                                                  "stopped_early": True}, holdout=holdout)
     weights = SimpleNamespace(weights=SimpleNamespace(params=100, nonzero=10))
     entry = pipeline.accuracy_loss(0.95, 0.90, tiny_path, stages, ds, 0.9, weights)
     assert entry["exceeded"] and entry["points"] == 5.0
@@ -67,6 +67,9 @@ def test_remedy_names_epochs_and_the_sensitive_layers(tiny_path):
     assert "or prune the most sensitive layers less (" + " ".join(
         f"--layer {n}:sparsity=0.8" for n in names) + " --epochs 18)" in msg
     assert "\n" not in msg
+    stages.fine_tune["stopped_early"] = False
+    entry = pipeline.accuracy_loss(0.95, 0.90, tiny_path, stages, ds, 0.9, weights)
+    assert "(--epochs 18; this run: 9 epochs, its whole budget)" in entry["message"]
 
 
 @pytest.mark.slow
@@ -81,8 +84,9 @@ def test_compile_warns_once_when_int8_loses_too_much(tmp_path, capsys):
     assert loss["exceeded"] and loss["points"] > 1.0
     warnings = [line for line in printed.splitlines() if "warning:" in line]
     assert warnings == [f"[edgesparse] warning: {loss['message']}"]
-    # a fixed count: no "stopped when ..." clause
-    assert "(--epochs 2; this run: 1 epochs)" in warnings[0] and "--layer " in warnings[0]
+    assert ("fine-tune until validation accuracy stops improving (leave out --epochs; this run: "
+            "a fixed 1) or longer (--epochs 2), or prune the most sensitive layers less (--layer "
+            in warnings[0])
     assert report["pruning_fine_tune"] == {"mode": "fixed", "target_sparsity": 0.97,
                                            "epochs_run": 1}
     assert json.loads((out / "report.json").read_text())["accuracy_loss"] == loss

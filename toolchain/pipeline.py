@@ -501,11 +501,19 @@ def accuracy_loss(float_acc, int8_acc, float_path: Path, stages: KerasStages, ds
     keep = round(1.0 - 2.0 * (1.0 - pruned_to), 2)  # twice the weights kept
     ft = stages.fine_tune or {}
     epochs = max(2 * int(ft.get("epochs_run") or PRUNE_EPOCHS), 1)
-    run = ("" if not ft else f"; this run: {ft['epochs_run']} epochs" +
-           (", stopped when validation accuracy stopped improving" if ft["mode"] == "recover" else ""))
-    remedies = [f"fine-tune longer (--epochs {epochs}{run})" if pruned_to > 0 else
-                "the model is not pruned, so the int8 conversion lost it: calibrate on data "
-                "like the deployment's (--data)"]
+    if pruned_to <= 0:
+        remedies = ["the model is not pruned, so the int8 conversion lost it: calibrate on data "
+                    "like the deployment's (--data)"]
+    elif ft.get("mode") == "fixed":
+        remedies = [f"fine-tune until validation accuracy stops improving (leave out --epochs; "
+                    f"this run: a fixed {ft['epochs_run']}) or longer (--epochs {epochs})"]
+    elif ft.get("mode") == "recover":
+        why = ("stopped when validation accuracy stopped improving" if ft.get("stopped_early")
+               else "its whole budget")
+        remedies = [f"fine-tune longer (--epochs {epochs}; this run: {ft['epochs_run']} epochs, "
+                    f"{why})"]
+    else:
+        remedies = ["fine-tune longer (a larger --epochs)"]
     if sensitive and keep > 0:
         names = [s["name"] for s in sensitive]
         remedies.append("prune the most sensitive layers less (" + " ".join(
