@@ -158,6 +158,9 @@ def finetune_region(ft: dict) -> str:
             "| blob bytes | vs float32 | wall time |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     names = {"fixed": "`--epochs 4` (fixed; the default before)",
              "default": "default: until validation accuracy stops improving"}
+    if "remedy" in runs:
+        names["remedy"] = (f"`--epochs {runs['remedy']['fine_tune']['epochs_run']}` (fixed; "
+                           "twice the epochs, as the warning also offers)")
     rows = []
     for key, r in runs.items():
         a, f = r["accuracy"], r["fine_tune"]
@@ -170,12 +173,14 @@ def finetune_region(ft: dict) -> str:
     fixed, default = runs.get("fixed"), runs["default"]
     if fixed is not None:
         bits = lambda r: ", ".join(f"{k} {v}" for k, v in r["codebook_bits"].items())  # noqa: E731
+        loads = [r["load_average_before"] for r in runs.values()]
         text.append("")
         text.append(_wrap(
             f"The recovered model takes more codebook bits under `--share-weights auto` "
             f"({bits(default)}, against {bits(fixed)}), so its blob is "
             f"{100 * (default['bytes_total'] / fixed['bytes_total'] - 1):.0f}% larger. Wall "
-            f"times are the whole compile on a shared {ft['cpus']}-core machine. The fixed run's "
+            f"times are the whole compile on a shared {ft['cpus']}-core machine (1-minute load "
+            f"average {min(loads):.1f} to {max(loads):.1f} as the runs started). The fixed run's "
             f"warning, as printed:"))
         text.append(f"\n    {fixed['warning']}\n" if fixed["warning"] else "")
     return "\n".join(text) + "\n"
