@@ -78,3 +78,21 @@ def test_budget_is_checked(split):
         prune_recovering(_tiny(), ds, 0.5, holdout.x, holdout.y, budget=(3, 2))
     with pytest.raises(ToolchainError, match="non-empty validation split"):
         prune_recovering(_tiny(), ds, 0.5, holdout.x[:0], holdout.y[:0])
+
+
+@pytest.mark.train
+def test_per_layer_targets(split):
+    from toolchain.prune import layer_sparsity
+    from toolchain.prune.magnitude import prune_recovering
+
+    ds, holdout = split
+    model, tuned = prune_recovering(_tiny(), ds, {"fc": 0.9, "logits": 0.0}, holdout.x, holdout.y,
+                                    budget=(2, 3), patience=1)
+    sparsity = layer_sparsity(model)
+    assert abs(sparsity["fc"] - 0.9) <= 0.01 and sparsity["logits"] == 0.0
+    assert tuned.target_sparsity == {"fc": 0.9, "logits": 0.0}
+    assert [h["sparsity"] for h in tuned.history][1:] == pytest.approx([0.9] * (tuned.epochs_run - 1),
+                                                                       abs=1e-3)
+    with pytest.raises(ToolchainError, match=r"layer 'flatten': not a prunable layer of the model "
+                                             r"\(Dense, Conv2D or DepthwiseConv2D: fc, logits\)"):
+        prune_recovering(_tiny(), ds, {"flatten": 0.5}, holdout.x, holdout.y)

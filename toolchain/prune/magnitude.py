@@ -76,22 +76,47 @@ def _check_labels(ds) -> None:
         raise DatasetError(f"dataset {ds.name!r} has no labels ('y'); cannot fine-tune while pruning")
 
 
-def _wrap(model, target: float, end_step: int, frequency: int, seed: int, loss: str | None,
-          lr: float = 1e-3):
+def _wrap(model, target: float | dict[str, float], end_step: int, frequency: int, seed: int,
+          loss: str | None, lr: float = 1e-3):
     """`model` wrapped by tfmot for a polynomial schedule 0 -> target over [0, end_step],
-    compiled."""
+    compiled. A dict target wraps only the layers it names (a 0 leaves one dense), each with
+    its own final sparsity."""
     import tensorflow_model_optimization as tfmot
     import tf_keras as keras
 
     from toolchain.models.train import compile_model
 
-    schedule = tfmot.sparsity.keras.PolynomialDecay(
-        initial_sparsity=0.0, final_sparsity=target, begin_step=0, end_step=end_step,
-        frequency=frequency)
+    def schedule(final: float):
+        return tfmot.sparsity.keras.PolynomialDecay(
+            initial_sparsity=0.0, final_sparsity=final, begin_step=0, end_step=end_step,
+            frequency=frequency)
+
     keras.utils.set_random_seed(seed)
-    pruned = tfmot.sparsity.keras.prune_low_magnitude(model, pruning_schedule=schedule)
+    if isinstance(target, dict):
+        def wrap(layer):
+            if target.get(layer.name, 0.0) > 0:
+                return tfmot.sparsity.keras.prune_low_magnitude(
+                    layer, pruning_schedule=schedule(target[layer.name]))
+            return layer
+
+        pruned = keras.models.clone_model(model, clone_function=wrap)
+    else:
+        pruned = tfmot.sparsity.keras.prune_low_magnitude(model, pruning_schedule=schedule(target))
     compile_model(pruned, lr=lr, loss=loss)
     return pruned
+
+
+def _check_targets(model, target_sparsity) -> float | dict[str, float]:
+    """A float in [0, 1), or {layer name: sparsity} naming Dense / Conv2D / DepthwiseConv2D
+    layers of `model` (ToolchainError naming the first that is not one)."""
+    if not isinstance(target_sparsity, dict):
+        return _check_target(target_sparsity)
+    kinds = {layer.name: type(layer).__name__ for layer in model.layers}
+    for name in target_sparsity:
+        if kinds.get(name) not in PRUNED_LAYER_TYPES:
+            raise ToolchainError(f"layer {name!r}: not a prunable layer of the model (Dense, Conv2D "
+                                 f"or DepthwiseConv2D: {', '.join(n for n, k in kinds.items() if k in PRUNED_LAYER_TYPES)})")
+    return {name: _check_target(s) for name, s in target_sparsity.items()}
 
 
 def _strip(pruned, loss: str | None):
@@ -119,7 +144,7 @@ class FineTune:
     kernel), val_loss and val_accuracy (None without an accuracy metric) on the validation
     split."""
 
-    target_sparsity: float
+    target_sparsity: float | dict  # or {layer name: sparsity}
     ramp_epochs: int  # the schedule reaches the target at the end of this epoch
     max_epochs: int  # the budget
     patience: int
@@ -157,7 +182,8 @@ def _score(entry: dict) -> tuple:
     return (-math.inf if acc is None else acc, -entry["val_loss"])
 
 
-def prune_recovering(model, ds, target_sparsity: float, x_val, y_val, seed: int = 0,
+def prune_recovering(model, ds, target_sparsity: float | dict[str, float], x_val, y_val,
+                     seed: int = 0,
                      batch_size: int = 32, loss: str | None = None,
                      budget: tuple[int, int] | None = None, patience: int = PATIENCE,
                      lr: float = 1e-3, progress=None):
@@ -168,12 +194,15 @@ def prune_recovering(model, ds, target_sparsity: float, x_val, y_val, seed: int 
     recovery_budget(target_sparsity)). The schedule reaches the target at the end of epoch
     ramp_epochs; of the epochs from there on, the best one's weights are restored (the masks
     are those of the target, fixed after the ramp). Adam with learning rate `lr`.
-    `progress(line)` is called once per epoch.
+    `progress(line)` is called once per epoch. A dict target_sparsity ({layer name:
+    sparsity}) prunes only the layers it names, each to its own sparsity; the budget then
+    follows the highest.
 
     Returns (plain keras.Model as prune_gradual returns it, FineTune)."""
-    target = _check_target(target_sparsity)
+    target = _check_targets(model, target_sparsity)
     _check_labels(ds)
-    ramp_epochs, max_epochs = budget or recovery_budget(target)
+    highest = max(target.values(), default=0.0) if isinstance(target, dict) else target
+    ramp_epochs, max_epochs = budget or recovery_budget(highest)
     if not 1 <= ramp_epochs <= max_epochs:
         raise ToolchainError(f"fine-tune budget: need 1 <= ramp epochs ({ramp_epochs}) <= "
                              f"max epochs ({max_epochs})")
