@@ -4,7 +4,7 @@ run from the command line exactly as a user types it, on the demo's float digits
     edgesparse compile out/demo/digits28/float.keras --data digits28 --sparsity 0.92 \\
         --share-weights auto --huffman --board mps2-an386 --out DIR
 
-once as it is (the default: fine-tune until validation accuracy stops improving), once with
+once as it is (the default: fine-tune until validation accuracy and loss stop improving), once with
 `--epochs 4` (the fixed count that was the default before) and, when that run warns, once more
 with the epochs its warning suggests (`--epochs N`, its first remedy). Records per run the accuracies
 (float, pruned float, shared float, int8 reference: test split), the int8 loss and whether

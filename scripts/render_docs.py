@@ -157,7 +157,7 @@ def finetune_region(ft: dict) -> str:
     head = ("| fine-tune | epochs run | float | pruned float | int8 (TFLM reference) | int8 loss "
             "| blob bytes | vs float32 | wall time |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     names = {"fixed": "`--epochs 4` (fixed; the default before)",
-             "default": "default: until validation accuracy stops improving"}
+             "default": "default: until validation accuracy and loss stop improving"}
     if "remedy" in runs:
         names["remedy"] = (f"`--epochs {runs['remedy']['fine_tune']['epochs_run']}` (fixed; "
                            "twice the epochs, as the warning also offers)")

@@ -63,7 +63,7 @@ def test_remedy_names_epochs_and_the_sensitive_layers(tiny_path):
     msg = entry["message"]
     assert msg.startswith("int8 accuracy 90.0% is 5.0 points below the float model's 95.0% "
                           "(more than the 1-point threshold): fine-tune longer (--epochs 18; this run: 9 epochs, "
-                          "stopped when validation accuracy stopped improving)")
+                          "stopped when validation accuracy and loss stopped improving)")
     assert "or prune the most sensitive layers less (" + " ".join(
         f"--layer {n}:sparsity=0.8" for n in names) + " --epochs 18)" in msg
     assert "\n" not in msg
@@ -84,7 +84,7 @@ def test_compile_warns_once_when_int8_loses_too_much(tmp_path, capsys):
     assert loss["exceeded"] and loss["points"] > 1.0
     warnings = [line for line in printed.splitlines() if "warning:" in line]
     assert warnings == [f"[edgesparse] warning: {loss['message']}"]
-    assert ("fine-tune until validation accuracy stops improving (leave out --epochs; this run: "
+    assert ("fine-tune until validation accuracy and loss stop improving (leave out --epochs; this run: "
             "a fixed 1) or longer (--epochs 2), or prune the most sensitive layers less (--layer "
             in warnings[0])
     assert report["pruning_fine_tune"] == {"mode": "fixed", "target_sparsity": 0.97,

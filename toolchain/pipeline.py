@@ -112,8 +112,8 @@ def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train
 
         ramp, most = recovery_budget(sparsity)
         log(f"pruning to {sparsity:.0%} sparsity (polynomial decay over {ramp} epochs), then "
-            f"fine-tuning until validation accuracy stops improving ({PATIENCE} epochs without "
-            f"progress; at most {most} epochs in all)")
+            f"fine-tuning until validation accuracy and loss stop improving ({PATIENCE} epochs "
+            f"without progress; at most {most} epochs in all)")
         model, tuned = prune_recovering(model, ds, sparsity, holdout.x, holdout.y, seed=seed,
                                         progress=log)
         best = tuned.best()
@@ -505,10 +505,10 @@ def accuracy_loss(float_acc, int8_acc, float_path: Path, stages: KerasStages, ds
         remedies = ["the model is not pruned, so the int8 conversion lost it: calibrate on data "
                     "like the deployment's (--data)"]
     elif ft.get("mode") == "fixed":
-        remedies = [f"fine-tune until validation accuracy stops improving (leave out --epochs; "
+        remedies = [f"fine-tune until validation accuracy and loss stop improving (leave out --epochs; "
                     f"this run: a fixed {ft['epochs_run']}) or longer (--epochs {epochs})"]
     elif ft.get("mode") == "recover":
-        why = ("stopped when validation accuracy stopped improving" if ft.get("stopped_early")
+        why = ("stopped when validation accuracy and loss stopped improving" if ft.get("stopped_early")
                else "its whole budget")
         remedies = [f"fine-tune longer (--epochs {epochs}; this run: {ft['epochs_run']} epochs, "
                     f"{why})"]

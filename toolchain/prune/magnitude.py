@@ -1,7 +1,7 @@
 """Gradual magnitude pruning with tfmot's PolynomialDecay schedule, then strip_pruning: for a
 fixed number of epochs (prune_gradual), or recovering (prune_recovering): the schedule ramps
 over a number of epochs that grows with the target sparsity, then fine-tuning goes on under
-the fixed masks until the accuracy on a held-out validation split stops improving, and the best
+the fixed masks until accuracy and loss on a held-out validation split stop improving, and the best
 epoch's weights are kept."""
 from __future__ import annotations
 
@@ -112,10 +112,11 @@ def _check_targets(model, target_sparsity) -> float | dict[str, float]:
     if not isinstance(target_sparsity, dict):
         return _check_target(target_sparsity)
     kinds = {layer.name: type(layer).__name__ for layer in model.layers}
+    prunable = ", ".join(n for n, k in kinds.items() if k in PRUNED_LAYER_TYPES)
     for name in target_sparsity:
         if kinds.get(name) not in PRUNED_LAYER_TYPES:
             raise ToolchainError(f"layer {name!r}: not a prunable layer of the model (Dense, Conv2D "
-                                 f"or DepthwiseConv2D: {', '.join(n for n, k in kinds.items() if k in PRUNED_LAYER_TYPES)})")
+                                 f"or DepthwiseConv2D: {prunable})")
     return {name: _check_target(s) for name, s in target_sparsity.items()}
 
 
@@ -129,7 +130,7 @@ def _strip(pruned, loss: str | None):
     return stripped
 
 
-# --- fine-tuning that recovers: ramp, then train until validation accuracy stops improving ---
+# --- fine-tuning that recovers: ramp, then train until validation accuracy and loss stop improving ---
 
 PATIENCE = 3  # epochs without a better validation score before the fine-tune stops
 RAMP_EPOCHS_PER_HALVING = 2  # the ramp's epochs per halving of the kept weights
@@ -187,10 +188,10 @@ def prune_recovering(model, ds, target_sparsity: float | dict[str, float], x_val
                      batch_size: int = 32, loss: str | None = None,
                      budget: tuple[int, int] | None = None, patience: int = PATIENCE,
                      lr: float = 1e-3, progress=None):
-    """Prune `model` to `target_sparsity` like prune_gradual, then keep fine-tuning until the
-    score on (x_val, y_val) (a split held out from ds.x_train: validation accuracy, ties
-    broken by the lower loss; without an accuracy metric, the loss) has not improved for
-    `patience` epochs, within `budget` ((ramp_epochs, max_epochs), default
+    """Prune `model` to `target_sparsity` like prune_gradual, then keep fine-tuning until
+    neither the score on (x_val, y_val) (a split held out from ds.x_train: validation
+    accuracy, ties broken by the lower loss; without an accuracy metric, the loss) nor the
+    validation loss alone has improved for `patience` epochs, within `budget` ((ramp_epochs, max_epochs), default
     recovery_budget(target_sparsity)). The schedule reaches the target at the end of epoch
     ramp_epochs; of the epochs from there on, the best one's weights are restored (the masks
     are those of the target, fixed after the ramp). Adam with learning rate `lr`.
@@ -246,6 +247,7 @@ def _recovery_monitor_class():
             super().__init__()
             self.result, self.x_val, self.y_val, self.progress = result, x_val, y_val, progress
             self.best_weights, self.best_score, self.waited = None, None, 0
+            self.lowest_loss = math.inf
 
         def on_epoch_end(self, epoch, logs=None):
             r, logs = self.result, logs or {}
@@ -260,10 +262,16 @@ def _recovery_monitor_class():
             note = "ramp" if epoch + 1 < r.ramp_epochs else ""
             if epoch + 1 >= r.ramp_epochs:
                 score = _score(entry)
+                # a lower loss is progress too: on a small validation split accuracy moves in
+                # steps of one sample and can stall while the model is still recovering
+                lower_loss = entry["val_loss"] < self.lowest_loss
+                self.lowest_loss = min(self.lowest_loss, entry["val_loss"])
                 if self.best_score is None or score > self.best_score:
                     self.best_score, self.best_weights, self.waited = score, self.model.get_weights(), 0
                     r.best_epoch = epoch + 1
                     note = "best"
+                elif lower_loss:
+                    self.waited = 0
                 else:
                     self.waited += 1
                     if self.waited >= r.patience:
