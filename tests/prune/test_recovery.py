@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from toolchain.errors import ToolchainError
-from toolchain.prune.magnitude import PATIENCE, recovery_budget
+from toolchain.prune.magnitude import PATIENCE, StoppingRule, recovery_budget
 
 
 def test_budget_grows_with_sparsity():
@@ -13,6 +13,24 @@ def test_budget_grows_with_sparsity():
     assert budgets == [(2, 8), (2, 8), (5, 20), (8, 32), (11, 44)]
     with pytest.raises(ToolchainError, match="target sparsity must be in"):
         recovery_budget(1.0)
+
+
+def _epochs(rule, figures):
+    return [rule.update({"val_accuracy": a, "val_loss": l}) for a, l in figures]
+
+
+def test_a_falling_loss_is_progress_a_flat_one_is_not():
+    rule = StoppingRule(patience=2)
+    # accuracy stalls at 0.9 while the loss keeps falling: never stops
+    assert _epochs(rule, [(0.9, 1.0), (0.9, 0.8), (0.88, 0.7), (0.9, 0.85)]) == \
+        ["best", "best", "progress", "wait"]
+    assert not rule.stop and rule.best_score == (0.9, -0.8)
+    assert _epochs(rule, [(0.89, 0.7)]) == ["wait"] and rule.stop
+    # a better accuracy wins over a lower loss; without accuracy, the loss decides
+    rule = StoppingRule(patience=1)
+    assert _epochs(rule, [(0.5, 1.0), (0.6, 2.0), (0.55, 0.5)]) == ["best", "best", "progress"]
+    assert _epochs(StoppingRule(1), [(None, 1.0), (None, 0.9), (None, 0.95)]) == \
+        ["best", "best", "wait"]
 
 
 def _tiny(seed=0):

@@ -183,6 +183,38 @@ def _score(entry: dict) -> tuple:
     return (-math.inf if acc is None else acc, -entry["val_loss"])
 
 
+@dataclass
+class StoppingRule:
+    """When the recovering fine-tune stops, apart from Keras: fed one epoch's validation
+    figures ({"val_accuracy" (or None), "val_loss"}) at a time after the ramp, `update` says
+    "best" (the best score yet: keep these weights), "progress" (a lower validation loss than
+    ever, though not the best score: on a small validation split accuracy moves a sample at a
+    time and can stall while the model is still recovering) or "wait"; `stop` is true once
+    `patience` epochs in a row were "wait"."""
+
+    patience: int
+    best_score: tuple | None = None
+    lowest_loss: float = math.inf
+    waited: int = 0
+
+    def update(self, entry: dict) -> str:
+        score, loss = _score(entry), entry["val_loss"]
+        lower_loss = loss < self.lowest_loss
+        self.lowest_loss = min(self.lowest_loss, loss)
+        if self.best_score is None or score > self.best_score:
+            self.best_score, self.waited = score, 0
+            return "best"
+        if lower_loss:
+            self.waited = 0
+            return "progress"
+        self.waited += 1
+        return "wait"
+
+    @property
+    def stop(self) -> bool:
+        return self.waited >= self.patience
+
+
 def prune_recovering(model, ds, target_sparsity: float | dict[str, float], x_val, y_val,
                      seed: int = 0,
                      batch_size: int = 32, loss: str | None = None,
@@ -246,8 +278,7 @@ def _recovery_monitor_class():
         def __init__(self, result: FineTune, x_val, y_val, progress):
             super().__init__()
             self.result, self.x_val, self.y_val, self.progress = result, x_val, y_val, progress
-            self.best_weights, self.best_score, self.waited = None, None, 0
-            self.lowest_loss = math.inf
+            self.best_weights, self.rule = None, StoppingRule(result.patience)
 
         def on_epoch_end(self, epoch, logs=None):
             r, logs = self.result, logs or {}
@@ -261,22 +292,11 @@ def _recovery_monitor_class():
             r.epochs_run = epoch + 1
             note = "ramp" if epoch + 1 < r.ramp_epochs else ""
             if epoch + 1 >= r.ramp_epochs:
-                score = _score(entry)
-                # a lower loss is progress too: on a small validation split accuracy moves in
-                # steps of one sample and can stall while the model is still recovering
-                lower_loss = entry["val_loss"] < self.lowest_loss
-                self.lowest_loss = min(self.lowest_loss, entry["val_loss"])
-                if self.best_score is None or score > self.best_score:
-                    self.best_score, self.best_weights, self.waited = score, self.model.get_weights(), 0
-                    r.best_epoch = epoch + 1
-                    note = "best"
-                elif lower_loss:
-                    self.waited = 0
-                else:
-                    self.waited += 1
-                    if self.waited >= r.patience:
-                        self.model.stop_training = True
-                        r.stopped_early = epoch + 1 < r.max_epochs
+                if self.rule.update(entry) == "best":
+                    self.best_weights, r.best_epoch, note = self.model.get_weights(), epoch + 1, "best"
+                if self.rule.stop:
+                    self.model.stop_training = True
+                    r.stopped_early = epoch + 1 < r.max_epochs
             if self.progress:
                 self.progress(_epoch_line(r, entry, note))
 
