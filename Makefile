@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: bootstrap demo test test-all bench bench-models pruned-models compression zoo pruning field code-size docs fuzz clean
+.PHONY: bootstrap demo test test-all bench bench-models pruned-models compression finetune zoo pruning field code-size docs fuzz clean
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -44,6 +44,9 @@ pruned-models: bootstrap
 
 compression: bootstrap
 	$(PY) benchmarks/compression.py
+
+finetune: bootstrap
+	$(PY) benchmarks/finetune.py
 
 # every zoo model dense and pruned, host and QEMU; writes out/zoo, docs/ZOO.md (--docs) and
 # benchmarks/zoo.json (the committed figures `make docs` renders)

@@ -67,7 +67,8 @@ def compile(model, out, *, data=None, board: str = DEFAULT_BOARD, **options) -> 
       ("speed" | "size" | "balanced"), flash_budget (bytes), layout ("firmware" | "library"),
       prune (a toolchain.prune.config.PruneConfig), share (codebook bits 1..5, "auto" or a
       toolchain.quantize.sharing.ShareSpec), huffman ("init" | "stream"), train_epochs,
-      prune_epochs, code_opt ("mixed" | "speed" | "size": the firmware's compiler optimization,
+      prune_epochs (None, the default: fine-tune until validation accuracy and loss stop improving;
+      N: exactly N epochs), code_opt ("mixed" | "speed" | "size": the firmware's compiler optimization,
       kernels -O3 and the rest -Os by default).
     """
     from toolchain import pipeline

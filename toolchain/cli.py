@@ -95,7 +95,9 @@ def _add_prune_options(p: argparse.ArgumentParser, auto: bool = True) -> None:
     g.add_argument("--prune-all", action="store_true", default=None,
                    help="also prune the layers spared by default (first conv, last classifier, small layers)")
     g.add_argument("--epochs", type=_count, default=None,
-                   help="fine-tune epochs (per round with --mode iterative; default 4)")
+                   help="fine-tune epochs, a fixed count (per round with --mode iterative). Default: "
+                        "4 with the per-layer options; without them, compile fine-tunes until "
+                        "validation accuracy and loss stop improving")
     g.add_argument("--rounds", type=_count, default=None, help="rounds of --mode iterative (default 3)")
     g.add_argument("--initial-sparsity", type=_fraction, default=None, help="schedule start (default 0)")
     g.add_argument("--begin-step", type=_count, default=None, help="schedule begin step (default 0)")

@@ -39,7 +39,8 @@ from toolchain.targets.mapfile import flash_components
 
 QEMU_SAMPLES = 20  # test inputs embedded in the firmware
 DATA_FILE = "data.npz"  # the evaluation split, int8 as the model takes it, and labels
-PRUNE_EPOCHS = 4  # fine-tuning epochs while pruning a user model
+PRUNE_EPOCHS = 4  # fixed fine-tune epochs when no validation split can be held out
+ACCURACY_LOSS_POINTS = 1.0  # compile warns when int8 loses more than this against float
 
 
 # --- stage 1-3: Keras model -> pruned -> int8 .tflite -------------------------------------
@@ -50,35 +51,48 @@ class KerasStages:
     accuracy: dict = field(default_factory=dict)
     sharing: dict | None = None  # codebook bits per layer, initialisation, fine-tune history
     float_tflite: bytes | None = None  # the final float model as .tflite (for gzip figures)
+    fine_tune: dict | None = None  # report.json "pruning_fine_tune" (uniform pruning)
+    holdout: object = None  # the sharing.Holdout carved off the training split, if any
 
 
 def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train_epochs: int,
-                         prune_epochs: int, prune_config=None, share=None) -> KerasStages:
+                         prune_epochs: int | None, prune_config=None, share=None) -> KerasStages:
     """Train (train_epochs > 0), prune to `sparsity` (if > 0), share weights (a
     toolchain.quantize.sharing.ShareSpec), convert to int8. Saves float.keras, pruned.keras,
     shared.keras and model_int8.tflite into `out`.
 
     With a toolchain.prune.config.PruneConfig, pruning follows it instead (per-layer methods,
     granularity, modes; auto sparsity from a sweep written to out/sweep) and its report is
-    saved as pruned.json; without one, every layer is pruned gradually to `sparsity`.
+    saved as pruned.json; without one, every layer is pruned gradually to `sparsity`: for
+    `prune_epochs` epochs, or with prune_epochs None until the accuracy on a validation split
+    stops improving (magnitude.prune_recovering, within a budget that grows with the
+    sparsity; the best epoch's weights are kept).
 
-    With share.bits "auto", a validation split (sharing.holdout_split: a seeded, stratified
-    fifth of the training split) is carved off first: training, pruning, centroid
-    fine-tuning and int8 calibration use the rest, and only the choice of codebook bits sees
-    it."""
+    With share.bits "auto" or that recovering fine-tune, a validation split
+    (sharing.holdout_split: a seeded, stratified fifth of the training split) is carved off
+    first: training, pruning, centroid fine-tuning and int8 calibration use the rest; only
+    the choice of codebook bits and when to stop fine-tuning see it."""
     from toolchain.models.train import evaluate, train
     from toolchain.prune.magnitude import prune_gradual
     from toolchain.quantize.convert import to_int8_tflite
 
     acc = {"float": None, "pruned_float": None}
-    holdout = None
-    if share is not None and share.bits == "auto":
+    holdout, fine_tune = None, None
+    choose_bits = share is not None and share.bits == "auto"
+    recover = sparsity > 0 and prune_config is None and prune_epochs is None
+    if recover and len(ds.x_train) < 2:
+        log(f"{len(ds.x_train)} training sample(s): too few to hold any out; pruning fine-tunes "
+            f"for a fixed {PRUNE_EPOCHS} epochs")
+        recover, prune_epochs = False, PRUNE_EPOCHS
+    if choose_bits or recover:
         from toolchain.quantize.sharing import holdout_split
 
         n = len(ds.x_train)
         ds, holdout = holdout_split(ds, seed=seed)
-        log(f"holding out {len(holdout.y)} of the {n} training samples (seed {seed}) to choose "
-            f"codebook bits; training, pruning and fine-tuning use the other {len(ds.x_train)}")
+        purpose = " and ".join(p for p, on in (("to stop the pruning fine-tune", recover),
+                                               ("to choose codebook bits", choose_bits)) if on)
+        log(f"holding out {len(holdout.y)} of the {n} training samples (seed {seed}) {purpose}; "
+            f"training, pruning and fine-tuning use the other {len(ds.x_train)}")
     if train_epochs > 0:
         log(f"training the float model for {train_epochs} epochs")
         train(model, ds, epochs=train_epochs, seed=seed)
@@ -93,10 +107,28 @@ def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train
         write_json_atomic(out / "pruned.json", result.report())
         if ds.labeled:
             acc["pruned_float"] = evaluate(model, ds.x_test, ds.y_test)
+    elif sparsity > 0 and recover:
+        from toolchain.prune.magnitude import PATIENCE, prune_recovering, recovery_budget
+
+        ramp, most = recovery_budget(sparsity)
+        log(f"pruning to {sparsity:.0%} sparsity (polynomial decay over {ramp} epochs), then "
+            f"fine-tuning until validation accuracy and loss stop improving ({PATIENCE} epochs "
+            f"without progress; at most {most} epochs in all)")
+        model, tuned = prune_recovering(model, ds, sparsity, holdout.x, holdout.y, seed=seed,
+                                        progress=log)
+        best = tuned.best()
+        log(f"kept epoch {tuned.best_epoch}'s weights (validation accuracy "
+            f"{100 * best['val_accuracy']:.1f}%) after {tuned.epochs_run} epochs"
+            if best and best["val_accuracy"] is not None else
+            f"kept epoch {tuned.best_epoch}'s weights after {tuned.epochs_run} epochs")
+        fine_tune = tuned.as_dict()
+        if ds.labeled:
+            acc["pruned_float"] = evaluate(model, ds.x_test, ds.y_test)
     elif sparsity > 0:
         log(f"pruning to {sparsity:.0%} sparsity (polynomial decay) while fine-tuning "
             f"for {prune_epochs} epochs")
         model = prune_gradual(model, ds, sparsity, epochs=prune_epochs, seed=seed)
+        fine_tune = {"mode": "fixed", "target_sparsity": sparsity, "epochs_run": prune_epochs}
         if ds.labeled:
             acc["pruned_float"] = evaluate(model, ds.x_test, ds.y_test)
     model.save(out / "pruned.keras")
@@ -110,7 +142,7 @@ def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train
                                                     "values stay shared)" if share else ""))
     tflite = to_int8_tflite(model, ds.x_train, per_tensor=share is not None)
     (out / "model_int8.tflite").write_bytes(tflite)
-    return KerasStages(tflite, acc, sharing, float_tflite(model))
+    return KerasStages(tflite, acc, sharing, float_tflite(model), fine_tune, holdout)
 
 
 def share_model_weights(model, ds, share, seed: int, holdout=None) -> dict:
@@ -383,7 +415,7 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
                 raise ToolchainError(f"--data {ds.name}: pruning fine-tunes the model and needs labels "
                                      "('y' in the .npz); pass --sparsity 0 to skip pruning")
             stages = train_prune_quantize(keras_model, ds, tmp, sparsity, seed, train_epochs,
-                                          PRUNE_EPOCHS if prune_epochs is None else prune_epochs,
+                                          prune_epochs,
                                           prune_config=prune, share=share)
         log(f"importing the int8 model, choosing formats (optimize {optimize}), planning the arena")
         plan = plan_graph(graph if graph is not None else load_tflite(stages.tflite, name),
@@ -409,6 +441,12 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
         for k, v in stages.accuracy.items():
             report.accuracy.set(k, v)
         report.accuracy.int8_reference = accuracy(ref, y, report)
+        if stages.fine_tune is not None:
+            report.pruning_fine_tune = stages.fine_tune
+        loss = accuracy_loss(report.accuracy.float, report.accuracy.int8_reference,
+                             tmp / "float.keras", stages, ds, sparsity, report)
+        if loss is not None:
+            report.accuracy_loss = loss
         report.sharing = stages.sharing
         report.huffman_decode = huffman
         report.compression = compression_section(plan, report.weights.bytes_dense_int8,
@@ -438,7 +476,79 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
         write_json_atomic(tmp / "report.json", report)
         write_report_html(tmp, report)
     log(f"wrote {out} (open {out / 'report.html'})")
+    if report.get("accuracy_loss", {}).get("exceeded"):
+        log("warning: " + report["accuracy_loss"]["message"])
     return report
+
+
+def accuracy_loss(float_acc, int8_acc, float_path: Path, stages: KerasStages, ds,
+                  sparsity: float, report) -> dict | None:
+    """report.json "accuracy_loss": the int8 model's accuracy against the float model's, in
+    points; when the loss exceeds ACCURACY_LOSS_POINTS, the remedy too: the layers that lose
+    most when pruned alone (one-shot, at the model's sparsity, scored on the held-out split
+    when there is one, else on the test split) and the command-line options that prune them
+    less or fine-tune longer. None when either accuracy is unknown."""
+    if float_acc is None or int8_acc is None:
+        return None
+    points = round(100.0 * (float_acc - int8_acc), 2)
+    entry = {"float": float_acc, "int8_reference": int8_acc, "points": points,
+             "threshold_points": ACCURACY_LOSS_POINTS, "exceeded": points > ACCURACY_LOSS_POINTS}
+    if not entry["exceeded"]:
+        return entry
+    weights = report.weights
+    pruned_to = sparsity if sparsity > 0 else 1.0 - weights.nonzero / max(1, weights.params)
+    sensitive = sensitive_layers(float_path, ds, stages.holdout, pruned_to) if pruned_to > 0 else []
+    keep = round(1.0 - 2.0 * (1.0 - pruned_to), 2)  # twice the weights kept
+    ft = stages.fine_tune or {}
+    epochs = max(2 * int(ft.get("epochs_run") or PRUNE_EPOCHS), 1)
+    if pruned_to <= 0:
+        remedies = ["the model is not pruned, so the int8 conversion lost it: calibrate on data "
+                    "like the deployment's (--data)"]
+    elif ft.get("mode") == "fixed":
+        remedies = [f"fine-tune until validation accuracy and loss stop improving (leave out --epochs; "
+                    f"this run: a fixed {ft['epochs_run']}) or longer (--epochs {epochs})"]
+    elif ft.get("mode") == "recover":
+        why = ("stopped when validation accuracy and loss stopped improving" if ft.get("stopped_early")
+               else "its whole budget")
+        remedies = [f"fine-tune longer (--epochs {epochs}; this run: {ft['epochs_run']} epochs, "
+                    f"{why})"]
+    else:
+        remedies = ["fine-tune longer (a larger --epochs)"]
+    if sensitive and keep > 0:
+        names = [s["name"] for s in sensitive]
+        remedies.append("prune the most sensitive layers less (" + " ".join(
+            f"--layer {n}:sparsity={keep:g}" for n in names) + f" --epochs {epochs})")
+    entry.update(sensitive_layers=sensitive, suggested_sparsity=keep if sensitive else None,
+                 suggested_epochs=epochs,
+                 message=f"int8 accuracy {100 * int8_acc:.1f}% is {points:.1f} points below the "
+                         f"float model's {100 * float_acc:.1f}% (more than the "
+                         f"{ACCURACY_LOSS_POINTS:g}-point threshold): " + ", or ".join(remedies))
+    return entry
+
+
+def sensitive_layers(float_path: Path, ds, holdout, sparsity: float, count: int = 2) -> list[dict]:
+    """The `count` layers (fewer if the others lose less than half as much) whose one-shot
+    magnitude pruning to `sparsity`, alone, costs the float model most accuracy: the
+    sensitivity sweep (prune/sweep.py) at that one level, [{"name", "drop_points"}]."""
+    from dataclasses import replace
+
+    from toolchain.models.train import load_keras_model
+    from toolchain.prune.sweep import sweep
+
+    if not float_path.is_file() or not ds.labeled:
+        return []
+    scored = ds if holdout is None else replace(ds, x_test=holdout.x, y_test=holdout.y)
+    level = min(0.99, round(sparsity, 4))
+    log(f"ranking layers by their accuracy loss when pruned alone to {level:.0%}")
+    result = sweep(load_keras_model(float_path), scored, (level,), structured=False, whole=False,
+                   progress=False, cache_dir=False)
+    points = sorted((p for p in result.points if p.method == "magnitude"),
+                    key=lambda p: -p.drop_points)
+    if not points:
+        return []
+    top = points[0].drop_points
+    return [{"name": p.scope, "drop_points": round(p.drop_points, 2)} for p in points[:count]
+            if p is points[0] or p.drop_points >= top / 2]
 
 
 def sweep_section(csv_path: Path, relative: str) -> dict:

@@ -2,7 +2,8 @@
 structured (unit / filter) methods in one-shot, iterative and gradual modes, per-layer
 settings, and the sensitivity sweep. TensorFlow is imported only by the modules that train.
 
-  magnitude.py    the demo's gradual magnitude pruning of every layer (tfmot)
+  magnitude.py    gradual magnitude pruning of every layer (tfmot): fixed epochs, or
+                  fine-tuning until validation accuracy and loss stop improving
   granularity.py  patterns and masks in the kernels' row order (plain numpy)
   schedules.py    constant / polynomial / ramp schedules, shared with tfmot
   config.py       PruneConfig, TOML and --layer settings, the per-layer plan

@@ -1,7 +1,12 @@
-"""Gradual magnitude pruning with tfmot's PolynomialDecay schedule, then strip_pruning."""
+"""Gradual magnitude pruning with tfmot's PolynomialDecay schedule, then strip_pruning: for a
+fixed number of epochs (prune_gradual), or recovering (prune_recovering): the schedule ramps
+over a number of epochs that grows with the target sparsity, then fine-tuning goes on under
+the fixed masks until accuracy and loss on a held-out validation split stop improving, and the best
+epoch's weights are kept."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,7 +32,12 @@ def pruning_steps(total_steps: int) -> tuple[int, int]:
     tfmot updates masks only on those steps and never after end_step, so the last update
     lands on the target sparsity itself.
     """
-    ramp_steps = max(1, int(RAMP_FRACTION * total_steps))
+    return ramp_steps_aligned(max(1, int(RAMP_FRACTION * total_steps)))
+
+
+def ramp_steps_aligned(ramp_steps: int) -> tuple[int, int]:
+    """(end_step, frequency) for a ramp of `ramp_steps` steps: about 10 mask updates, the
+    last one at end_step <= ramp_steps."""
     frequency = max(1, ramp_steps // 10)
     return frequency * (ramp_steps // frequency), frequency
 
@@ -46,42 +56,271 @@ def prune_gradual(model, ds, target_sparsity: float, epochs: int = 4, seed: int 
     target = _check_target(target_sparsity)
     if epochs < 1:
         raise ToolchainError(f"pruning needs at least 1 fine-tune epoch, got {epochs}")
+    _check_labels(ds)
+    import tensorflow_model_optimization as tfmot
+
+    from toolchain.models.train import progress_verbosity
+
+    steps_per_epoch = math.ceil(len(ds.x_train) / batch_size)
+    end_step, frequency = pruning_steps(steps_per_epoch * epochs)
+    pruned = _wrap(model, target, end_step, frequency, seed, loss)
+    if verbose == 1 or verbose is None:
+        verbose = progress_verbosity()
+    pruned.fit(ds.x_train, ds.y_train, epochs=epochs, batch_size=batch_size, shuffle=True,
+               callbacks=[tfmot.sparsity.keras.UpdatePruningStep()], verbose=verbose)
+    return _strip(pruned, loss)
+
+
+def _check_labels(ds) -> None:
     if ds.y_train is None:
         raise DatasetError(f"dataset {ds.name!r} has no labels ('y'); cannot fine-tune while pruning")
 
+
+def _wrap(model, target: float | dict[str, float], end_step: int, frequency: int, seed: int,
+          loss: str | None, lr: float = 1e-3):
+    """`model` wrapped by tfmot for a polynomial schedule 0 -> target over [0, end_step],
+    compiled. A dict target wraps only the layers it names (a 0 leaves one dense), each with
+    its own final sparsity."""
     import tensorflow_model_optimization as tfmot
     import tf_keras as keras
 
-    from toolchain.models.train import compile_model, progress_verbosity
+    from toolchain.models.train import compile_model
 
-    steps_per_epoch = math.ceil(len(ds.x_train) / batch_size)
-    total_steps = steps_per_epoch * epochs
-    end_step, frequency = pruning_steps(total_steps)
-    schedule = tfmot.sparsity.keras.PolynomialDecay(
-        initial_sparsity=0.0,
-        final_sparsity=target,
-        begin_step=0,
-        end_step=end_step,
-        frequency=frequency,
-    )
+    def schedule(final: float):
+        return tfmot.sparsity.keras.PolynomialDecay(
+            initial_sparsity=0.0, final_sparsity=final, begin_step=0, end_step=end_step,
+            frequency=frequency)
 
     keras.utils.set_random_seed(seed)
-    pruned = tfmot.sparsity.keras.prune_low_magnitude(model, pruning_schedule=schedule)
-    compile_model(pruned, loss=loss)
-    if verbose == 1 or verbose is None:
-        verbose = progress_verbosity()
-    pruned.fit(
-        ds.x_train,
-        ds.y_train,
-        epochs=epochs,
-        batch_size=batch_size,
-        shuffle=True,
-        callbacks=[tfmot.sparsity.keras.UpdatePruningStep()],
-        verbose=verbose,
-    )
+    if isinstance(target, dict):
+        def wrap(layer):
+            if target.get(layer.name, 0.0) > 0:
+                return tfmot.sparsity.keras.prune_low_magnitude(
+                    layer, pruning_schedule=schedule(target[layer.name]))
+            return layer
+
+        pruned = keras.models.clone_model(model, clone_function=wrap)
+    else:
+        pruned = tfmot.sparsity.keras.prune_low_magnitude(model, pruning_schedule=schedule(target))
+    compile_model(pruned, lr=lr, loss=loss)
+    return pruned
+
+
+def _check_targets(model, target_sparsity) -> float | dict[str, float]:
+    """A float in [0, 1), or {layer name: sparsity} naming Dense / Conv2D / DepthwiseConv2D
+    layers of `model` (ToolchainError naming the first that is not one)."""
+    if not isinstance(target_sparsity, dict):
+        return _check_target(target_sparsity)
+    kinds = {layer.name: type(layer).__name__ for layer in model.layers}
+    prunable = ", ".join(n for n, k in kinds.items() if k in PRUNED_LAYER_TYPES)
+    for name in target_sparsity:
+        if kinds.get(name) not in PRUNED_LAYER_TYPES:
+            raise ToolchainError(f"layer {name!r}: not a prunable layer of the model (Dense, Conv2D "
+                                 f"or DepthwiseConv2D: {prunable})")
+    return {name: _check_target(s) for name, s in target_sparsity.items()}
+
+
+def _strip(pruned, loss: str | None):
+    import tensorflow_model_optimization as tfmot
+
+    from toolchain.models.train import compile_model
+
     stripped = tfmot.sparsity.keras.strip_pruning(pruned)
     compile_model(stripped, loss=loss)
     return stripped
+
+
+# --- fine-tuning that recovers: ramp, then train until validation accuracy and loss stop improving ---
+
+PATIENCE = 3  # epochs without a better validation score before the fine-tune stops
+RAMP_EPOCHS_PER_HALVING = 2  # the ramp's epochs per halving of the kept weights
+MIN_RAMP_EPOCHS = 2
+RECOVERY_FACTOR = 3  # the epochs after the ramp may be up to this many times the ramp's
+
+
+@dataclass
+class FineTune:
+    """What a recovering fine-tune did. Epochs count from 1; `history` has one entry per epoch
+    run: loss and accuracy on the training split, sparsity (of the masks, over every pruned
+    kernel), val_loss and val_accuracy (None without an accuracy metric) on the validation
+    split."""
+
+    target_sparsity: float | dict  # or {layer name: sparsity}
+    ramp_epochs: int  # the schedule reaches the target at the end of this epoch
+    max_epochs: int  # the budget
+    patience: int
+    epochs_run: int = 0
+    best_epoch: int | None = None  # the epoch whose weights were kept (>= ramp_epochs)
+    stopped_early: bool = False  # stopped before max_epochs: `patience` epochs without progress
+    validation_samples: int = 0
+    history: list[dict] = field(default_factory=list)
+
+    def best(self) -> dict | None:
+        return None if self.best_epoch is None else self.history[self.best_epoch - 1]
+
+    def as_dict(self) -> dict:
+        return {"mode": "recover", "target_sparsity": self.target_sparsity,
+                "ramp_epochs": self.ramp_epochs, "max_epochs": self.max_epochs,
+                "patience": self.patience, "epochs_run": self.epochs_run,
+                "best_epoch": self.best_epoch, "stopped_early": self.stopped_early,
+                "validation_samples": self.validation_samples, "history": self.history}
+
+
+def recovery_budget(target_sparsity: float) -> tuple[int, int]:
+    """(ramp_epochs, max_epochs) for pruning to `target_sparsity`: the ramp gets
+    RAMP_EPOCHS_PER_HALVING epochs per halving of the kept weights (80 %: 5, 92 %: 8, 97 %: 11),
+    and the recovery after it up to RECOVERY_FACTOR times that, so the budget grows with the
+    sparsity; the fine-tune usually stops well before it."""
+    target = _check_target(target_sparsity)
+    halvings = math.log2(1.0 / (1.0 - target)) if target > 0 else 0.0
+    ramp = max(MIN_RAMP_EPOCHS, math.ceil(RAMP_EPOCHS_PER_HALVING * halvings - 1e-9))
+    return ramp, ramp * (1 + RECOVERY_FACTOR)
+
+
+def _score(entry: dict) -> tuple:
+    """Higher is better: validation accuracy, ties broken by the lower validation loss."""
+    acc = entry.get("val_accuracy")
+    return (-math.inf if acc is None else acc, -entry["val_loss"])
+
+
+@dataclass
+class StoppingRule:
+    """When the recovering fine-tune stops, apart from Keras: fed one epoch's validation
+    figures ({"val_accuracy" (or None), "val_loss"}) at a time after the ramp, `update` says
+    "best" (the best score yet: keep these weights), "progress" (a lower validation loss than
+    ever, though not the best score: on a small validation split accuracy moves a sample at a
+    time and can stall while the model is still recovering) or "wait"; `stop` is true once
+    `patience` epochs in a row were "wait"."""
+
+    patience: int
+    best_score: tuple | None = None
+    lowest_loss: float = math.inf
+    waited: int = 0
+
+    def update(self, entry: dict) -> str:
+        score, loss = _score(entry), entry["val_loss"]
+        lower_loss = loss < self.lowest_loss
+        self.lowest_loss = min(self.lowest_loss, loss)
+        if self.best_score is None or score > self.best_score:
+            self.best_score, self.waited = score, 0
+            return "best"
+        if lower_loss:
+            self.waited = 0
+            return "progress"
+        self.waited += 1
+        return "wait"
+
+    @property
+    def stop(self) -> bool:
+        return self.waited >= self.patience
+
+
+def prune_recovering(model, ds, target_sparsity: float | dict[str, float], x_val, y_val,
+                     seed: int = 0,
+                     batch_size: int = 32, loss: str | None = None,
+                     budget: tuple[int, int] | None = None, patience: int = PATIENCE,
+                     lr: float = 1e-3, progress=None):
+    """Prune `model` to `target_sparsity` like prune_gradual, then keep fine-tuning until
+    neither the score on (x_val, y_val) (a split held out from ds.x_train: validation
+    accuracy, ties broken by the lower loss; without an accuracy metric, the loss) nor the
+    validation loss alone has improved for `patience` epochs, within `budget` ((ramp_epochs, max_epochs), default
+    recovery_budget(target_sparsity)). The schedule reaches the target at the end of epoch
+    ramp_epochs; of the epochs from there on, the best one's weights are restored (the masks
+    are those of the target, fixed after the ramp). Adam with learning rate `lr`.
+    `progress(line)` is called once per epoch. A dict target_sparsity ({layer name:
+    sparsity}) prunes only the layers it names, each to its own sparsity; the budget then
+    follows the highest.
+
+    Returns (plain keras.Model as prune_gradual returns it, FineTune)."""
+    target = _check_targets(model, target_sparsity)
+    _check_labels(ds)
+    highest = max(target.values(), default=0.0) if isinstance(target, dict) else target
+    ramp_epochs, max_epochs = budget or recovery_budget(highest)
+    if not 1 <= ramp_epochs <= max_epochs:
+        raise ToolchainError(f"fine-tune budget: need 1 <= ramp epochs ({ramp_epochs}) <= "
+                             f"max epochs ({max_epochs})")
+    if patience < 1:
+        raise ToolchainError(f"fine-tune patience must be at least 1 epoch, got {patience}")
+    if len(y_val) == 0:
+        raise ToolchainError("the recovering fine-tune needs a non-empty validation split")
+    import tensorflow_model_optimization as tfmot
+
+    end_step, frequency = ramp_steps_aligned(math.ceil(len(ds.x_train) / batch_size) * ramp_epochs)
+    pruned = _wrap(model, target, end_step, frequency, seed, loss, lr)
+    result = FineTune(target, ramp_epochs, max_epochs, patience,
+                      validation_samples=int(len(y_val)))
+    monitor = _RecoveryMonitor(result, x_val, y_val, progress)
+    pruned.fit(ds.x_train, ds.y_train, epochs=max_epochs, batch_size=batch_size, shuffle=True,
+               callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), monitor], verbose=0)
+    return _strip(pruned, loss), result
+
+
+def _mask_sparsity(model) -> float:
+    from tensorflow_model_optimization.python.core.sparsity.keras import pruning_wrapper
+
+    zeros = total = 0
+    for wrapper in pruning_wrapper.collect_prunable_layers(model):
+        for _, mask, _ in wrapper.pruning_vars:
+            m = mask.numpy()
+            zeros += int(m.size - np.count_nonzero(m))
+            total += m.size
+    return zeros / total if total else 0.0
+
+
+def _recovery_monitor_class():
+    import tf_keras as keras
+
+    class RecoveryMonitor(keras.callbacks.Callback):
+        """After tfmot's UpdatePruningStep (which re-masks the kernels at each epoch's end):
+        scores the epoch on the validation split, snapshots the best post-ramp weights (masks
+        included), stops after `patience` epochs without progress, restores the best."""
+
+        def __init__(self, result: FineTune, x_val, y_val, progress):
+            super().__init__()
+            self.result, self.x_val, self.y_val, self.progress = result, x_val, y_val, progress
+            self.best_weights, self.rule = None, StoppingRule(result.patience)
+
+        def on_epoch_end(self, epoch, logs=None):
+            r, logs = self.result, logs or {}
+            values = self.model.evaluate(self.x_val, self.y_val, batch_size=256, verbose=0,
+                                         return_dict=True)
+            entry = {"epoch": epoch + 1, "loss": float(logs.get("loss", math.nan)),
+                     "accuracy": _maybe(logs.get("accuracy")),
+                     "sparsity": round(_mask_sparsity(self.model), 4),
+                     "val_loss": float(values["loss"]), "val_accuracy": _maybe(values.get("accuracy"))}
+            r.history.append(entry)
+            r.epochs_run = epoch + 1
+            note = "ramp" if epoch + 1 < r.ramp_epochs else ""
+            if epoch + 1 >= r.ramp_epochs:
+                if self.rule.update(entry) == "best":
+                    self.best_weights, r.best_epoch, note = self.model.get_weights(), epoch + 1, "best"
+                if self.rule.stop:
+                    self.model.stop_training = True
+                    r.stopped_early = epoch + 1 < r.max_epochs
+            if self.progress:
+                self.progress(_epoch_line(r, entry, note))
+
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    return RecoveryMonitor
+
+
+def _RecoveryMonitor(result, x_val, y_val, progress):
+    return _recovery_monitor_class()(result, x_val, y_val, progress)
+
+
+def _maybe(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _epoch_line(r: FineTune, e: dict, note: str) -> str:
+    acc = "" if e["accuracy"] is None else f", accuracy {100 * e['accuracy']:.1f}%"
+    val = (f"validation loss {e['val_loss']:.4f}" if e["val_accuracy"] is None
+           else f"validation accuracy {100 * e['val_accuracy']:.1f}%")
+    return (f"  prune epoch {e['epoch']}/{r.max_epochs}: sparsity {100 * e['sparsity']:.1f}%, "
+            f"loss {e['loss']:.4f}{acc}, {val}" + (f" ({note})" if note else ""))
 
 
 def layer_sparsity(model) -> dict[str, float]:

@@ -214,6 +214,15 @@ class Report(Section):
     # compile --auto-sparsity: the sensitivity sweep (prune/sweep.py), {"baseline", "csv",
     # "curves": [{"scope", "method", "points": [[sparsity, accuracy], ...]}]}
     pruning_sweep: dict = ABSENT
+    # compile pruning a Keras model uniformly: how it fine-tuned, {"mode" ("recover" or "fixed"),
+    # "target_sparsity", "epochs_run", and for "recover": "ramp_epochs", "max_epochs",
+    # "patience", "best_epoch", "stopped_early", "validation_samples", "history": [{"epoch",
+    # "loss", "accuracy", "sparsity", "val_loss", "val_accuracy"}]}
+    pruning_fine_tune: dict = ABSENT
+    # compile with labels: int8 against float, {"float", "int8_reference", "points",
+    # "threshold_points", "exceeded"}, and when exceeded "sensitive_layers": [{"name",
+    # "drop_points"}], "suggested_sparsity", "suggested_epochs", "message" (the warning printed)
+    accuracy_loss: dict = ABSENT
     # the same model on other runtimes, measured elsewhere (the demo: benchmarks/
     # reference_figures.json): {"tflm_cmsis_nn": {"instructions_per_inference", "source"}}
     reference_builds: dict = ABSENT

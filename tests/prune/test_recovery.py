@@ -1,0 +1,116 @@
+"""prune_recovering: the ramp's length and the epoch budget grow with the sparsity, the
+fine-tune stops once the validation score stops improving, and the best post-ramp epoch's
+weights (masked) are the ones returned."""
+import numpy as np
+import pytest
+
+from toolchain.errors import ToolchainError
+from toolchain.prune.magnitude import PATIENCE, StoppingRule, recovery_budget
+
+
+def test_budget_grows_with_sparsity():
+    budgets = [recovery_budget(s) for s in (0.0, 0.5, 0.8, 0.92, 0.97)]
+    assert budgets == [(2, 8), (2, 8), (5, 20), (8, 32), (11, 44)]
+    with pytest.raises(ToolchainError, match="target sparsity must be in"):
+        recovery_budget(1.0)
+
+
+def _epochs(rule, figures):
+    return [rule.update({"val_accuracy": a, "val_loss": l}) for a, l in figures]
+
+
+def test_a_falling_loss_is_progress_a_flat_one_is_not():
+    rule = StoppingRule(patience=2)
+    # accuracy stalls at 0.9 while the loss keeps falling: never stops
+    assert _epochs(rule, [(0.9, 1.0), (0.9, 0.8), (0.88, 0.7), (0.9, 0.85)]) == \
+        ["best", "best", "progress", "wait"]
+    assert not rule.stop and rule.best_score == (0.9, -0.8)
+    assert _epochs(rule, [(0.89, 0.7)]) == ["wait"] and rule.stop
+    # a better accuracy wins over a lower loss; without accuracy, the loss decides
+    rule = StoppingRule(patience=1)
+    assert _epochs(rule, [(0.5, 1.0), (0.6, 2.0), (0.55, 0.5)]) == ["best", "best", "progress"]
+    assert _epochs(StoppingRule(1), [(None, 1.0), (None, 0.9), (None, 0.95)]) == \
+        ["best", "best", "wait"]
+
+
+def _tiny(seed=0):
+    import tf_keras as keras
+
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((8, 8, 1))
+    x = keras.layers.Dense(24, activation="relu", name="fc")(keras.layers.Flatten()(inp))
+    return keras.Model(inp, keras.layers.Dense(10, activation="softmax", name="logits")(x))
+
+
+@pytest.fixture(scope="module")
+def split():
+    from toolchain.data import load_dataset
+    from toolchain.quantize.sharing import holdout_split
+
+    return holdout_split(load_dataset("digits"), seed=0)
+
+
+@pytest.mark.train
+def test_stops_on_a_plateau_before_the_budget(split):
+    from toolchain.prune.magnitude import prune_recovering
+
+    ds, holdout = split
+    lines = []
+    # learning rate 0: after the ramp the weights cannot change, so the score plateaus
+    _, tuned = prune_recovering(_tiny(), ds, 0.5, holdout.x, holdout.y, budget=(2, 12),
+                                patience=2, lr=0.0, progress=lines.append)
+    assert tuned.epochs_run == 2 + 2 < tuned.max_epochs == 12
+    assert tuned.stopped_early and tuned.best_epoch == 2
+    assert len(lines) == len(tuned.history) == 4 and "prune epoch 1/12" in lines[0]
+    assert [h["sparsity"] for h in tuned.history][1:] == [0.5] * 3  # the target from the ramp's end
+
+
+@pytest.mark.train
+def test_keeps_the_best_epoch_after_the_ramp(split):
+    from toolchain.models.train import compile_model
+    from toolchain.prune import layer_sparsity
+    from toolchain.prune.magnitude import prune_recovering
+
+    ds, holdout = split
+    # labels shifted by one: the better the model learns digits, the worse it scores on them,
+    # so the best validation epoch is the first one after the ramp, not the last
+    wrong = (holdout.y + 1) % 10
+    model, tuned = prune_recovering(_tiny(), ds, 0.6, holdout.x, wrong, budget=(2, 10),
+                                    patience=PATIENCE, lr=3e-3)
+    assert tuned.best_epoch == 2 and tuned.epochs_run == 2 + PATIENCE
+    best, last = tuned.history[1], tuned.history[-1]
+    compile_model(model)
+    loss, _ = model.evaluate(holdout.x, wrong, verbose=0)
+    assert loss == pytest.approx(best["val_loss"], rel=1e-4)
+    assert abs(loss - last["val_loss"]) > 1e-3  # not the last epoch's weights
+    for name, value in layer_sparsity(model).items():
+        assert abs(value - 0.6) <= 0.01, name  # the masks stay applied
+
+
+@pytest.mark.train
+def test_budget_is_checked(split):
+    from toolchain.prune.magnitude import prune_recovering
+
+    ds, holdout = split
+    with pytest.raises(ToolchainError, match=r"ramp epochs \(3\) <= max epochs \(2\)"):
+        prune_recovering(_tiny(), ds, 0.5, holdout.x, holdout.y, budget=(3, 2))
+    with pytest.raises(ToolchainError, match="non-empty validation split"):
+        prune_recovering(_tiny(), ds, 0.5, holdout.x[:0], holdout.y[:0])
+
+
+@pytest.mark.train
+def test_per_layer_targets(split):
+    from toolchain.prune import layer_sparsity
+    from toolchain.prune.magnitude import prune_recovering
+
+    ds, holdout = split
+    model, tuned = prune_recovering(_tiny(), ds, {"fc": 0.9, "logits": 0.0}, holdout.x, holdout.y,
+                                    budget=(2, 3), patience=1)
+    sparsity = layer_sparsity(model)
+    assert abs(sparsity["fc"] - 0.9) <= 0.01 and sparsity["logits"] == 0.0
+    assert tuned.target_sparsity == {"fc": 0.9, "logits": 0.0}
+    assert [h["sparsity"] for h in tuned.history][1:] == pytest.approx([0.9] * (tuned.epochs_run - 1),
+                                                                       abs=1e-3)
+    with pytest.raises(ToolchainError, match=r"layer 'flatten': not a prunable layer of the model "
+                                             r"\(Dense, Conv2D or DepthwiseConv2D: fc, logits\)"):
+        prune_recovering(_tiny(), ds, {"flatten": 0.5}, holdout.x, holdout.y)
