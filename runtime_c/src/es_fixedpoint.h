@@ -106,6 +106,19 @@ ES_INLINE void es_requantize_clamp4(int32_t y[4], int32_t multiplier, int32_t sh
         const int rs = (int)-shift;
         const uint32_t k = 1u << (rs - 2);
         const int64_t base = (int64_t)(((uint64_t)k << 32) | (1u << 30));
+        if (lo + zero_point == -128 && hi + zero_point == 127) {
+            /* the whole int8 range (no activation, or a ReLU whose zero point is -128): one
+             * saturation after adding the zero point (|value| <= 2^30, so no overflow), which
+             * compilers emit as SSAT */
+            for (i = 0; i < 4; ++i) {
+                int64_t q = base + (int64_t)y[i] * multiplier;
+                if ((int32_t)(q >> 32) < (int32_t)k) {
+                    q -= (int64_t)1 << 31;
+                }
+                y[i] = es_clamp(((int32_t)(q >> 32) >> (rs - 1)) + zero_point, -128, 127);
+            }
+            return;
+        }
         for (i = 0; i < 4; ++i) {
             int64_t q = base + (int64_t)y[i] * multiplier;
             if ((int32_t)(q >> 32) < (int32_t)k) {

@@ -115,7 +115,8 @@ def _blob_weight_formats(plan) -> list[tuple[int, int | None]]:
 def test_every_format_is_built_in_every_layer_it_is_forced_on(models):
     """Each forced format really is what the blob holds for every FC / conv layer (4 here),
     down to the palette coding (a Huffman format that fell back to raw codes would show);
-    depthwise stays dense; the palettes use every code width."""
+    depthwise is built in CSR16 when that is forced (the sparse depthwise kernel) and dense
+    otherwise; the palettes use every code width."""
     from toolchain.encode import palette
     from toolchain.encode.format import WeightFormat
     from toolchain.plan.select import ENCODERS
@@ -133,7 +134,8 @@ def test_every_format_is_built_in_every_layer_it_is_forced_on(models):
                 if name.startswith("palette"):
                     assert built[i][1] == enc.coding, (name, layer.name, built[i])
             elif layer.weights is not None:  # DEPTHWISE_CONV_2D
-                assert (choice.format, built[i][0]) == ("dense", WeightFormat.DENSE)
+                want = ("csr16", WeightFormat.CSR16) if name == "csr16" else ("dense", WeightFormat.DENSE)
+                assert (choice.format, built[i][0]) == want, (name, layer.name)
         if name.startswith("palette"):  # codes of 1, 2, 3 and 5 bits (containers 1, 2, 4, 8)
             assert {palette.code_bits(len(palette.codebook(plan.layers[i].weights, "-csr" in name)))
                     for i in sparse} == {1, 2, 3, 5}, name

@@ -57,33 +57,44 @@ typedef struct {
 #define ES_DWS_CAT(a, b) ES_DWS_CAT2(a, b)
 #define ES_DWS_CAT2(a, b) a##b
 
+/* the four requantized outputs of the group of pixels at px */
+#define ES_DWS_GROUP(px, y)                                                                  \
+    do {                                                                                     \
+        int32_t a0 = c.bias, a1 = c.bias, a2 = c.bias, a3 = c.bias;                          \
+        if (c.n != 0u) {                                                                     \
+            ES_DWS_ACCUMULATE(px, c.ent, c.n);                                               \
+        }                                                                                    \
+        (y)[0] = a0;                                                                         \
+        (y)[1] = a1;                                                                         \
+        (y)[2] = a2;                                                                         \
+        (y)[3] = a3;                                                                         \
+        es_requantize_clamp4(y, c.mult, c.shift, c.zp, c.lo, c.hi);                          \
+    } while (0)
+
 static ES_DWS_NOINLINE void ES_DWS_CHANNEL(const es_dws_chan_t *cp)
 {
     const es_dws_chan_t c = *cp;
+    const uint32_t full = c.last == 4u ? c.groups : c.groups - 1u; /* groups of four outputs */
     uint32_t os, grp;
     for (os = 0; os < c.out_s; ++os) {
         const int8_t *px = c.plane + os * c.plane_step;
         int8_t *o = c.out + (int32_t)os * c.out_ss;
-        for (grp = 0; grp < c.groups; ++grp, px += 4, o += 4 * c.out_fs) {
-            int32_t a0 = c.bias, a1 = c.bias, a2 = c.bias, a3 = c.bias, y[4];
-            if (c.n != 0u) {
-                ES_DWS_ACCUMULATE(px, c.ent, c.n);
-            }
-            y[0] = a0;
-            y[1] = a1;
-            y[2] = a2;
-            y[3] = a3;
-            es_requantize_clamp4(y, c.mult, c.shift, c.zp, c.lo, c.hi);
+        int32_t y[4];
+        for (grp = 0; grp < full; ++grp, px += 4, o += 4 * c.out_fs) {
+            ES_DWS_GROUP(px, y);
             o[0] = (int8_t)y[0];
-            if (grp + 1u < c.groups || c.last == 4u) {
+            o[c.out_fs] = (int8_t)y[1];
+            o[2 * c.out_fs] = (int8_t)y[2];
+            o[3 * c.out_fs] = (int8_t)y[3];
+        }
+        if (full != c.groups) { /* the row's last 1..3 outputs */
+            ES_DWS_GROUP(px, y);
+            o[0] = (int8_t)y[0];
+            if (c.last > 1u) {
                 o[c.out_fs] = (int8_t)y[1];
+            }
+            if (c.last > 2u) {
                 o[2 * c.out_fs] = (int8_t)y[2];
-                o[3 * c.out_fs] = (int8_t)y[3];
-            } else if (c.last > 1u) {
-                o[c.out_fs] = (int8_t)y[1];
-                if (c.last > 2u) {
-                    o[2 * c.out_fs] = (int8_t)y[2];
-                }
             }
         }
     }
