@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         import edgesparse
         from toolchain import pipeline
         from toolchain.executor import Executor
-        from toolchain.report.report import layer_table, summary_table
+        from toolchain.report.report import layer_table, ram_line, summary_table
 
         if args.command == "demo":
             models = args.models.split(",") if args.models else None
@@ -374,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 units.configure(None)
             print(layer_table(result.report))
+            print(ram_line(result.report))
         elif args.command == "inspect":
             import json
 
@@ -407,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             report = edgesparse.run(args.dir, on=args.on).report
             print(layer_table(report))
             print(summary_table([report]))
+            print(ram_line(report))
         elif args.command == "report":
             from toolchain.report.html import open_in_browser, write_report_html
 

@@ -633,6 +633,12 @@ class QemuTarget(RunTarget):
                 fw.build_dir / "firmware.map", sum(int(fw.sizes[k]) for k in ("text", "rodata", "data")))
         for k, v in stack_report(fw).items():
             setattr(report, k, v)
+        if run.stack_invoke_bytes is not None and (fw.build_dir / "firmware.map").is_file():
+            from toolchain.targets.mapfile import runtime_state
+
+            report.ram = rpt.ram_section(report.arena_bytes, run.stack_init_bytes,
+                                         run.stack_invoke_bytes,
+                                         runtime_state(fw.build_dir / "firmware.map"))
         report.fit = fit_of_sizes(self.board, fw.sizes, f"the firmware for {report.model}").as_dict()
         report.instructions_per_inference = int(run.instructions[0])
         for layer, n in zip(report.layers, run.layer_instructions):
