@@ -119,6 +119,23 @@ int es_broadcast_ok(const uint16_t *out_dims, const uint32_t *strides, const es_
     return last < in->bytes;
 }
 
+int es_in_place_strides_ok(const uint16_t *out_dims, const uint32_t *strides, const es_tensor_t *in,
+                           const es_tensor_t *out)
+{
+    uint32_t expected = 1u;
+    int d;
+    if (in->arena_offset != out->arena_offset || (in->flags & ES_TENSOR_CONST) != 0) {
+        return 1;
+    }
+    for (d = ES_MAX_DIMS - 1; d >= 0; --d) {
+        if (out_dims[d] > 1u && strides[d] != expected) {
+            return 0;
+        }
+        expected *= out_dims[d];
+    }
+    return 1;
+}
+
 es_status_t es_check_pool(const es_check_t *c, const es_layer_t *l, const void *params,
                           const es_tensor_t *in, const es_tensor_t *in2, const es_tensor_t *out)
 {
