@@ -125,9 +125,11 @@ static es_status_t es_check_layer(const es_check_t *c, const es_layer_t *l)
     if (l->params_bytes != e->params_bytes) {
         return ES_ERR_TABLE_BOUNDS;
     }
-    /* the output apart from the inputs, or exactly over input[0] where the op allows it */
+    /* the output apart from the inputs, or exactly over input[0] where the op allows it, or
+     * starting below input[0] where the op's check verifies by how much */
     if (es_tensors_overlap(in, out) &&
-        ((flags & ES_OPF_IN_PLACE) == 0 || in->arena_offset != out->arena_offset || in->bytes != out->bytes)) {
+        ((flags & ES_OPF_IN_PLACE) == 0 || in->arena_offset != out->arena_offset || in->bytes != out->bytes) &&
+        ((flags & ES_OPF_IN_PLACE_BELOW) == 0 || out->arena_offset > in->arena_offset)) {
         return ES_ERR_TENSOR_BOUNDS;
     }
     if (in2 != 0 && in2->flags == 0 && es_tensors_overlap(in2, out)) {

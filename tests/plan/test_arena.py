@@ -84,24 +84,24 @@ def test_element_wise_ops_write_over_their_dead_input():
     FC, LOG, SM = OpCode.FULLY_CONNECTED, OpCode.LOGISTIC, OpCode.SOFTMAX
     graph, layers = _chain([100, 600, 600, 600, 12], [FC, LOG, SM, FC])
     plan = plan_arena(graph, layers)
-    assert plan.in_place == [1, 2]
+    assert plan.in_place == {1: 0, 2: 0}
     assert plan.offsets[1] == plan.offsets[2] == plan.offsets[3]
     assert plan.arena_bytes == 704
     off = plan_arena(graph, layers, in_place=False)
-    assert off.in_place == [] and off.arena_bytes == 1200
+    assert off.in_place == {} and off.arena_bytes == 1200
     _check_no_overlap(off)
 
 
 def test_in_place_keeps_the_model_input_and_inputs_read_later():
     FC, RELU = OpCode.FULLY_CONNECTED, OpCode.RELU
     graph, layers = _chain([64, 64, 64], [RELU, FC])  # RELU reads the caller's input buffer
-    assert plan_arena(graph, layers).in_place == []
+    assert plan_arena(graph, layers).in_place == {}
     # tensor 1 feeds RELU and, later, the ADD: RELU may not overwrite it
     tensors = [_tensor(i, 64) for i in range(4)]
     layers = [Layer(0, "fc", FC, [0], 1, {}), Layer(1, "relu", RELU, [1], 2, {}),
               Layer(2, "add", OpCode.ADD, [2, 1], 3, {})]
     plan = plan_arena(Graph("g", tensors, [], [0], [3]), layers)
-    assert plan.in_place == [2]  # only the ADD, over its first input (RELU's output), dead after it
+    assert plan.in_place == {2: 0}  # only the ADD, over its first input (RELU's output), dead after it
     assert plan.offsets[3] == plan.offsets[2] != plan.offsets[1]
 
 
@@ -109,7 +109,7 @@ def test_validation_refuses_overlaps_no_op_allows():
     FC, LOG = OpCode.FULLY_CONNECTED, OpCode.LOGISTIC
     graph, layers = _chain([100, 64, 64, 8], [FC, LOG, FC])
     plan = plan_arena(graph, layers)
-    assert plan.in_place == [1]
+    assert plan.in_place == {1: 0}
 
     # LOGISTIC's output exactly over its input: allowed; 4 bytes off: refused
     validate_arena(graph, layers, plan)

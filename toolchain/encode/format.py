@@ -305,6 +305,10 @@ class OpEntry:
     # element at its index (and on input[1], or on its own row of input[0]), all read before
     # it is written, so the output may lie exactly over input[0]; no other overlap is allowed
     in_place: bool = False
+    # may run in place with a lag (ES_OPF_IN_PLACE_BELOW): a windowed op computed output pixel
+    # after output pixel; its output may start below input[0] and overlap it by up to
+    # plan.arena.window_lag_bytes less than it
+    in_place_below: bool = False
 
 
 # (op, variant) -> the runtime's kernel. DEPTHWISE_CONV_2D has one entry per ISA; the macro
@@ -313,12 +317,13 @@ OP_ENTRIES: dict[tuple[OpCode, int], OpEntry] = {
     (OpCode.ADD, VARIANT_DEFAULT): OpEntry(ADD_PARAMS, "es_op_add", in_place=True),
     (OpCode.ADD, VARIANT_ADD_BROADCAST): OpEntry(ADD_BROADCAST_PARAMS, "es_op_add_broadcast", in_place=True),
     (OpCode.SUB, VARIANT_DEFAULT): OpEntry(ADD_BROADCAST_PARAMS, "es_op_sub", in_place=True),
-    (OpCode.AVERAGE_POOL_2D, VARIANT_DEFAULT): OpEntry(POOL_PARAMS, "es_op_average_pool_2d"),
-    (OpCode.MAX_POOL_2D, VARIANT_DEFAULT): OpEntry(POOL_PARAMS, "es_op_max_pool_2d"),
+    (OpCode.AVERAGE_POOL_2D, VARIANT_DEFAULT): OpEntry(POOL_PARAMS, "es_op_average_pool_2d", in_place_below=True),
+    (OpCode.MAX_POOL_2D, VARIANT_DEFAULT): OpEntry(POOL_PARAMS, "es_op_max_pool_2d", in_place_below=True),
     (OpCode.CONCATENATION, VARIANT_DEFAULT): OpEntry(CONCAT_PARAMS, "es_op_concatenation"),
     (OpCode.CONV_2D, VARIANT_DEFAULT): OpEntry(CONV_PARAMS, "es_op_conv_2d"),
     (OpCode.DEPTHWISE_CONV_2D, VARIANT_DEFAULT):
-        OpEntry(CONV_PARAMS, "ES_ISA_ENTRY(es_op_depthwise_conv_2d)", own_format=True),
+        OpEntry(CONV_PARAMS, "ES_ISA_ENTRY(es_op_depthwise_conv_2d)", own_format=True,
+                in_place_below=True),
     (OpCode.FULLY_CONNECTED, VARIANT_DEFAULT): OpEntry(FC_PARAMS, "es_op_fully_connected"),
     (OpCode.LOGISTIC, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_logistic", in_place=True),
     (OpCode.TANH, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_tanh", in_place=True),

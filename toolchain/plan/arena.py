@@ -6,9 +6,12 @@ the same. In place: a layer whose op may run in place (format.OpEntry.in_place, 
 ES_OPF_IN_PLACE: each output element depends on the input element at its index, read before it
 is written) writes its output exactly over its first input when that input (every view of its
 bytes) is read by no later layer, is not a graph input (the caller's buffer stays intact) and
-has the output's size; the two then share one buffer whose lifetime is both of theirs. That is
-the only overlap an op allows: validate_arena refuses any other, and es_model_init checks the
-same per layer. A layer's scratch buffer (im2col column, 2:4 pair table) lives during that layer
+has the output's size; the two then share one buffer whose lifetime is both of theirs. A
+windowed op (depthwise conv, max / average pooling: format.OpEntry.in_place_below) computed
+output pixel after output pixel may likewise write its output starting window_lag_bytes below its
+dead input (about one input row plus a pixel for a 3x3 window at stride 1): the buffer is the
+input's bytes plus that lag instead of both tensors'. Those are the only overlaps an op allows:
+validate_arena refuses any other, and es_model_init checks the same per layer. A layer's scratch buffer (im2col column, 2:4 pair table) lives during that layer
 only. Offsets are placed greedily, largest buffer first, at the lowest 4-aligned offset
 that overlaps no buffer alive at the same time (TFLM's greedy planner does the same).
 Regions a layer keeps across inferences (a Huffman palette's decoded stream or decode table)
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 from toolchain.encode.format import align
 from toolchain.enums import OpCode
 from toolchain.errors import ToolchainError
@@ -35,34 +39,95 @@ class ArenaPlan:
     arena_bytes: int
     scratch: dict[int, tuple[int, int]] = field(default_factory=dict)  # layer -> (offset, bytes)
     kept: dict[int, tuple[int, int]] = field(default_factory=dict)  # layer -> (offset, bytes)
-    in_place: list[int] = field(default_factory=list)  # layers whose output lies over input[0]
+    # layers whose output overlaps their input[0] -> bytes the output starts below it (0: over it)
+    in_place: dict[int, int] = field(default_factory=dict)
+
+
+def window_lag_bytes(in_w: int, in_c: int, out_h: int, out_w: int, out_c: int, stride_h: int,
+                     stride_w: int, pad_top: int, pad_left: int) -> int:
+    """The fewest bytes (a multiple of 4) the output of a windowed op (depthwise conv, pooling;
+    computed output pixel after output pixel, each pixel written after its window was read)
+    must start below its input so that no input byte is overwritten while a window still to
+    come reads it: the maximum over pixels q of (q + 1) * out_c minus in_c times the earliest
+    input pixel a window from q on starts at (its row max(0, oy * stride_h - pad_top), its
+    column max(0, ox * stride_w - pad_left)). The runtime computes the same
+    (es_window_lag_bytes) to check a plan."""
+    oy = np.arange(out_h, dtype=np.int64)[:, None]
+    ox = np.arange(out_w, dtype=np.int64)[None, :]
+    start = (np.maximum(oy * stride_h - pad_top, 0) * in_w + np.maximum(ox * stride_w - pad_left, 0))
+    start = start.ravel()
+    first = np.minimum.accumulate(start[::-1])[::-1]  # earliest start from pixel q on
+    need = (np.arange(1, start.size + 1, dtype=np.int64) * out_c - first * in_c).max(initial=0)
+    return align(int(max(need, 0)))
+
+
+def in_place_lag(graph: Graph, layer: Layer) -> int | None:
+    """How far the layer's output may overlap its first input: 0 when it may lie exactly over
+    it (an element-wise op, format.OpEntry.in_place, of the input's bytes), the bytes it must
+    start below it for a windowed op (OpEntry.in_place_below; window_lag_bytes), None when it
+    may not overlap it at all. The input must be an int8 activation, not also the layer's
+    second input (the runtime refuses an output over input[1])."""
+    entry = layer.entry
+    if not layer.inputs or not (entry.in_place or entry.in_place_below):
+        return None
+    x, y = graph.tensors[layer.inputs[0]], graph.tensors[layer.output]
+    if x.is_constant or x.dtype != "int8" or y.dtype != "int8" or layer.inputs[0] in layer.inputs[1:]:
+        return None
+    if entry.in_place:
+        return 0 if x.size_bytes == y.size_bytes else None
+    p = layer.params
+    in_c, out_c = p.get("in_c", p.get("channels")), p.get("out_c", p.get("channels"))
+    return window_lag_bytes(p["in_w"], in_c, p["out_h"], p["out_w"], out_c, p["stride_h"],
+                            p["stride_w"], p["pad_top"], p["pad_left"])
 
 
 def in_place_capable(graph: Graph, layer: Layer) -> bool:
-    """Whether the layer's op may write its output exactly over its first input: an in-place
-    op (format.OpEntry.in_place), an int8 first input that is not a constant, of the output's
-    bytes, and not also its second input (the runtime refuses an output over input[1])."""
-    if not layer.inputs or not layer.entry.in_place:
-        return False
-    x, y = graph.tensors[layer.inputs[0]], graph.tensors[layer.output]
-    return (not x.is_constant and x.size_bytes == y.size_bytes and x.dtype == y.dtype == "int8"
-            and layer.inputs[0] not in layer.inputs[1:])
+    """Whether the layer's output may overlap its first input at all (in_place_lag)."""
+    return in_place_lag(graph, layer) is not None
 
 
 def plan_arena(graph: Graph, layers: list[Layer], choices: list[Choice] | None = None,
                in_place: bool = True) -> ArenaPlan:
     """choices: the layers' formats, for their scratch buffers (None: no scratch). in_place:
-    let in-place ops write over their dead input (False: every output gets its own buffer)."""
-    alias: dict[int, int] = {}
+    let ops write over their dead input where that does not make the arena larger (False:
+    every output gets its own buffer). A merged buffer lives longer than either tensor and a
+    windowed op's is larger than its input, which can make the greedy placement worse, so each
+    candidate layer is taken in order and kept only when the arena does not grow with it."""
+    lags = {i: lag for i, layer in enumerate(layers)
+            if in_place and (lag := in_place_lag(graph, layer)) is not None}
+    allowed: dict[int, int] = {}
+    best = _plan(graph, layers, choices, allowed)
+    for i, lag in lags.items():
+        trial = _plan(graph, layers, choices, {**allowed, i: lag})
+        if i in trial.in_place and trial.arena_bytes <= best.arena_bytes:
+            allowed[i], best = lag, trial
+    validate_arena(graph, layers, best)
+    return best
+
+
+def _plan(graph: Graph, layers: list[Layer], choices: list[Choice] | None,
+          allowed: dict[int, int]) -> ArenaPlan:
+    """The plan with the layers of `allowed` (layer -> lag) written over their input where
+    their input is dead after them."""
+    # tensor -> (tensor it is placed relative to, byte offset from it): RESHAPE views at 0,
+    # in-place outputs at 0 or below their input by the op's lag
+    parent: dict[int, tuple[int, int]] = {}
 
     def root(t: int) -> int:
-        while t in alias:
-            t = alias[t]
+        while t in parent:
+            t = parent[t][0]
         return t
+
+    def delta(t: int) -> int:
+        d = 0
+        while t in parent:
+            t, step = parent[t]
+            d += step
+        return d
 
     for layer in layers:
         if layer.opcode == OpCode.RESHAPE:
-            alias[layer.output] = root(layer.inputs[0])
+            parent[layer.output] = (layer.inputs[0], 0)
 
     last = len(layers) - 1
     span: dict[int, list[int]] = {}
@@ -74,6 +139,7 @@ def plan_arena(graph: Graph, layers: list[Layer], choices: list[Choice] | None =
 
     for t in graph.inputs:
         touch(t, 0)
+
     def activations(layer: Layer) -> list[int]:
         return [t for t in [*layer.inputs, layer.output] if not graph.tensors[t].is_constant]
 
@@ -83,31 +149,36 @@ def plan_arena(graph: Graph, layers: list[Layer], choices: list[Choice] | None =
     for t in graph.outputs:
         touch(t, last)
 
-    in_place_layers: list[int] = []
-    if in_place:
-        inputs = {root(t) for t in graph.inputs}
-        for i, layer in enumerate(layers):
-            if not in_place_capable(graph, layer):
-                continue
-            r_in, r_out = root(layer.inputs[0]), root(layer.output)
-            if (r_in == r_out or r_in in inputs or span[r_in][1] != i or span[r_out][0] != i
-                    or any(root(t) == r_in for t in layer.inputs[1:])):
-                continue
-            alias[r_out] = r_in
-            span[r_in][1] = max(span[r_in][1], span.pop(r_out)[1])
-            in_place_layers.append(i)
+    in_place_layers: dict[int, int] = {}
+    inputs = {root(t) for t in graph.inputs}
+    for i, lag in sorted(allowed.items()):
+        layer = layers[i]
+        r_in, r_out = root(layer.inputs[0]), root(layer.output)
+        if (r_in == r_out or r_in in inputs or span[r_in][1] != i or span[r_out][0] != i
+                or r_out != layer.output or any(root(t) == r_in for t in layer.inputs[1:])):
+            continue
+        parent[r_out] = (layer.inputs[0], -lag)
+        span[r_in][1] = max(span[r_in][1], span.pop(r_out)[1])
+        in_place_layers[i] = lag
 
-    sizes: dict[int, int] = {}
-    for t in {t for layer in layers for t in activations(layer)} | set(span):
-        r = root(t)
-        sizes[r] = max(sizes.get(r, 0), align(graph.tensors[t].size_bytes))
+    all_tensors = {t for layer in layers for t in activations(layer)}
+    all_tensors |= set(graph.inputs) | set(graph.outputs)
+    # each root's block: from its lowest member's start to its highest member's end
+    low: dict[int, int] = {}
+    high: dict[int, int] = {}
+    for t in all_tensors | set(span):
+        r, d = root(t), delta(t)
+        low[r] = min(low.get(r, 0), d)
+        high[r] = max(high.get(r, 0), d + align(graph.tensors[t].size_bytes))
+    sizes = {r: high[r] - low[r] for r in low}
     # scratch buffers under negative keys: -(layer index + 1)
     for i, choice in enumerate(choices or []):
         if choice.scratch_bytes:
             span[-(i + 1)] = [i, i]
             sizes[-(i + 1)] = align(choice.scratch_bytes)
+            low[-(i + 1)] = 0
     placed: list[tuple[int, int, int, int]] = []  # (offset, size, first, last)
-    offsets: dict[int, int] = {}
+    offsets: dict[int, int] = {}  # block -> its first byte
     for r in sorted(span, key=lambda r: (-sizes[r], span[r][0], r)):
         first, end = span[r]
         offset = 0
@@ -120,9 +191,7 @@ def plan_arena(graph: Graph, layers: list[Layer], choices: list[Choice] | None =
         offsets[r] = offset
         placed.append((offset, sizes[r], first, end))
 
-    all_tensors = {t for layer in layers for t in activations(layer)}
-    all_tensors |= set(graph.inputs) | set(graph.outputs)
-    result_offsets = {t: offsets[root(t)] for t in all_tensors}
+    result_offsets = {t: offsets[root(t)] - low[root(t)] + delta(t) for t in all_tensors}
     result_sizes = {t: graph.tensors[t].size_bytes for t in all_tensors}
     lifetimes = {t: tuple(span[root(t)]) for t in all_tensors}
     arena = align(max((offsets[r] + sizes[r] for r in offsets), default=0))
@@ -132,10 +201,8 @@ def plan_arena(graph: Graph, layers: list[Layer], choices: list[Choice] | None =
         if choice.ram_bytes:
             kept[i] = (arena, align(choice.ram_bytes))
             arena += align(choice.ram_bytes)
-    plan = ArenaPlan(result_offsets, result_sizes, lifetimes, align(arena, 8), scratch, kept,
+    return ArenaPlan(result_offsets, result_sizes, lifetimes, align(arena, 8), scratch, kept,
                      in_place_layers)
-    validate_arena(graph, layers, plan)
-    return plan
 
 
 def validate_arena(graph: Graph, layers: list[Layer], plan: ArenaPlan) -> None:
@@ -143,8 +210,9 @@ def validate_arena(graph: Graph, layers: list[Layer], plan: ArenaPlan) -> None:
     byte in a way no op allows. Tensors are grouped into values (a tensor with the RESHAPE
     outputs that view its bytes) with the lifetime of all their views; two values may share
     bytes while both alive only when the later one is written at the last layer that reads the
-    earlier, by an in-place op (in_place_capable), from that value as its first input, at the
-    same offset and of the same bytes. Scratch buffers share bytes with nothing alive."""
+    earlier, by an op that may overlap its input (in_place_lag), from that value as its first
+    input: an element-wise op at the same offset and of the same bytes, a windowed op starting
+    at least its lag below it. Scratch buffers share bytes with nothing alive."""
     view: dict[int, int] = {}
 
     def value(t: int) -> int:
@@ -187,9 +255,11 @@ def validate_arena(graph: Graph, layers: list[Layer], plan: ArenaPlan) -> None:
             early, late = (a, b) if (fa, a) <= (fb, b) else (b, a)
             i = life[late][0]
             layer = layers[i] if late in producer and producer[late] == i else None
-            ok = (layer is not None and life[early][1] == i and in_place_capable(graph, layer)
-                  and value(layer.inputs[0]) == early and extent[early] == extent[late]
-                  and all(value(t) != early for t in layer.inputs[1:]))
+            lag = None if layer is None else in_place_lag(graph, layer)
+            ok = (lag is not None and life[early][1] == i and value(layer.inputs[0]) == early
+                  and all(value(t) != early for t in layer.inputs[1:])
+                  and (extent[early] == extent[late] if layer.entry.in_place else
+                       extent[late][0] + lag <= extent[early][0]))
             if not ok:
                 at = producer.get(late, 0)
                 fail(at, f"'{graph.tensors[late].name}' over '{graph.tensors[early].name}' "
