@@ -196,6 +196,22 @@ def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "b
     return Plan(graph, layers, choices, arena, blob)
 
 
+def check_ram_budget(plan: Plan, budget: int) -> None:
+    """BudgetError when the plan's arena (the smallest the planner makes: in-place layers
+    included) exceeds `budget` bytes, naming the layer whose buffers reach the arena's top and
+    the smallest budget that would fit."""
+    from toolchain.plan.arena import peak_layer
+
+    arena = plan.arena
+    if arena.arena_bytes <= budget:
+        return
+    i, live = peak_layer(plan.graph, plan.layers, arena)
+    layer = plan.layers[i]
+    raise BudgetError(f"--ram-budget {budget:,}: layer {i} ({layer.name}, {layer.opcode.name}) "
+                      f"cannot fit: {live} reach byte {arena.arena_bytes:,} of the arena; the "
+                      f"smallest budget that fits is {arena.arena_bytes:,} bytes")
+
+
 def with_huffman_mode(plan: Plan, mode: str) -> Plan:
     """The same plan with every Huffman-coded layer decoded in `mode` ("init" or "stream")."""
     from toolchain.plan.select import ram_bytes
@@ -318,6 +334,7 @@ class CompileOptions:
     share: object = None
     huffman: str | None = None
     code_opt: str = "mixed"  # toolchain.targets.build.CODE_OPTS: the firmware's -O per part
+    ram_budget: int | None = None  # arena bytes: a model whose smallest plan exceeds it is refused
 
 
 def _code_opt(report) -> str:
@@ -389,6 +406,8 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
         plan = plan_graph(graph if graph is not None else load_tflite(stages.tflite, name),
                           optimize=optimize, flash_budget=flash_budget, isa=board_isa(board_obj),
                           huffman=huffman)
+        if o.ram_budget is not None:
+            check_ram_budget(plan, o.ram_budget)
         if stages.sharing is not None:
             check_shared(plan, stages.sharing["bits"])
         generate(plan, tmp)

@@ -270,3 +270,33 @@ def validate_arena(graph: Graph, layers: list[Layer], plan: ArenaPlan) -> None:
             (lo, hi), (f, e) = extent[v], life[v]
             if f <= i <= e and lo < offset + size and offset < hi:
                 fail(i, f"its scratch buffer over '{graph.tensors[v].name}', alive at that layer")
+
+
+def peak_layer(graph: Graph, layers: list[Layer], plan: ArenaPlan) -> tuple[int, str]:
+    """(the first layer whose live buffers reach the arena's top, what they are: "tensors 'a'
+    (N bytes), 'b' (M bytes), scratch (K bytes)"), for messages about a budget that does not fit.
+    Buffers kept across inferences count at every layer."""
+    top = plan.arena_bytes
+    best = (-1, 0, "")
+    for i in range(len(layers)):
+        parts, reach = [], 0
+        seen = set()
+        for t, (first, last) in plan.lifetimes.items():
+            key = (plan.offsets[t], plan.lifetimes[t])
+            if first <= i <= last and key not in seen:
+                seen.add(key)
+                reach = max(reach, plan.offsets[t] + plan.sizes[t])
+                parts.append(f"'{graph.tensors[t].name}' ({plan.sizes[t]:,} bytes)")
+        if i in plan.scratch:
+            offset, size = plan.scratch[i]
+            reach = max(reach, offset + size)
+            parts.append(f"its scratch ({size:,} bytes)")
+        for offset, size in plan.kept.values():
+            reach = max(reach, offset + size)
+        if plan.kept:
+            parts.append(f"kept tables ({sum(s for _, s in plan.kept.values()):,} bytes)")
+        if align(reach, 8) >= top:
+            return i, ", ".join(parts)
+        if reach > best[1]:
+            best = (i, reach, ", ".join(parts))
+    return best[0], best[2]
