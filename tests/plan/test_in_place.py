@@ -135,6 +135,7 @@ def test_a_lag_one_word_short_is_refused(in_place_model, tmp_path):
 @pytest.mark.convert
 @pytest.mark.firmware
 @pytest.mark.qemu
+@pytest.mark.slow
 @needs("arm-none-eabi-gcc", "qemu-system-arm")
 def test_windowed_layers_run_in_place_bit_exact_in_qemu(in_place_model, tmp_path):
     from toolchain.codegen.model import write_model_sources

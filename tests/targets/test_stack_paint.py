@@ -84,7 +84,7 @@ def _values(stdout: str) -> dict[str, int]:
 @pytest.mark.firmware
 @pytest.mark.qemu
 @needs_arm
-@pytest.mark.parametrize("board_name", ["mps2-an386", "mps2-an385"])
+@pytest.mark.parametrize("board_name", ["mps2-an386", pytest.param("mps2-an385", marks=pytest.mark.slow)])
 def test_painting_measures_a_known_stack_depth(tmp_path, board_name):
     src = tmp_path / "paint.c"
     src.write_text(PROGRAM)
