@@ -124,8 +124,8 @@ def render_doc(data: dict) -> str:
            "state** is the `es_model_t` plus the runtime's static data, from the linker map.",
            "",
            "**In place**: a layer writes its output over its own input once that input is "
-           "dead: element-wise ops exactly over it, depthwise convolutions and pools starting "
-           "a lag below it (the bytes their output runs ahead of the earliest input window "
+           "dead: element-wise ops exactly over it, convolutions, depthwise convolutions and "
+           "pools starting a lag below it (the bytes their output runs ahead of the earliest input window "
            "still to be read). The planner keeps an in-place layer only when the arena does not "
            "grow with it. The kernels are the same either way; instructions are QEMU "
            "`-icount` instructions of one inference, not cycles.", "",

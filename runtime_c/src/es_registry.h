@@ -45,7 +45,7 @@ typedef struct {
  * (es_in_place_strides_ok). */
 #define ES_OPF_IN_PLACE 0x40u
 /* may run in place with a lag (windowed ops computed output pixel after output pixel, each
- * pixel's channels written after its window's were read: depthwise conv, pooling): the output
+ * pixel's channels written after its window's were read: conv, depthwise conv, pooling): the output
  * may start below input[0] and overlap it, by at least es_window_lag_bytes below, so that no
  * byte is written while an output pixel still to come reads it; the op's check verifies the
  * distance (es_in_place_lag_ok). */

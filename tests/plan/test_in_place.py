@@ -1,5 +1,5 @@
 """Layers writing over their own dead input (issue 22), run against TFLM byte for byte: the
-depthwise convolutions and pools of a small model planned in place (each output starting its
+convolutions, depthwise convolutions and pools of a small model planned in place (each output starting its
 window lag below its input), on the host (plain C and the DSP kernels' C emulation) and in QEMU
 on a Cortex-M4 (the DSP kernels themselves)."""
 import numpy as np
@@ -11,14 +11,14 @@ from toolchain.enums import OpCode
 WINDOWED = {OpCode.DEPTHWISE_CONV_2D, OpCode.MAX_POOL_2D, OpCode.AVERAGE_POOL_2D}
 
 
-def _forced(tflite, xf):
+def _forced(tflite, xf, force_format=None):
     """tflite planned with every layer that may overlap its input forced to (plan_arena takes
     only the merges that do not grow the arena), its int8 inputs and TFLM's outputs."""
     from toolchain.encode.blob import build_blob
     from toolchain.pipeline import Plan, input_samples, plan_model, reference
     from toolchain.plan.arena import _plan, in_place_lag, validate_arena
 
-    plan = plan_model(tflite, "in_place")
+    plan = plan_model(tflite, "in_place", force_format=force_format)
     lags = {i: lag for i, l in enumerate(plan.layers) if (lag := in_place_lag(plan.graph, l)) is not None}
     arena = _plan(plan.graph, plan.layers, plan.choices, lags)
     validate_arena(plan.graph, plan.layers, arena)
@@ -29,10 +29,10 @@ def _forced(tflite, xf):
 
 
 @pytest.fixture(scope="module")
-def in_place_model():
-    """conv 1x1 -> depthwise 3x3 same -> depthwise 3x3 stride 2 (x2 channels) -> max pool ->
-    conv 1x1 -> LEAKY_RELU -> average pool -> FC, every layer that may run in place forced in
-    place."""
+def windowed_tflite():
+    """conv 1x1 -> depthwise 3x3 same -> conv 1x1 (direct) -> depthwise 3x3 stride 2 (x2
+    channels) -> max pool -> conv 3x3 same (im2col) -> LEAKY_RELU -> average pool -> FC; the
+    convolutions' weights 2:4 sparse along their input channels, so every format applies."""
     import tf_keras as keras
 
     from toolchain.quantize.convert import to_int8_tflite
@@ -42,14 +42,27 @@ def in_place_model():
     inp = keras.Input((9, 7, 3), batch_size=1)
     x = L.Conv2D(8, 1, activation="relu")(inp)
     x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+    x = L.Conv2D(8, 1)(x)
     x = L.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2)(x)
     x = L.MaxPooling2D(2, padding="same")(x)
-    x = L.Conv2D(12, 1)(x)
+    x = L.Conv2D(12, 3, padding="same")(x)
     x = L.LeakyReLU(0.2)(x)
     x = L.AveragePooling2D(2, strides=1)(x)
     out = L.Dense(5)(L.Flatten()(x))
+    model = keras.Model(inp, out)
+    for layer in model.layers:
+        if isinstance(layer, L.Conv2D) and not isinstance(layer, L.DepthwiseConv2D):
+            w, b = layer.get_weights()
+            if w.shape[2] % 4 == 0:
+                w[:, :, (np.arange(w.shape[2]) % 4) >= 2, :] = 0
+                layer.set_weights([w, b])
     xf = np.random.default_rng(22).uniform(-2, 3, size=(16, 9, 7, 3)).astype(np.float32)
-    return _forced(to_int8_tflite(keras.Model(inp, out), xf), xf)
+    return to_int8_tflite(model, xf), xf
+
+
+@pytest.fixture(scope="module")
+def in_place_model(windowed_tflite):
+    return _forced(*windowed_tflite)
 
 
 @pytest.mark.convert
@@ -85,15 +98,25 @@ def test_element_wise_layers_run_in_place_bit_exact(tmp_path):
 
 
 @pytest.mark.convert
-def test_windowed_layers_run_in_place_bit_exact_on_the_host(in_place_model, tmp_path):
+@pytest.mark.parametrize("force_format", [None, "csr16", "nm2:4"],
+                         ids=["dense-conv2", "csr16-conv4", "nm24-matvec"])
+def test_windowed_layers_run_in_place_bit_exact_on_the_host(windowed_tflite, force_format, tmp_path):
+    """Each CONV_2D path (dense two pixels at a time, a sparse format four at a time, a format
+    with the one-pixel matrix-vector kernel), depthwise and pools, each output its lag below
+    its input."""
     from toolchain.codegen.model import write_model_sources
     from toolchain.targets.build import build_host_library
     from toolchain.targets.host import HostModel
 
-    plan, xq, ref = in_place_model
-    ops = {plan.layers[i].opcode: lag for i, lag in plan.arena.in_place.items()}
-    assert set(ops) >= WINDOWED | {OpCode.LEAKY_RELU}, ops
-    assert all(ops[op] > 0 for op in WINDOWED) and ops[OpCode.LEAKY_RELU] == 0
+    plan, xq, ref = _forced(*windowed_tflite, force_format=force_format)
+    ops = {}
+    for i, lag in plan.arena.in_place.items():
+        ops.setdefault(plan.layers[i].opcode, []).append(lag)
+    assert set(ops) >= WINDOWED | {OpCode.CONV_2D, OpCode.LEAKY_RELU}, ops
+    assert all(lag > 0 for op in WINDOWED | {OpCode.CONV_2D} for lag in ops[op])
+    assert ops[OpCode.LEAKY_RELU] == [0] and len(ops[OpCode.CONV_2D]) == 2
+    if force_format is not None:
+        assert force_format in {c.format for c in plan.choices}
     for i, lag in plan.arena.in_place.items():  # each output lies its lag below its input
         layer = plan.layers[i]
         assert plan.arena.offsets[layer.inputs[0]] - plan.arena.offsets[layer.output] == lag

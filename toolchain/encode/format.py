@@ -320,7 +320,7 @@ OP_ENTRIES: dict[tuple[OpCode, int], OpEntry] = {
     (OpCode.AVERAGE_POOL_2D, VARIANT_DEFAULT): OpEntry(POOL_PARAMS, "es_op_average_pool_2d", in_place_below=True),
     (OpCode.MAX_POOL_2D, VARIANT_DEFAULT): OpEntry(POOL_PARAMS, "es_op_max_pool_2d", in_place_below=True),
     (OpCode.CONCATENATION, VARIANT_DEFAULT): OpEntry(CONCAT_PARAMS, "es_op_concatenation"),
-    (OpCode.CONV_2D, VARIANT_DEFAULT): OpEntry(CONV_PARAMS, "es_op_conv_2d"),
+    (OpCode.CONV_2D, VARIANT_DEFAULT): OpEntry(CONV_PARAMS, "es_op_conv_2d", in_place_below=True),
     (OpCode.DEPTHWISE_CONV_2D, VARIANT_DEFAULT):
         OpEntry(CONV_PARAMS, "ES_ISA_ENTRY(es_op_depthwise_conv_2d)", own_format=True,
                 in_place_below=True),

@@ -7,7 +7,7 @@ ES_OPF_IN_PLACE: each output element depends on the input element at its index, 
 is written) writes its output exactly over its first input when that input (every view of its
 bytes) is read by no later layer, is not a graph input (the caller's buffer stays intact) and
 has the output's size; the two then share one buffer whose lifetime is both of theirs. A
-windowed op (depthwise conv, max / average pooling: format.OpEntry.in_place_below) computed
+windowed op (conv, depthwise conv, max / average pooling: format.OpEntry.in_place_below) computed
 output pixel after output pixel may likewise write its output starting window_lag_bytes below its
 dead input (about one input row plus a pixel for a 3x3 window at stride 1): the buffer is the
 input's bytes plus that lag instead of both tensors'. Those are the only overlaps an op allows:
@@ -91,8 +91,11 @@ def plan_arena(graph: Graph, layers: list[Layer], choices: list[Choice] | None =
     """choices: the layers' formats, for their scratch buffers (None: no scratch). in_place:
     let ops write over their dead input where that does not make the arena larger (False:
     every output gets its own buffer). A merged buffer lives longer than either tensor and a
-    windowed op's is larger than its input, which can make the greedy placement worse, so each
-    candidate layer is taken in order and kept only when the arena does not grow with it."""
+    windowed op's is larger than its input, which can make the greedy placement worse, while
+    some merges only pay together (a depthwise and the pointwise conv after it), so two
+    searches run and the smaller arena wins: candidates added in layer order, each kept when
+    the arena does not grow with it; and all candidates, each dropped in layer order when the
+    arena shrinks without it. None of them at all is the starting point of the first."""
     lags = {i: lag for i, layer in enumerate(layers)
             if in_place and (lag := in_place_lag(graph, layer)) is not None}
     allowed: dict[int, int] = {}
@@ -101,6 +104,16 @@ def plan_arena(graph: Graph, layers: list[Layer], choices: list[Choice] | None =
         trial = _plan(graph, layers, choices, {**allowed, i: lag})
         if i in trial.in_place and trial.arena_bytes <= best.arena_bytes:
             allowed[i], best = lag, trial
+    if lags:
+        allowed = dict(lags)
+        every = _plan(graph, layers, choices, allowed)
+        for i in lags:
+            trial = _plan(graph, layers, choices, {k: v for k, v in allowed.items() if k != i})
+            if trial.arena_bytes < every.arena_bytes:
+                del allowed[i]
+                every = trial
+        if every.arena_bytes < best.arena_bytes:
+            best = every
     validate_arena(graph, layers, best)
     return best
 
