@@ -172,11 +172,13 @@ class Plan:
 
 def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "balanced",
                flash_budget: int | None = None, isa: Isa = Isa.DSP, huffman: str | None = None,
-               force_strict: bool = False) -> Plan:
+               force_strict: bool = False, in_place: bool = True) -> Plan:
     """Lower, choose formats (select.py: optimize goal, optional flash budget for the whole
     blob in bytes, isa: the instruction set of the target's kernels), plan the arena, build the blob.
     force_format builds every layer it applies to in that format (dense elsewhere, or with
-    force_strict a ToolchainError naming the first FC / conv layer it does not apply to)."""
+    force_strict a ToolchainError naming the first FC / conv layer it does not apply to).
+    in_place False plans every output in its own buffer (plan_arena), for kernels that are not
+    known to run over their input."""
     layers = lower_graph(graph)
     table_budget = None
     if flash_budget is not None:
@@ -191,7 +193,7 @@ def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "b
     choices = choose_formats(layers, force=force_format, optimize=optimize,
                              flash_budget=table_budget, isa=isa, huffman=huffman,
                              force_strict=force_strict)
-    arena = plan_arena(graph, layers, choices)
+    arena = plan_arena(graph, layers, choices, in_place=in_place)
     blob = build_blob(graph, layers, choices, arena)
     return Plan(graph, layers, choices, arena, blob)
 
