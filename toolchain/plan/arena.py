@@ -11,8 +11,8 @@ windowed op (conv, depthwise conv, max / average pooling: format.OpEntry.in_plac
 output pixel after output pixel may likewise write its output starting window_lag_bytes below its
 dead input (about one input row plus a pixel for a 3x3 window at stride 1): the buffer is the
 input's bytes plus that lag instead of both tensors'. Those are the only overlaps an op allows:
-validate_arena refuses any other, and es_model_init checks the same per layer. A layer's scratch buffer (im2col column, 2:4 pair table) lives during that layer
-only. Offsets are placed greedily, largest buffer first, at the lowest 4-aligned offset
+validate_arena refuses any other, and es_model_init checks the same per layer. A layer's
+scratch buffer (im2col column, 2:4 pair table) lives during that layer only. Offsets are placed greedily, largest buffer first, at the lowest 4-aligned offset
 that overlaps no buffer alive at the same time (TFLM's greedy planner does the same).
 Regions a layer keeps across inferences (a Huffman palette's decoded stream or decode table)
 go above all of these, one after another (runtime_c checks that layout). Constant operands
@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from toolchain.encode.format import align
 from toolchain.enums import OpCode
 from toolchain.errors import ToolchainError
@@ -45,7 +46,7 @@ class ArenaPlan:
 
 def window_lag_bytes(in_w: int, in_c: int, out_h: int, out_w: int, out_c: int, stride_h: int,
                      stride_w: int, pad_top: int, pad_left: int) -> int:
-    """The fewest bytes (a multiple of 4) the output of a windowed op (depthwise conv, pooling;
+    """The fewest bytes (a multiple of 4) the output of a windowed op (conv, depthwise conv, pooling;
     computed output pixel after output pixel, each pixel written after its window was read)
     must start below its input so that no input byte is overwritten while a window still to
     come reads it: the maximum over pixels q of (q + 1) * out_c minus in_c times the earliest
