@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: bootstrap demo test test-all bench bench-models pruned-models compression finetune zoo pruning field code-size docs fuzz clean
+.PHONY: bootstrap demo test test-all bench bench-models ram pruned-models compression finetune zoo pruning field code-size docs fuzz clean
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -35,6 +35,12 @@ bench: bootstrap
 # (e.g. --quick, --models ad01_int8 --boards mps2-an386)
 bench-models: bootstrap
 	$(PY) benchmarks/bench_models.py $(if $(FIELD_MODELS_DIR),--field-models $(FIELD_MODELS_DIR)) $(BENCH_MODELS_ARGS)
+
+# issue 22: peak RAM (arena + stack measured by painting + runtime state) of the bench-models
+# models on mps2-an386, without and with in-place layers: benchmarks/ram.json and docs/RAM.md
+# (FIELD_MODELS_DIR as for make bench-models)
+ram: bootstrap
+	$(PY) benchmarks/ram.py $(if $(FIELD_MODELS_DIR),--field-models $(FIELD_MODELS_DIR))
 
 # issue 19: the zoo's MLPerf Tiny architectures pruned to 50/80/90% (every weighted layer),
 # compiled --optimize speed, run in QEMU on mps2-an386: benchmarks/pruned_models.json, rendered

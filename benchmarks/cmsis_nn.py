@@ -19,7 +19,9 @@ FULLY_CONNECTED layers whose weights are not dense, keep our kernels (cmsis_laye
 benchmarks.measure.run_job builds it for a Job with backend="cmsis-nn"; compare_model (and
 `python benchmarks/cmsis_nn.py MODEL.tflite --board B`) builds and runs a whole model both ways.
 
-The CMSIS-NN build keeps our arena plan; its RAM adds es_cmsis_ops.c's static buffers
+The CMSIS-NN build keeps our arena plan, planned without in-place layers (CMSIS-NN's kernels
+are not known to run over their own input, and the wrappers' op entries do not say they may:
+es_model_init would refuse such a plan); its RAM adds es_cmsis_ops.c's static buffers
 (static_sizes: CMSIS-NN's scratch, and the recovered biases), and its code our kernels of the
 swapped ops too (the wrappers run our checks, and our kernel where CMSIS-NN has none).
 """
@@ -200,6 +202,10 @@ def build_firmware_cmsis(plan, model_src: Path, build_dir: Path, board: Board,
         cmsis, why = locate()
         if cmsis is None:
             raise CmsisUnavailable(why)
+    swapped = [i for i, on in enumerate(cmsis_layers(plan)) if on and i in plan.arena.in_place]
+    if swapped:
+        raise ValueError(f"layer {swapped[0]} ({plan.layers[swapped[0]].opcode.name}) runs on "
+                         "CMSIS-NN over its own input: plan the model with in_place=False")
     extra, cdefs = firmware_extras(plan, cmsis)
     write_sizes_header(plan, model_src)
     return build_firmware(model_src, build_dir, board, inputs, name, stack_bytes=stack_bytes,
@@ -227,8 +233,8 @@ def linked_functions(elf: Path) -> dict[str, int]:
 def compare_model(tflite_path: Path, board_name: str, work: Path, samples: int = 2,
                   seed: int = 0, cmsis: CmsisNN | None = None, force_format: str | None = None,
                   on_build=None) -> dict:
-    """A .tflite planned as `edgesparse compile --board` plans it (or with every layer it
-    applies to in force_format, e.g. "dense"), built twice on the same blob (our kernels, then
+    """A .tflite planned as `edgesparse compile --board` plans it, but without in-place layers
+    (or with every layer it applies to in force_format, e.g. "dense"), built twice on the same blob (our kernels, then
     CMSIS-NN's) and run in QEMU on `samples` generated inputs, every output byte compared with
     TFLM's reference. Returns per backend ("ours", LABEL): mismatching bytes, instructions per
     invoke (sample 0 first), per layer and per op (sample 0, second invoke) and the firmware's
@@ -251,7 +257,7 @@ def compare_model(tflite_path: Path, board_name: str, work: Path, samples: int =
     graph = load_tflite(tflite, tflite_path.stem)
     if graph.tensors[graph.inputs[0]].dtype != "int8":
         raise ValueError(f"{tflite_path}: compare_model takes int8-input models")
-    plan = plan_graph(graph, force_format=force_format, isa=board_isa(board))
+    plan = plan_graph(graph, force_format=force_format, isa=board_isa(board), in_place=False)
     generate(plan, work)
     x = generated_inputs(graph, seed, samples)
     ref = reference(tflite, x).reshape(samples, -1)

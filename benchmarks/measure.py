@@ -190,7 +190,9 @@ def run_job(job: Job, case: Case, slot_dir: Path) -> dict:
     """Measure one job in slot_dir (a build directory this worker owns); returns its row."""
     board = load_board(job.board)
     try:
-        plan = plan_graph(load_tflite(case.tflite, "bench"), force_format=job.format)
+        # CMSIS-NN's kernels are not known to run over their own input (cmsis_nn.py)
+        plan = plan_graph(load_tflite(case.tflite, "bench"), force_format=job.format,
+                          in_place=job.backend != CMSIS_NN)
         li = measured_layer(plan.layers, job.shape)
         choice = plan.choices[li]
         if choice.format != (job.format if plan.layers[li].weights is not None else NO_WEIGHTS):

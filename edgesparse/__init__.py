@@ -25,7 +25,7 @@ __version__ = toolchain.__version__
 
 DEFAULT_BOARD = "mps2-an386"
 _COMPILE_OPTIONS = ("sparsity", "seed", "name", "optimize", "flash_budget", "layout", "prune",
-                    "share", "huffman", "train_epochs", "prune_epochs", "code_opt")
+                    "share", "huffman", "train_epochs", "prune_epochs", "code_opt", "ram_budget")
 
 
 @dataclass
@@ -64,7 +64,7 @@ def compile(model, out, *, data=None, board: str = DEFAULT_BOARD, **options) -> 
       samples batch first.
     board: a board name (boards/NAME.toml) or a .toml path.
     options: sparsity (Keras models; default 0.8, 0 skips pruning), seed, name, optimize
-      ("speed" | "size" | "balanced"), flash_budget (bytes), layout ("firmware" | "library"),
+      ("speed" | "size" | "balanced"), flash_budget (bytes), ram_budget (arena bytes), layout ("firmware" | "library"),
       prune (a toolchain.prune.config.PruneConfig), share (codebook bits 1..5, "auto" or a
       toolchain.quantize.sharing.ShareSpec), huffman ("init" | "stream"), train_epochs,
       prune_epochs (None, the default: fine-tune until validation accuracy and loss stop improving;

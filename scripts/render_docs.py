@@ -12,6 +12,7 @@ Which document comes from which JSON (all under benchmarks/):
     docs/PRUNING.md (accuracy region)          pruning_accuracy.json (make pruning)
     docs/FIELD.md                              field.json            (benchmarks/field.py, when present)
     docs/CODE_SIZE.md                          code_size.json        (make code-size)
+    docs/RAM.md                                ram.json              (make ram)
     docs/MODELS.md, docs/img/models_pruned.png models.json (make bench-models), reference_figures.json,
                                                pruned_models.json (benchmarks/pruned_models.py)
     README.md, marked regions:
@@ -263,6 +264,11 @@ def render_all(root: Path = REPO_ROOT) -> dict[Path, str]:
 
         docs[Path("docs/MODELS.md")] = models_doc(models, load(root, BENCH / "reference_figures.json"),
                                                   load(root, BENCH / "pruned_models.json"))
+    ram = load(root, BENCH / "ram.json")
+    if ram is not None:
+        from benchmarks.ram import render_doc as ram_doc
+
+        docs[Path("docs/RAM.md")] = ram_doc(ram)
     readme = (root / "README.md").read_text()
     docs[Path("README.md")] = render_regions(readme, readme_regions(root), "README.md")
     return docs

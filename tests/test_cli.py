@@ -127,3 +127,27 @@ def test_optimize_goals_and_an_impossible_flash_budget(tmp_path, capsys):
     assert main(["compile", str(tfl), "--out", str(tmp_path / "tiny"), "--flash-budget", "1K"]) == 2
     assert "flash-budget" in capsys.readouterr().err
     assert not (tmp_path / "tiny").exists()
+
+
+def test_a_ram_budget_below_the_smallest_arena_is_refused(tmp_path, capsys):
+    """--ram-budget (issue 22): below the smallest arena plan, exit 2 with one line naming the
+    layer whose buffers reach the arena's top and the smallest budget that fits, and no output;
+    at that budget the compile succeeds with that arena."""
+    import json
+    import re
+    from pathlib import Path
+
+    valid = Path(__file__).parent / "bad_inputs" / "files" / "valid_8x8x1_int8.tflite"
+    assert main(["compile", str(valid), "--out", str(tmp_path / "tight"), "--ram-budget", "64"]) == 2
+    err = [l for l in capsys.readouterr().err.splitlines() if l.startswith("edgesparse: error")]
+    assert len(err) == 1, err
+    m = re.search(r"--ram-budget 64: layer (\d+) \((.+), (\w+)\) cannot fit: .*the smallest "
+                  r"budget that fits is ([\d,]+) bytes$", err[0])
+    assert m, err[0]
+    assert not (tmp_path / "tight").exists()
+    smallest = int(m.group(4).replace(",", ""))
+    assert main(["compile", str(valid), "--out", str(tmp_path / "fits"), "--ram-budget",
+                 str(smallest)]) == 0
+    report = json.loads((tmp_path / "fits" / "report.json").read_text())
+    assert report["arena_bytes"] == smallest > 64
+    assert report["layers"][int(m.group(1))]["op"] == m.group(3)

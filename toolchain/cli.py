@@ -238,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--flash-budget", type=_bytes, default=None, metavar="BYTES",
                    help="upper bound on the model blob in flash (e.g. 65536 or 64K); with "
                         "--optimize speed, layers move to smaller formats until it fits")
+    c.add_argument("--ram-budget", type=_bytes, default=None, metavar="BYTES",
+                   help="upper bound on the arena (activations, scratch) in RAM (e.g. 16K); a "
+                        "model whose smallest arena plan exceeds it is refused, naming the "
+                        "layer that does not fit and the smallest budget that would")
     c.add_argument("--share-weights", type=_share_bits, default=None, metavar="BITS|auto",
                    help="weight sharing after pruning: a codebook of 2^BITS values per layer "
                         "(BITS 1..5), or auto: per layer the fewest of 2..5 bits that cost at "
@@ -344,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         import edgesparse
         from toolchain import pipeline
         from toolchain.executor import Executor
-        from toolchain.report.report import layer_table, summary_table
+        from toolchain.report.report import layer_table, ram_line, summary_table
 
         if args.command == "demo":
             models = args.models.split(",") if args.models else None
@@ -370,12 +374,14 @@ def main(argv: list[str] | None = None) -> int:
                                             prune_epochs=args.epochs, prune=prune,
                                             optimize=args.optimize,
                                             flash_budget=args.flash_budget,
+                                            ram_budget=args.ram_budget,
                                             code_opt=args.code_opt,
                                             layout=args.layout, share=_share_spec(args),
                                             huffman=args.huffman_decode if args.huffman else None)
             finally:
                 units.configure(None)
             print(layer_table(result.report))
+            print(ram_line(result.report))
         elif args.command == "inspect":
             import json
 
@@ -409,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             report = edgesparse.run(args.dir, on=args.on).report
             print(layer_table(report))
             print(summary_table([report]))
+            print(ram_line(report))
         elif args.command == "report":
             from toolchain.report.html import open_in_browser, write_report_html
 

@@ -204,11 +204,13 @@ class Plan:
 
 def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "balanced",
                flash_budget: int | None = None, isa: Isa = Isa.DSP, huffman: str | None = None,
-               force_strict: bool = False) -> Plan:
+               force_strict: bool = False, in_place: bool = True) -> Plan:
     """Lower, choose formats (select.py: optimize goal, optional flash budget for the whole
     blob in bytes, isa: the instruction set of the target's kernels), plan the arena, build the blob.
     force_format builds every layer it applies to in that format (dense elsewhere, or with
-    force_strict a ToolchainError naming the first FC / conv layer it does not apply to)."""
+    force_strict a ToolchainError naming the first FC / conv layer it does not apply to).
+    in_place False plans every output in its own buffer (plan_arena), for kernels that are not
+    known to run over their input."""
     layers = lower_graph(graph)
     table_budget = None
     if flash_budget is not None:
@@ -223,9 +225,25 @@ def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "b
     choices = choose_formats(layers, force=force_format, optimize=optimize,
                              flash_budget=table_budget, isa=isa, huffman=huffman,
                              force_strict=force_strict)
-    arena = plan_arena(graph, layers, choices)
+    arena = plan_arena(graph, layers, choices, in_place=in_place)
     blob = build_blob(graph, layers, choices, arena)
     return Plan(graph, layers, choices, arena, blob)
+
+
+def check_ram_budget(plan: Plan, budget: int) -> None:
+    """BudgetError when the plan's arena (the smallest the planner makes: in-place layers
+    included) exceeds `budget` bytes, naming the layer whose buffers reach the arena's top and
+    the smallest budget that would fit."""
+    from toolchain.plan.arena import peak_layer
+
+    arena = plan.arena
+    if arena.arena_bytes <= budget:
+        return
+    i, live = peak_layer(plan.graph, plan.layers, arena)
+    layer = plan.layers[i]
+    raise BudgetError(f"--ram-budget {budget:,}: layer {i} ({layer.name}, {layer.opcode.name}) "
+                      f"cannot fit: {live} reach byte {arena.arena_bytes:,} of the arena; the "
+                      f"smallest budget that fits is {arena.arena_bytes:,} bytes")
 
 
 def with_huffman_mode(plan: Plan, mode: str) -> Plan:
@@ -350,6 +368,7 @@ class CompileOptions:
     share: object = None
     huffman: str | None = None
     code_opt: str = "mixed"  # toolchain.targets.build.CODE_OPTS: the firmware's -O per part
+    ram_budget: int | None = None  # arena bytes: a model whose smallest plan exceeds it is refused
 
 
 def _code_opt(report) -> str:
@@ -421,6 +440,8 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
         plan = plan_graph(graph if graph is not None else load_tflite(stages.tflite, name),
                           optimize=optimize, flash_budget=flash_budget, isa=board_isa(board_obj),
                           huffman=huffman)
+        if o.ram_budget is not None:
+            check_ram_budget(plan, o.ram_budget)
         if stages.sharing is not None:
             check_shared(plan, stages.sharing["bits"])
         generate(plan, tmp)
@@ -743,6 +764,12 @@ class QemuTarget(RunTarget):
                 fw.build_dir / "firmware.map", sum(int(fw.sizes[k]) for k in ("text", "rodata", "data")))
         for k, v in stack_report(fw).items():
             setattr(report, k, v)
+        if run.stack_invoke_bytes is not None and (fw.build_dir / "firmware.map").is_file():
+            from toolchain.targets.mapfile import runtime_state
+
+            report.ram = rpt.ram_section(report.arena_bytes, run.stack_init_bytes,
+                                         run.stack_invoke_bytes,
+                                         runtime_state(fw.build_dir / "firmware.map"))
         report.fit = fit_of_sizes(self.board, fw.sizes, f"the firmware for {report.model}").as_dict()
         report.instructions_per_inference = int(run.instructions[0])
         for layer, n in zip(report.layers, run.layer_instructions):

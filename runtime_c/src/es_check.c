@@ -119,6 +119,53 @@ int es_broadcast_ok(const uint16_t *out_dims, const uint32_t *strides, const es_
     return last < in->bytes;
 }
 
+uint32_t es_window_lag_bytes(uint32_t in_w, uint32_t in_c, uint32_t out_h, uint32_t out_w,
+                             uint32_t out_c, uint32_t stride_h, uint32_t stride_w, uint32_t pad_top,
+                             uint32_t pad_left)
+{
+    int64_t worst = 0;
+    uint64_t first = UINT64_MAX; /* the earliest window start from pixel q on */
+    uint32_t oy, ox;
+    for (oy = out_h; oy-- > 0u;) {
+        const uint64_t y = (uint64_t)oy * stride_h;
+        const uint64_t row = y > pad_top ? y - pad_top : 0u;
+        for (ox = out_w; ox-- > 0u;) {
+            const uint64_t x = (uint64_t)ox * stride_w;
+            const uint64_t start = row * in_w + (x > pad_left ? x - pad_left : 0u);
+            const int64_t need = (int64_t)(((uint64_t)oy * out_w + ox + 1u) * out_c) -
+                                 (int64_t)((first = start < first ? start : first) * in_c);
+            worst = need > worst ? need : worst;
+        }
+    }
+    return (uint32_t)(((uint64_t)worst + 3u) & ~(uint64_t)3u);
+}
+
+int es_in_place_lag_ok(const es_tensor_t *in, const es_tensor_t *out, uint32_t lag_bytes)
+{
+    const uint64_t in_start = in->arena_offset, out_start = out->arena_offset;
+    if (in_start + in->bytes <= out_start || out_start + out->bytes <= in_start) {
+        return 1;
+    }
+    return out_start + lag_bytes <= in_start;
+}
+
+int es_in_place_strides_ok(const uint16_t *out_dims, const uint32_t *strides, const es_tensor_t *in,
+                           const es_tensor_t *out)
+{
+    uint32_t expected = 1u;
+    int d;
+    if (in->arena_offset != out->arena_offset || (in->flags & ES_TENSOR_CONST) != 0) {
+        return 1;
+    }
+    for (d = ES_MAX_DIMS - 1; d >= 0; --d) {
+        if (out_dims[d] > 1u && strides[d] != expected) {
+            return 0;
+        }
+        expected *= out_dims[d];
+    }
+    return 1;
+}
+
 es_status_t es_check_pool(const es_check_t *c, const es_layer_t *l, const void *params,
                           const es_tensor_t *in, const es_tensor_t *in2, const es_tensor_t *out)
 {
@@ -132,6 +179,11 @@ es_status_t es_check_pool(const es_check_t *c, const es_layer_t *l, const void *
         !es_window_ok(p->in_h, p->out_h, p->f_h, p->stride_h, 1u, p->pad_top) ||
         !es_window_ok(p->in_w, p->out_w, p->f_w, p->stride_w, 1u, p->pad_left)) {
         return ES_ERR_SHAPE;
+    }
+    if (!es_in_place_lag_ok(in, out, es_window_lag_bytes(p->in_w, p->channels, p->out_h, p->out_w,
+                                                         p->channels, p->stride_h, p->stride_w,
+                                                         p->pad_top, p->pad_left))) {
+        return ES_ERR_TENSOR_BOUNDS;
     }
     return es_int8_range_ok(p->act_min, p->act_max) ? ES_OK : ES_ERR_QUANT;
 }

@@ -80,6 +80,13 @@ static es_status_t es_check_layer_map(const es_layer_t *layers, uint32_t layer_c
     return ES_OK;
 }
 
+/* Arena tensors (not blob constants) sharing a byte. */
+static int es_tensors_overlap(const es_tensor_t *a, const es_tensor_t *b)
+{
+    return (uint64_t)a->arena_offset < (uint64_t)b->arena_offset + b->bytes &&
+           (uint64_t)b->arena_offset < (uint64_t)a->arena_offset + a->bytes;
+}
+
 /* The generic part of a layer's check (tensors, params record, format, input count, types),
  * then the op's own. */
 static es_status_t es_check_layer(const es_check_t *c, const es_layer_t *l)
@@ -117,6 +124,16 @@ static es_status_t es_check_layer(const es_check_t *c, const es_layer_t *l)
     }
     if (l->params_bytes != e->params_bytes) {
         return ES_ERR_TABLE_BOUNDS;
+    }
+    /* the output apart from the inputs, or exactly over input[0] where the op allows it, or
+     * starting below input[0] where the op's check verifies by how much */
+    if (es_tensors_overlap(in, out) &&
+        ((flags & ES_OPF_IN_PLACE) == 0 || in->arena_offset != out->arena_offset || in->bytes != out->bytes) &&
+        ((flags & ES_OPF_IN_PLACE_BELOW) == 0 || out->arena_offset > in->arena_offset)) {
+        return ES_ERR_TENSOR_BOUNDS;
+    }
+    if (in2 != 0 && in2->flags == 0 && es_tensors_overlap(in2, out)) {
+        return ES_ERR_TENSOR_BOUNDS;
     }
     return e->check(c, l, c->blob + l->params_offset, in, in2, out);
 }

@@ -37,6 +37,19 @@ typedef struct {
 #define ES_OPF_FLOAT_IN 0x8u  /* input[0] is float32 (else int8) */
 #define ES_OPF_FLOAT_OUT 0x10u /* the output is float32 (else int8) */
 #define ES_OPF_OWN_FORMAT 0x20u /* checks and reads its weights itself: no format entry (depthwise) */
+/* may run in place: each output element depends on the input[0] element at the same index
+ * (and on input[1], or on its own row of input[0], all read before the element is written),
+ * so the output may lie exactly over input[0] (same offset, same bytes). Every other overlap
+ * of a layer's output with its inputs is refused (ES_ERR_TENSOR_BOUNDS). An op whose input[0]
+ * is addressed through strides also checks, when in place, that they are the output's own
+ * (es_in_place_strides_ok). */
+#define ES_OPF_IN_PLACE 0x40u
+/* may run in place with a lag (windowed ops computed output pixel after output pixel, each
+ * pixel's channels written after its window's were read: conv, depthwise conv, pooling): the output
+ * may start below input[0] and overlap it, by at least es_window_lag_bytes below, so that no
+ * byte is written while an output pixel still to come reads it; the op's check verifies the
+ * distance (es_in_place_lag_ok). */
+#define ES_OPF_IN_PLACE_BELOW 0x80u
 
 /* Byte offset of a params field, for es_op_entry_t's weights_at / scratch_at (0: none). */
 #define ES_FIELD_AT(type, field) ((uint16_t)offsetof(type, field))
@@ -177,6 +190,20 @@ es_status_t es_check_weights(const es_check_t *c, uint8_t format, uint32_t offse
 
 /* The last element a broadcasting stride walk over out_dims reads lies inside the tensor. */
 int es_broadcast_ok(const uint16_t *out_dims, const uint32_t *strides, const es_tensor_t *in);
+/* 1 unless out lies over in (in place) and strides are not out_dims' contiguous strides: an
+ * in-place element must be read at the index it is written to. */
+/* The fewest bytes (a multiple of 4) an output must start below its input for a windowed op
+ * that writes output pixel q (out_c bytes at q * out_c) after reading its window, pixel by
+ * pixel: the maximum over q of (q + 1) * out_c - in_c * (the first input pixel any window from
+ * q on starts at), or 0. A window starts at row max(0, oy * stride_h - pad_top), column
+ * max(0, ox * stride_w - pad_left); a window's first tap can only lie at or after that. */
+uint32_t es_window_lag_bytes(uint32_t in_w, uint32_t in_c, uint32_t out_h, uint32_t out_w,
+                             uint32_t out_c, uint32_t stride_h, uint32_t stride_w, uint32_t pad_top,
+                             uint32_t pad_left);
+/* 1 when out shares no byte with in, or starts at least lag_bytes below it. */
+int es_in_place_lag_ok(const es_tensor_t *in, const es_tensor_t *out, uint32_t lag_bytes);
+int es_in_place_strides_ok(const uint16_t *out_dims, const uint32_t *strides, const es_tensor_t *in,
+                           const es_tensor_t *out);
 
 /* CONV_2D and DEPTHWISE_CONV_2D share their params: the geometry against the tensors, the
  * windows, the offsets and the per-channel tables, a row summing at most `terms` products of

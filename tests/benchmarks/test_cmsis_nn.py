@@ -89,7 +89,7 @@ def mixed_model():
     xf = rng.normal(0, 1, (34, 12, 12, 3)).astype(np.float32)
     tflite = to_int8_tflite(model, xf[:32])
     graph = load_tflite(tflite, "cmsis")
-    plan = plan_graph(graph)
+    plan = plan_graph(graph, in_place=False)  # CMSIS-NN's kernels do not run over their input
     x_int8 = input_samples(graph, xf[32:])
     return plan, x_int8, reference(tflite, x_int8)
 
@@ -162,7 +162,7 @@ def test_layers_cmsis_nn_cannot_run_keep_our_kernels(mixed_model, tmp_path):
 
     cmsis = _cmsis()
     dense, x_int8, ref = mixed_model
-    plan = plan_graph(dense.graph, force_format="csr8")
+    plan = plan_graph(dense.graph, force_format="csr8", in_place=False)
     on = dict(zip((layer.opcode.name for layer in plan.layers), cmsis_nn.cmsis_layers(plan)))
     assert on["CONV_2D"] is False and on["FULLY_CONNECTED"] is False
     assert on["DEPTHWISE_CONV_2D"] and on["ADD"] and on["SOFTMAX"]

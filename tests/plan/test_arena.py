@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from toolchain.encode.format import OpCode
+from toolchain.errors import ToolchainError
 from toolchain.ir.graph import Graph, Tensor
-from toolchain.plan.arena import plan_arena
+from toolchain.plan.arena import ArenaPlan, plan_arena, validate_arena
 from toolchain.plan.lower import Layer
 
 
@@ -68,3 +69,58 @@ def test_chain_ping_pongs():
     plan = plan_arena(graph, layers)
     _check_no_overlap(plan)
     assert plan.arena_bytes == 784 + 304  # the largest pair alive at once, 8-aligned
+
+
+def _chain(sizes, ops):
+    """Layer i reads tensor i and writes tensor i + 1 with ops[i]."""
+    graph = Graph("g", [_tensor(i, n) for i, n in enumerate(sizes)], [], [0], [len(sizes) - 1])
+    return graph, [Layer(i, f"l{i}", op, [i], i + 1, {}) for i, op in enumerate(ops)]
+
+
+def test_element_wise_ops_write_over_their_dead_input():
+    """FC 100 -> 600, LOGISTIC and SOFTMAX (600 -> 600 each), FC 600 -> 12: the element-wise
+    ops run in place, so the arena is the first FC's 100 + 600 bytes (8-aligned), not the
+    element-wise pairs' 600 + 600."""
+    FC, LOG, SM = OpCode.FULLY_CONNECTED, OpCode.LOGISTIC, OpCode.SOFTMAX
+    graph, layers = _chain([100, 600, 600, 600, 12], [FC, LOG, SM, FC])
+    plan = plan_arena(graph, layers)
+    assert plan.in_place == {1: 0, 2: 0}
+    assert plan.offsets[1] == plan.offsets[2] == plan.offsets[3]
+    assert plan.arena_bytes == 704
+    off = plan_arena(graph, layers, in_place=False)
+    assert off.in_place == {} and off.arena_bytes == 1200
+    _check_no_overlap(off)
+
+
+def test_in_place_keeps_the_model_input_and_inputs_read_later():
+    FC, RELU = OpCode.FULLY_CONNECTED, OpCode.RELU
+    graph, layers = _chain([64, 64, 64], [RELU, FC])  # RELU reads the caller's input buffer
+    assert plan_arena(graph, layers).in_place == {}
+    # tensor 1 feeds RELU and, later, the ADD: RELU may not overwrite it
+    tensors = [_tensor(i, 64) for i in range(4)]
+    layers = [Layer(0, "fc", FC, [0], 1, {}), Layer(1, "relu", RELU, [1], 2, {}),
+              Layer(2, "add", OpCode.ADD, [2, 1], 3, {})]
+    plan = plan_arena(Graph("g", tensors, [], [0], [3]), layers)
+    assert plan.in_place == {2: 0}  # only the ADD, over its first input (RELU's output), dead after it
+    assert plan.offsets[3] == plan.offsets[2] != plan.offsets[1]
+
+
+def test_validation_refuses_overlaps_no_op_allows():
+    FC, LOG = OpCode.FULLY_CONNECTED, OpCode.LOGISTIC
+    graph, layers = _chain([100, 64, 64, 8], [FC, LOG, FC])
+    plan = plan_arena(graph, layers)
+    assert plan.in_place == {1: 0}
+
+    # LOGISTIC's output exactly over its input: allowed; 4 bytes off: refused
+    validate_arena(graph, layers, plan)
+    with pytest.raises(ToolchainError, match=r"layer 1 \(l1, LOGISTIC\).*'t2' over 't1'"):
+        validate_arena(graph, layers, ArenaPlan({**plan.offsets, 2: plan.offsets[1] + 4},
+                                                plan.sizes, plan.lifetimes, plan.arena_bytes))
+    # a FULLY_CONNECTED output over its own input: refused, naming the layer
+    with pytest.raises(ToolchainError, match=r"layer 2 \(l2, FULLY_CONNECTED\)"):
+        validate_arena(graph, layers, ArenaPlan({**plan.offsets, 3: plan.offsets[2]}, plan.sizes,
+                                                plan.lifetimes, plan.arena_bytes))
+    # a scratch buffer over a tensor alive at its layer
+    with pytest.raises(ToolchainError, match=r"layer 2 .*scratch buffer over 't2'"):
+        validate_arena(graph, layers, ArenaPlan(plan.offsets, plan.sizes, plan.lifetimes,
+                                                plan.arena_bytes, scratch={2: (plan.offsets[2], 8)}))

@@ -141,6 +141,8 @@ def test_activations_and_maximum_minimum(seed, host_vs_reference, to_int8):
                   OpCode.RELU6, OpCode.MAXIMUM, OpCode.MINIMUM)
     minimum = next(l for l in plan.layers if l.opcode == OpCode.MINIMUM)
     assert plan.graph.tensors[minimum.inputs[1]].is_constant  # the constant stays in the blob
+    # RELU reads the model input, which stays intact (the in-place layers: tests/plan/test_in_place.py)
+    assert OpCode.RELU not in {plan.layers[i].opcode for i in plan.arena.in_place}
 
 
 def _movement_model(rng, seed):

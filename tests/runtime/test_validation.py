@@ -105,6 +105,30 @@ def test_tensor_and_layer_errors(compiled):
 
 
 @pytest.mark.convert
+def test_an_output_over_its_input_is_refused_unless_the_op_runs_in_place(compiled):
+    """The arena check (issue 22): FULLY_CONNECTED reads its whole input for every output, so
+    its output may not share a byte with it; RESHAPE may lie exactly over its input, not
+    shifted by 4 bytes."""
+    plan = compiled[0]
+    h = fmt.HEADER.unpack(plan.blob.data)
+    t_off = fmt.TENSOR.offsets()
+
+    def moved(layer, to_offset):
+        t = plan.blob.tensor_index[layer.output]
+        return _poke(bytearray(plan.blob.data), h["tensors_offset"] + t * fmt.TENSOR.size +
+                     t_off["arena_offset"], "I", to_offset)
+
+    fc = next(l for l in plan.layers if l.opcode == fmt.OpCode.FULLY_CONNECTED)
+    reshape = next(l for l in plan.layers if l.opcode == fmt.OpCode.RESHAPE)
+    assert plan.arena.offsets[reshape.output] == plan.arena.offsets[reshape.inputs[0]]
+    x = plan.arena.offsets[fc.inputs[0]]
+    assert _status(compiled, moved(fc, x)) == "ES_ERR_TENSOR_BOUNDS"
+    assert _status(compiled, moved(fc, x + 4)) == "ES_ERR_TENSOR_BOUNDS"
+    assert _status(compiled, moved(reshape, plan.arena.offsets[reshape.inputs[0]] + 4)) == \
+        "ES_ERR_TENSOR_BOUNDS"
+
+
+@pytest.mark.convert
 def test_sparse_index_and_quant_errors(compiled):
     plan = compiled[0]
     _, _, rec = _first_layer(plan, "csr8")

@@ -304,42 +304,53 @@ class OpEntry:
     params: Struct
     c_entry: str
     own_format: bool = False  # reads its weights itself: no weight-format entry (ES_OPF_OWN_FORMAT)
+    # may run in place (ES_OPF_IN_PLACE): each output element depends only on the input[0]
+    # element at its index (and on input[1], or on its own row of input[0]), all read before
+    # it is written, so the output may lie exactly over input[0]; no other overlap is allowed
+    in_place: bool = False
+    # may run in place with a lag (ES_OPF_IN_PLACE_BELOW): a windowed op computed output pixel
+    # after output pixel; its output may start below input[0] and overlap it by up to
+    # plan.arena.window_lag_bytes less than it
+    in_place_below: bool = False
 
 
 # (op, variant) -> the runtime's kernel. DEPTHWISE_CONV_2D has one entry per ISA; the macro
 # picks the build's (runtime_c/src/es_registry.h ES_ISA_ENTRY).
 OP_ENTRIES: dict[tuple[OpCode, int], OpEntry] = {
-    (OpCode.ADD, VARIANT_DEFAULT): OpEntry(ADD_PARAMS, "es_op_add"),
-    (OpCode.ADD, VARIANT_ADD_BROADCAST): OpEntry(ADD_BROADCAST_PARAMS, "es_op_add_broadcast"),
-    (OpCode.SUB, VARIANT_DEFAULT): OpEntry(ADD_BROADCAST_PARAMS, "es_op_sub"),
-    (OpCode.AVERAGE_POOL_2D, VARIANT_DEFAULT): OpEntry(POOL_PARAMS, "es_op_average_pool_2d"),
-    (OpCode.MAX_POOL_2D, VARIANT_DEFAULT): OpEntry(POOL_PARAMS, "es_op_max_pool_2d"),
+    (OpCode.ADD, VARIANT_DEFAULT): OpEntry(ADD_PARAMS, "es_op_add", in_place=True),
+    (OpCode.ADD, VARIANT_ADD_BROADCAST): OpEntry(ADD_BROADCAST_PARAMS, "es_op_add_broadcast", in_place=True),
+    (OpCode.SUB, VARIANT_DEFAULT): OpEntry(ADD_BROADCAST_PARAMS, "es_op_sub", in_place=True),
+    (OpCode.AVERAGE_POOL_2D, VARIANT_DEFAULT): OpEntry(POOL_PARAMS, "es_op_average_pool_2d", in_place_below=True),
+    (OpCode.MAX_POOL_2D, VARIANT_DEFAULT): OpEntry(POOL_PARAMS, "es_op_max_pool_2d", in_place_below=True),
     (OpCode.CONCATENATION, VARIANT_DEFAULT): OpEntry(CONCAT_PARAMS, "es_op_concatenation"),
-    (OpCode.CONV_2D, VARIANT_DEFAULT): OpEntry(CONV_PARAMS, "es_op_conv_2d"),
+    (OpCode.CONV_2D, VARIANT_DEFAULT): OpEntry(CONV_PARAMS, "es_op_conv_2d", in_place_below=True),
     (OpCode.DEPTHWISE_CONV_2D, VARIANT_DEFAULT):
-        OpEntry(CONV_PARAMS, "ES_ISA_ENTRY(es_op_depthwise_conv_2d)", own_format=True),
+        OpEntry(CONV_PARAMS, "ES_ISA_ENTRY(es_op_depthwise_conv_2d)", own_format=True,
+                in_place_below=True),
+    # not in place: it copies one input channel at a time and writes that channel's outputs
+    # at every pixel, over inputs of channels it has not copied yet
     (OpCode.DEPTHWISE_CONV_2D, VARIANT_DW_SPARSE):
         OpEntry(CONV_PARAMS, "ES_ISA_ENTRY(es_op_depthwise_conv_2d_csr16)", own_format=True),
     (OpCode.FULLY_CONNECTED, VARIANT_DEFAULT): OpEntry(FC_PARAMS, "es_op_fully_connected"),
-    (OpCode.LOGISTIC, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_logistic"),
-    (OpCode.TANH, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_tanh"),
-    (OpCode.RELU, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_relu"),
-    (OpCode.RELU6, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_relu6"),
-    (OpCode.LEAKY_RELU, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_leaky_relu"),
-    (OpCode.HARD_SWISH, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_hard_swish"),
-    (OpCode.QUANTIZE, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_quantize"),
+    (OpCode.LOGISTIC, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_logistic", in_place=True),
+    (OpCode.TANH, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_tanh", in_place=True),
+    (OpCode.RELU, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_relu", in_place=True),
+    (OpCode.RELU6, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_relu6", in_place=True),
+    (OpCode.LEAKY_RELU, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_leaky_relu", in_place=True),
+    (OpCode.HARD_SWISH, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_hard_swish", in_place=True),
+    (OpCode.QUANTIZE, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_quantize", in_place=True),
     (OpCode.QUANTIZE, VARIANT_QUANTIZE_F32): OpEntry(AFFINE_PARAMS, "es_op_quantize_f32"),
     (OpCode.DEQUANTIZE, VARIANT_DEFAULT): OpEntry(AFFINE_PARAMS, "es_op_dequantize"),
-    (OpCode.MUL, VARIANT_DEFAULT): OpEntry(MUL_PARAMS, "es_op_mul"),
-    (OpCode.RESHAPE, VARIANT_DEFAULT): OpEntry(RESHAPE_PARAMS, "es_op_reshape"),
-    (OpCode.SOFTMAX, VARIANT_DEFAULT): OpEntry(SOFTMAX_PARAMS, "es_op_softmax"),
+    (OpCode.MUL, VARIANT_DEFAULT): OpEntry(MUL_PARAMS, "es_op_mul", in_place=True),
+    (OpCode.RESHAPE, VARIANT_DEFAULT): OpEntry(RESHAPE_PARAMS, "es_op_reshape", in_place=True),
+    (OpCode.SOFTMAX, VARIANT_DEFAULT): OpEntry(SOFTMAX_PARAMS, "es_op_softmax", in_place=True),
     (OpCode.PAD, VARIANT_DEFAULT): OpEntry(PAD_PARAMS, "es_op_pad"),
     (OpCode.TRANSPOSE, VARIANT_DEFAULT): OpEntry(TRANSPOSE_PARAMS, "es_op_transpose"),
     (OpCode.MEAN, VARIANT_DEFAULT): OpEntry(MEAN_PARAMS, "es_op_mean"),
     (OpCode.REDUCE_MAX, VARIANT_DEFAULT): OpEntry(REDUCE_PARAMS, "es_op_reduce_max"),
     (OpCode.STRIDED_SLICE, VARIANT_DEFAULT): OpEntry(SLICE_PARAMS, "es_op_strided_slice"),
-    (OpCode.MAXIMUM, VARIANT_DEFAULT): OpEntry(MINMAX_PARAMS, "es_op_maximum"),
-    (OpCode.MINIMUM, VARIANT_DEFAULT): OpEntry(MINMAX_PARAMS, "es_op_minimum"),
+    (OpCode.MAXIMUM, VARIANT_DEFAULT): OpEntry(MINMAX_PARAMS, "es_op_maximum", in_place=True),
+    (OpCode.MINIMUM, VARIANT_DEFAULT): OpEntry(MINMAX_PARAMS, "es_op_minimum", in_place=True),
     (OpCode.RESIZE_NEAREST_NEIGHBOR, VARIANT_DEFAULT):
         OpEntry(RESIZE_PARAMS, "es_op_resize_nearest_neighbor"),
     (OpCode.BATCH_MATMUL, VARIANT_DEFAULT): OpEntry(BATCH_MATMUL_PARAMS, "es_op_batch_matmul"),

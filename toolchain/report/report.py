@@ -232,6 +232,8 @@ class Report(Section):
     # run --on qemu (stack also flash)
     stack_bytes: int = ABSENT
     stack: dict = ABSENT
+    # peak RAM as the application sees it (ram_section): arena + measured stack + runtime state
+    ram: dict = ABSENT
     huffman: dict = ABSENT  # both decode modes of Huffman-coded layers
     # flash
     board_run: dict = ABSENT
@@ -327,6 +329,37 @@ def blob_layout(graph, layers, blob) -> dict:
             "constants_bytes": constants}
 
 
+def ram_section(arena_bytes: int, stack_init_bytes: int, stack_invoke_bytes: int,
+                state: dict) -> dict:
+    """report.json "ram": the RAM one model needs at its peak, in bytes.
+
+    arena_bytes: the planned arena. stack_bytes: the deeper of es_model_init and one
+    es_model_invoke, measured in QEMU by stack painting below the caller's frame (so the
+    application's own frames come on top; an interrupt taken during the call is included).
+    runtime_state_bytes: static RAM of the runtime outside the arena (the es_model_t the
+    application allocates, plus .data / .bss of the runtime's objects; targets.mapfile.
+    runtime_state). peak_ram_bytes: the three added, as all three are live during an invoke."""
+    stack = max(int(stack_init_bytes), int(stack_invoke_bytes))
+    runtime = int(state["runtime_state_bytes"])
+    return {"arena_bytes": int(arena_bytes), "stack_bytes": stack,
+            "runtime_state_bytes": runtime, "peak_ram_bytes": int(arena_bytes) + stack + runtime,
+            "stack_init_bytes": int(stack_init_bytes), "stack_invoke_bytes": int(stack_invoke_bytes),
+            "runtime_state": {k: int(v) for k, v in state.items() if k != "runtime_state_bytes"},
+            "stack_measured_by": "stack painting in QEMU, below the caller's frame"}
+
+
+def ram_line(report: dict) -> str:
+    """One line for the compile and run output: peak RAM and its parts, or the arena alone
+    with where the rest comes from before a QEMU run."""
+    ram = report.get("ram")
+    if not ram:
+        return (f"RAM: arena {report['arena_bytes']:,} bytes; stack and runtime state are "
+                "measured by 'edgesparse run DIR --on qemu' (report.json \"ram\")")
+    return (f"peak RAM {ram['peak_ram_bytes']:,} bytes = arena {ram['arena_bytes']:,} + stack "
+            f"{ram['stack_bytes']:,} (measured by stack painting in QEMU) + runtime state "
+            f"{ram['runtime_state_bytes']:,}")
+
+
 def _pct(v) -> str:
     return "-" if v is None else f"{100 * v:.1f}%"
 
@@ -336,10 +369,12 @@ def _num(v) -> str:
 
 
 def summary_table(reports: list[dict]) -> str:
-    """A fixed-width table of the figures a user compares across models."""
+    """A fixed-width table of the figures a user compares across models; the stack and peak RAM
+    columns when a QEMU run measured them (report.json "ram")."""
+    with_ram = any(r.get("ram") for r in reports)
     rows = [("model", "data", "float", "pruned", "int8 ref", "int8 host", "int8 qemu",
              "mism host/qemu", "nonzero/params", "blob bytes", "dense int8", "float32", "arena",
-             "instr/inference")]
+             *(("stack", "peak RAM") if with_ram else ()), "instr/inference")]
     for r in reports:
         a, w, m = r["accuracy"], r["weights"], r["mismatches"]
         rows.append((r["model"], data_label(r), _pct(a["float"]), _pct(a["pruned_float"]),
@@ -347,6 +382,8 @@ def summary_table(reports: list[dict]) -> str:
                      f"{_num(m['host_vs_reference'])}/{_num(m['qemu_vs_reference'])}",
                      f"{_num(w['nonzero'])}/{_num(w['params'])}", _num(w["bytes"]),
                      _num(w["bytes_dense_int8"]), _num(w["bytes_float32"]), _num(r["arena_bytes"]),
+                     *((_num((r.get("ram") or {}).get("stack_bytes")),
+                        _num((r.get("ram") or {}).get("peak_ram_bytes"))) if with_ram else ()),
                      _num(r["instructions_per_inference"])))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.rjust(wd) if i else c.ljust(wd) for i, (c, wd) in enumerate(zip(row, widths)))
@@ -355,6 +392,9 @@ def summary_table(reports: list[dict]) -> str:
     out = "\n".join(lines)
     out += ("\n(accuracy on the test split; QEMU on the embedded batch; instructions are QEMU "
             "-icount guest instructions, not cycles)")
+    if with_ram:
+        out += ("\n(stack: measured by stack painting in QEMU; peak RAM = arena + stack + runtime "
+                "state, in bytes)")
     if any(r.get("data") == GENERATED for r in reports):
         out += ("\n(generated inputs: seeded int8 values spanning the input's range, verified "
                 "bit for bit against TFLM; no labels, so no accuracy)")

@@ -54,20 +54,17 @@ def _component(section: str, obj: str) -> tuple[str, str]:
     return "main, startup", "code"
 
 
-def flash_components(map_path: Path, flash_bytes: int | None = None) -> list[dict]:
-    """[{"name", "kind" ("code" or "data"), "bytes"}] of the image in `map_path`, in
-    COMPONENTS order, components of 0 bytes left out. flash_bytes (text + rodata + data of the
-    ELF): what the map does not attribute goes to "other" so the parts add up to it."""
+def _input_sections(map_path: Path):
+    """(output section, input section, bytes, object) of every input section the map places."""
     text = Path(map_path).read_text(errors="replace")
     start = text.find("Linker script and memory map")
     lines = text[start:].splitlines() if start >= 0 else []
-    totals: dict[str, int] = {}
     output, pending = None, None
     for line in lines:
         m = _OUTPUT.match(line)
         if m and not line.startswith(" "):
             name = m.group(1)
-            output = None if name.startswith(_RAM_ONLY + _NOT_LOADED) else name
+            output = None if name.startswith(_NOT_LOADED) else name
             pending = None
             continue
         if output is None:
@@ -87,11 +84,49 @@ def flash_components(map_path: Path, flash_bytes: int | None = None) -> list[dic
             section, size, obj = pending, int(m.group(2), 16), m.group(3)
             pending = None
         if size:
-            component, _ = _component(section, obj.strip())
-            totals[component] = totals.get(component, 0) + size
+            yield output, section, size, obj.strip()
+
+
+def flash_components(map_path: Path, flash_bytes: int | None = None) -> list[dict]:
+    """[{"name", "kind" ("code" or "data"), "bytes"}] of the image in `map_path`, in
+    COMPONENTS order, components of 0 bytes left out. flash_bytes (text + rodata + data of the
+    ELF): what the map does not attribute goes to "other" so the parts add up to it."""
+    totals: dict[str, int] = {}
+    for output, section, size, obj in _input_sections(map_path):
+        if output.startswith(_RAM_ONLY):
+            continue
+        component, _ = _component(section, obj)
+        totals[component] = totals.get(component, 0) + size
     if flash_bytes is not None:
         rest = flash_bytes - sum(totals.values())
         if rest > 0:
             totals["other"] = totals.get("other", 0) + rest
     return [{"name": name, "kind": kind, "bytes": totals[name]}
             for name, kind in COMPONENTS if totals.get(name)]
+
+
+# the firmware harness's (main.c's) static object that holds the runtime's state: es_model_t
+_MODEL_STATE_SECTIONS = (".bss.model", ".data.model")
+
+
+def runtime_state(map_path: Path) -> dict:
+    """The static RAM the runtime holds besides its arena, from the map of a firmware built from
+    templates/firmware_main.c.j2: {"model_struct_bytes": the es_model_t main.c allocates,
+    "runtime_static_bytes": .data + .bss of the runtime's own objects (interpreter, ops,
+    kernels, weight formats) and the generated model.c, "port_static_bytes": .data + .bss of the
+    port (timer and output state, which an application brings its own of),
+    "runtime_state_bytes": the first two added}. Initialised data counts once (its RAM copy)."""
+    model = runtime = port = 0
+    for output, section, size, obj in _input_sections(map_path):
+        if not output.startswith((".data", ".bss")):
+            continue
+        name = obj.replace("\\", "/").rsplit("/", 1)[-1]
+        part = _RUNTIME_PART.findall(name)
+        if name.endswith("main.o") and section in _MODEL_STATE_SECTIONS:
+            model += size
+        elif part and part[-1] == "port":
+            port += size
+        elif part or (name.endswith("model.o") and not name.endswith("main.o")):
+            runtime += size
+    return {"model_struct_bytes": model, "runtime_static_bytes": runtime,
+            "port_static_bytes": port, "runtime_state_bytes": model + runtime}

@@ -5,6 +5,7 @@ Protocol (one line each, printed over semihosting by templates/firmware_main.c.j
     ES_OUT <sample> <output bytes as lowercase hex>
     ES_INSTR <sample> <instructions>
     ES_LAYER <layer> <instructions>        (sample 0 only)
+    ES_STACK init=<bytes> invoke=<bytes>   (stack painting; programs without it leave it out)
     ES_END
 Instruction counts are deterministic under -icount shift=0; they are not cycles. A real board
 prints ES_CYCLES (processor cycles) where QEMU prints ES_INSTR, and an ES_BOARD line first
@@ -31,6 +32,8 @@ _BEGIN = re.compile(r"^ES_BEGIN (\S+) samples=(\d+)$")
 _OUT = re.compile(r"^ES_OUT (\d+) ((?:[0-9a-f]{2})*)$")
 _TIMING = {tag: re.compile(rf"^{tag} (\d+) (\d+)$") for tag in ("ES_INSTR", "ES_CYCLES")}
 _LAYER = re.compile(r"^ES_LAYER (\d+) (\d+)$")
+_STACK = re.compile(r"^ES_STACK init=(\d+) invoke=(\d+)$")
+STACK_OVERFLOW = 0xFFFFFFFF  # startup.c's ES_STACK_OVERFLOW: the stack reached the end of .bss
 
 
 @dataclass
@@ -40,6 +43,10 @@ class QemuRun:
     layer_instructions: list[int]  # per layer, sample 0
     stdout: str
     model_name: str = ""
+    # measured by stack painting (ES_STACK): bytes es_model_init and one es_model_invoke used
+    # below main's frame; None when the firmware does not print them
+    stack_init_bytes: int | None = None
+    stack_invoke_bytes: int | None = None
 
 
 def qemu_command(elf: Path, board: Board) -> list[str]:
@@ -81,6 +88,7 @@ def parse_output(stdout: str, source: str = "firmware", context: str | None = No
     outputs: dict[int, bytes] = {}
     instructions: dict[int, int] = {}
     layers: dict[int, int] = {}
+    stack: tuple[int, int] | None = None
     ended = False
     for line in stdout.splitlines():
         line = line.strip()
@@ -92,6 +100,8 @@ def parse_output(stdout: str, source: str = "firmware", context: str | None = No
             instructions[int(m.group(1))] = int(m.group(2))
         elif m := _LAYER.match(line):
             layers[int(m.group(1))] = int(m.group(2))
+        elif m := _STACK.match(line):
+            stack = int(m.group(1)), int(m.group(2))
         elif line == "ES_END":
             ended = True
     if count is None:
@@ -106,9 +116,16 @@ def parse_output(stdout: str, source: str = "firmware", context: str | None = No
     lengths = {len(v) for v in outputs.values()}
     if len(lengths) > 1:
         raise RunError(f"{source}: ES_OUT lines differ in length: {sorted(lengths)}\n{context}")
+    if stack is not None and STACK_OVERFLOW in stack:
+        which = "es_model_init" if stack[0] == STACK_OVERFLOW else "es_model_invoke"
+        raise RunError(f"{source}: the stack {which} used reached the end of .bss (stack "
+                       "painting found its lowest word overwritten): the stack overflowed into "
+                       f"static data; give the board more RAM or the model a smaller arena\n{context}")
     width = lengths.pop() if lengths else 0
     data = np.frombuffer(b"".join(outputs[i] for i in range(count)), dtype=np.int8)
     return QemuRun(outputs=data.reshape(count, width).copy(),
                    instructions=[instructions[i] for i in range(count)],
                    layer_instructions=[layers[i] for i in range(len(layers))],
-                   stdout=stdout, model_name=name or "")
+                   stdout=stdout, model_name=name or "",
+                   stack_init_bytes=None if stack is None else stack[0],
+                   stack_invoke_bytes=None if stack is None else stack[1])

@@ -52,7 +52,8 @@ static es_status_t es_add_broadcast_check(const es_check_t *c, const es_layer_t 
     (void)c;
     (void)l;
     if (es_dims_count(p->out_dims) != out->bytes || !es_broadcast_ok(p->out_dims, p->in1_strides, in) ||
-        !es_broadcast_ok(p->out_dims, p->in2_strides, in2)) {
+        !es_broadcast_ok(p->out_dims, p->in2_strides, in2) ||
+        !es_in_place_strides_ok(p->out_dims, p->in1_strides, in, out)) {
         return ES_ERR_SHAPE;
     }
     if (p->left_shift < 0 || p->left_shift > 20 || p->input1_multiplier < 0 || p->input1_shift > 0 ||
@@ -79,9 +80,9 @@ static void es_sub_eval(const es_model_t *m, const es_layer_t *l, const void *pa
 }
 
 const es_op_entry_t es_op_add_broadcast = {
-    ES_OP_ADD, ES_VARIANT_ADD_BROADCAST, ES_OPF_INPUT2 | ES_OPF_CONST2, sizeof(es_add_broadcast_params_t), es_add_broadcast_check, es_add_broadcast_eval, 0, 0,
+    ES_OP_ADD, ES_VARIANT_ADD_BROADCAST, ES_OPF_INPUT2 | ES_OPF_IN_PLACE | ES_OPF_CONST2, sizeof(es_add_broadcast_params_t), es_add_broadcast_check, es_add_broadcast_eval, 0, 0,
 };
 
 const es_op_entry_t es_op_sub = {
-    ES_OP_SUB, ES_VARIANT_DEFAULT, ES_OPF_INPUT2 | ES_OPF_CONST2, sizeof(es_add_broadcast_params_t), es_add_broadcast_check, es_sub_eval, 0, 0,
+    ES_OP_SUB, ES_VARIANT_DEFAULT, ES_OPF_INPUT2 | ES_OPF_IN_PLACE | ES_OPF_CONST2, sizeof(es_add_broadcast_params_t), es_add_broadcast_check, es_sub_eval, 0, 0,
 };

@@ -63,5 +63,5 @@ static void es_add_eval(const es_model_t *m, const es_layer_t *l, const void *pa
 }
 
 const es_op_entry_t es_op_add = {
-    ES_OP_ADD, ES_VARIANT_DEFAULT, ES_OPF_INPUT2, sizeof(es_add_params_t), es_add_check, es_add_eval, 0, 0,
+    ES_OP_ADD, ES_VARIANT_DEFAULT, ES_OPF_INPUT2 | ES_OPF_IN_PLACE, sizeof(es_add_params_t), es_add_check, es_add_eval, 0, 0,
 };

@@ -260,6 +260,13 @@ static es_status_t es_conv_check(const es_check_t *c, const es_layer_t *l, const
     if (st != ES_OK) {
         return st;
     }
+    /* in place: every path reads an output pixel's window (into the im2col buffer, or straight
+     * from the input for a direct 1x1) no later than it writes that pixel, pixels in order */
+    if (!es_in_place_lag_ok(in, out, es_window_lag_bytes(p->in_w, p->in_c, p->out_h, p->out_w, p->out_c,
+                                                         p->stride_h, p->stride_w, p->pad_top,
+                                                         p->pad_left))) {
+        return ES_ERR_TENSOR_BOUNDS;
+    }
     return es_check_scratch(c, p->scratch_offset, p->scratch_bytes,
                             (uint64_t)es_conv2d_im2col_bytes(p, f) + (f->scratch_bytes ? f->scratch_bytes(cols) : 0u),
                             in, out);
@@ -272,7 +279,7 @@ static void es_conv_eval(const es_model_t *m, const es_layer_t *l, const void *p
 }
 
 const es_op_entry_t es_op_conv_2d = {
-    ES_OP_CONV_2D, ES_VARIANT_DEFAULT, ES_OPF_WEIGHTS, sizeof(es_conv_params_t), es_conv_check,
+    ES_OP_CONV_2D, ES_VARIANT_DEFAULT, ES_OPF_WEIGHTS | ES_OPF_IN_PLACE_BELOW, sizeof(es_conv_params_t), es_conv_check,
     es_conv_eval, ES_FIELD_AT(es_conv_params_t, weights_offset),
     ES_FIELD_AT(es_conv_params_t, scratch_offset),
 };

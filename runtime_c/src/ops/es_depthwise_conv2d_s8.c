@@ -49,6 +49,11 @@ es_status_t es_depthwise_conv2d_check(const es_check_t *c, const es_layer_t *l, 
     if ((uint64_t)taps * p->out_c != p->weights_bytes) {
         return ES_ERR_SHAPE;
     }
+    if (!es_in_place_lag_ok(in, out, es_window_lag_bytes(p->in_w, p->in_c, p->out_h, p->out_w, p->out_c,
+                                                         p->stride_h, p->stride_w, p->pad_top,
+                                                         p->pad_left))) {
+        return ES_ERR_TENSOR_BOUNDS;
+    }
     return es_table_ok(c, p->weights_offset, p->weights_bytes, 1, 1) ? ES_OK : ES_ERR_TABLE_BOUNDS;
 }
 
@@ -59,6 +64,6 @@ static void es_depthwise_conv2d_eval(const es_model_t *m, const es_layer_t *l, c
 }
 
 const es_op_entry_t es_op_depthwise_conv_2d = {
-    ES_OP_DEPTHWISE_CONV_2D, ES_VARIANT_DEFAULT, ES_OPF_WEIGHTS | ES_OPF_OWN_FORMAT, sizeof(es_conv_params_t),
+    ES_OP_DEPTHWISE_CONV_2D, ES_VARIANT_DEFAULT, ES_OPF_WEIGHTS | ES_OPF_OWN_FORMAT | ES_OPF_IN_PLACE_BELOW, sizeof(es_conv_params_t),
     es_depthwise_conv2d_check, es_depthwise_conv2d_eval, ES_FIELD_AT(es_conv_params_t, weights_offset), 0,
 };

@@ -27,29 +27,29 @@ static void es_lut_eval(const es_model_t *m, const es_layer_t *l, const void *pa
 }
 
 const es_op_entry_t es_op_logistic = {
-    ES_OP_LOGISTIC, ES_VARIANT_DEFAULT, 0u, sizeof(es_lut_params_t), es_lut_check, es_lut_eval, 0, 0,
+    ES_OP_LOGISTIC, ES_VARIANT_DEFAULT, ES_OPF_IN_PLACE, sizeof(es_lut_params_t), es_lut_check, es_lut_eval, 0, 0,
 };
 
 const es_op_entry_t es_op_tanh = {
-    ES_OP_TANH, ES_VARIANT_DEFAULT, 0u, sizeof(es_lut_params_t), es_lut_check, es_lut_eval, 0, 0,
+    ES_OP_TANH, ES_VARIANT_DEFAULT, ES_OPF_IN_PLACE, sizeof(es_lut_params_t), es_lut_check, es_lut_eval, 0, 0,
 };
 
 const es_op_entry_t es_op_relu = {
-    ES_OP_RELU, ES_VARIANT_DEFAULT, 0u, sizeof(es_lut_params_t), es_lut_check, es_lut_eval, 0, 0,
+    ES_OP_RELU, ES_VARIANT_DEFAULT, ES_OPF_IN_PLACE, sizeof(es_lut_params_t), es_lut_check, es_lut_eval, 0, 0,
 };
 
 const es_op_entry_t es_op_relu6 = {
-    ES_OP_RELU6, ES_VARIANT_DEFAULT, 0u, sizeof(es_lut_params_t), es_lut_check, es_lut_eval, 0, 0,
+    ES_OP_RELU6, ES_VARIANT_DEFAULT, ES_OPF_IN_PLACE, sizeof(es_lut_params_t), es_lut_check, es_lut_eval, 0, 0,
 };
 
 const es_op_entry_t es_op_leaky_relu = {
-    ES_OP_LEAKY_RELU, ES_VARIANT_DEFAULT, 0u, sizeof(es_lut_params_t), es_lut_check, es_lut_eval, 0, 0,
+    ES_OP_LEAKY_RELU, ES_VARIANT_DEFAULT, ES_OPF_IN_PLACE, sizeof(es_lut_params_t), es_lut_check, es_lut_eval, 0, 0,
 };
 
 const es_op_entry_t es_op_hard_swish = {
-    ES_OP_HARD_SWISH, ES_VARIANT_DEFAULT, 0u, sizeof(es_lut_params_t), es_lut_check, es_lut_eval, 0, 0,
+    ES_OP_HARD_SWISH, ES_VARIANT_DEFAULT, ES_OPF_IN_PLACE, sizeof(es_lut_params_t), es_lut_check, es_lut_eval, 0, 0,
 };
 
 const es_op_entry_t es_op_quantize = {
-    ES_OP_QUANTIZE, ES_VARIANT_DEFAULT, 0u, sizeof(es_lut_params_t), es_lut_check, es_lut_eval, 0, 0,
+    ES_OP_QUANTIZE, ES_VARIANT_DEFAULT, ES_OPF_IN_PLACE, sizeof(es_lut_params_t), es_lut_check, es_lut_eval, 0, 0,
 };

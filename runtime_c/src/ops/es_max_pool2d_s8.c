@@ -35,5 +35,5 @@ static void es_max_pool2d_eval(const es_model_t *m, const es_layer_t *l, const v
 }
 
 const es_op_entry_t es_op_max_pool_2d = {
-    ES_OP_MAX_POOL_2D, ES_VARIANT_DEFAULT, 0u, sizeof(es_pool_params_t), es_check_pool, es_max_pool2d_eval, 0, 0,
+    ES_OP_MAX_POOL_2D, ES_VARIANT_DEFAULT, ES_OPF_IN_PLACE_BELOW, sizeof(es_pool_params_t), es_check_pool, es_max_pool2d_eval, 0, 0,
 };

@@ -31,7 +31,8 @@ static es_status_t es_minmax_check(const es_check_t *c, const es_layer_t *l, con
     (void)c;
     (void)l;
     if (es_dims_count(p->out_dims) != out->bytes || !es_broadcast_ok(p->out_dims, p->in1_strides, in) ||
-        !es_broadcast_ok(p->out_dims, p->in2_strides, in2)) {
+        !es_broadcast_ok(p->out_dims, p->in2_strides, in2) ||
+        !es_in_place_strides_ok(p->out_dims, p->in1_strides, in, out)) {
         return ES_ERR_SHAPE;
     }
     return (in->zero_point == out->zero_point && in2->zero_point == out->zero_point) ? ES_OK : ES_ERR_QUANT;
@@ -50,9 +51,9 @@ static void es_minimum_eval(const es_model_t *m, const es_layer_t *l, const void
 }
 
 const es_op_entry_t es_op_maximum = {
-    ES_OP_MAXIMUM, ES_VARIANT_DEFAULT, ES_OPF_INPUT2 | ES_OPF_CONST2, sizeof(es_minmax_params_t), es_minmax_check, es_maximum_eval, 0, 0,
+    ES_OP_MAXIMUM, ES_VARIANT_DEFAULT, ES_OPF_INPUT2 | ES_OPF_IN_PLACE | ES_OPF_CONST2, sizeof(es_minmax_params_t), es_minmax_check, es_maximum_eval, 0, 0,
 };
 
 const es_op_entry_t es_op_minimum = {
-    ES_OP_MINIMUM, ES_VARIANT_DEFAULT, ES_OPF_INPUT2 | ES_OPF_CONST2, sizeof(es_minmax_params_t), es_minmax_check, es_minimum_eval, 0, 0,
+    ES_OP_MINIMUM, ES_VARIANT_DEFAULT, ES_OPF_INPUT2 | ES_OPF_IN_PLACE | ES_OPF_CONST2, sizeof(es_minmax_params_t), es_minmax_check, es_minimum_eval, 0, 0,
 };

@@ -32,7 +32,8 @@ static es_status_t es_mul_check(const es_check_t *c, const es_layer_t *l, const 
     (void)c;
     (void)l;
     if (es_dims_count(p->out_dims) != out->bytes || !es_broadcast_ok(p->out_dims, p->in1_strides, in) ||
-        !es_broadcast_ok(p->out_dims, p->in2_strides, in2)) {
+        !es_broadcast_ok(p->out_dims, p->in2_strides, in2) ||
+        !es_in_place_strides_ok(p->out_dims, p->in1_strides, in, out)) {
         return ES_ERR_SHAPE;
     }
     if (!es_input_offset_ok(p->input1_offset) || !es_input_offset_ok(p->input2_offset) ||
@@ -50,5 +51,5 @@ static void es_mul_eval(const es_model_t *m, const es_layer_t *l, const void *pa
 }
 
 const es_op_entry_t es_op_mul = {
-    ES_OP_MUL, ES_VARIANT_DEFAULT, ES_OPF_INPUT2 | ES_OPF_CONST2, sizeof(es_mul_params_t), es_mul_check, es_mul_eval, 0, 0,
+    ES_OP_MUL, ES_VARIANT_DEFAULT, ES_OPF_INPUT2 | ES_OPF_IN_PLACE | ES_OPF_CONST2, sizeof(es_mul_params_t), es_mul_check, es_mul_eval, 0, 0,
 };

@@ -25,5 +25,5 @@ static void es_reshape_eval(const es_model_t *m, const es_layer_t *l, const void
 }
 
 const es_op_entry_t es_op_reshape = {
-    ES_OP_RESHAPE, ES_VARIANT_DEFAULT, 0u, sizeof(es_reshape_params_t), es_reshape_check, es_reshape_eval, 0, 0,
+    ES_OP_RESHAPE, ES_VARIANT_DEFAULT, ES_OPF_IN_PLACE, sizeof(es_reshape_params_t), es_reshape_check, es_reshape_eval, 0, 0,
 };

@@ -149,5 +149,5 @@ static void es_softmax_eval(const es_model_t *m, const es_layer_t *l, const void
 }
 
 const es_op_entry_t es_op_softmax = {
-    ES_OP_SOFTMAX, ES_VARIANT_DEFAULT, 0u, sizeof(es_softmax_params_t), es_softmax_check, es_softmax_eval, 0, 0,
+    ES_OP_SOFTMAX, ES_VARIANT_DEFAULT, ES_OPF_IN_PLACE, sizeof(es_softmax_params_t), es_softmax_check, es_softmax_eval, 0, 0,
 };

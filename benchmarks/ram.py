@@ -1,0 +1,156 @@
+"""Peak RAM of whole models (issue 22, `make ram`): each model of `make bench-models` (the field
+models and the zoo's MLPerf Tiny architectures, benchmarks/bench_models.py), planned with every
+layer dense, built twice for mps2-an386: the arena planned without in-place layers, and as
+`edgesparse compile` plans it (layers writing over their dead input, toolchain/plan/arena.py).
+Each build runs in QEMU on generated inputs, every output byte compared with TFLM's reference;
+its stack is measured by stack painting (templates/startup_cortex_m.c.j2) and its runtime state
+read from the linker map (targets/mapfile.runtime_state).
+
+Writes benchmarks/ram.json and docs/RAM.md (render_doc, as `make docs` does).
+
+    .venv/bin/python benchmarks/ram.py [--field-models DIR] [--models M,...] [--results F] [--doc F]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import toolchain  # noqa: E402,F401  (environment before TensorFlow, quiet imports)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS = REPO_ROOT / "benchmarks" / "ram.json"
+DOC = REPO_ROOT / "docs" / "RAM.md"
+BOARD = "mps2-an386"
+SAMPLES = 2
+SEED = 0
+
+
+def measure(tflite: bytes, name: str, work: Path, in_place: bool) -> dict:
+    """One build of the model, dense, with or without in-place layers: its RAM and instructions."""
+    import numpy as np
+
+    from toolchain.codegen.model import write_model_sources
+    from toolchain.encode import weight_formats as wf
+    from toolchain.encode.blob import build_blob
+    from toolchain.pipeline import Plan, generated_inputs, plan_model, reference
+    from toolchain.plan.arena import plan_arena
+    from toolchain.report.report import ram_section
+    from toolchain.targets.boards import load_board
+    from toolchain.targets.build import build_firmware
+    from toolchain.targets.mapfile import runtime_state
+    from toolchain.targets.qemu import run_qemu
+
+    base = plan_model(tflite, name, force_format=wf.DENSE.name)
+    arena = plan_arena(base.graph, base.layers, base.choices, in_place=in_place)
+    plan = Plan(base.graph, base.layers, base.choices, arena,
+                build_blob(base.graph, base.layers, base.choices, arena))
+    x = generated_inputs(plan.graph, SEED, SAMPLES)
+    ref = reference(tflite, x)
+    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, work / "src")
+    board = load_board(BOARD)
+    fw = build_firmware(work / "src", work / "fw", board, x.reshape(len(x), -1), name)
+    run = run_qemu(fw.elf, board, timeout_s=600)
+    ram = ram_section(arena.arena_bytes, run.stack_init_bytes, run.stack_invoke_bytes,
+                      runtime_state(fw.build_dir / "firmware.map"))
+    return {"ram": ram, "instructions": int(run.instructions[0]),
+            "mismatches": int(np.count_nonzero(run.outputs.reshape(ref.shape) != ref)),
+            "in_place_layers": [{"layer": i, "op": plan.layers[i].opcode.name, "lag_bytes": lag}
+                                for i, lag in sorted(arena.in_place.items())]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmarks import bench_models as bm
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--field-models", type=Path, default=None)
+    p.add_argument("--models", default=None, help="comma-separated keys (default: all)")
+    p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument("--doc", type=Path, default=DOC)
+    p.add_argument("--work", type=Path, default=bm.WORK.parent / "ram")
+    args = p.parse_args(argv)
+    folder = args.field_models or (Path(d) if (d := __import__("os").environ.get("FIELD_MODELS_DIR"))
+                                   else bm.DEFAULT_FIELD_DIR)
+    refs = json.loads((REPO_ROOT / "benchmarks" / "reference_figures.json").read_text())
+    tflm = refs.get("tflm_cmsis_nn_models", {}).get("models", {})
+    keys = args.models.split(",") if args.models else [m.key for m in bm.MODELS]
+    rows, failed = [], False
+    for key in keys:
+        model = bm.BY_KEY[key]
+        path, why = bm.model_path(model, folder, bm.WORK)
+        if path is None:
+            print(f"{key}: skipped ({why})")
+            continue
+        tflite = path.read_bytes()
+        row = {"model": key, "label": model.label, "source": model.source,
+               "tflm_arena_bytes": (tflm.get(model.tflm) or {}).get("arena_bytes"),
+               "tflm_same_weights": model.same_weights}
+        for mode, in_place in (("without_in_place", False), ("in_place", True)):
+            row[mode] = measure(tflite, key, args.work / key / mode, in_place)
+            failed |= row[mode]["mismatches"] != 0
+        print(f"{key}: arena {row['without_in_place']['ram']['arena_bytes']:,} -> "
+              f"{row['in_place']['ram']['arena_bytes']:,} bytes, peak RAM "
+              f"{row['in_place']['ram']['peak_ram_bytes']:,}", flush=True)
+        rows.append(row)
+    from toolchain.encode import weight_formats as wf
+
+    data = {"generated_by": "benchmarks/ram.py", "board": BOARD, "samples": SAMPLES, "seed": SEED,
+            "format": wf.DENSE.name, "rows": rows}
+    args.results.write_text(json.dumps(data, indent=1) + "\n")
+    args.doc.write_text(render_doc(data))
+    print(f"wrote {args.results} and {args.doc}")
+    return 1 if failed else 0
+
+
+def _n(v) -> str:
+    return "-" if v is None else f"{v:,}"
+
+
+def render_doc(data: dict) -> str:
+    """docs/RAM.md from benchmarks/ram.json."""
+    out = ["# Peak RAM", "",
+           "<!-- generated by benchmarks/ram.py from benchmarks/ram.json (make docs renders it "
+           "again); do not edit -->", "",
+           f"Every model of `make bench-models`, all layers dense, on {data['board']} in QEMU "
+           f"({data['samples']} generated inputs, every output byte equal to TFLM's reference "
+           "kernels). Peak RAM = arena + stack + runtime state, in bytes, as an application "
+           "sees it: the **stack** is measured, not estimated, by painting the free stack "
+           "before `es_model_init` and the first `es_model_invoke` and finding the deepest "
+           "word each call overwrote (counted from the caller's frame down); the **runtime "
+           "state** is the `es_model_t` plus the runtime's static data, from the linker map.",
+           "",
+           "**In place**: a layer writes its output over its own input once that input is "
+           "dead: element-wise ops exactly over it, convolutions, depthwise convolutions and "
+           "pools starting a lag below it (the bytes their output runs ahead of the earliest input window "
+           "still to be read). The planner keeps an in-place layer only when the arena does not "
+           "grow with it. The kernels are the same either way; instructions are QEMU "
+           "`-icount` instructions of one inference, not cycles.", "",
+           "| model | arena without in place | arena | TFLM's arena | arena / TFLM's | stack | "
+           "runtime state | peak RAM | instructions without in place | instructions | "
+           "in-place layers |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in data["rows"]:
+        a, b = r["without_in_place"], r["in_place"]
+        t = r.get("tflm_arena_bytes")
+        ratio = f"{b['ram']['arena_bytes'] / t:.2f}" if t else "-"
+        ops: dict[str, int] = {}
+        for entry in b["in_place_layers"]:
+            ops[entry["op"]] = ops.get(entry["op"], 0) + 1
+        layers = ", ".join(f"{op} x{n}" for op, n in ops.items()) or "-"
+        out.append(f"| {r['label']} | {_n(a['ram']['arena_bytes'])} | {_n(b['ram']['arena_bytes'])} "
+                   f"| {_n(t)}{'' if r.get('tflm_same_weights', True) else ' (same architecture)'} "
+                   f"| {ratio} | {_n(b['ram']['stack_bytes'])} | "
+                   f"{_n(b['ram']['runtime_state_bytes'])} | {_n(b['ram']['peak_ram_bytes'])} | "
+                   f"{_n(a['instructions'])} | {_n(b['instructions'])} | {layers} |")
+    out += ["", "TFLM's arena: `arena_used_bytes` of TFLM with CMSIS-NN kernels on the same "
+            "emulated board (benchmarks/reference_figures.json); for the zoo models it is the "
+            "published model of the same architecture.", ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
