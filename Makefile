@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: bootstrap demo test test-all bench bench-models ram pruned-models compression finetune zoo pruning field code-size docs fuzz clean
+.PHONY: bootstrap demo test test-all bench bench-models ram pruned-models compression finetune compress-max zoo pruning field code-size docs fuzz clean
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -53,6 +53,9 @@ compression: bootstrap
 
 finetune: bootstrap
 	$(PY) benchmarks/finetune.py
+
+compress-max: bootstrap
+	$(PY) benchmarks/compress_max.py --qemu
 
 # every zoo model dense and pruned, host and QEMU; writes out/zoo, docs/ZOO.md (--docs) and
 # benchmarks/zoo.json (the committed figures `make docs` renders)

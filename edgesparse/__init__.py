@@ -25,7 +25,8 @@ __version__ = toolchain.__version__
 
 DEFAULT_BOARD = "mps2-an386"
 _COMPILE_OPTIONS = ("sparsity", "seed", "name", "optimize", "flash_budget", "layout", "prune",
-                    "share", "huffman", "train_epochs", "prune_epochs", "code_opt", "ram_budget")
+                    "share", "huffman", "train_epochs", "prune_epochs", "code_opt", "ram_budget",
+                    "accuracy_budget")
 
 
 @dataclass
@@ -69,7 +70,10 @@ def compile(model, out, *, data=None, board: str = DEFAULT_BOARD, **options) -> 
       toolchain.quantize.sharing.ShareSpec), huffman ("init" | "stream"), train_epochs,
       prune_epochs (None, the default: fine-tune until validation accuracy and loss stop improving;
       N: exactly N epochs), code_opt ("mixed" | "speed" | "size": the firmware's compiler optimization,
-      kernels -O3 and the rest -Os by default).
+      kernels -O3 and the rest -Os by default), accuracy_budget (points: instead of sparsity,
+      search per-layer sparsity, with share "auto", for the smallest blob whose int8 accuracy
+      on a held-out split is within that many points of the float model's; optimize then
+      defaults to "size").
     """
     from toolchain import pipeline
 
@@ -80,6 +84,8 @@ def compile(model, out, *, data=None, board: str = DEFAULT_BOARD, **options) -> 
     options = dict(options)
     if options.get("sparsity") is None:
         options["sparsity"] = 0.8
+    if options.get("accuracy_budget") is not None and options.get("optimize") is None:
+        options["optimize"] = "size"  # the smallest blob within the budget
     if options.get("share") is not None and not hasattr(options["share"], "bits"):
         from toolchain.quantize.sharing import ShareSpec
 

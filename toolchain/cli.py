@@ -117,8 +117,17 @@ def _add_prune_options(p: argparse.ArgumentParser, auto: bool = True) -> None:
     if auto:
         g.add_argument("--auto-sparsity", action="store_true", default=None,
                        help="pick each layer's sparsity from a sensitivity sweep")
-        g.add_argument("--max-accuracy-drop", type=_fraction, default=1.0,
-                       help="with --auto-sparsity: accuracy points a layer may lose (default 1.0)")
+        g.add_argument("--max-accuracy-drop", type=_fraction, default=None, metavar="POINTS",
+                       help="with --auto-sparsity: accuracy points a layer may lose (default "
+                            "1.0). compile without --sparsity and --auto-sparsity: the smallest "
+                            "model within POINTS: each layer's one-shot sensitivity on a "
+                            "held-out fifth of the training split picks its sparsity, then "
+                            "pruning with recovery, weight sharing (auto bits) and Huffman "
+                            "palettes where they pay; if int8 accuracy on the held-out split "
+                            "is more than POINTS below float, every layer steps down one sweep "
+                            "level and it tries again (at most 3 attempts, the first within "
+                            "budget kept); writes the choice as DIR/compress_config.toml "
+                            "(for --config)")
         g.add_argument("--sparsities", default=None,
                        help="with --auto-sparsity: sweep levels (default 0.25,0.5,...,0.99)")
 
@@ -136,7 +145,8 @@ def _prune_config(args, require_sparsity: bool):
     cli["epochs"] = args.epochs
     config = build_config(cli, args.layer, args.config, logdir=args.logdir, seed=args.seed,
                           auto_sparsity=bool(args.auto_sparsity),
-                          max_accuracy_drop=args.max_accuracy_drop,
+                          max_accuracy_drop=(1.0 if args.max_accuracy_drop is None
+                                             else args.max_accuracy_drop),
                           sweep_sparsities=(parse_sparsities(args.sparsities) if args.sparsities
                                             else SWEEP_SPARSITIES))
     if require_sparsity and args.sparsity is None and not config.auto_sparsity \
@@ -144,6 +154,41 @@ def _prune_config(args, require_sparsity: bool):
         raise ToolchainError("--sparsity S is required (or sparsity = S in the --config file, or "
                              "--auto-sparsity, or an N:M --granularity)")
     return config
+
+
+def _accuracy_budget(args) -> float | None:
+    """The points of compile's --max-accuracy-drop search (--compress max: 1), or None when
+    compile prunes as before; contradicting options are refused before anything is written."""
+    from toolchain.prune.budget import COMPRESS_MAX_POINTS
+
+    compress, drop = getattr(args, "compress", None), args.max_accuracy_drop
+    if compress is None and (drop is None or args.auto_sparsity):
+        return None  # --max-accuracy-drop with --auto-sparsity: a layer's limit, as before
+    if drop is not None and drop < 0:
+        raise ToolchainError(f"--max-accuracy-drop {drop:g}: the budget is accuracy points, >= 0 "
+                             "(e.g. 1.0)")
+    spelled = "--compress max" if compress else f"--max-accuracy-drop {drop:g}"
+    conflicts = []
+    if args.sparsity is not None:
+        conflicts.append((f"--sparsity {args.sparsity:g}", "it picks each layer's sparsity"))
+    if args.share_weights not in (None, "auto"):
+        conflicts.append((f"--share-weights {args.share_weights}", "it picks codebook bits per "
+                                                                   "layer (auto)"))
+    if args.epochs is not None:
+        conflicts.append((f"--epochs {args.epochs}", "it fine-tunes until validation accuracy and "
+                                                     "loss stop improving"))
+    for dest in PRUNE_ENGINE_OPTIONS:
+        if getattr(args, dest, None) is not None:
+            flag = "--" + dest.replace("_", "-")
+            conflicts.append((flag, "it picks per-layer settings itself (use --config without "
+                                    f"{spelled} to set them)"))
+    if conflicts:
+        flag, why = conflicts[0]
+        raise ToolchainError(f"{spelled} contradicts {flag}: {why}; leave out one of them")
+    if args.model.suffix == ".tflite":
+        raise ToolchainError(f"{spelled}: {args.model} is already quantized; give the float Keras "
+                             "model (.keras, .h5, SavedModel)")
+    return COMPRESS_MAX_POINTS if drop is None else drop
 
 
 def _config_sets_sparsity(path) -> bool:
@@ -228,9 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--name", default=None,
                    help="model name used in the sources and report (default: the file's stem)")
-    c.add_argument("--optimize", choices=["speed", "size", "balanced"], default="balanced",
+    c.add_argument("--optimize", choices=["speed", "size", "balanced"], default=None,
                    help="per-layer weight format goal: speed = fewest instructions, size = fewest "
-                        "bytes, balanced = fewest bytes without being slower than dense (default)")
+                        "bytes, balanced = fewest bytes without being slower than dense (default; "
+                        "size with --max-accuracy-drop and --compress max)")
     c.add_argument("--code-opt", choices=["mixed", "speed", "size"], default="mixed",
                    help="the firmware's compiler optimization: mixed = kernels for speed (-O3), "
                         "the rest (validation, port, main) for size (-Os) "
@@ -256,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="decode Huffman streams once at init into the arena (default; fast, "
                         "RAM = decoded tables) or row by row during inference (slower, RAM = "
                         "580 bytes of decode tables and one row per layer)")
+    c.add_argument("--compress", choices=["max"], default=None,
+                   help="max: the Deep Compression pipeline within a 1-point budget, the same as "
+                        "--max-accuracy-drop 1.0 --share-weights auto --huffman (see "
+                        "--max-accuracy-drop; it sets the budget if given too)")
     _add_prune_options(c)
     add_executor_options(c, "--auto-sparsity sweep points")
 
@@ -363,7 +413,16 @@ def main(argv: list[str] | None = None) -> int:
                     train_epochs=args.train_epochs, prune_epochs=args.prune_epochs, docs=docs,
                     executor=Executor.from_options(args.workers, args.cluster))
         elif args.command == "compile":
-            prune = _prune_config(args, require_sparsity=False)
+            budget = _accuracy_budget(args)
+            prune = None if budget is not None else _prune_config(args, require_sparsity=False)
+            if budget is not None:
+                from toolchain.quantize.sharing import ShareSpec
+
+                share = ShareSpec(bits="auto", init=args.share_init, epochs=args.share_epochs)
+                huffman = args.huffman_decode
+            else:
+                share = _share_spec(args)
+                huffman = args.huffman_decode if args.huffman else None
             from toolchain import executor as units
 
             units.configure(Executor.from_options(args.workers, args.cluster))
@@ -372,12 +431,13 @@ def main(argv: list[str] | None = None) -> int:
                                             board=args.board, sparsity=args.sparsity,
                                             seed=args.seed, name=args.name,
                                             prune_epochs=args.epochs, prune=prune,
-                                            optimize=args.optimize,
+                                            optimize=args.optimize or (
+                                                "size" if budget is not None else "balanced"),
                                             flash_budget=args.flash_budget,
                                             ram_budget=args.ram_budget,
                                             code_opt=args.code_opt,
-                                            layout=args.layout, share=_share_spec(args),
-                                            huffman=args.huffman_decode if args.huffman else None)
+                                            layout=args.layout, share=share,
+                                            huffman=huffman, accuracy_budget=budget)
             finally:
                 units.configure(None)
             print(layer_table(result.report))

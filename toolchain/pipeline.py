@@ -41,6 +41,7 @@ QEMU_SAMPLES = 20  # test inputs embedded in the firmware
 DATA_FILE = "data.npz"  # the evaluation split, int8 as the model takes it, and labels
 PRUNE_EPOCHS = 4  # fixed fine-tune epochs when no validation split can be held out
 ACCURACY_LOSS_POINTS = 1.0  # compile warns when int8 loses more than this against float
+BUDGET_CONFIG = "compress_config.toml"  # --max-accuracy-drop: the chosen per-layer settings
 
 
 # --- stage 1-3: Keras model -> pruned -> int8 .tflite -------------------------------------
@@ -53,6 +54,7 @@ class KerasStages:
     float_tflite: bytes | None = None  # the final float model as .tflite (for gzip figures)
     fine_tune: dict | None = None  # report.json "pruning_fine_tune" (uniform pruning)
     holdout: object = None  # the sharing.Holdout carved off the training split, if any
+    budget: dict | None = None  # --max-accuracy-drop: the search (report.json "accuracy_budget")
 
 
 def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train_epochs: int,
@@ -143,6 +145,147 @@ def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train
     tflite = to_int8_tflite(model, ds.x_train, per_tensor=share is not None)
     (out / "model_int8.tflite").write_bytes(tflite)
     return KerasStages(tflite, acc, sharing, float_tflite(model), fine_tune, holdout)
+
+
+def budget_prune_share_quantize(model, ds, out: Path, points: float, seed: int,
+                                train_epochs: int, share, blob_bytes=None) -> KerasStages:
+    """compile --max-accuracy-drop POINTS (toolchain.prune.budget describes the search): hold
+    out a validation split, sweep each prunable layer's one-shot sensitivity on it, then per
+    attempt prune to the picked per-layer targets with recovery (magnitude.prune_recovering),
+    share weights (`share`, codebook bits chosen on the held-out split), convert to int8, and
+    score its int8 accuracy on the held-out split against the float model's and its blob's
+    bytes (`blob_bytes(tflite)`); keep the smallest within POINTS. Saves what
+    train_prune_quantize saves, plus sweep/ and the chosen per-layer settings as
+    compress_config.toml."""
+    from dataclasses import replace
+
+    from toolchain.models.train import evaluate, load_keras_model, train
+    from toolchain.prune.budget import (MAX_ATTEMPTS, BudgetAttempt, chosen, config_toml,
+                                        exhausted, next_sparsity)
+    from toolchain.prune.config import PruneConfig, plan_layers
+    from toolchain.prune.magnitude import prune_recovering
+    from toolchain.prune.sweep import (SWEEP_SPARSITIES, fast_accuracy, pick_sparsities, sweep,
+                                       write_outputs)
+    from toolchain.quantize.convert import to_int8_tflite
+    from toolchain.quantize.sharing import holdout_split
+
+    n = len(ds.x_train)
+    ds, holdout = holdout_split(ds, seed=seed)
+    log(f"--max-accuracy-drop {points:g}: holding out {len(holdout.y)} of the {n} training samples "
+        f"(seed {seed}) to sweep sensitivity, stop fine-tuning, choose codebook bits and score "
+        f"each attempt; training, pruning and fine-tuning use the other {len(ds.x_train)}")
+    if train_epochs > 0:
+        log(f"training the float model for {train_epochs} epochs")
+        train(model, ds, epochs=train_epochs, seed=seed)
+    acc = {"float": evaluate(model, ds.x_test, ds.y_test), "pruned_float": None}
+    model.save(out / "float.keras")
+    float_holdout = fast_accuracy(model, holdout.x, holdout.y)
+    config = PruneConfig(spare_defaults=False, seed=seed)
+    names = [p.name for p in plan_layers(model, config) if not p.skipped]
+    if not names:
+        raise ToolchainError("--max-accuracy-drop: the model has no prunable layer (Dense, Conv2D, "
+                             "DepthwiseConv2D kernels)")
+    log(f"sweeping the sensitivity of {', '.join(names)} on the held-out split at "
+        f"{', '.join(f'{s:g}' for s in SWEEP_SPARSITIES)} (one shot, no fine-tuning)")
+    sw = sweep(model, replace(ds, x_test=holdout.x, y_test=holdout.y), SWEEP_SPARSITIES, config,
+               layers=names, weight=True, structured=False, whole=False)
+    (out / "sweep").mkdir(exist_ok=True)
+    write_outputs(sw, out / "sweep", f"{model.name}: sensitivity on the held-out split")
+    picked = pick_sparsities(sw, points, names)
+    attempts: list[BudgetAttempt] = []
+    kept: list[dict] = []  # per attempt: what KerasStages needs if it is the one chosen
+    while picked is not None:
+        n_try = len(attempts) + 1
+        log(f"attempt {n_try} of at most {MAX_ATTEMPTS}: " +
+            ", ".join(f"{k} {v:.0%}" for k, v in picked.items()))
+        work = out / f".attempt{n_try}"
+        work.mkdir()
+        model = load_keras_model(out / "float.keras")
+        fine_tune = None
+        if not exhausted(picked):
+            model, tuned = prune_recovering(model, ds, dict(picked), holdout.x, holdout.y,
+                                            seed=seed, progress=log)
+            fine_tune = tuned.as_dict()
+        pruned_holdout = fast_accuracy(model, holdout.x, holdout.y)
+        acc_n = dict(acc, pruned_float=evaluate(model, ds.x_test, ds.y_test))
+        model.save(work / "pruned.keras")
+        sharing = share_model_weights(model, ds, share, seed, holdout)
+        shared_holdout = fast_accuracy(model, holdout.x, holdout.y)
+        acc_n["shared_float"] = evaluate(model, ds.x_test, ds.y_test)
+        model.save(work / "shared.keras")
+        log("converting to full-integer int8 TFLite (one weight scale per tensor, so shared "
+            "values stay shared)")
+        tflite = to_int8_tflite(model, ds.x_train, per_tensor=True)
+        graph = load_tflite(tflite, "budget")
+        int8_holdout = accuracy(reference(tflite, input_samples(graph, holdout.x)), holdout.y)
+        a = BudgetAttempt(dict(picked), float_holdout, int8_holdout, pruned_holdout,
+                          shared_holdout, dict(sharing["bits"]),
+                          None if blob_bytes is None else blob_bytes(tflite))
+        attempts.append(a)
+        kept.append({"tflite": tflite, "acc": acc_n, "sharing": sharing, "fine_tune": fine_tune,
+                     "float_tflite": float_tflite(model), "dir": work})
+        log(f"attempt {n_try}: int8 {100 * int8_holdout:.1f}% on the held-out split against "
+            f"float {100 * float_holdout:.1f}%: {a.drop_points:.1f} points "
+            f"({'within' if a.within(points) else 'over'} the {points:g}-point budget)" +
+            ("" if a.blob_bytes is None else f", blob {a.blob_bytes:,} bytes"))
+        picked = next_sparsity(attempts, points, SWEEP_SPARSITIES)
+    i = chosen(attempts, points)
+    best, k = attempts[i], kept[i]
+    for name in ("pruned.keras", "shared.keras"):
+        shutil.move(str(k["dir"] / name), str(out / name))
+    for other in kept:
+        shutil.rmtree(other["dir"])
+    tflite = k["tflite"]
+    (out / "model_int8.tflite").write_bytes(tflite)
+    (out / BUDGET_CONFIG).write_text(config_toml(best.sparsity, best.codebook_bits, points))
+    if not best.within(points):
+        log(f"warning: no attempt came within {points:g} points on the held-out split; kept the "
+            f"least pruned ({best.drop_points:.1f} points)")
+    budget = {"max_accuracy_drop": points, "attempts_max": MAX_ATTEMPTS,
+              "sweep_sparsities": list(SWEEP_SPARSITIES), "scored_on": holdout.describe(),
+              "attempts": [x.as_dict() for x in attempts], "chosen_attempt": i + 1,
+              "within_budget": best.within(points), "sparsity": best.sparsity,
+              "codebook_bits": best.codebook_bits, "config": BUDGET_CONFIG}
+    return KerasStages(tflite, k["acc"], k["sharing"], k["float_tflite"], k["fine_tune"], holdout,
+                       budget)
+
+
+def budget_table(section: dict) -> str:
+    """The stage table and chosen per-layer settings, as compile prints them."""
+    def pct(v):
+        return "   -  " if v is None else f"{100 * v:5.1f}%"
+
+    lines = [f"--max-accuracy-drop {section['max_accuracy_drop']:g}: attempt "
+             f"{section['chosen_attempt']} of {len(section['attempts'])} kept "
+             f"({'within' if section['within_budget'] else 'OVER'} budget on the held-out split)",
+             f"{'stage':<9}{'bytes':>10}{'x float32':>11}  {'accuracy':>8} test  {'held-out':>8}"]
+    for r in section["stages"]:
+        lines.append(f"{r['stage']:<9}{r['bytes']:>10,}{r['ratio_vs_float32']:>10.1f}x  "
+                     f"{pct(r['test_accuracy']):>8} {r['accuracy_of']:<5}{pct(r['holdout_accuracy']):>8}")
+    lines.append(f"{'built':<9}{section['bytes_total']:>10,}{section['ratio_vs_float32']:>10.1f}x"
+                 "  (the blob compiled, in the formats --optimize chose)")
+    bits = section.get("codebook_bits") or {}
+    lines.append("per layer: " + ", ".join(
+        f"{k} sparsity {v:g}" + (f" bits {bits[k]}" if k in bits else "")
+        for k, v in section["sparsity"].items()) + f" (written to {section['config']})")
+    return "\n".join(lines)
+
+
+def budget_stages(budget: dict, compression: dict, accuracy) -> list[dict]:
+    """The Deep Compression paper's table for report.json "accuracy_budget": per stage, the
+    blob's bytes (report "compression" stages) and the accuracy on the test split (float for
+    float32 / pruned / shared, the int8 reference for Huffman, which loses nothing) and on the
+    held-out split the search scored."""
+    bytes_of = {s["stage"]: s["bytes"] for s in compression["stages"]}
+    a = budget["attempts"][budget["chosen_attempt"] - 1]
+    rows = (("float32", "float", accuracy.float, a["float_accuracy"]),
+            ("pruned", "float", accuracy.pruned_float, a["pruned_float_accuracy"]),
+            ("shared", "float", accuracy.shared_float, a["shared_float_accuracy"]),
+            ("huffman", "int8", accuracy.int8_reference, a["int8_accuracy"]))
+    f32 = bytes_of["float32"]
+    return [{"stage": s, "bytes": bytes_of[s], "ratio_vs_float32": round(f32 / bytes_of[s], 2),
+             "accuracy_of": kind, "test_accuracy": test, "holdout_accuracy": held}
+            for s, kind, test, held in rows]
 
 
 def share_model_weights(model, ds, share, seed: int, holdout=None) -> dict:
@@ -369,6 +512,9 @@ class CompileOptions:
     huffman: str | None = None
     code_opt: str = "mixed"  # toolchain.targets.build.CODE_OPTS: the firmware's -O per part
     ram_budget: int | None = None  # arena bytes: a model whose smallest plan exceeds it is refused
+    # --max-accuracy-drop POINTS: search per-layer sparsity for the smallest blob within POINTS
+    # (budget_prune_share_quantize; share must then be a ShareSpec, sparsity and prune unused)
+    accuracy_budget: float | None = None
 
 
 def _code_opt(report) -> str:
@@ -430,12 +576,26 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
             shape = tuple(keras_model.input_shape[1:])
             ds = _dataset(data if data is not None else _default_data(shape, model_path))
             check_matches(ds, shape)
-            if (sparsity > 0 or prune is not None) and not ds.labeled:
-                raise ToolchainError(f"--data {ds.name}: pruning fine-tunes the model and needs labels "
-                                     "('y' in the .npz); pass --sparsity 0 to skip pruning")
-            stages = train_prune_quantize(keras_model, ds, tmp, sparsity, seed, train_epochs,
-                                          prune_epochs,
-                                          prune_config=prune, share=share)
+            if o.accuracy_budget is not None:
+                if not ds.labeled:
+                    raise ToolchainError(f"--data {ds.name}: --max-accuracy-drop measures accuracy "
+                                         "and needs labels ('y' in the .npz)")
+                isa = board_isa(board_obj)
+
+                def blob_bytes(t: bytes) -> int:
+                    return len(plan_graph(load_tflite(t, name), optimize=optimize, isa=isa,
+                                          huffman=huffman).blob.data)
+
+                stages = budget_prune_share_quantize(keras_model, ds, tmp, o.accuracy_budget, seed,
+                                                     train_epochs, share, blob_bytes)
+                sparsity = 0.0  # per layer, in stages.budget
+            else:
+                if (sparsity > 0 or prune is not None) and not ds.labeled:
+                    raise ToolchainError(f"--data {ds.name}: pruning fine-tunes the model and needs "
+                                         "labels ('y' in the .npz); pass --sparsity 0 to skip pruning")
+                stages = train_prune_quantize(keras_model, ds, tmp, sparsity, seed, train_epochs,
+                                              prune_epochs,
+                                              prune_config=prune, share=share)
         log(f"importing the int8 model, choosing formats (optimize {optimize}), planning the arena")
         plan = plan_graph(graph if graph is not None else load_tflite(stages.tflite, name),
                           optimize=optimize, flash_budget=flash_budget, isa=board_isa(board_obj),
@@ -476,6 +636,12 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
             for entry in report.compression["layers"]:  # that chose them, or None
                 entry["shared_bits"] = shared_bits(entry["name"], stages.sharing["bits"])
             report.compression["codebook_bits_chosen_on"] = stages.sharing["bits_chosen_on"]
+        if stages.budget is not None:
+            report.accuracy_budget = dict(
+                stages.budget, bytes_total=report.compression["bytes_total"],
+                ratio_vs_float32=round(report.compression["ratio_vs_float32"], 2),
+                stages=budget_stages(stages.budget, report.compression, report.accuracy))
+            print(budget_table(report.accuracy_budget))
         compression_figure(report.compression, tmp / "compression.png",
                            f"{name}: {report.compression['ratio_vs_float32']:.1f}x smaller "
                            f"than float32 ({report.compression['bytes_total']:,} bytes)")

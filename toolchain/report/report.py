@@ -223,6 +223,17 @@ class Report(Section):
     # "threshold_points", "exceeded"}, and when exceeded "sensitive_layers": [{"name",
     # "drop_points"}], "suggested_sparsity", "suggested_epochs", "message" (the warning printed)
     accuracy_loss: dict = ABSENT
+    # compile --max-accuracy-drop / --compress max (pipeline.budget_prune_share_quantize):
+    # {"max_accuracy_drop", "attempts_max", "sweep_sparsities", "scored_on" (the held-out
+    # split), "attempts": [{"sparsity": {layer: s}, "float_accuracy", "int8_accuracy",
+    # "pruned_float_accuracy", "shared_float_accuracy", "codebook_bits", "blob_bytes",
+    # "drop_points"}],
+    # "chosen_attempt" (1-based), "within_budget", "sparsity", "codebook_bits", "config" (the
+    # per-layer TOML, for --config), "bytes_total", "ratio_vs_float32" (the blob built),
+    # "stages": [{"stage" (float32 / pruned / shared / huffman),
+    # "bytes", "ratio_vs_float32", "accuracy_of" (float / int8), "test_accuracy",
+    # "holdout_accuracy"}]}
+    accuracy_budget: dict = ABSENT
     # the same model on other runtimes, measured elsewhere (the demo: benchmarks/
     # reference_figures.json): {"tflm_cmsis_nn": {"instructions_per_inference", "source"}}
     reference_builds: dict = ABSENT

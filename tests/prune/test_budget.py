@@ -1,0 +1,64 @@
+"""--max-accuracy-drop's search steps (toolchain.prune.budget): plain Python, no TensorFlow."""
+import pytest
+
+from toolchain.prune.budget import BudgetAttempt, config_toml, exhausted, step_down
+from toolchain.prune.config import build_config
+
+LEVELS = (0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99)
+
+
+def test_step_down_moves_every_layer_one_swept_level_lower():
+    assert step_down({"fc1": 0.97, "fc2": 0.25, "logits": 0.0}, LEVELS) == \
+        {"fc1": 0.95, "fc2": 0.0, "logits": 0.0}
+    assert step_down({"fc1": 0.85}, LEVELS) == {"fc1": 0.8}  # not a level: the one below it
+    assert exhausted(step_down(step_down({"a": 0.5}, LEVELS), LEVELS))
+    assert not exhausted({"a": 0.0, "b": 0.25})
+
+
+def test_attempt_within_budget_in_points():
+    a = BudgetAttempt({"fc1": 0.9}, float_accuracy=0.969, int8_accuracy=0.959)
+    assert a.drop_points == pytest.approx(1.0)
+    assert a.within(1.0) and not a.within(0.9)
+    assert BudgetAttempt({}, 0.9, 0.95).within(0.0)  # int8 better than float
+    assert a.as_dict()["drop_points"] == pytest.approx(1.0)
+
+
+def test_config_toml_is_a_config_file_the_prune_options_read(tmp_path):
+    path = tmp_path / "compress_config.toml"
+    path.write_text(config_toml({"fc1": 0.95, "fc-2": 0.8, "logits": 0.0},
+                                {"fc1": 3, "fc-2": 4, "logits": 5}, 1.0))
+    config = build_config({}, None, path)
+    assert config.layers["fc1"].sparsity == 0.95
+    assert config.layers["fc-2"].sparsity == 0.8
+    assert config.layers["logits"].skip
+    assert "# codebook bits: 3" in path.read_text()
+
+
+def _attempt(sparsity, int8, blob):
+    return BudgetAttempt(dict(sparsity), 0.98, int8, blob_bytes=blob)
+
+
+def test_search_climbs_while_within_budget_and_keeps_the_smallest_blob():
+    from toolchain.prune.budget import chosen, next_sparsity
+
+    tries = [_attempt({"fc1": 0.9, "fc2": 0.6}, 0.975, 31_000)]
+    assert next_sparsity(tries, 1.0, LEVELS) == {"fc1": 0.95, "fc2": 0.7}
+    tries.append(_attempt({"fc1": 0.95, "fc2": 0.7}, 0.972, 22_000))
+    tries.append(_attempt({"fc1": 0.97, "fc2": 0.8}, 0.960, 19_000))  # 2 points: over
+    assert next_sparsity(tries, 1.0, LEVELS) is None
+    assert chosen(tries, 1.0) == 1
+
+
+def test_search_steps_down_until_within_budget_or_dense():
+    from toolchain.prune.budget import chosen, next_sparsity
+
+    tries = [_attempt({"fc1": 0.5}, 0.90, 50_000)]
+    assert next_sparsity(tries, 1.0, LEVELS) == {"fc1": 0.25}
+    tries.append(_attempt({"fc1": 0.25}, 0.95, 60_000))
+    assert next_sparsity(tries, 1.0, LEVELS) == {"fc1": 0.0}
+    tries.append(_attempt({"fc1": 0.0}, 0.96, 70_000))
+    assert next_sparsity(tries, 1.0, LEVELS) is None  # dense and still over: nothing left
+    assert chosen(tries, 1.0) == 2  # none within: the last, least pruned
+    assert next_sparsity(tries[:1], 1.0, LEVELS, max_attempts=1) is None
+    top = [_attempt({"fc1": 0.99}, 0.98, 9_000)]
+    assert next_sparsity(top, 1.0, LEVELS) is None  # within at the top level: done
