@@ -229,7 +229,7 @@ CSR16 = WeightFormat(
     {Isa.DSP: KernelCost(4.4, 51.0), Isa.C: KernelCost(5.05, 51.0)},
     units=lambda w: int(np.count_nonzero(w)), index_bits=16,
     conv4_costs={Isa.DSP: KernelCost(2.25, 40.0), Isa.C: KernelCost(3.05, 37.0)},
-    depthwise_costs={Isa.DSP: KernelCost(12.0, 95.0), Isa.C: KernelCost(16.7, 95.0)})
+    depthwise_costs={Isa.DSP: KernelCost(11.6, 86.0), Isa.C: KernelCost(16.7, 86.0)})
 BLOCK1X4 = WeightFormat(
     block.NAME, fmt.WeightFormat.BLOCK1X4, {Coding.RAW: block},
     {Isa.DSP: KernelCost(11.7, 51.0), Isa.C: KernelCost(17.8, 51.0)},

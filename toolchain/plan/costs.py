@@ -67,11 +67,12 @@ def estimate_depthwise(layer: Layer, isa: Isa) -> int:
 # stored weight and group of four pixels, per channel and group): the copy of each input
 # element into its channel's plane, each output channel's set-up (its weights expanded, the
 # requantization constants), and each plane row and stride phase of the copy. Fitted with the
-# format's figures on fifteen layers (make bench's four depthwise shapes and the pruned
-# MobileNetV1's), mps2-an386: within 5% on all but a 6x6 stride-2 layer (+24%).
-DW_PLANE_FILL_PER_INPUT = 2.3
-DW_PER_CHANNEL = 182.0
-DW_PER_PLANE_ROW = 62.0
+# format's figures on fifteen layers (make bench's three 3x3 depthwise shapes at 0% and 90%
+# and the 80%-pruned MobileNetV1's nine shapes), mps2-an386: within 4% on all but two small
+# stride-2 layers (+7%, +13%).
+DW_PLANE_FILL_PER_INPUT = 1.5
+DW_PER_CHANNEL = 163.0
+DW_PER_PLANE_ROW = 47.0
 
 
 def estimate_depthwise_sparse(layer: Layer, spec: wf.WeightFormat, isa: Isa) -> int:

@@ -118,7 +118,7 @@ void ES_DWS_KERNEL(const es_conv_params_t *p, const uint8_t *blob, uint8_t *aren
     int phase_first[ES_DW_PLANE_MAX_STRIDE], phase_pos[ES_DW_PLANE_MAX_STRIDE],
         phase_count[ES_DW_PLANE_MAX_STRIDE];
     uint32_t cursor = 0, taps = (uint32_t)p->k_h * p->k_w, t;
-    int ic, j, ph, is;
+    int ic, j, ph, is, rows_in;
     es_dw_plane(p, &g);
     tap = (uint32_t *)(void *)(arena + p->scratch_offset + g.plane_bytes);
     ent = tap + taps;
@@ -149,24 +149,40 @@ void ES_DWS_KERNEL(const es_conv_params_t *p, const uint8_t *blob, uint8_t *aren
     c.plane_step = g.s_s * g.row_bytes;
     c.out_ss = g.out_ss;
     c.out_fs = g.out_fs;
+    /* input rows (slow axis) inside the plane */
+    rows_in = (int)g.in_s < (int)g.rows - (int)g.pad_s ? (int)g.in_s : (int)g.rows - (int)g.pad_s;
     memset(plane, (int8_t)-p->input_offset, g.plane_bytes);
     for (ic = 0; ic < p->in_c; ++ic) {
-        /* the channel's plane: the inputs, each once; the padding cells keep the zero point */
-        for (is = 0; is < (int)g.in_s && is + (int)g.pad_s < (int)g.rows; ++is) {
-            int8_t *row = plane + (is + (int)g.pad_s) * (int)g.row_bytes;
-            const int8_t *src_row = input + is * g.in_ss + ic;
-            for (ph = 0; ph < (int)g.s_f; ++ph) {
-                int8_t *dst = row + ph * (int)g.wq + phase_pos[ph];
-                const int8_t *src = src_row + phase_first[ph] * g.in_fs;
-                const int step = (int)g.s_f * g.in_fs;
+        /* the channel's plane: the inputs, each once, phase by phase (the padding cells keep
+         * the zero point) */
+        for (ph = 0; ph < (int)g.s_f; ++ph) {
+            int8_t *dst_row = plane + g.pad_s * g.row_bytes + (uint32_t)(ph * (int)g.wq + phase_pos[ph]);
+            const int8_t *src_row = input + ic + phase_first[ph] * g.in_fs;
+            const int step = (int)g.s_f * g.in_fs;
+            for (is = 0; is < rows_in; ++is, dst_row += g.row_bytes, src_row += g.in_ss) {
+                int8_t *dst = dst_row;
+                const int8_t *src = src_row;
                 int n = phase_count[ph];
-                for (; n >= 4; n -= 4) {
+                for (; n >= 8; n -= 8) {
+                    dst[0] = src[0];
+                    dst[1] = src[step];
+                    dst[2] = src[2 * step];
+                    dst[3] = src[3 * step];
+                    dst[4] = src[4 * step];
+                    dst[5] = src[5 * step];
+                    dst[6] = src[6 * step];
+                    dst[7] = src[7 * step];
+                    dst += 8;
+                    src += 8 * step;
+                }
+                if (n >= 4) {
                     dst[0] = src[0];
                     dst[1] = src[step];
                     dst[2] = src[2 * step];
                     dst[3] = src[3 * step];
                     dst += 4;
                     src += 4 * step;
+                    n -= 4;
                 }
                 for (; n > 0; --n) {
                     *dst++ = *src;
