@@ -26,6 +26,18 @@
     } while (0)
 #define ES_DW_FOLD_MAX 256 /* channels (1 KB of stack) */
 #include "es_depthwise_conv2d_s8.h"
+#include "es_depthwise_check.h"
+
+es_status_t es_depthwise_params_check(const es_check_t *c, const es_conv_params_t *p,
+                                      const es_tensor_t *in, const es_tensor_t *out)
+{
+    if (p->depth_multiplier == 0 || (uint32_t)p->in_c * p->depth_multiplier != p->out_c) {
+        return ES_ERR_SHAPE;
+    }
+    /* each input gets the input offset added (the sparse kernel's bias holds it instead, for
+     * partial sums within the same bound): up to 255 * 128 per product */
+    return es_check_conv_params(c, p, in, out, (uint32_t)p->k_h * p->k_w, 255u * 128u);
+}
 
 es_status_t es_depthwise_conv2d_check(const es_check_t *c, const es_layer_t *l, const void *params,
                                       const es_tensor_t *in, const es_tensor_t *in2,
@@ -33,13 +45,8 @@ es_status_t es_depthwise_conv2d_check(const es_check_t *c, const es_layer_t *l, 
 {
     const es_conv_params_t *p = (const es_conv_params_t *)params;
     const uint32_t taps = (uint32_t)p->k_h * p->k_w;
-    es_status_t st;
+    es_status_t st = es_depthwise_params_check(c, p, in, out);
     (void)in2;
-    if (p->depth_multiplier == 0 || (uint32_t)p->in_c * p->depth_multiplier != p->out_c) {
-        return ES_ERR_SHAPE;
-    }
-    /* each input gets the input offset added: up to 255 * 128 per product */
-    st = es_check_conv_params(c, p, in, out, taps, 255u * 128u);
     if (st != ES_OK) {
         return st;
     }

@@ -2,6 +2,7 @@
  * (es_depthwise_csr16_s8.h) with plain C multiply-accumulates; the plane geometry and the
  * layer check both builds share; the registry entry of C builds. */
 #include "../formats/es_format_sparse.h"
+#include "es_depthwise_check.h"
 
 #define ES_DWS_KERNEL es_depthwise_csr16_s8
 /* the weight in the word's high halfword, sign-extended without an implementation-defined shift */
@@ -91,14 +92,10 @@ es_status_t es_depthwise_csr16_check(const es_check_t *c, const es_layer_t *l, c
     const es_conv_params_t *p = (const es_conv_params_t *)params;
     const uint32_t taps = (uint32_t)p->k_h * p->k_w;
     uint64_t need;
-    es_status_t st;
-    (void)in2;
-    if (p->depth_multiplier == 0 || (uint32_t)p->in_c * p->depth_multiplier != p->out_c) {
-        return ES_ERR_SHAPE;
-    }
     /* raw inputs times weights, the bias holding bias + input_offset * sum(w): the partial
      * sums stay within |bias| + taps * 255 * 128 */
-    st = es_check_conv_params(c, p, in, out, taps, 255u * 128u);
+    es_status_t st = es_depthwise_params_check(c, p, in, out);
+    (void)in2;
     if (st != ES_OK) {
         return st;
     }
