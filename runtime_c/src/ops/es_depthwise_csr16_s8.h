@@ -156,12 +156,17 @@ void ES_DWS_KERNEL(const es_conv_params_t *p, const uint8_t *blob, uint8_t *aren
         /* the channel's plane: the inputs, each once, phase by phase (the padding cells keep
          * the zero point) */
         for (ph = 0; ph < (int)g.s_f; ++ph) {
+            /* the phase tables are set for every ph < s_f above (cppcheck does not tie the two
+             * loops together) */
+            /* cppcheck-suppress uninitvar */
             int8_t *dst_row = plane + g.pad_s * g.row_bytes + (uint32_t)(ph * (int)g.wq + phase_pos[ph]);
+            /* cppcheck-suppress uninitvar */
             const int8_t *src_row = input + ic + phase_first[ph] * g.in_fs;
             const int step = (int)g.s_f * g.in_fs;
             for (is = 0; is < rows_in; ++is, dst_row += g.row_bytes, src_row += g.in_ss) {
                 int8_t *dst = dst_row;
                 const int8_t *src = src_row;
+                /* cppcheck-suppress uninitvar */
                 int n = phase_count[ph];
                 for (; n >= 8; n -= 8) {
                     dst[0] = src[0];
