@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from toolchain.encode import weight_formats as wf
-from toolchain.encode import format as fmt_ids
 from toolchain.encode.format import OpCode, align
 from toolchain.encode.weight_formats import ENCODERS, HUFFMAN_MODES, NO_WEIGHTS  # noqa: F401
 from toolchain.errors import BudgetError, ToolchainError, UnsupportedOpError
 from toolchain.isa import Isa
 from toolchain.plan import costs
+from toolchain.plan.dw_plane import MAX_PLANE_BYTES as DW_MAX_PLANE_BYTES
 from toolchain.plan.dw_plane import MAX_STRIDE as DW_MAX_STRIDE
 from toolchain.plan.dw_plane import dw_plane
 from toolchain.plan.dw_plane import scratch_bytes as dw_scratch_bytes
@@ -59,18 +59,21 @@ def _holds(layer: Layer, spec: wf.WeightFormat) -> bool:
         return False
     if spec is wf.DENSE:
         return True
-    if layer.opcode == OpCode.DEPTHWISE_CONV_2D and (
-            dw_plane(layer.params) is None or not _fold_fits(layer)):
+    if layer.opcode == OpCode.DEPTHWISE_CONV_2D and _sparse_depthwise_refusal(layer):
         return False
     return spec.applicable(layer.matrix)
 
 
-def _fold_fits(layer: Layer) -> bool:
+def _sparse_depthwise_refusal(layer: Layer) -> str | None:
+    """Why the sparse depthwise kernel cannot run this DEPTHWISE_CONV_2D layer, None when it can."""
+    if dw_plane(layer.params) is None:
+        return (f"its input plane does not fit the sparse depthwise kernel (a stride over "
+                f"{DW_MAX_STRIDE} along its fast axis, or a plane over {DW_MAX_PLANE_BYTES:,} bytes)")
     try:
-        layer.bias_for(fmt_ids.WeightFormat.CSR16)
+        layer.bias_for(wf.CSR16.id)
     except UnsupportedOpError:
-        return False
-    return True
+        return "bias + input offset * sum(weights) exceeds int32"
+    return None
 
 
 def ram_bytes(layer: Layer, fmt: str) -> int:
@@ -126,11 +129,8 @@ def why_not(layer: Layer, fmt: str) -> str | None:
     if not found[0].holds_op(layer.opcode):
         held = [n for n in wf.NAMES if wf.parse(n)[0].holds_op(layer.opcode)]
         return f"{layer.opcode.name} layers are stored {' or '.join(held)} only"
-    if layer.opcode == OpCode.DEPTHWISE_CONV_2D and dw_plane(layer.params) is None:
-        return (f"its stride along the kernel's fast axis exceeds {DW_MAX_STRIDE} "
-                "(the sparse depthwise kernel's limit)")
-    if layer.opcode == OpCode.DEPTHWISE_CONV_2D and not _fold_fits(layer):
-        return "bias + input offset * sum(weights) exceeds int32"
+    if layer.opcode == OpCode.DEPTHWISE_CONV_2D and (why := _sparse_depthwise_refusal(layer)):
+        return why
     return found[0].why_not(layer.matrix)
 
 

@@ -70,15 +70,15 @@ uint32_t es_dw_tap_offset(const es_conv_params_t *p, const es_dw_plane_t *g, uin
 uint64_t es_dw_plane_scratch_bytes(const es_conv_params_t *p)
 {
     es_dw_plane_t g;
-    const uint32_t s_f = p->out_h * es_round4(p->out_w) <= p->out_w * es_round4(p->out_h)
-                             ? p->stride_w : p->stride_h;
-    /* the shape check has run: sizes are non-zero and the windows fit (es_window_ok) */
-    if (s_f > ES_DW_PLANE_MAX_STRIDE || p->out_h > 0x4000u || p->out_w > 0x4000u ||
-        p->k_h > 0x100u || p->k_w > 0x100u || p->dil_h > 0x100u || p->dil_w > 0x100u) {
+    /* the shape check has run: sizes are non-zero and the windows fit (es_window_ok); these
+     * limits keep the plane's arithmetic within 32 bits */
+    if (p->out_h > 0x4000u || p->out_w > 0x4000u || p->k_h > 0x100u || p->k_w > 0x100u ||
+        p->dil_h > 0x100u || p->dil_w > 0x100u) {
         return 0;
     }
     es_dw_plane(p, &g);
-    if (g.plane_bytes > 0x10000u) { /* plane offsets are 16-bit */
+    /* the phase tables' length; plane offsets are 16-bit */
+    if (g.s_f > ES_DW_PLANE_MAX_STRIDE || g.plane_bytes > 0x10000u) {
         return 0;
     }
     /* the plane, each tap's plane offset, one channel's expanded weights */
