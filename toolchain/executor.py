@@ -36,6 +36,7 @@ from toolchain.errors import ToolchainError
 REPO_ROOT = Path(__file__).resolve().parents[1]
 THREAD_VARS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
 ATTEMPTS = 2  # a failed unit is retried once
+CONNECT_ATTEMPTS = 3  # ray.init on a reachable address that failed to start a session
 
 
 def worker_threads() -> int:
@@ -295,12 +296,23 @@ def connect_ray(address: str):
                 if k in os.environ})
     _check_reachable(address)
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    try:
-        with quiet.silenced():
-            ray.init(address=address, logging_level=logging.ERROR, log_to_driver=quiet.VERBOSE,
-                     runtime_env={"env_vars": env}, ignore_reinit_error=True)
-    except Exception as exc:  # noqa: BLE001 (ConnectionError, RuntimeError, ValueError...)
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    for attempt in range(CONNECT_ATTEMPTS):
+        try:
+            with quiet.silenced():
+                ray.init(address=address, logging_level=logging.ERROR,
+                         log_to_driver=quiet.VERBOSE, runtime_env={"env_vars": env},
+                         ignore_reinit_error=True)
+            break
+        except Exception as exc:  # noqa: BLE001 (ConnectionError, RuntimeError, ValueError...)
+            # The port answers but the server could not start this client's session yet (a
+            # head that has just come up on a busy machine says "Initialization failure from
+            # server"): try again a few times before giving up.
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            with quiet.silenced():
+                ray.shutdown()
+            if attempt + 1 < CONNECT_ATTEMPTS:
+                time.sleep(2.0 * (attempt + 1))
+    else:
         raise ToolchainError(
             f"cannot reach the Ray cluster at {address} ({detail}): start one with "
             "`ray start --head` and pass its address (ray://HOST:10001) to --cluster or "
