@@ -55,6 +55,14 @@ ES_INLINE uint32_t es_pkhbt16(uint32_t lo, uint32_t hi)
     return r;
 }
 
+/* High halfword of lo (into the low half) and high halfword of hi: the tops of two pairs. */
+ES_INLINE uint32_t es_pkhtb16(uint32_t lo, uint32_t hi)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(hi), "r"(lo));
+    return r;
+}
+
 /* acc + bytes 0 and 2 of x sign-extended, per halfword (no carry between the halves). */
 ES_INLINE uint32_t es_sxtab16(uint32_t acc, uint32_t x)
 {
@@ -127,6 +135,11 @@ ES_INLINE int32_t es_smlad(uint32_t a, uint32_t b, int32_t acc)
 ES_INLINE uint32_t es_pkhbt16(uint32_t lo, uint32_t hi)
 {
     return (lo & 0xFFFFu) | (hi << 16);
+}
+
+ES_INLINE uint32_t es_pkhtb16(uint32_t lo, uint32_t hi)
+{
+    return (lo >> 16) | (hi & 0xFFFF0000u);
 }
 
 ES_INLINE uint32_t es_sxtab16(uint32_t acc, uint32_t x)

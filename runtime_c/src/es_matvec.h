@@ -36,6 +36,8 @@ typedef struct {
                       * entry stream (in the blob, or decoded at init in the arena) */
     es_huff_t huff;  /* palette formats, coding 2: huff.lut != NULL, index NULL, rows are
                       * decoded into huff.row one at a time */
+    uint32_t rq_fast; /* four-pixel conv: every row requantizes in es_requantize_clamp4's
+                       * whole-range case (act range -128..127, every shift <= -2) */
 } es_matvec_t;
 
 typedef void (*es_matvec_fn_t)(const es_matvec_t *m, const int8_t *x, int8_t *y);

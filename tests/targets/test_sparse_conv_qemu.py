@@ -1,8 +1,10 @@
 """The CSR and block formats' four-pixel CONV_2D kernels (kernels/es_conv4_csr.h) in QEMU on a
 DSP core, where their inline assembly runs (the host tests run its C form): 3x3 convs gathered
-through im2col (in_c 3, not a whole group of four, or 4; then 8), a direct 1x1, and a strided
-2x2, on pixel counts that are not multiples of four, every output byte against TFLM's
-reference."""
+row by row (in_c 3, not a whole group of four, or 4; then 8; padding rows and columns; a
+dilated 3x3), a direct 1x1, and a strided 2x2, on pixel counts that are not multiples of four,
+every output byte against TFLM's reference. The whole-layer assembly (every row in
+es_requantize_clamp4's whole-range case) runs on these layers; ES_CONV4_ROW_BY_ROW makes the
+same layers take the row-by-row path that other layers take."""
 import numpy as np
 import pytest
 from requires import require
@@ -13,9 +15,11 @@ from toolchain.encode import patterns
 @pytest.mark.firmware
 @pytest.mark.qemu
 @pytest.mark.convert
-@pytest.mark.parametrize("fmt,code_opt,in_c", [("csr8", "mixed", 3), ("csr16", "mixed", 3), ("csr16", "size", 3),
-                                               ("block1x4", "mixed", 4)])
-def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_c, tmp_path, to_int8):
+@pytest.mark.parametrize("fmt,code_opt,in_c,defines", [
+    ("csr8", "mixed", 3, ()), ("csr16", "mixed", 3, ()), ("csr16", "size", 3, ()),
+    ("csr16", "mixed", 4, ("ES_CONV4_ROW_BY_ROW",)), ("csr8", "size", 3, ("ES_CONV4_ROW_BY_ROW",)),
+    ("block1x4", "mixed", 4, ())])
+def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_c, defines, tmp_path, to_int8):
     require("arm-none-eabi-gcc", "qemu-system-arm")
     import tf_keras as keras
 
@@ -29,6 +33,7 @@ def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_
     inp = keras.Input((9, 7, in_c), batch_size=1)
     x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inp)   # im2col
     x = keras.layers.Conv2D(12, 3, padding="same")(x)                       # in_c 8
+    x = keras.layers.Conv2D(8, 3, padding="same", dilation_rate=2)(x)       # dilated
     x = keras.layers.Conv2D(10, 1, activation="relu")(x)                    # direct 1x1
     x = keras.layers.Conv2D(6, 2, strides=2)(x)                             # 4x3 = 12 pixels
     model = keras.Model(inp, keras.layers.Flatten()(x))
@@ -43,11 +48,12 @@ def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_
     xf = rng.uniform(-1.5, 2.0, size=(3, 9, 7, in_c)).astype(np.float32)
     tflite = to_int8(model, xf)
     plan = plan_model(tflite, "sparse_conv", force_format=fmt)
-    assert [c.format for l, c in zip(plan.layers, plan.choices) if l.sparse_capable] == [fmt] * 4
+    assert [c.format for l, c in zip(plan.layers, plan.choices) if l.sparse_capable] == [fmt] * 5
     write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
     xq = input_samples(plan.graph, xf)
     board = load_board("mps2-an386")
-    fw = build_firmware(tmp_path / "src", tmp_path / "fw", board, xq, "sparse_conv", code_opt=code_opt)
+    fw = build_firmware(tmp_path / "src", tmp_path / "fw", board, xq, "sparse_conv", code_opt=code_opt,
+                        defines=defines)
     run = run_qemu(fw.elf, board)
     ours = run.outputs.reshape(len(xq), -1)
     ref = reference(tflite, xq).reshape(len(xq), -1)

@@ -7,7 +7,7 @@ palette-csr and Huffman streaming are fitted to the Deep Compression models' fc1
 95% (7.8 and 8.8 per weight for 4- and 8-bit containers). Dense CONV_2D runs two output pixels
 per pass (the format's conv2 kernel, its own figures: conv2_costs), fitted to the 5x5, 3x3 and
 1x1 conv shapes; dense FC to FC 784x300 and 640x128. The CSR and block formats run CONV_2D four
-pixels per pass (conv4_costs), fitted to the 5x5, 3x3, 1x1 and 28x28x1 conv shapes at 50-95%.
+pixels per pass (conv4_costs and CONV4_FILL), fitted to make bench's six conv shapes.
 
 A layer's cost is, per output pixel (conv) or batch row (FC),
     per_unit * units + per_output * rows + per_column_byte * im2col bytes
@@ -29,13 +29,17 @@ from toolchain.isa import Isa
 from toolchain.plan.lower import Layer
 
 __all__ = ["KernelCost", "HUFFMAN_STREAM_PER_BYTE", "NM_PAIR_TABLE_PER_GROUP", "PER_IM2COL_BYTE",
-           "units", "estimate"]
+           "CONV4_FILL", "units", "estimate"]
 
 PER_IM2COL_BYTE = 1.6
-# a format's four-pixel conv kernel interleaves its pixels' columns as int16: per pixel and
-# column, this much beyond what the dense two-pixel expansion costs (the fits of both to make
-# bench's conv shapes at 0-95% on mps2-an386: 5.3 and 3.6 per column)
-CONV4_FILL_PER_COLUMN = 1.7
+# A format's four-pixel conv kernel (es_conv2d_s8's four-pixel path) fills its buffer without an
+# im2col column: per output pixel, per column (the int16 interleave: words of four columns
+# through SXTB16 / PKHBT on DSP cores), per kernel row (a padded conv's rows are read straight
+# from the input, or gathered where they cross the padding) and per pixel (the pass's set-up).
+# Fitted with the formats' conv4_costs to make bench's six conv shapes (5x5, 3x3, 1x1, 28x28x1
+# at 0-95%, 12x12x64 1x1 and 32x32x16 3x3 stride 2 at 0%): within 2.2% on mps2-an386 (DSP),
+# 4.9% on mps2-an385 (C).
+CONV4_FILL = {Isa.DSP: (2.66, 14.3, 196.0), Isa.C: (3.27, 4.0, 246.0)}
 
 
 def units(weights: np.ndarray, fmt: str) -> int:
@@ -110,9 +114,15 @@ def estimate(layer: Layer, fmt: str, isa: Isa, im2col_bytes: int = 0) -> int:
     else:
         pixels = 1
     per_pixel = cost.per_unit * spec.units(layer.weights) + cost.per_output * rows
-    per_pixel += PER_IM2COL_BYTE * im2col_bytes
     if layer.opcode == OpCode.CONV_2D and spec.conv4:
-        per_pixel += CONV4_FILL_PER_COLUMN * cols
+        from toolchain.isa import lookup
+
+        per_column, per_kernel_row, per_pass = lookup(CONV4_FILL, isa)
+        p = layer.params
+        direct = p["k_h"] == 1 and p["k_w"] == 1 and p["pad_top"] == 0 and p["pad_left"] == 0
+        per_pixel += per_column * cols + per_pass + (0 if direct else per_kernel_row * int(p["k_h"]))
+    else:
+        per_pixel += PER_IM2COL_BYTE * im2col_bytes
     per_pixel += spec.extra_cost(layer.weights)
     per_pixel += spec.coding_cost(layer.weights, coding)
     return int(round(pixels * per_pixel))

@@ -103,9 +103,9 @@ def scratch_bytes(layer: Layer, fmt: str) -> int:
         p = layer.params
         direct = p["k_h"] == 1 and p["k_w"] == 1 and p["pad_top"] == 0 and p["pad_left"] == 0
         if spec.conv4:
-            # four pixels' columns interleaved as int16 (es_conv4_bytes), gathered through
-            # four int8 columns unless read straight from the input
-            need += cols * 8 + (0 if direct else 4 * align(cols))
+            # four pixels' columns interleaved as int16 (es_conv4_bytes), and unless read
+            # straight from the input, a slot per pixel for a kernel row crossing the padding
+            need += cols * 8 + (0 if direct else 4 * align(int(p["k_w"]) * int(p["in_c"])))
         elif spec.conv2:
             # two pixels' columns as int16 pairs (es_conv2_bytes), plus an int8 column to
             # expand from when the taps are not whole groups of four

@@ -18,12 +18,18 @@ typedef uint8_t es_c4_index_t;
 #define ES_C4_ASM_AT(k) "ldrb %[t], [%[d], #" #k "]\n\tadd %[xp], %[xp], %[t], lsl #3\n\t"
 #define ES_C4_ASM_Q "%[xp]"
 #define ES_C4_ASM_BASE [xp] "+r"(xp)
+#define ES_C4_ASM_ISZ "1"
+#define ES_C4_ASM_SB "%[xp]"
+#define ES_C4_ASM_SBOP(var) [xp] "+r"(var)
 #else
 typedef uint16_t es_c4_index_t;
 #define ES_C4_AT(k) (cols4 + 2u * d[k])
 #define ES_C4_ASM_AT(k) "ldrh %[t], [%[d], #" #k "*2]\n\tadd %[t], %[base], %[t], lsl #3\n\t"
 #define ES_C4_ASM_Q "%[t]"
 #define ES_C4_ASM_BASE [base] "+r"(base)
+#define ES_C4_ASM_ISZ "2"
+#define ES_C4_ASM_SB "%[base]"
+#define ES_C4_ASM_SBOP(var) [base] "+r"(var)
 #endif
 
 /* the four pixels' inputs at q times weight w (an int32), plain C */
@@ -70,6 +76,79 @@ typedef uint16_t es_c4_index_t;
         y2[r] = (int8_t)o_[2];                                                                 \
         y3[r] = (int8_t)o_[3];                                                                 \
     } while (0)
+
+#if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
+/* What the whole-layer block below reads and updates, by byte offset: the row tables, the
+ * four pixels' outputs, the row being worked and the column buffer. */
+typedef struct {
+    const uint16_t *counts; /*  0 */
+    const int32_t *bias;    /*  4 */
+    const int32_t *mult;    /*  8 */
+    const int32_t *shift;   /* 12 */
+    int8_t *y[4];           /* 16, 20, 24, 28 */
+    int32_t zp;             /* 32 */
+    uint32_t r;             /* 36 */
+    uint32_t rows;          /* 40 */
+    const uint32_t *cols4;  /* 44 */
+} es_c4_state_t;
+
+/* One output of the row: accumulator acc requantized into hi and stored at y[k] + row (the row
+ * number in a0, which holds the first accumulator until then). es_requantize_clamp4's
+ * whole-range case adds k * 2^32 + 2^30 to acc * mult and takes 2^31 off when the high word
+ * falls below k (acc * mult < -2^30); taking 2^31 off whenever acc < 0 gives the same result
+ * (mult >= 0: for -2^30 <= acc * mult < 0 both shift down to 0), so the start value is
+ * (k - sign) * 2^32 + (2^30 | sign * 2^31) with no compare. mult in w02, k = 2^(rs - 2) in n,
+ * rs - 1 in w13, the zero point in t. */
+#define ES_C4_RQ(acc, yoff, load_row)                                                          \
+    "and %[lo], %[" #acc "], #0x80000000\n\t"                                                  \
+    "orr %[lo], %[lo], #0x40000000\n\t"                                                        \
+    "sub %[hi], %[n], %[" #acc "], lsr #31\n\t"                                                \
+    "smlal %[lo], %[hi], %[" #acc "], %[w02]\n\t"                                              \
+    "asr %[hi], %[hi], %[w13]\n\t"                                                             \
+    "add %[hi], %[hi], %[t]\n\t"                                                               \
+    "ssat %[hi], #8, %[hi]\n\t"                                                                \
+    load_row                                                                                   \
+    "ldr %[lo], [" ES_C4_ASM_SB ", #" #yoff "]\n\t"                                            \
+    "strb %[hi], [%[lo], %[a0]]\n\t"
+
+/* A row's stored weights into a0..a3: groups of four (one word of weights, two SXTB16; per
+ * weight an index load, its column's address, one LDRD of the four pixels' inputs and four
+ * multiply-adds), then the last n % 4 one at a time. */
+#define ES_C4_ROW_MAC \
+    "subs %[n], %[n], #4\n\t" \
+    "blt 2f\n" \
+    "1:\n\t" \
+    "ldr %[t], [%[v]], #4\n\t" \
+    "sxtb16 %[w02], %[t]\n\t" \
+    "sxtb16 %[w13], %[t], ror #8\n\t" \
+    ES_C4_ASM_AT(0) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t" \
+    "smlabb %[a0], %[lo], %[w02], %[a0]\n\tsmlatb %[a1], %[lo], %[w02], %[a1]\n\t" \
+    "smlabb %[a2], %[hi], %[w02], %[a2]\n\tsmlatb %[a3], %[hi], %[w02], %[a3]\n\t" \
+    ES_C4_ASM_AT(1) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t" \
+    "smlabb %[a0], %[lo], %[w13], %[a0]\n\tsmlatb %[a1], %[lo], %[w13], %[a1]\n\t" \
+    "smlabb %[a2], %[hi], %[w13], %[a2]\n\tsmlatb %[a3], %[hi], %[w13], %[a3]\n\t" \
+    ES_C4_ASM_AT(2) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t" \
+    "smlabt %[a0], %[lo], %[w02], %[a0]\n\tsmlatt %[a1], %[lo], %[w02], %[a1]\n\t" \
+    "smlabt %[a2], %[hi], %[w02], %[a2]\n\tsmlatt %[a3], %[hi], %[w02], %[a3]\n\t" \
+    ES_C4_ASM_AT(3) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t" \
+    "smlabt %[a0], %[lo], %[w13], %[a0]\n\tsmlatt %[a1], %[lo], %[w13], %[a1]\n\t" \
+    "smlabt %[a2], %[hi], %[w13], %[a2]\n\tsmlatt %[a3], %[hi], %[w13], %[a3]\n\t" \
+    "add %[d], %[d], #4*" ES_C4_ASM_ISZ "\n\t" \
+    "subs %[n], %[n], #4\n\t" \
+    "bge 1b\n" \
+    "2:\n\t" \
+    "adds %[n], %[n], #4\n\t" \
+    "beq 4f\n" \
+    "3:\n\t" \
+    "ldrsb %[w02], [%[v]], #1\n\t" \
+    ES_C4_ASM_AT(0) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t" \
+    "smlabb %[a0], %[lo], %[w02], %[a0]\n\tsmlatb %[a1], %[lo], %[w02], %[a1]\n\t" \
+    "smlabb %[a2], %[hi], %[w02], %[a2]\n\tsmlatb %[a3], %[hi], %[w02], %[a3]\n\t" \
+    "add %[d], %[d], #" ES_C4_ASM_ISZ "\n\t" \
+    "subs %[n], %[n], #1\n\t" \
+    "bne 3b\n" \
+    "4:\n\t"
+#endif
 
 #ifdef ES_C4_BLOCK
 /* one block: four weights (one word) at columns c..c+3, whose inputs are eight consecutive
@@ -148,37 +227,88 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4
     const uint32_t *base = cols4;
     uint32_t r;
     (void)base;
+#if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
+    if (m->rq_fast != 0u && m->rows != 0u) {
+        /* the whole layer in one block (es_requantize_clamp4's whole-range case on every row):
+         * per row its count and bias, the stored weights (the state's address saved on the
+         * stack while its register holds the column buffer), then the four outputs */
+        es_c4_state_t st;
+        uintptr_t sb = (uintptr_t)&st;
+        uint32_t a0, a1, a2, a3, n, t_, lo_, hi_, w02_, w13_;
+        st.counts = m->counts;
+        st.bias = m->bias;
+        st.mult = m->mult;
+        st.shift = m->shift;
+        st.y[0] = y0;
+        st.y[1] = y1;
+        st.y[2] = y2;
+        st.y[3] = y3;
+        st.zp = m->output_zero_point;
+        st.r = 0u;
+        st.rows = m->rows;
+        st.cols4 = cols4;
+        __asm__ volatile(
+            "0:\n\t"
+            "ldr %[t], [" ES_C4_ASM_SB ", #36]\n\t"
+            "ldr %[lo], [" ES_C4_ASM_SB ", #0]\n\t"
+            "ldrh %[n], [%[lo], %[t], lsl #1]\n\t"
+            "ldr %[lo], [" ES_C4_ASM_SB ", #4]\n\t"
+            "ldr %[a0], [%[lo], %[t], lsl #2]\n\t"
+            "mov %[a1], %[a0]\n\t"
+            "mov %[a2], %[a0]\n\t"
+            "mov %[a3], %[a0]\n\t"
+            "push {" ES_C4_ASM_SB "}\n\t"
+            "ldr " ES_C4_ASM_SB ", [" ES_C4_ASM_SB ", #44]\n\t"
+            ES_C4_ROW_MAC
+            "pop {" ES_C4_ASM_SB "}\n\t"
+            "ldr %[t], [" ES_C4_ASM_SB ", #36]\n\t"
+            "ldr %[lo], [" ES_C4_ASM_SB ", #8]\n\t"
+            "ldr %[w02], [%[lo], %[t], lsl #2]\n\t"
+            "ldr %[lo], [" ES_C4_ASM_SB ", #12]\n\t"
+            "ldr %[w13], [%[lo], %[t], lsl #2]\n\t"
+            "mvn %[w13], %[w13]\n\t" /* rs - 1 = -shift - 1 */
+            "mov %[n], #1\n\t"
+            "lsl %[n], %[n], %[w13]\n\t"
+            "lsr %[n], %[n], #1\n\t" /* k = 2^(rs - 2) */
+            "ldr %[t], [" ES_C4_ASM_SB ", #32]\n\t"
+            ES_C4_RQ(a0, 16, "ldr %[a0], [" ES_C4_ASM_SB ", #36]\n\t")
+            ES_C4_RQ(a1, 20, "")
+            ES_C4_RQ(a2, 24, "")
+            ES_C4_RQ(a3, 28, "")
+            "ldr %[lo], [" ES_C4_ASM_SB ", #40]\n\t"
+            "add %[a0], %[a0], #1\n\t"
+            "str %[a0], [" ES_C4_ASM_SB ", #36]\n\t"
+            "cmp %[a0], %[lo]\n\t"
+            "bne 0b\n\t"
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [t] "=&r"(t_),
+              [lo] "=&r"(lo_), [hi] "=&r"(hi_), [w02] "=&r"(w02_), [w13] "=&r"(w13_), [n] "=&r"(n),
+              [d] "+r"(d), [v] "+r"(v), ES_C4_ASM_SBOP(sb)
+            :
+            : "cc", "memory");
+        return;
+    }
+#endif
     for (r = 0; r < m->rows; ++r) {
         int32_t a0 = m->bias[r], a1 = a0, a2 = a0, a3 = a0;
         uint32_t n = m->counts[r];
 #ifdef ES_C4_CSR8
         const uint32_t *xp = cols4;
 #endif
-        for (; n >= 4u; n -= 4u, d += 4, v += 4) {
 #if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
-            /* four stored weights: per weight an index load, its column's address, one LDRD of
-             * the four pixels' inputs and four multiply-adds (eleven registers) */
-            const uint32_t w = es_read_u32(v);
-            const uint32_t w02 = es_sxtb16(w), w13 = es_sxtb16_ror8(w);
-            uint32_t t_, lo_, hi_;
-            __asm__ volatile(
-                ES_C4_ASM_AT(0) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t"
-                "smlabb %[a0], %[lo], %[w02], %[a0]\n\tsmlatb %[a1], %[lo], %[w02], %[a1]\n\t"
-                "smlabb %[a2], %[hi], %[w02], %[a2]\n\tsmlatb %[a3], %[hi], %[w02], %[a3]\n\t"
-                ES_C4_ASM_AT(1) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t"
-                "smlabb %[a0], %[lo], %[w13], %[a0]\n\tsmlatb %[a1], %[lo], %[w13], %[a1]\n\t"
-                "smlabb %[a2], %[hi], %[w13], %[a2]\n\tsmlatb %[a3], %[hi], %[w13], %[a3]\n\t"
-                ES_C4_ASM_AT(2) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t"
-                "smlabt %[a0], %[lo], %[w02], %[a0]\n\tsmlatt %[a1], %[lo], %[w02], %[a1]\n\t"
-                "smlabt %[a2], %[hi], %[w02], %[a2]\n\tsmlatt %[a3], %[hi], %[w02], %[a3]\n\t"
-                ES_C4_ASM_AT(3) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t"
-                "smlabt %[a0], %[lo], %[w13], %[a0]\n\tsmlatt %[a1], %[lo], %[w13], %[a1]\n\t"
-                "smlabt %[a2], %[hi], %[w13], %[a2]\n\tsmlatt %[a3], %[hi], %[w13], %[a3]\n\t"
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t] "=&r"(t_),
-                  [lo] "=&r"(lo_), [hi] "=&r"(hi_), ES_C4_ASM_BASE
-                : [d] "r"(d), [w02] "r"(w02), [w13] "r"(w13)
-                : "memory");
-#elif defined(ES_C4_DSP)
+        /* the row in one block: groups of four stored weights (one word of weights, two SXTB16;
+         * per weight an index load, its column's address, one LDRD of the four pixels' inputs
+         * and four multiply-adds), then the last n % 4 one at a time; thirteen registers */
+        uint32_t t_, lo_, hi_, w02_, w13_;
+        __asm__ volatile(
+            ES_C4_ROW_MAC
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t] "=&r"(t_),
+              [lo] "=&r"(lo_), [hi] "=&r"(hi_), [w02] "=&r"(w02_), [w13] "=&r"(w13_), [n] "+r"(n),
+              [d] "+r"(d), [v] "+r"(v), ES_C4_ASM_BASE
+            :
+            : "cc", "memory");
+#else
+        for (; n >= 4u; n -= 4u, d += 4, v += 4) {
+#if defined(ES_C4_DSP)
             const uint32_t w = es_read_u32(v);
             const uint32_t w02 = es_sxtb16(w), w13 = es_sxtb16_ror8(w);
             const uint32_t *q;
@@ -206,6 +336,7 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4
             const uint32_t *q = ES_C4_AT(0);
             ES_C4_MAC(q, *v);
         }
+#endif
         ES_C4_STORE4();
     }
 }
@@ -215,6 +346,11 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4
 #undef ES_C4_ASM_AT
 #undef ES_C4_ASM_BASE
 #undef ES_C4_ASM_Q
+#undef ES_C4_ASM_ISZ
+#undef ES_C4_ASM_SB
+#undef ES_C4_ASM_SBOP
+#undef ES_C4_RQ
+#undef ES_C4_ROW_MAC
 #undef ES_C4_MAC
 #undef ES_C4_MAC_B
 #undef ES_C4_MAC_T

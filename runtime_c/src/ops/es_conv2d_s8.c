@@ -11,6 +11,7 @@
 #include "es_kernels.h"
 #include "es_registry.h"
 #include "es_dsp.h"
+#include "es_isa.h"
 #include "es_matvec.h"
 
 static void es_copy_bytes(int8_t *dst, const int8_t *src, uint32_t n)
@@ -35,8 +36,10 @@ uint32_t es_conv2d_im2col_bytes(const es_conv_params_t *p, const es_format_entry
 {
     const uint32_t cols = (uint32_t)p->k_h * p->k_w * p->in_c;
     if (f->conv4 != 0) {
-        /* the interleaved int16 buffer, and four int8 columns to gather from */
-        return es_conv4_bytes(cols) + (es_conv_direct(p) ? 0u : 4u * ((cols + 3u) & ~3u));
+        /* the interleaved int16 buffer, and a slot per pixel for a kernel row that crosses the
+         * padding (es_conv4_fill_rows) */
+        const uint32_t row = (uint32_t)p->k_w * p->in_c;
+        return es_conv4_bytes(cols) + (es_conv_direct(p) ? 0u : 4u * ((row + 3u) & ~3u));
     }
     if (f->conv2 != 0) {
         /* the int16 pair buffer; an int8 column first only when taps are not whole groups */
@@ -147,29 +150,113 @@ static void es_conv2_fill(const es_conv_params_t *p, const int8_t *input, uint32
     }
 }
 
-/* Output pixels px[0..3]'s columns into the four-pixel buffer cols4 (es_matvec.h), gathered
- * through col8 (four int8 columns) unless the convolution reads them from the input. */
-static void es_conv4_fill(const es_conv_params_t *p, const int8_t *input, const uint32_t px[4], int8_t *col8,
-                          uint32_t *cols4)
+/* n values of four pixels' columns c[0..3] into the four-pixel buffer (es_matvec.h); returns
+ * the buffer past them. */
+ES_INLINE uint32_t *es_interleave4(const int8_t *const c[4], uint32_t n, uint32_t *cols4)
 {
-    const uint32_t cols = (uint32_t)p->k_h * (uint32_t)p->k_w * (uint32_t)p->in_c;
-    const uint32_t stride = (cols + 3u) & ~3u;
-    const int8_t *c[4];
-    uint32_t k, i;
-    for (k = 0; k < 4u; ++k) {
-        const int oy = (int)(px[k] / p->out_w), ox = (int)(px[k] % p->out_w);
-        const int y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
-        if (es_conv_direct(p)) {
-            c[k] = input + ((uint32_t)y0 * (uint32_t)p->in_w + (uint32_t)x0) * (uint32_t)p->in_c;
-        } else {
-            es_im2col(p, input, y0, x0, (int8_t)(-p->input_offset), col8 + k * stride);
-            c[k] = col8 + k * stride;
-        }
+    uint32_t i = 0;
+#if ES_ISA >= ES_ISA_DSP
+    /* four columns a step: a word of each pixel's column, its even and odd bytes as int16 pairs
+     * (SXTB16), re-paired across pixels (PKHBT / PKHTB) into the eight words of the four columns */
+    for (; i + 4u <= n; i += 4u, cols4 += 8) {
+        const uint32_t w0 = es_read_u32(c[0] + i), w1 = es_read_u32(c[1] + i);
+        const uint32_t w2 = es_read_u32(c[2] + i), w3 = es_read_u32(c[3] + i);
+        const uint32_t e0 = es_sxtb16(w0), e1 = es_sxtb16(w1), e2 = es_sxtb16(w2), e3 = es_sxtb16(w3);
+        const uint32_t o0 = es_sxtb16_ror8(w0), o1 = es_sxtb16_ror8(w1);
+        const uint32_t o2 = es_sxtb16_ror8(w2), o3 = es_sxtb16_ror8(w3);
+        cols4[0] = es_pkhbt16(e0, e1);
+        cols4[1] = es_pkhbt16(e2, e3);
+        cols4[2] = es_pkhbt16(o0, o1);
+        cols4[3] = es_pkhbt16(o2, o3);
+        cols4[4] = es_pkhtb16(e0, e1);
+        cols4[5] = es_pkhtb16(e2, e3);
+        cols4[6] = es_pkhtb16(o0, o1);
+        cols4[7] = es_pkhtb16(o2, o3);
     }
-    for (i = 0; i < cols; ++i, cols4 += 2) {
+#endif
+    for (; i < n; ++i, cols4 += 2) {
         cols4[0] = (uint32_t)(uint16_t)c[0][i] | ((uint32_t)(uint16_t)c[1][i] << 16);
         cols4[1] = (uint32_t)(uint16_t)c[2][i] | ((uint32_t)(uint16_t)c[3][i] << 16);
     }
+    return cols4;
+}
+
+/* Output pixels px[0..3]'s columns into the four-pixel buffer cols4, one kernel row (k_w *
+ * in_c inputs) at a time: a pixel's row is read straight from the input when it lies inside
+ * (no dilation across it), else gathered into its slot of row (four slots of align4(k_w *
+ * in_c) bytes) with the input zero point for the padding taps. No whole column is gathered. */
+static void es_conv4_fill_rows(const es_conv_params_t *p, const int8_t *input, const uint32_t px[4], int8_t *row,
+                               uint32_t *cols4)
+{
+    const uint32_t in_h = p->in_h, in_w = p->in_w, in_c = p->in_c, k_w = p->k_w;
+    const uint32_t n = k_w * in_c, slot = (n + 3u) & ~3u;
+    const int8_t pad = (int8_t)(-p->input_offset);
+    int y0[4], x0[4], inside[4];
+    uint32_t k, ky, kx;
+    for (k = 0; k < 4u; ++k) {
+        y0[k] = (int)(px[k] / p->out_w) * p->stride_h - p->pad_top;
+        x0[k] = (int)(px[k] % p->out_w) * p->stride_w - p->pad_left;
+        inside[k] = p->dil_w == 1u && x0[k] >= 0 && (uint32_t)x0[k] + k_w <= in_w;
+    }
+    for (ky = 0; ky < p->k_h; ++ky) {
+        const int8_t *c[4];
+        for (k = 0; k < 4u; ++k) {
+            const uint32_t y = (uint32_t)(y0[k] + (int)(ky * p->dil_h));
+            int8_t *const dst = row + k * slot;
+            if (y >= in_h) {
+                memset(dst, pad, n);
+                c[k] = dst;
+            } else if (inside[k]) {
+                c[k] = input + (y * in_w + (uint32_t)x0[k]) * in_c;
+            } else {
+                for (kx = 0; kx < k_w; ++kx) {
+                    const uint32_t x = (uint32_t)(x0[k] + (int)(kx * p->dil_w));
+                    if (x < in_w) {
+                        es_copy_bytes(dst + kx * in_c, input + (y * in_w + x) * in_c, in_c);
+                    } else {
+                        memset(dst + kx * in_c, pad, in_c);
+                    }
+                }
+                c[k] = dst;
+            }
+        }
+        cols4 = es_interleave4(c, n, cols4);
+    }
+}
+
+/* Output pixels px[0..3]'s columns into the four-pixel buffer cols4 (es_matvec.h) for a
+ * direct (unpadded 1x1) convolution: each pixel's column is its in_c inputs. */
+static void es_conv4_fill_direct(const es_conv_params_t *p, const int8_t *input, const uint32_t px[4],
+                                 uint32_t *cols4)
+{
+    const int8_t *c[4];
+    uint32_t k;
+    for (k = 0; k < 4u; ++k) {
+        const uint32_t oy = px[k] / p->out_w, ox = px[k] % p->out_w;
+        c[k] = input + (oy * p->stride_h * p->in_w + ox * p->stride_w) * p->in_c;
+    }
+    (void)es_interleave4(c, p->in_c, cols4);
+}
+
+/* 1 when every row requantizes in es_requantize_clamp4's whole-range case: the activation
+ * range is all of int8, every shift is at most -2 and no multiplier is negative (a kernel may
+ * take a faster path). */
+static uint32_t es_rq_whole_range(const es_matvec_t *m)
+{
+    uint32_t r;
+#if defined(ES_CONV4_ROW_BY_ROW)
+    /* tests: the row-by-row path on layers the whole-layer one would take */
+    return 0u * m->rows;
+#endif
+    if (m->act_min != -128 || m->act_max != 127) {
+        return 0u;
+    }
+    for (r = 0; r < m->rows; ++r) {
+        if (m->shift[r] > -2 || m->mult[r] < 0) {
+            return 0u;
+        }
+    }
+    return 1u;
 }
 
 void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const uint8_t *blob, uint8_t *arena,
@@ -191,13 +278,16 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
     m.act_min = p->act_min;
     m.act_max = p->act_max;
     m.scratch = col + col_bytes;
+    m.rq_fast = 0u;
     if (f->conv4 != 0) {
         /* four pixels per pass over the stored weights; the last pass repeats its last pixel */
         const es_conv4_fn_t fn4 = f->conv4;
         const uint32_t pixels = (uint32_t)p->out_h * p->out_w;
         uint32_t *cols4 = (uint32_t *)(void *)col;
-        int8_t *col8 = col + es_conv4_bytes(cols);
+        int8_t *rows8 = col + es_conv4_bytes(cols);
         uint32_t i, k;
+        const int rows = !es_conv_direct(p);
+        m.rq_fast = es_rq_whole_range(&m);
         for (i = 0; i < pixels; i += 4u) {
             uint32_t px[4];
             int8_t *y[4];
@@ -205,7 +295,11 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
                 px[k] = i + k < pixels ? i + k : pixels - 1u;
                 y[k] = output + px[k] * p->out_c;
             }
-            es_conv4_fill(p, input, px, col8, cols4);
+            if (rows) {
+                es_conv4_fill_rows(p, input, px, rows8, cols4);
+            } else {
+                es_conv4_fill_direct(p, input, px, cols4);
+            }
             fn4(&m, cols4, y);
         }
         return;
