@@ -111,6 +111,35 @@ typedef struct {
     "ldr %[lo], [" ES_C4_ASM_SB ", #" #yoff "]\n\t"                                            \
     "strb %[hi], [%[lo], %[a0]]\n\t"
 
+#ifdef ES_C4_BLOCK
+/* A row's blocks into a0..a3: per block its index, its column's address, one word of four
+ * weights (two SXTB16) and four LDRDs of the four pixels' inputs at its four columns, sixteen
+ * multiply-adds. */
+#define ES_C4_ROW_MAC \
+    "cmp %[n], #0\n\t" \
+    "beq 4f\n" \
+    "1:\n\t" \
+    "ldrh %[t], [%[d]], #2\n\t" \
+    "add %[t], " ES_C4_ASM_SB ", %[t], lsl #3\n\t" \
+    "ldr %[lo], [%[v]], #4\n\t" \
+    "sxtb16 %[w02], %[lo]\n\t" \
+    "sxtb16 %[w13], %[lo], ror #8\n\t" \
+    "ldrd %[lo], %[hi], [%[t]]\n\t" \
+    "smlabb %[a0], %[lo], %[w02], %[a0]\n\tsmlatb %[a1], %[lo], %[w02], %[a1]\n\t" \
+    "smlabb %[a2], %[hi], %[w02], %[a2]\n\tsmlatb %[a3], %[hi], %[w02], %[a3]\n\t" \
+    "ldrd %[lo], %[hi], [%[t], #8]\n\t" \
+    "smlabb %[a0], %[lo], %[w13], %[a0]\n\tsmlatb %[a1], %[lo], %[w13], %[a1]\n\t" \
+    "smlabb %[a2], %[hi], %[w13], %[a2]\n\tsmlatb %[a3], %[hi], %[w13], %[a3]\n\t" \
+    "ldrd %[lo], %[hi], [%[t], #16]\n\t" \
+    "smlabt %[a0], %[lo], %[w02], %[a0]\n\tsmlatt %[a1], %[lo], %[w02], %[a1]\n\t" \
+    "smlabt %[a2], %[hi], %[w02], %[a2]\n\tsmlatt %[a3], %[hi], %[w02], %[a3]\n\t" \
+    "ldrd %[lo], %[hi], [%[t], #24]\n\t" \
+    "smlabt %[a0], %[lo], %[w13], %[a0]\n\tsmlatt %[a1], %[lo], %[w13], %[a1]\n\t" \
+    "smlabt %[a2], %[hi], %[w13], %[a2]\n\tsmlatt %[a3], %[hi], %[w13], %[a3]\n\t" \
+    "subs %[n], %[n], #1\n\t" \
+    "bne 1b\n" \
+    "4:\n\t"
+#else
 /* A row's stored weights into a0..a3: groups of four (one word of weights, two SXTB16; per
  * weight an index load, its column's address, one LDRD of the four pixels' inputs and four
  * multiply-adds), then the last n % 4 one at a time. */
@@ -148,6 +177,69 @@ typedef struct {
     "subs %[n], %[n], #1\n\t" \
     "bne 3b\n" \
     "4:\n\t"
+#endif
+
+/* The whole layer in one block (es_requantize_clamp4's whole-range case on every row): per row
+ * its count and bias, the stored weights (ES_C4_ROW_MAC; the state's address saved on the
+ * stack while its register holds the column buffer), then the four outputs. */
+static void es_c4_whole_layer(const es_matvec_t *m, const uint32_t *cols4, int8_t *const yp[4])
+{
+    const es_c4_index_t *d = (const es_c4_index_t *)m->index;
+    const int8_t *v = m->values;
+    es_c4_state_t st;
+    uintptr_t sb = (uintptr_t)&st;
+    uint32_t a0, a1, a2, a3, n, t_, lo_, hi_, w02_, w13_;
+    st.counts = m->counts;
+    st.bias = m->bias;
+    st.mult = m->mult;
+    st.shift = m->shift;
+    st.y[0] = yp[0];
+    st.y[1] = yp[1];
+    st.y[2] = yp[2];
+    st.y[3] = yp[3];
+    st.zp = m->output_zero_point;
+    st.r = 0u;
+    st.rows = m->rows;
+    st.cols4 = cols4;
+    __asm__ volatile(
+        "0:\n\t"
+        "ldr %[t], [" ES_C4_ASM_SB ", #36]\n\t"
+        "ldr %[lo], [" ES_C4_ASM_SB ", #0]\n\t"
+        "ldrh %[n], [%[lo], %[t], lsl #1]\n\t"
+        "ldr %[lo], [" ES_C4_ASM_SB ", #4]\n\t"
+        "ldr %[a0], [%[lo], %[t], lsl #2]\n\t"
+        "mov %[a1], %[a0]\n\t"
+        "mov %[a2], %[a0]\n\t"
+        "mov %[a3], %[a0]\n\t"
+        "push {" ES_C4_ASM_SB "}\n\t"
+        "ldr " ES_C4_ASM_SB ", [" ES_C4_ASM_SB ", #44]\n\t"
+        ES_C4_ROW_MAC
+        "pop {" ES_C4_ASM_SB "}\n\t"
+        "ldr %[t], [" ES_C4_ASM_SB ", #36]\n\t"
+        "ldr %[lo], [" ES_C4_ASM_SB ", #8]\n\t"
+        "ldr %[w02], [%[lo], %[t], lsl #2]\n\t"
+        "ldr %[lo], [" ES_C4_ASM_SB ", #12]\n\t"
+        "ldr %[w13], [%[lo], %[t], lsl #2]\n\t"
+        "mvn %[w13], %[w13]\n\t" /* rs - 1 = -shift - 1 */
+        "mov %[n], #1\n\t"
+        "lsl %[n], %[n], %[w13]\n\t"
+        "lsr %[n], %[n], #1\n\t" /* k = 2^(rs - 2) */
+        "ldr %[t], [" ES_C4_ASM_SB ", #32]\n\t"
+        ES_C4_RQ(a0, 16, "ldr %[a0], [" ES_C4_ASM_SB ", #36]\n\t")
+        ES_C4_RQ(a1, 20, "")
+        ES_C4_RQ(a2, 24, "")
+        ES_C4_RQ(a3, 28, "")
+        "ldr %[lo], [" ES_C4_ASM_SB ", #40]\n\t"
+        "add %[a0], %[a0], #1\n\t"
+        "str %[a0], [" ES_C4_ASM_SB ", #36]\n\t"
+        "cmp %[a0], %[lo]\n\t"
+        "bne 0b\n\t"
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [t] "=&r"(t_),
+          [lo] "=&r"(lo_), [hi] "=&r"(hi_), [w02] "=&r"(w02_), [w13] "=&r"(w13_), [n] "=&r"(n),
+          [d] "+r"(d), [v] "+r"(v), ES_C4_ASM_SBOP(sb)
+        :
+        : "cc", "memory");
+}
 #endif
 
 #ifdef ES_C4_BLOCK
@@ -204,6 +296,12 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4
     const uint16_t *d = (const uint16_t *)m->index;
     const int8_t *v = m->values;
     uint32_t r;
+#if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
+    if (m->rq_fast != 0u && m->rows != 0u) {
+        es_c4_whole_layer(m, cols4, yp);
+        return;
+    }
+#endif
     for (r = 0; r < m->rows; ++r) {
         int32_t a0 = m->bias[r], a1 = a0, a2 = a0, a3 = a0;
         uint32_t n = m->counts[r];
@@ -229,62 +327,7 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4
     (void)base;
 #if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
     if (m->rq_fast != 0u && m->rows != 0u) {
-        /* the whole layer in one block (es_requantize_clamp4's whole-range case on every row):
-         * per row its count and bias, the stored weights (the state's address saved on the
-         * stack while its register holds the column buffer), then the four outputs */
-        es_c4_state_t st;
-        uintptr_t sb = (uintptr_t)&st;
-        uint32_t a0, a1, a2, a3, n, t_, lo_, hi_, w02_, w13_;
-        st.counts = m->counts;
-        st.bias = m->bias;
-        st.mult = m->mult;
-        st.shift = m->shift;
-        st.y[0] = y0;
-        st.y[1] = y1;
-        st.y[2] = y2;
-        st.y[3] = y3;
-        st.zp = m->output_zero_point;
-        st.r = 0u;
-        st.rows = m->rows;
-        st.cols4 = cols4;
-        __asm__ volatile(
-            "0:\n\t"
-            "ldr %[t], [" ES_C4_ASM_SB ", #36]\n\t"
-            "ldr %[lo], [" ES_C4_ASM_SB ", #0]\n\t"
-            "ldrh %[n], [%[lo], %[t], lsl #1]\n\t"
-            "ldr %[lo], [" ES_C4_ASM_SB ", #4]\n\t"
-            "ldr %[a0], [%[lo], %[t], lsl #2]\n\t"
-            "mov %[a1], %[a0]\n\t"
-            "mov %[a2], %[a0]\n\t"
-            "mov %[a3], %[a0]\n\t"
-            "push {" ES_C4_ASM_SB "}\n\t"
-            "ldr " ES_C4_ASM_SB ", [" ES_C4_ASM_SB ", #44]\n\t"
-            ES_C4_ROW_MAC
-            "pop {" ES_C4_ASM_SB "}\n\t"
-            "ldr %[t], [" ES_C4_ASM_SB ", #36]\n\t"
-            "ldr %[lo], [" ES_C4_ASM_SB ", #8]\n\t"
-            "ldr %[w02], [%[lo], %[t], lsl #2]\n\t"
-            "ldr %[lo], [" ES_C4_ASM_SB ", #12]\n\t"
-            "ldr %[w13], [%[lo], %[t], lsl #2]\n\t"
-            "mvn %[w13], %[w13]\n\t" /* rs - 1 = -shift - 1 */
-            "mov %[n], #1\n\t"
-            "lsl %[n], %[n], %[w13]\n\t"
-            "lsr %[n], %[n], #1\n\t" /* k = 2^(rs - 2) */
-            "ldr %[t], [" ES_C4_ASM_SB ", #32]\n\t"
-            ES_C4_RQ(a0, 16, "ldr %[a0], [" ES_C4_ASM_SB ", #36]\n\t")
-            ES_C4_RQ(a1, 20, "")
-            ES_C4_RQ(a2, 24, "")
-            ES_C4_RQ(a3, 28, "")
-            "ldr %[lo], [" ES_C4_ASM_SB ", #40]\n\t"
-            "add %[a0], %[a0], #1\n\t"
-            "str %[a0], [" ES_C4_ASM_SB ", #36]\n\t"
-            "cmp %[a0], %[lo]\n\t"
-            "bne 0b\n\t"
-            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [t] "=&r"(t_),
-              [lo] "=&r"(lo_), [hi] "=&r"(hi_), [w02] "=&r"(w02_), [w13] "=&r"(w13_), [n] "=&r"(n),
-              [d] "+r"(d), [v] "+r"(v), ES_C4_ASM_SBOP(sb)
-            :
-            : "cc", "memory");
+        es_c4_whole_layer(m, cols4, yp);
         return;
     }
 #endif
