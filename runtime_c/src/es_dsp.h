@@ -55,6 +55,14 @@ ES_INLINE uint32_t es_pkhbt16(uint32_t lo, uint32_t hi)
     return r;
 }
 
+/* Low halfword of lo and high halfword of hi. */
+ES_INLINE uint32_t es_pkhbt_tb(uint32_t lo, uint32_t hi)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2" : "=r"(r) : "r"(lo), "r"(hi));
+    return r;
+}
+
 /* High halfword of lo (into the low half) and high halfword of hi: the tops of two pairs. */
 ES_INLINE uint32_t es_pkhtb16(uint32_t lo, uint32_t hi)
 {
@@ -140,6 +148,11 @@ ES_INLINE uint32_t es_pkhbt16(uint32_t lo, uint32_t hi)
 ES_INLINE uint32_t es_pkhtb16(uint32_t lo, uint32_t hi)
 {
     return (lo >> 16) | (hi & 0xFFFF0000u);
+}
+
+ES_INLINE uint32_t es_pkhbt_tb(uint32_t lo, uint32_t hi)
+{
+    return (lo & 0xFFFFu) | (hi & 0xFFFF0000u);
 }
 
 ES_INLINE uint32_t es_sxtab16(uint32_t acc, uint32_t x)

@@ -61,6 +61,13 @@ ES_INLINE uint32_t es_conv4_bytes(uint32_t cols)
     return cols * 8u;
 }
 
+/* Bytes of the 2:4 four-pixel pair table for cols columns (cols / 4 groups of six pairs of four
+ * pixels, a word each). */
+ES_INLINE uint32_t es_conv4_pairs_bytes(uint32_t cols)
+{
+    return (cols / 4u) * 96u;
+}
+
 /* Bytes of a two-pixel column buffer for cols columns. */
 ES_INLINE uint32_t es_conv2_bytes(uint32_t cols)
 {
@@ -86,6 +93,12 @@ void es_conv4_csr16_s8(const es_matvec_t *m, const uint32_t *cols4, int8_t *cons
 void es_conv4_csr16_s8_dsp(const es_matvec_t *m, const uint32_t *cols4, int8_t *const y[4]);
 void es_conv4_block1x4_s8(const es_matvec_t *m, const uint32_t *cols4, int8_t *const y[4]);
 void es_conv4_block1x4_s8_dsp(const es_matvec_t *m, const uint32_t *cols4, int8_t *const y[4]);
+/* 2:4: cols4 is the four pixels' pair table instead (es_conv4_pairs_bytes): per group of four
+ * columns its six int16 input pairs (positions 01, 02, 03, 12, 13, 23, es_nm24_pairs' order),
+ * each as four words, one per pixel, so a group's stored index (its pair's byte offset in a
+ * one-pixel table) is the word index of pixel 0's pair. */
+void es_conv4_nm24_s8(const es_matvec_t *m, const uint32_t *pairs4, int8_t *const y[4]);
+void es_conv4_nm24_s8_dsp(const es_matvec_t *m, const uint32_t *pairs4, int8_t *const y[4]);
 
 /* Scratch bytes the matvec kernel of a format needs for cols columns (nm2:4: the pair table;
  * 0 for a format this build does not have): the C side of the toolchain's scratch sizes. */

@@ -4,7 +4,9 @@ row by row (in_c 3, not a whole group of four, or 4; then 8; padding rows and co
 dilated 3x3), a direct 1x1, and a strided 2x2, on pixel counts that are not multiples of four,
 every output byte against TFLM's reference. The whole-layer assembly (every row in
 es_requantize_clamp4's whole-range case) runs on these layers; ES_CONV4_ROW_BY_ROW makes the
-same layers take the row-by-row path that other layers take."""
+same layers take the row-by-row path that other layers take. 2:4 (its pair table) on the
+same layers: kernel rows of whole groups of four, and the last layer's rows of 30 columns
+(whole columns gathered)."""
 import numpy as np
 import pytest
 from requires import require
@@ -18,7 +20,8 @@ from toolchain.encode import patterns
 @pytest.mark.parametrize("fmt,code_opt,in_c,defines", [
     ("csr8", "mixed", 3, ()), ("csr16", "mixed", 3, ()), ("csr16", "size", 3, ()),
     ("csr16", "mixed", 4, ("ES_CONV4_ROW_BY_ROW",)), ("csr8", "size", 3, ("ES_CONV4_ROW_BY_ROW",)),
-    ("block1x4", "mixed", 4, ()), ("block1x4", "mixed", 4, ("ES_CONV4_ROW_BY_ROW",))])
+    ("block1x4", "mixed", 4, ()), ("block1x4", "mixed", 4, ("ES_CONV4_ROW_BY_ROW",)),
+    ("nm2:4", "mixed", 4, ()), ("nm2:4", "size", 4, ("ES_CONV4_ROW_BY_ROW",))])
 def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_c, defines, tmp_path, to_int8):
     require("arm-none-eabi-gcc", "qemu-system-arm")
     import tf_keras as keras
@@ -35,13 +38,14 @@ def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_
     x = keras.layers.Conv2D(12, 3, padding="same")(x)                       # in_c 8
     x = keras.layers.Conv2D(8, 3, padding="same", dilation_rate=2)(x)       # dilated
     x = keras.layers.Conv2D(10, 1, activation="relu")(x)                    # direct 1x1
-    x = keras.layers.Conv2D(6, 2, strides=2)(x)                             # 4x3 = 12 pixels
+    x = keras.layers.Conv2D(6, (2, 3), strides=2)(x)                        # 4x3 = 12 pixels
     model = keras.Model(inp, keras.layers.Flatten()(x))
     for layer in model.layers:
         ws = layer.get_weights()
         if ws:
             rows = patterns.keras_rows(ws[0] * rng.uniform(0.5, 3.0))
             rows = rows * (patterns.block_mask(rows, 1, 4, 0.8) if fmt == "block1x4"
+                           else patterns.nm_mask(rows, 2, 4) if fmt == "nm2:4"
                            else patterns.unstructured_mask(rows, 0.8))
             ws[0] = patterns.keras_from_rows(rows, ws[0].shape).astype(np.float32)
             layer.set_weights(ws)

@@ -374,6 +374,7 @@ FORMAT_ENTRIES_NO_CONV: dict[WeightFormat, str] = {
     WeightFormat.CSR8: "es_format_csr8_fc",
     WeightFormat.CSR16: "es_format_csr16_fc",
     WeightFormat.BLOCK1X4: "es_format_block1x4_fc",
+    WeightFormat.NM24: "es_format_nm24_fc",
 }
 
 

@@ -241,7 +241,8 @@ NM24 = WeightFormat(
     units=lambda w: int(w.size // nm.M), index_bits=16, cols_multiple=nm.M,
     scratch=nm.scratch_bytes,
     extra_cost=lambda w: NM_PAIR_TABLE_PER_GROUP * w.shape[1] / nm.M,
-    refusal=lambda w: f"a group of {nm.M} consecutive weights of a row holds more than {nm.N} nonzeros")
+    refusal=lambda w: f"a group of {nm.M} consecutive weights of a row holds more than {nm.N} nonzeros",
+    conv4_costs={Isa.DSP: KernelCost(2.63, 15.8), Isa.C: KernelCost(10.8, 25.9)})
 PALETTE = WeightFormat(
     "palette", fmt.WeightFormat.PALETTE, _palette_encoders(False), _same(KernelCost(8.3, 51.0)),
     units=lambda w: int(w.size), shared=True, refusal=_palette_refusal(False))

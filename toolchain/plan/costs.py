@@ -6,8 +6,9 @@ palette-csr and Huffman streaming are fitted to the Deep Compression models' fc1
 (benchmarks/compression.json, 2-bit codes); dense palette to the 28x28x1 5x5 conv at 90% and
 95% (7.8 and 8.8 per weight for 4- and 8-bit containers). Dense CONV_2D runs two output pixels
 per pass (the format's conv2 kernel, its own figures: conv2_costs), fitted to the 5x5, 3x3 and
-1x1 conv shapes; dense FC to FC 784x300 and 640x128. The CSR and block formats run CONV_2D four
-pixels per pass (conv4_costs and CONV4_FILL), fitted to make bench's six conv shapes.
+1x1 conv shapes; dense FC to FC 784x300 and 640x128. The CSR, block and 2:4 formats run CONV_2D
+four pixels per pass (conv4_costs and CONV4_FILL; 2:4 fills a pair table,
+CONV4_PAIRS_PER_COLUMN), fitted to make bench's conv shapes.
 
 A layer's cost is, per output pixel (conv) or batch row (FC),
     per_unit * units + per_output * rows + per_column_byte * im2col bytes
@@ -29,7 +30,7 @@ from toolchain.isa import Isa
 from toolchain.plan.lower import Layer
 
 __all__ = ["KernelCost", "HUFFMAN_STREAM_PER_BYTE", "NM_PAIR_TABLE_PER_GROUP", "PER_IM2COL_BYTE",
-           "CONV4_FILL", "units", "estimate"]
+           "CONV4_FILL", "CONV4_PAIRS_PER_COLUMN", "units", "estimate"]
 
 PER_IM2COL_BYTE = 1.6
 # A format's four-pixel conv kernel (es_conv2d_s8's four-pixel path) fills its buffer without an
@@ -40,6 +41,9 @@ PER_IM2COL_BYTE = 1.6
 # at 0-95%, 12x12x64 1x1 and 32x32x16 3x3 stride 2 at 0%): within 2.2% on mps2-an386 (DSP),
 # 4.9% on mps2-an385 (C).
 CONV4_FILL = {Isa.DSP: (2.66, 14.3, 196.0), Isa.C: (3.27, 4.0, 246.0)}
+# 2:4's four-pixel kernel fills the four pixels' pair table instead (six pairs per group of
+# four columns): per column, in place of CONV4_FILL's
+CONV4_PAIRS_PER_COLUMN = {Isa.DSP: 3.5, Isa.C: 5.7}
 
 
 def units(weights: np.ndarray, fmt: str) -> int:
@@ -120,9 +124,11 @@ def estimate(layer: Layer, fmt: str, isa: Isa, im2col_bytes: int = 0) -> int:
         per_column, per_kernel_row, per_pass = lookup(CONV4_FILL, isa)
         p = layer.params
         direct = p["k_h"] == 1 and p["k_w"] == 1 and p["pad_top"] == 0 and p["pad_left"] == 0
+        if spec is wf.NM24:
+            per_column = lookup(CONV4_PAIRS_PER_COLUMN, isa)
         per_pixel += per_column * cols + per_pass + (0 if direct else per_kernel_row * int(p["k_h"]))
     else:
         per_pixel += PER_IM2COL_BYTE * im2col_bytes
-    per_pixel += spec.extra_cost(layer.weights)
+        per_pixel += spec.extra_cost(layer.weights)
     per_pixel += spec.coding_cost(layer.weights, coding)
     return int(round(pixels * per_pixel))

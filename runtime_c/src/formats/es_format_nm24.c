@@ -1,6 +1,7 @@
 /* ES_FMT_NM24 (2:4): es_sparse_t with, per group of 4 inputs, the byte offset of its input
  * pair in the pair table the kernel builds in its scratch. Kernels: kernels/es_matvec_nm24_s8.c
- * (C), kernels/es_matvec_nm24_s8_dsp.c (DSP, MVE). */
+ * (C), kernels/es_matvec_nm24_s8_dsp.c (DSP, MVE); CONV_2D four pixels at a time:
+ * kernels/es_conv4_nm24_s8[_dsp].c. */
 #include "es_format_sparse.h"
 
 static es_status_t es_nm24_check(const es_check_t *c, uint32_t offset, uint32_t bytes, uint32_t rows,
@@ -40,6 +41,17 @@ static uint32_t es_nm24_scratch_bytes(uint32_t cols)
 }
 
 const es_format_entry_t es_format_nm24 = {
+    ES_FMT_NM24, es_nm24_check, es_sparse_bind, es_nm24_scratch_bytes, 0,
+#if ES_ISA >= ES_ISA_DSP
+    es_matvec_nm24_s8_dsp, 0, es_conv4_nm24_s8_dsp
+#else
+    es_matvec_nm24_s8, 0, es_conv4_nm24_s8
+#endif
+};
+
+/* The same without the conv4 hook, for a model with no CONV_2D layer in this format (its
+ * firmware then does not link the four-pixel conv kernel). */
+const es_format_entry_t es_format_nm24_fc = {
     ES_FMT_NM24, es_nm24_check, es_sparse_bind, es_nm24_scratch_bytes, 0,
 #if ES_ISA >= ES_ISA_DSP
     es_matvec_nm24_s8_dsp, 0, 0

@@ -4,6 +4,8 @@
  *   ES_C4_NAME   the function's name
  *   ES_C4_CSR8   defined: 8-bit relative column deltas (CSR8); else absolute uint16 (CSR16)
  *   ES_C4_BLOCK  defined: each uint16 index starts a block of four consecutive weights (1x4)
+ *   ES_C4_NM24   defined: 2:4, per group of four columns a uint16 index into the pair table
+ *                (cols4 is then the four pixels' pair table, es_conv4_pairs_bytes)
  *   ES_C4_DSP    defined: four stored weights per word through SXTB16 and SMLAxy
  * A stored weight costs one index load, one doubleword load of its column's four inputs
  * (int16 pairs) and four multiply-adds: the index and weight loads serve four pixels. */
@@ -111,7 +113,37 @@ typedef struct {
     "ldr %[lo], [" ES_C4_ASM_SB ", #" #yoff "]\n\t"                                            \
     "strb %[hi], [%[lo], %[a0]]\n\t"
 
-#ifdef ES_C4_BLOCK
+#if defined(ES_C4_NM24)
+/* A row's groups into a0..a3, two groups a step: one word of their weight pairs (SXTB16 splits
+ * the even and odd group's), per group its index into the pair table (es_conv2d_s8 fills it:
+ * the four pixels' int16 input pairs of the group's possible positions, pixel k's pair at word
+ * index + k) and two LDRDs of the four pixels' pairs, one SMLAD each. */
+#define ES_C4_NM24_GROUP(w)                                                                    \
+    "ldrh %[t], [%[d]], #2\n\t"                                                                \
+    "add %[t], " ES_C4_ASM_SB ", %[t], lsl #2\n\t"                                             \
+    "ldrd %[lo], %[hi], [%[t]]\n\t"                                                            \
+    "smlad %[a0], %[lo], %[" #w "], %[a0]\n\tsmlad %[a1], %[hi], %[" #w "], %[a1]\n\t"         \
+    "ldrd %[lo], %[hi], [%[t], #8]\n\t"                                                        \
+    "smlad %[a2], %[lo], %[" #w "], %[a2]\n\tsmlad %[a3], %[hi], %[" #w "], %[a3]\n\t"
+#define ES_C4_ROW_MAC \
+    "subs %[n], %[n], #2\n\t" \
+    "blt 2f\n" \
+    "1:\n\t" \
+    "ldr %[t], [%[v]], #4\n\t" \
+    "sxtb16 %[w02], %[t]\n\t" \
+    "sxtb16 %[w13], %[t], ror #8\n\t" \
+    ES_C4_NM24_GROUP(w02) \
+    ES_C4_NM24_GROUP(w13) \
+    "subs %[n], %[n], #2\n\t" \
+    "bge 1b\n" \
+    "2:\n\t" \
+    "adds %[n], %[n], #2\n\t" \
+    "beq 4f\n\t" \
+    "ldr %[t], [%[v]], #4\n\t" \
+    "sxtb16 %[w02], %[t]\n\t" \
+    ES_C4_NM24_GROUP(w02) \
+    "4:\n\t"
+#elif defined(ES_C4_BLOCK)
 /* A row's blocks into a0..a3: per block its index, its column's address, one word of four
  * weights (two SXTB16) and four LDRDs of the four pixels' inputs at its four columns, sixteen
  * multiply-adds. */
@@ -242,7 +274,43 @@ static void es_c4_whole_layer(const es_matvec_t *m, const uint32_t *cols4, int8_
 }
 #endif
 
-#ifdef ES_C4_BLOCK
+#if defined(ES_C4_NM24)
+
+void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *pairs4, int8_t *const yp[4])
+{
+    const es_matvec_t mv = *mp; /* locals: stores through y (int8_t) would force reloads */
+    const es_matvec_t *m = &mv;
+    int8_t *const y0 = yp[0], *const y1 = yp[1], *const y2 = yp[2], *const y3 = yp[3];
+    const uint16_t *d = (const uint16_t *)m->index;
+    const int8_t *v = m->values;
+    const uint32_t groups = m->cols / 4u;
+    uint32_t r, g;
+#if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
+    if (m->rq_fast != 0u && m->rows != 0u) {
+        es_c4_whole_layer(m, pairs4, yp);
+        return;
+    }
+#endif
+    for (r = 0; r < m->rows; ++r) {
+        int32_t a0 = m->bias[r], a1 = a0, a2 = a0, a3 = a0;
+        for (g = 0; g < groups; ++g) {
+            /* the group's weight pair (even groups bytes 0 and 2 of their word, odd 1 and 3)
+             * times each pixel's pair of inputs at its two positions */
+            const uint32_t *t = pairs4 + d[g];
+            const uint32_t w = es_read_u32(v + (g >> 1) * 4u);
+            const uint32_t wp = (g & 1u) != 0u ? es_sxtb16_ror8(w) : es_sxtb16(w);
+            a0 = es_smlad(t[0], wp, a0);
+            a1 = es_smlad(t[1], wp, a1);
+            a2 = es_smlad(t[2], wp, a2);
+            a3 = es_smlad(t[3], wp, a3);
+        }
+        d += groups;
+        v += 4u * ((groups + 1u) / 2u);
+        ES_C4_STORE4();
+    }
+}
+
+#elif defined(ES_C4_BLOCK)
 /* one block: four weights (one word) at columns c..c+3, whose inputs are eight consecutive
  * words of cols4 from q */
 #if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
@@ -394,6 +462,7 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4
 #undef ES_C4_ASM_SBOP
 #undef ES_C4_RQ
 #undef ES_C4_ROW_MAC
+#undef ES_C4_NM24_GROUP
 #undef ES_C4_MAC
 #undef ES_C4_MAC_B
 #undef ES_C4_MAC_T

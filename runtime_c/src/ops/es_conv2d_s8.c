@@ -36,9 +36,15 @@ uint32_t es_conv2d_im2col_bytes(const es_conv_params_t *p, const es_format_entry
 {
     const uint32_t cols = (uint32_t)p->k_h * p->k_w * p->in_c;
     if (f->conv4 != 0) {
-        /* the interleaved int16 buffer, and a slot per pixel for a kernel row that crosses the
-         * padding (es_conv4_fill_rows) */
+        /* the interleaved int16 buffer (2:4: the pair table), and unless the columns are read
+         * straight from the input, a slot per pixel for a kernel row that crosses the padding
+         * (es_conv4_fill_rows; 2:4 with rows that are not whole groups of four: a whole
+         * column) */
         const uint32_t row = (uint32_t)p->k_w * p->in_c;
+        if (f->format == ES_FMT_NM24) {
+            const uint32_t slot = (row & 3u) == 0u ? row : cols;
+            return es_conv4_pairs_bytes(cols) + (es_conv_direct(p) ? 0u : 4u * ((slot + 3u) & ~3u));
+        }
         return es_conv4_bytes(cols) + (es_conv_direct(p) ? 0u : 4u * ((row + 3u) & ~3u));
     }
     if (f->conv2 != 0) {
@@ -152,7 +158,7 @@ static void es_conv2_fill(const es_conv_params_t *p, const int8_t *input, uint32
 
 /* n values of four pixels' columns c[0..3] into the four-pixel buffer (es_matvec.h); returns
  * the buffer past them. */
-ES_INLINE uint32_t *es_interleave4(const int8_t *const c[4], uint32_t n, uint32_t *cols4)
+static uint32_t *es_interleave4(const int8_t *const c[4], uint32_t n, uint32_t *cols4)
 {
     uint32_t i = 0;
 #if ES_ISA >= ES_ISA_DSP
@@ -181,12 +187,35 @@ ES_INLINE uint32_t *es_interleave4(const int8_t *const c[4], uint32_t n, uint32_
     return cols4;
 }
 
+/* 2:4: n values (whole groups of four) of four pixels' columns c[0..3] into the four-pixel pair
+ * table (es_matvec.h): per group and pixel, the six int16 pairs of its four inputs from their
+ * even and odd halves (SXTB16) re-paired (PKHBT / PKHTB); returns the table past them. */
+static uint32_t *es_pairs4(const int8_t *const c[4], uint32_t n, uint32_t *t)
+{
+    uint32_t g, k;
+    for (g = 0; g < n; g += 4u, t += 24) {
+        for (k = 0; k < 4u; ++k) {
+            const uint32_t w = es_read_u32(c[k] + g);
+            const uint32_t e = es_sxtb16(w), o = es_sxtb16_ror8(w);
+            t[k] = es_pkhbt16(e, o);       /* inputs 0 and 1 */
+            t[4u + k] = e;                 /* 0 and 2 */
+            t[8u + k] = es_pkhbt_tb(e, o); /* 0 and 3 */
+            t[12u + k] = es_pkhbt_tb(o, e); /* 1 and 2 */
+            t[16u + k] = o;                /* 1 and 3 */
+            t[20u + k] = es_pkhtb16(e, o); /* 2 and 3 */
+        }
+    }
+    return t;
+}
+
+typedef uint32_t *(*es_conv4_put_t)(const int8_t *const c[4], uint32_t n, uint32_t *out);
+
 /* Output pixels px[0..3]'s columns into the four-pixel buffer cols4, one kernel row (k_w *
  * in_c inputs) at a time: a pixel's row is read straight from the input when it lies inside
  * (no dilation across it), else gathered into its slot of row (four slots of align4(k_w *
  * in_c) bytes) with the input zero point for the padding taps. No whole column is gathered. */
 static void es_conv4_fill_rows(const es_conv_params_t *p, const int8_t *input, const uint32_t px[4], int8_t *row,
-                               uint32_t *cols4)
+                               uint32_t *cols4, es_conv4_put_t put)
 {
     const uint32_t in_h = p->in_h, in_w = p->in_w, in_c = p->in_c, k_w = p->k_w;
     const uint32_t n = k_w * in_c, slot = (n + 3u) & ~3u;
@@ -220,14 +249,32 @@ static void es_conv4_fill_rows(const es_conv_params_t *p, const int8_t *input, c
                 c[k] = dst;
             }
         }
-        cols4 = es_interleave4(c, n, cols4);
+        cols4 = put(c, n, cols4);
     }
+}
+
+/* 2:4 with kernel rows that are not whole groups of four: each pixel's whole column gathered
+ * (im2col) into its slot of col8 (four slots of align4(cols) bytes), then paired. */
+static void es_conv4_fill_columns(const es_conv_params_t *p, const int8_t *input, const uint32_t px[4],
+                                  int8_t *col8, uint32_t *pairs4)
+{
+    const uint32_t cols = (uint32_t)p->k_h * (uint32_t)p->k_w * (uint32_t)p->in_c;
+    const uint32_t stride = (cols + 3u) & ~3u;
+    const int8_t *c[4];
+    uint32_t k;
+    for (k = 0; k < 4u; ++k) {
+        const int oy = (int)(px[k] / p->out_w), ox = (int)(px[k] % p->out_w);
+        es_im2col(p, input, oy * p->stride_h - p->pad_top, ox * p->stride_w - p->pad_left,
+                  (int8_t)(-p->input_offset), col8 + k * stride);
+        c[k] = col8 + k * stride;
+    }
+    (void)es_pairs4(c, cols, pairs4);
 }
 
 /* Output pixels px[0..3]'s columns into the four-pixel buffer cols4 (es_matvec.h) for a
  * direct (unpadded 1x1) convolution: each pixel's column is its in_c inputs. */
 static void es_conv4_fill_direct(const es_conv_params_t *p, const int8_t *input, const uint32_t px[4],
-                                 uint32_t *cols4)
+                                 uint32_t *cols4, es_conv4_put_t put)
 {
     const int8_t *c[4];
     uint32_t k;
@@ -235,7 +282,7 @@ static void es_conv4_fill_direct(const es_conv_params_t *p, const int8_t *input,
         const uint32_t oy = px[k] / p->out_w, ox = px[k] % p->out_w;
         c[k] = input + (oy * p->stride_h * p->in_w + ox * p->stride_w) * p->in_c;
     }
-    (void)es_interleave4(c, p->in_c, cols4);
+    (void)put(c, p->in_c, cols4);
 }
 
 /* 1 when every row requantizes in es_requantize_clamp4's whole-range case: the activation
@@ -284,9 +331,12 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
         const es_conv4_fn_t fn4 = f->conv4;
         const uint32_t pixels = (uint32_t)p->out_h * p->out_w;
         uint32_t *cols4 = (uint32_t *)(void *)col;
-        int8_t *rows8 = col + es_conv4_bytes(cols);
+        int8_t *rows8 = col + (f->format == ES_FMT_NM24 ? es_conv4_pairs_bytes(cols) : es_conv4_bytes(cols));
         uint32_t i, k;
-        const int rows = !es_conv_direct(p);
+        const int nm24 = f->format == ES_FMT_NM24;
+        const es_conv4_put_t put = nm24 ? es_pairs4 : es_interleave4;
+        /* 0: direct, 1: kernel rows, 2: whole columns (2:4 whose rows are not whole groups) */
+        const int fill = es_conv_direct(p) ? 0 : nm24 && ((uint32_t)p->k_w * p->in_c & 3u) != 0u ? 2 : 1;
         m.rq_fast = es_rq_whole_range(&m);
         for (i = 0; i < pixels; i += 4u) {
             uint32_t px[4];
@@ -295,10 +345,12 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
                 px[k] = i + k < pixels ? i + k : pixels - 1u;
                 y[k] = output + px[k] * p->out_c;
             }
-            if (rows) {
-                es_conv4_fill_rows(p, input, px, rows8, cols4);
+            if (fill == 1) {
+                es_conv4_fill_rows(p, input, px, rows8, cols4, put);
+            } else if (fill == 2) {
+                es_conv4_fill_columns(p, input, px, rows8, cols4);
             } else {
-                es_conv4_fill_direct(p, input, px, cols4);
+                es_conv4_fill_direct(p, input, px, cols4, put);
             }
             fn4(&m, cols4, y);
         }
@@ -362,7 +414,8 @@ static es_status_t es_conv_check(const es_check_t *c, const es_layer_t *l, const
         return ES_ERR_TENSOR_BOUNDS;
     }
     return es_check_scratch(c, p->scratch_offset, p->scratch_bytes,
-                            (uint64_t)es_conv2d_im2col_bytes(p, f) + (f->scratch_bytes ? f->scratch_bytes(cols) : 0u),
+                            (uint64_t)es_conv2d_im2col_bytes(p, f) +
+                                (f->conv4 == 0 && f->scratch_bytes ? f->scratch_bytes(cols) : 0u),
                             in, out);
 }
 
