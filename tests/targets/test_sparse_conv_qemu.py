@@ -19,9 +19,11 @@ from toolchain.encode import patterns
 @pytest.mark.convert
 @pytest.mark.parametrize("fmt,code_opt,in_c,defines", [
     ("csr8", "mixed", 3, ()), ("csr16", "mixed", 3, ()), ("csr16", "size", 3, ()),
-    ("csr16", "mixed", 4, ("ES_CONV4_ROW_BY_ROW",)), ("csr8", "size", 3, ("ES_CONV4_ROW_BY_ROW",)),
-    ("block1x4", "mixed", 4, ()), ("block1x4", "mixed", 4, ("ES_CONV4_ROW_BY_ROW",)),
-    ("nm2:4", "mixed", 4, ()), ("nm2:4", "size", 4, ("ES_CONV4_ROW_BY_ROW",))])
+    ("block1x4", "mixed", 4, ()), ("nm2:4", "mixed", 4, ()),
+    # the row-by-row path (layers outside the whole-layer block's case) in the full suite
+    *(pytest.param(*case, marks=pytest.mark.slow) for case in (
+        ("csr16", "mixed", 4, ("ES_CONV4_ROW_BY_ROW",)), ("csr8", "size", 3, ("ES_CONV4_ROW_BY_ROW",)),
+        ("block1x4", "mixed", 4, ("ES_CONV4_ROW_BY_ROW",)), ("nm2:4", "size", 4, ("ES_CONV4_ROW_BY_ROW",))))])
 def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_c, defines, tmp_path, to_int8):
     require("arm-none-eabi-gcc", "qemu-system-arm")
     import tf_keras as keras
