@@ -36,8 +36,8 @@ typedef struct {
                       * entry stream (in the blob, or decoded at init in the arena) */
     es_huff_t huff;  /* palette formats, coding 2: huff.lut != NULL, index NULL, rows are
                       * decoded into huff.row one at a time */
-    uint32_t rq_fast; /* four-pixel conv: every row requantizes in es_requantize_clamp4's
-                       * whole-range case (act range -128..127, every shift <= -2) */
+    uint32_t rq_fast; /* es_matvec_rq_whole_range(m), set by FULLY_CONNECTED and the four-pixel
+                       * conv (else 0) */
 } es_matvec_t;
 
 typedef void (*es_matvec_fn_t)(const es_matvec_t *m, const int8_t *x, int8_t *y);
@@ -59,6 +59,27 @@ typedef void (*es_conv4_fn_t)(const es_matvec_t *m, const uint32_t *cols4, int8_
 ES_INLINE uint32_t es_conv4_bytes(uint32_t cols)
 {
     return cols * 8u;
+}
+
+/* 1 when every row of m requantizes in es_requantize_clamp4's whole-range case: the activation
+ * range is all of int8, every shift is at most -2 and no multiplier is negative (a kernel may
+ * then take a faster path: es_matvec_t.rq_fast). */
+ES_INLINE uint32_t es_matvec_rq_whole_range(const es_matvec_t *m)
+{
+    uint32_t r;
+#if defined(ES_ROW_BY_ROW)
+    /* tests: the row-by-row paths on layers the whole-layer ones would take */
+    return 0u * m->rows;
+#endif
+    if (m->act_min != -128 || m->act_max != 127) {
+        return 0u;
+    }
+    for (r = 0; r < m->rows; ++r) {
+        if (m->shift[r] > -2 || m->mult[r] < 0) {
+            return 0u;
+        }
+    }
+    return 1u;
 }
 
 /* Bytes of the 2:4 four-pixel pair table for cols columns (cols / 4 groups of six pairs of four

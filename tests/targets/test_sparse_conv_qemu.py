@@ -3,10 +3,11 @@ DSP core, where their inline assembly runs (the host tests run its C form): 3x3 
 row by row (in_c 3, not a whole group of four, or 4; then 8; padding rows and columns; a
 dilated 3x3), a direct 1x1, and a strided 2x2, on pixel counts that are not multiples of four,
 every output byte against TFLM's reference. The whole-layer assembly (every row in
-es_requantize_clamp4's whole-range case) runs on these layers; ES_CONV4_ROW_BY_ROW makes the
+es_requantize_clamp4's whole-range case) runs on these layers; ES_ROW_BY_ROW makes the
 same layers take the row-by-row path that other layers take. 2:4 (its pair table) on the
 same layers: kernel rows of whole groups of four, and the last layer's rows of 30 columns
-(whole columns gathered)."""
+(whole columns gathered). A FULLY_CONNECTED layer at the end takes the same format
+(es_matvec_layer.h's whole-layer block for CSR16 and block 1x4, or row by row)."""
 import numpy as np
 import pytest
 from requires import require
@@ -22,8 +23,8 @@ from toolchain.encode import patterns
     ("block1x4", "mixed", 4, ()), ("nm2:4", "mixed", 4, ()),
     # the row-by-row path (layers outside the whole-layer block's case) in the full suite
     *(pytest.param(*case, marks=pytest.mark.slow) for case in (
-        ("csr16", "mixed", 4, ("ES_CONV4_ROW_BY_ROW",)), ("csr8", "size", 3, ("ES_CONV4_ROW_BY_ROW",)),
-        ("block1x4", "mixed", 4, ("ES_CONV4_ROW_BY_ROW",)), ("nm2:4", "size", 4, ("ES_CONV4_ROW_BY_ROW",))))])
+        ("csr16", "mixed", 4, ("ES_ROW_BY_ROW",)), ("csr8", "size", 3, ("ES_ROW_BY_ROW",)),
+        ("block1x4", "mixed", 4, ("ES_ROW_BY_ROW",)), ("nm2:4", "size", 4, ("ES_ROW_BY_ROW",))))])
 def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_c, defines, tmp_path, to_int8):
     require("arm-none-eabi-gcc", "qemu-system-arm")
     import tf_keras as keras
@@ -41,7 +42,8 @@ def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_
     x = keras.layers.Conv2D(8, 3, padding="same", dilation_rate=2)(x)       # dilated
     x = keras.layers.Conv2D(10, 1, activation="relu")(x)                    # direct 1x1
     x = keras.layers.Conv2D(6, (2, 3), strides=2)(x)                        # 4x3 = 12 pixels
-    model = keras.Model(inp, keras.layers.Flatten()(x))
+    x = keras.layers.Dense(20, activation="relu")(keras.layers.Flatten()(x))  # FC: 72 inputs
+    model = keras.Model(inp, x)
     for layer in model.layers:
         ws = layer.get_weights()
         if ws:
@@ -54,7 +56,7 @@ def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_
     xf = rng.uniform(-1.5, 2.0, size=(3, 9, 7, in_c)).astype(np.float32)
     tflite = to_int8(model, xf)
     plan = plan_model(tflite, "sparse_conv", force_format=fmt)
-    assert [c.format for l, c in zip(plan.layers, plan.choices) if l.sparse_capable] == [fmt] * 5
+    assert [c.format for l, c in zip(plan.layers, plan.choices) if l.sparse_capable] == [fmt] * 6
     write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
     xq = input_samples(plan.graph, xf)
     board = load_board("mps2-an386")

@@ -226,13 +226,13 @@ CSR8 = WeightFormat(
     conv4_costs={Isa.DSP: KernelCost(2.14, 15.8), Isa.C: KernelCost(3.05, 24.2)})
 CSR16 = WeightFormat(
     csr16.NAME, fmt.WeightFormat.CSR16, {Coding.RAW: csr16},
-    {Isa.DSP: KernelCost(4.4, 51.0), Isa.C: KernelCost(5.05, 51.0)},
+    {Isa.DSP: KernelCost(4.12, 50.7), Isa.C: KernelCost(5.05, 51.0)},
     units=lambda w: int(np.count_nonzero(w)), index_bits=16,
     conv4_costs={Isa.DSP: KernelCost(2.14, 15.8), Isa.C: KernelCost(3.05, 24.2)},
     depthwise_costs={Isa.DSP: KernelCost(11.6, 86.0), Isa.C: KernelCost(16.7, 86.0)})
 BLOCK1X4 = WeightFormat(
     block.NAME, fmt.WeightFormat.BLOCK1X4, {Coding.RAW: block},
-    {Isa.DSP: KernelCost(11.7, 51.0), Isa.C: KernelCost(17.8, 51.0)},
+    {Isa.DSP: KernelCost(10.0, 45.0), Isa.C: KernelCost(17.8, 51.0)},
     units=lambda w: int(block.arrays(w).entry_count), index_bits=16, cols_multiple=block.WIDTH,
     conv4_costs={Isa.DSP: KernelCost(6.78, 14.8), Isa.C: KernelCost(10.8, 22.1)})
 NM24 = WeightFormat(

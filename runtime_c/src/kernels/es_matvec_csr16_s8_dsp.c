@@ -4,6 +4,48 @@
 #include "es_dsp.h"
 #include "es_matvec.h"
 
+/* es_matvec_layer.h's row: eight stored weights a step (two words of weights, four SXTB16; per
+ * pair of weights two index loads, two input loads, one PKHBT and one SMLAD), then four, then
+ * one at a time */
+#define ES_MV_PAIRS(w, o0, o1)                                                                 \
+    "ldrh %[t0], [%[d], #" #o0 "]\n\t"                                                         \
+    "ldrh %[t1], [%[d], #" #o1 "]\n\t"                                                         \
+    "ldrsb %[t0], [%[sb], %[t0]]\n\t"                                                          \
+    "ldrsb %[t1], [%[sb], %[t1]]\n\t"                                                          \
+    "pkhbt %[t0], %[t0], %[t1], lsl #16\n\t"                                                   \
+    "smlad %[acc], %[t0], %[" #w "], %[acc]\n\t"
+#define ES_MV_QUAD(a, b, c, e)                                                                 \
+    "ldr %[w13], [%[v]], #4\n\t"                                                               \
+    "sxtb16 %[w02], %[w13]\n\t"                                                                \
+    "sxtb16 %[w13], %[w13], ror #8\n\t"                                                        \
+    ES_MV_PAIRS(w02, a, c) ES_MV_PAIRS(w13, b, e)
+#define ES_MV_ROW_MAC                                                                          \
+    "subs %[n], %[n], #8\n\t"                                                                  \
+    "blt 2f\n"                                                                                 \
+    "1:\n\t"                                                                                   \
+    ES_MV_QUAD(0, 2, 4, 6) ES_MV_QUAD(8, 10, 12, 14)                                           \
+    "add %[d], %[d], #16\n\t"                                                                  \
+    "subs %[n], %[n], #8\n\t"                                                                  \
+    "bge 1b\n"                                                                                 \
+    "2:\n\t"                                                                                   \
+    "adds %[n], %[n], #8\n\t"                                                                  \
+    "beq 4f\n\t"                                                                               \
+    "cmp %[n], #4\n\t"                                                                         \
+    "blt 3f\n\t"                                                                               \
+    ES_MV_QUAD(0, 2, 4, 6)                                                                     \
+    "add %[d], %[d], #8\n\t"                                                                   \
+    "subs %[n], %[n], #4\n\t"                                                                  \
+    "beq 4f\n"                                                                                 \
+    "3:\n\t"                                                                                   \
+    "ldrh %[t0], [%[d]], #2\n\t"                                                               \
+    "ldrsb %[t0], [%[sb], %[t0]]\n\t"                                                          \
+    "ldrsb %[t1], [%[v]], #1\n\t"                                                              \
+    "mla %[acc], %[t0], %[t1], %[acc]\n\t"                                                     \
+    "subs %[n], %[n], #1\n\t"                                                                  \
+    "bne 3b\n"                                                                                 \
+    "4:\n\t"
+#include "es_matvec_layer.h"
+
 void es_matvec_csr16_s8_dsp(const es_matvec_t *mp, const int8_t *x, int8_t *y)
 {
     const es_matvec_t mv = *mp; /* locals: stores through y (int8_t) would force reloads */
@@ -11,6 +53,12 @@ void es_matvec_csr16_s8_dsp(const es_matvec_t *mp, const int8_t *x, int8_t *y)
     const uint16_t *idx = (const uint16_t *)m->index;
     const int8_t *v = m->values;
     uint32_t r;
+#ifdef ES_MV_LAYER_ASM
+    if (m->rq_fast != 0u) {
+        es_mv_whole_layer(m, x, y);
+        return;
+    }
+#endif
     for (r = 0; r < m->rows; ++r) {
         int32_t acc = m->bias[r];
         uint32_t n = m->counts[r];

@@ -285,27 +285,6 @@ static void es_conv4_fill_direct(const es_conv_params_t *p, const int8_t *input,
     (void)put(c, p->in_c, cols4);
 }
 
-/* 1 when every row requantizes in es_requantize_clamp4's whole-range case: the activation
- * range is all of int8, every shift is at most -2 and no multiplier is negative (a kernel may
- * take a faster path). */
-static uint32_t es_rq_whole_range(const es_matvec_t *m)
-{
-    uint32_t r;
-#if defined(ES_CONV4_ROW_BY_ROW)
-    /* tests: the row-by-row path on layers the whole-layer one would take */
-    return 0u * m->rows;
-#endif
-    if (m->act_min != -128 || m->act_max != 127) {
-        return 0u;
-    }
-    for (r = 0; r < m->rows; ++r) {
-        if (m->shift[r] > -2 || m->mult[r] < 0) {
-            return 0u;
-        }
-    }
-    return 1u;
-}
-
 void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const uint8_t *blob, uint8_t *arena,
                   const int8_t *input, int8_t *output)
 {
@@ -337,7 +316,7 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
         const es_conv4_put_t put = nm24 ? es_pairs4 : es_interleave4;
         /* 0: direct, 1: kernel rows, 2: whole columns (2:4 whose rows are not whole groups) */
         const int fill = es_conv_direct(p) ? 0 : nm24 && ((uint32_t)p->k_w * p->in_c & 3u) != 0u ? 2 : 1;
-        m.rq_fast = es_rq_whole_range(&m);
+        m.rq_fast = es_matvec_rq_whole_range(&m);
         for (i = 0; i < pixels; i += 4u) {
             uint32_t px[4];
             int8_t *y[4];
