@@ -139,14 +139,15 @@ def select(models: list[str] | None, boards: list[str] | None,
 
 # --- the models' .tflite files -----------------------------------------------------------------
 
-def zoo_keras(name: str, seed: int = SEED):
-    """(Keras model, zoo dataset): the zoo model `name` from its builder with `seed`, untrained
-    or trained for TRAIN_EPOCHS[name] epochs on the zoo's data with deterministic ops."""
+def zoo_keras(name: str, seed: int = SEED, width: float = 1.0):
+    """(Keras model, zoo dataset): the zoo model `name` from its builder with `seed` (width < 1:
+    that fraction of every hidden layer's filters), untrained or trained for TRAIN_EPOCHS[name]
+    epochs on the zoo's data with deterministic ops."""
     from toolchain.models.zoo import ZOO, build_zoo_model, zoo_dataset
 
     entry = ZOO[name]
     ds = zoo_dataset(entry.data, seed)
-    model = build_zoo_model(name, ds, seed)
+    model = build_zoo_model(name, ds, seed, width)
     epochs = TRAIN_EPOCHS.get(name, 0)
     if epochs:
         import tensorflow as tf

@@ -3,7 +3,8 @@ magnitude-pruned, layer by layer: CONV_2D and FULLY_CONNECTED kernels to 50, 80 
 unstructured, to 2:4 and to 1x4 blocks at 80 and 90%, DEPTHWISE_CONV_2D kernels unstructured at
 the same sparsity (the sparse depthwise kernel takes any pattern; 2:4 has no meaning over a 3x3
 window's nine taps); the kept weights scaled to keep each layer's output spread, as fine-tuning
-would; compiled as
+would. Beside them, channel pruning: 50 and 70% of every hidden layer's filters removed, which
+leaves a narrower model with dense kernels (built at that width). All compiled as
 `edgesparse compile --optimize speed` compiles them for mps2-an386 and run in QEMU, every output
 byte compared with TFLM's reference kernels. The dense and CMSIS-NN figures they are compared
 with are `make bench-models`' (benchmarks/models.json: the same architectures, dense).
@@ -42,14 +43,18 @@ RESULTS = REPO_ROOT / "benchmarks" / "pruned_models.json"
 WORK = REPO_ROOT / "build" / "pruned-models"
 MODELS = ("ds_cnn", "resnet8", "mobilenet_v1_025", "ad_autoencoder")
 SPARSITIES = (0.5, 0.8, 0.9)  # unstructured
-# the structured patterns measured beside them: (pattern, sparsity)
-STRUCTURED = (("2:4", 0.5), (BLOCK, 0.8), (BLOCK, 0.9))
-PATTERNS = ("unstructured", "2:4", BLOCK)
+# the structured patterns measured beside them: (pattern, sparsity); "channels": channel
+# (filter) pruning, that fraction of every hidden layer's filters removed (the dense kernels of
+# a narrower model: both a layer's outputs and the next one's inputs shrink, so about
+# 1 - (1 - s)^2 of the weights go)
+CHANNELS = "channels"
+STRUCTURED = (("2:4", 0.5), (BLOCK, 0.8), (BLOCK, 0.9), (CHANNELS, 0.5), (CHANNELS, 0.7))
+PATTERNS = ("unstructured", "2:4", BLOCK, CHANNELS)
 BOARD = "mps2-an386"
 SAMPLES = 2
 SEED = 0
 OPTIMIZE = "speed"
-VERSION = 3  # 3: depthwise kernels pruned too
+VERSION = 4  # 3: depthwise kernels pruned too; 4: channel pruning rows
 
 
 def _mask(rows, pattern: str, sparsity: float):
@@ -83,9 +88,9 @@ def pruned_tflite(name: str, sparsity: float, cache: Path, log=print,
     from toolchain.quantize.convert import to_int8_tflite
 
     t0 = time.time()
-    model, ds = zoo_keras(name, SEED)
+    model, ds = zoo_keras(name, SEED, 1.0 - sparsity if pattern == CHANNELS else 1.0)
     pruned = 0
-    for layer in model.layers:
+    for layer in model.layers if pattern != CHANNELS else ():
         kind = type(layer).__name__
         if kind not in ("Conv2D", "Conv1D", "Dense", "DepthwiseConv2D"):
             continue
@@ -109,7 +114,9 @@ def pruned_tflite(name: str, sparsity: float, cache: Path, log=print,
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_bytes(tflite)
     tmp.replace(path)
-    log(f"  {name} {pattern} {sparsity:.0%}: {pruned} layers pruned, int8 ({time.time() - t0:.0f} s)")
+    log(f"  {name} {pattern} {sparsity:.0%}: "
+        + (f"{sparsity:.0%} of the filters removed" if pattern == CHANNELS else f"{pruned} layers pruned")
+        + f", int8 ({time.time() - t0:.0f} s)")
     return path
 
 
@@ -138,6 +145,13 @@ def measure(name: str, sparsity: float, path: Path, work: Path, pattern: str = "
     run = run_qemu(fw.elf, board)
     got = run.outputs.reshape(SAMPLES, -1)
     weights = [lay.weights for lay in plan.layers if lay.weights is not None]
+    params = int(sum(w.size for w in weights))
+    if pattern == CHANNELS:  # kept weights against the unpruned model's
+        from benchmarks.bench_models import zoo_keras
+
+        params = sum(int(np.prod(w.shape)) for layer in zoo_keras(name, SEED)[0].layers
+                     if type(layer).__name__ in ("Conv2D", "Conv1D", "Dense", "DepthwiseConv2D")
+                     for w in layer.get_weights()[:1])
     formats: dict[str, int] = {}
     for lay, c in zip(plan.layers, plan.choices):
         if lay.weights is not None:
@@ -145,7 +159,7 @@ def measure(name: str, sparsity: float, path: Path, work: Path, pattern: str = "
     return {"model": name, "pattern": pattern, "sparsity": sparsity, "board": BOARD, "optimize": OPTIMIZE,
             "instructions": int(max(run.instructions)),
             "mismatches": int(np.count_nonzero(got != ref)),
-            "weight_params": int(sum(w.size for w in weights)),
+            "weight_params": params,
             "nonzero_weights": int(sum(np.count_nonzero(w) for w in weights)),
             "weight_bytes": int(sum(plan.blob.weight_table_bytes)),
             "macs": int(sum(int(op_macs(graph, op.opcode.name, op.inputs, op.outputs, op.options))
@@ -167,7 +181,8 @@ def main(argv=None) -> int:
     p.add_argument("--sparsities", default=",".join(f"{s:g}" for s in SPARSITIES),
                    help="comma-separated fractions (default 0.5,0.8,0.9)")
     p.add_argument("--no-structured", action="store_true",
-                   help="unstructured rows only (default: also 2:4 and block 1x4 at 80 and 90%%)")
+                   help="unstructured rows only (default: also 2:4, block 1x4 at 80 and 90%% and "
+                        "channel pruning at 50 and 70%%)")
     p.add_argument("--results", type=Path, default=RESULTS, help="results JSON to write")
     p.add_argument("--work", type=Path, default=WORK, help="build and cache directory")
     args = p.parse_args(argv)

@@ -36,8 +36,8 @@ typedef struct {
                       * entry stream (in the blob, or decoded at init in the arena) */
     es_huff_t huff;  /* palette formats, coding 2: huff.lut != NULL, index NULL, rows are
                       * decoded into huff.row one at a time */
-    uint32_t rq_fast; /* es_matvec_rq_whole_range(m), set by FULLY_CONNECTED and the four-pixel
-                       * conv (else 0) */
+    uint32_t rq_fast; /* four-pixel conv: es_matvec_rq_whole_range(m), worked out once per layer
+                       * (else 0; the FC kernels that use it work it out themselves) */
 } es_matvec_t;
 
 typedef void (*es_matvec_fn_t)(const es_matvec_t *m, const int8_t *x, int8_t *y);
@@ -71,15 +71,14 @@ ES_INLINE uint32_t es_matvec_rq_whole_range(const es_matvec_t *m)
     /* tests: the row-by-row paths on layers the whole-layer ones would take */
     return 0u * m->rows;
 #endif
+    int32_t all = -1; /* sign bit: every row so far has shift + 1 < 0 and mult >= 0 */
     if (m->act_min != -128 || m->act_max != 127) {
         return 0u;
     }
     for (r = 0; r < m->rows; ++r) {
-        if (m->shift[r] > -2 || m->mult[r] < 0) {
-            return 0u;
-        }
+        all &= (m->shift[r] + 1) & ~m->mult[r];
     }
-    return 1u;
+    return all < 0 ? 1u : 0u;
 }
 
 /* Bytes of the 2:4 four-pixel pair table for cols columns (cols / 4 groups of six pairs of four

@@ -169,37 +169,45 @@ def _machine(rng, n: int):
 
 # --- models ------------------------------------------------------------------------------
 
-def build_zoo_model(name: str, ds: Dataset, seed: int = 0):
-    """An uncompiled tf_keras model for zoo entry `name`, initialised from `seed`."""
+def build_zoo_model(name: str, ds: Dataset, seed: int = 0, width: float = 1.0):
+    """An uncompiled tf_keras model for zoo entry `name`, initialised from `seed`. width < 1
+    keeps that fraction of every hidden layer's filters or units (the MLPerf Tiny entries:
+    the architecture channel pruning leaves; inputs and outputs keep their sizes)."""
     import tf_keras as keras
 
     if name not in ZOO:
         zoo_names(name)  # raises naming the zoo
+    if not 0.0 < width <= 1.0:
+        raise ValueError(f"width {width}: expected a fraction in (0, 1]")
     L = keras.layers
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=ds.input_shape, name="input")
+
+    def n(filters: int) -> int:
+        """A hidden layer's filters or units at this width."""
+        return max(1, int(round(filters * width)))
 
     def bn_relu(x, prefix, relu6=False):
         x = L.BatchNormalization(name=f"{prefix}_bn")(x)
         return L.ReLU(6.0 if relu6 else None, name=f"{prefix}_relu")(x)
 
     if name == "ds_cnn":
-        x = L.Conv2D(64, (10, 4), strides=2, padding="same", use_bias=False, name="conv1")(inputs)
+        x = L.Conv2D(n(64), (10, 4), strides=2, padding="same", use_bias=False, name="conv1")(inputs)
         x = bn_relu(x, "conv1")
         x = L.Dropout(0.2)(x)
         for i in range(1, 5):
             x = L.DepthwiseConv2D(3, padding="same", use_bias=False, name=f"dw{i}")(x)
             x = bn_relu(x, f"dw{i}")
-            x = L.Conv2D(64, 1, use_bias=False, name=f"pw{i}")(x)
+            x = L.Conv2D(n(64), 1, use_bias=False, name=f"pw{i}")(x)
             x = bn_relu(x, f"pw{i}")
         x = L.Dropout(0.4)(x)
         x = L.AveragePooling2D(pool_size=(x.shape[1], x.shape[2]), name="avgpool")(x)
         x = L.Flatten()(x)
         outputs = L.Dense(ds.num_classes, activation="softmax", name="fc")(x)
     elif name == "resnet8":
-        x = L.Conv2D(16, 3, padding="same", name="conv1")(inputs)
+        x = L.Conv2D(n(16), 3, padding="same", name="conv1")(inputs)
         x = bn_relu(x, "conv1")
-        for stage, filters in enumerate((16, 32, 64), start=1):
+        for stage, filters in enumerate((n(16), n(32), n(64)), start=1):
             stride = 1 if stage == 1 else 2
             y = L.Conv2D(filters, 3, strides=stride, padding="same", name=f"s{stage}_conv1")(x)
             y = bn_relu(y, f"s{stage}_conv1")
@@ -214,14 +222,14 @@ def build_zoo_model(name: str, ds: Dataset, seed: int = 0):
         outputs = L.Dense(ds.num_classes, activation="softmax", name="fc")(x)
     elif name == "mobilenet_v1_025":
         alpha = 0.25
-        x = L.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="conv1")(inputs)
+        x = L.Conv2D(n(int(32 * alpha)), 3, strides=2, padding="same", use_bias=False, name="conv1")(inputs)
         x = bn_relu(x, "conv1", relu6=True)
         blocks = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1),
                   (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1)]
         for i, (filters, stride) in enumerate(blocks, start=1):
             x = L.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"dw{i}")(x)
             x = bn_relu(x, f"dw{i}", relu6=True)
-            x = L.Conv2D(int(filters * alpha), 1, use_bias=False, name=f"pw{i}")(x)
+            x = L.Conv2D(n(int(filters * alpha)), 1, use_bias=False, name=f"pw{i}")(x)
             x = bn_relu(x, f"pw{i}", relu6=True)
         x = L.AveragePooling2D(pool_size=x.shape[1], name="avgpool")(x)
         x = L.Flatten()(x)
@@ -229,7 +237,7 @@ def build_zoo_model(name: str, ds: Dataset, seed: int = 0):
     elif name == "ad_autoencoder":
         x = inputs
         for i, units in enumerate((128, 128, 128, 128, 8, 128, 128, 128, 128), start=1):
-            x = L.Dense(units, name=f"fc{i}")(x)
+            x = L.Dense(n(units), name=f"fc{i}")(x)
             x = bn_relu(x, f"fc{i}")
         outputs = L.Dense(ds.input_shape[0], name="fc_out")(x)
     elif name == "conv1d_sensor":

@@ -19,7 +19,7 @@ void es_fully_connected_s8(const es_fc_params_t *p, const es_format_entry_t *f, 
     m.act_min = p->act_min;
     m.act_max = p->act_max;
     m.scratch = (int8_t *)(arena + p->scratch_offset);
-    m.rq_fast = es_matvec_rq_whole_range(&m);
+    m.rq_fast = 0u;
     for (b = 0; b < p->batches; ++b) {
         fn(&m, input + b * p->in_features, output + b * p->out_features);
     }
