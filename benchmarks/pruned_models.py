@@ -9,6 +9,9 @@ leaves a narrower model with dense kernels (built at that width). All compiled a
 byte compared with TFLM's reference kernels. The dense and CMSIS-NN figures they are compared
 with are `make bench-models`' (benchmarks/models.json: the same architectures, dense).
 
+LeNet-5 (the compression model, untrained, digits28's shapes) is pruned unstructured and
+compared with TFLM + CMSIS-NN's figure for it (benchmarks/reference_figures.json).
+
 Writes benchmarks/pruned_models.json; `make docs` renders it into docs/MODELS.md
 (benchmarks/models_report.py), with a plot of speed-up against sparsity per model.
 
@@ -41,7 +44,10 @@ BLOCK = BLOCK1X4.name  # the block 1x4 pattern is named as its weight format
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "benchmarks" / "pruned_models.json"
 WORK = REPO_ROOT / "build" / "pruned-models"
-MODELS = ("ds_cnn", "resnet8", "mobilenet_v1_025", "ad_autoencoder")
+MODELS = ("ds_cnn", "resnet8", "mobilenet_v1_025", "ad_autoencoder", "lenet5")
+# not zoo models: the compression model LeNet-5 (toolchain.models.builders, digits28's shapes),
+# unstructured only, compared with TFLM + CMSIS-NN's figure in reference_figures.json
+BUILDER_MODELS = {"lenet5": "digits28"}
 SPARSITIES = (0.5, 0.8, 0.9)  # unstructured
 # the structured patterns measured beside them: (pattern, sparsity); "channels": channel
 # (filter) pruning, that fraction of every hidden layer's filters removed (the dense kernels of
@@ -54,7 +60,7 @@ BOARD = "mps2-an386"
 SAMPLES = 2
 SEED = 0
 OPTIMIZE = "speed"
-VERSION = 4  # 3: depthwise kernels pruned too; 4: channel pruning rows
+VERSION = 4  # 3: depthwise kernels pruned too; 4: channel pruning rows, LeNet-5
 
 
 def _mask(rows, pattern: str, sparsity: float):
@@ -77,7 +83,8 @@ def pruned_tflite(name: str, sparsity: float, cache: Path, log=print,
 
     epochs = TRAIN_EPOCHS.get(name, 0)
     key = cache_key([ZOO_TFLITE_VERSION, VERSION, name, SEED, epochs, pattern, sparsity],
-                    sources=[*ZOO_SOURCES, Path(__file__)], tools=CONVERTER_TOOLS)
+                    sources=[*ZOO_SOURCES, REPO_ROOT / "toolchain" / "models" / "builders.py", Path(__file__)],
+                    tools=CONVERTER_TOOLS)
     path = cache / f"{name}-{pattern.replace(':', '')}-s{sparsity:g}-{key[:16]}.tflite"
     if path.is_file():
         return path
@@ -88,7 +95,14 @@ def pruned_tflite(name: str, sparsity: float, cache: Path, log=print,
     from toolchain.quantize.convert import to_int8_tflite
 
     t0 = time.time()
-    model, ds = zoo_keras(name, SEED, 1.0 - sparsity if pattern == CHANNELS else 1.0)
+    if name in BUILDER_MODELS:
+        from toolchain.data import load_dataset
+        from toolchain.models.builders import build_model
+
+        ds = load_dataset(BUILDER_MODELS[name], SEED)
+        model = build_model(name, ds.input_shape, ds.num_classes, SEED)
+    else:
+        model, ds = zoo_keras(name, SEED, 1.0 - sparsity if pattern == CHANNELS else 1.0)
     pruned = 0
     for layer in model.layers if pattern != CHANNELS else ():
         kind = type(layer).__name__
@@ -189,9 +203,9 @@ def main(argv=None) -> int:
     models = [m for m in args.models.split(",") if m]
     from toolchain.models.zoo import ZOO
 
-    unknown = [m for m in models if m not in ZOO]
+    unknown = [m for m in models if m not in ZOO and m not in BUILDER_MODELS]
     if unknown:
-        print(f"pruned_models: unknown zoo model(s) {', '.join(unknown)} (known: {', '.join(ZOO)})",
+        print(f"pruned_models: unknown model(s) {', '.join(unknown)} (known: {', '.join([*ZOO, *BUILDER_MODELS])})",
               file=sys.stderr)
         return 2
     try:
@@ -207,7 +221,7 @@ def main(argv=None) -> int:
     rows = []
     plan = [(m, "unstructured", s) for m in models for s in sparsities]
     if not args.no_structured:
-        plan += [(m, p_, s) for m in models for p_, s in STRUCTURED]
+        plan += [(m, p_, s) for m in models if m not in BUILDER_MODELS for p_, s in STRUCTURED]
     total = len(plan)
     for i, (m, pattern, s) in enumerate(plan, start=1):
         print(f"[{i}/{total}] {m} {pattern} at {s:.0%}", flush=True)
