@@ -151,17 +151,26 @@ def _plan(graph: Graph, layers: list[Layer], choices: list[Choice] | None,
             d += step
         return d
 
+    view: dict[int, int] = {}  # RESHAPE output -> its input: the same bytes, one value
+
+    def value(t: int) -> int:
+        while t in view:
+            t = view[t]
+        return t
+
     for layer in layers:
         if layer.opcode == OpCode.RESHAPE:
             parent[layer.output] = (layer.inputs[0], 0)
+            view[layer.output] = layer.inputs[0]
 
     last = len(layers) - 1
-    span: dict[int, list[int]] = {}
+    span: dict[int, list[int]] = {}  # block (root) -> the layers it is alive through
+    life: dict[int, list[int]] = {}  # value -> the layers it is alive through
 
     def touch(t: int, at: int) -> None:
-        r = root(t)
-        s = span.setdefault(r, [at, at])
-        s[0], s[1] = min(s[0], at), max(s[1], at)
+        for key, d in ((root(t), span), (value(t), life)):
+            s = d.setdefault(key, [at, at])
+            s[0], s[1] = min(s[0], at), max(s[1], at)
 
     for t in graph.inputs:
         touch(t, 0)
@@ -197,29 +206,41 @@ def _plan(graph: Graph, layers: list[Layer], choices: list[Choice] | None,
         low[r] = min(low.get(r, 0), d)
         high[r] = max(high.get(r, 0), d + align(graph.tensors[t].size_bytes))
     sizes = {r: high[r] - low[r] for r in low}
+    # a block's pieces: each value in it (a tensor with its RESHAPE views) at its bytes within
+    # the block, alive through its own layers only, so another buffer may take bytes of an
+    # in-place chain while the value there is not alive (a pointwise conv's larger output need
+    # not exist while the layers before it run)
+    pieces: dict[int, dict[int, list[int]]] = {}  # block -> value -> [start, end, first, last]
+    for t in all_tensors:
+        r, v = root(t), value(t)
+        at = delta(t) - low[r]
+        p = pieces.setdefault(r, {}).setdefault(v, [at, at + align(graph.tensors[t].size_bytes), *life[v]])
+        p[0], p[1] = min(p[0], at), max(p[1], at + align(graph.tensors[t].size_bytes))
     # scratch buffers under negative keys: -(layer index + 1)
     for i, choice in enumerate(choices or []):
         if choice.scratch_bytes:
             span[-(i + 1)] = [i, i]
             sizes[-(i + 1)] = align(choice.scratch_bytes)
             low[-(i + 1)] = 0
-    placed: list[tuple[int, int, int, int]] = []  # (offset, size, first, last)
+            pieces[-(i + 1)] = {-(i + 1): [0, sizes[-(i + 1)], i, i]}
+    placed: list[tuple[int, int, int, int]] = []  # (offset, end, first, last) of placed pieces
     offsets: dict[int, int] = {}  # block -> its first byte
     for r in sorted(span, key=lambda r: (-sizes[r], span[r][0], r)):
-        first, end = span[r]
+        # the offsets no piece of the block may start at: open intervals, lowest free one wins
+        banned = sorted((o - end, e - start)
+                        for start, end, first, last in pieces[r].values()
+                        for o, e, f, l_ in placed if not (l_ < first or f > last))
         offset = 0
-        for o, s, f, e in sorted(placed):
-            if e < first or f > end:
-                continue
-            if offset + sizes[r] <= o:
+        for lo_, hi_ in banned:
+            if lo_ >= offset:
                 break
-            offset = max(offset, o + s)
+            offset = max(offset, hi_)
         offsets[r] = offset
-        placed.append((offset, sizes[r], first, end))
+        placed += [(offset + start, offset + end, first, last) for start, end, first, last in pieces[r].values()]
 
     result_offsets = {t: offsets[root(t)] - low[root(t)] + delta(t) for t in all_tensors}
     result_sizes = {t: graph.tensors[t].size_bytes for t in all_tensors}
-    lifetimes = {t: tuple(span[root(t)]) for t in all_tensors}
+    lifetimes = {t: tuple(life[value(t)]) for t in all_tensors}
     arena = align(max((offsets[r] + sizes[r] for r in offsets), default=0))
     scratch = {-k - 1: (offsets[k], sizes[k]) for k in offsets if k < 0}
     kept = {}
