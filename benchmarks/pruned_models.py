@@ -160,10 +160,11 @@ def measure(name: str, sparsity: float, path: Path, work: Path, pattern: str = "
     got = run.outputs.reshape(SAMPLES, -1)
     weights = [lay.weights for lay in plan.layers if lay.weights is not None]
     params = int(sum(w.size for w in weights))
-    if pattern == CHANNELS:  # kept weights against the unpruned model's
-        from benchmarks.bench_models import zoo_keras
+    if pattern == CHANNELS:  # kept weights against the unpruned model's (built, not trained)
+        from toolchain.models.zoo import ZOO, build_zoo_model, zoo_dataset
 
-        params = sum(int(np.prod(w.shape)) for layer in zoo_keras(name, SEED)[0].layers
+        full = build_zoo_model(name, zoo_dataset(ZOO[name].data, SEED), SEED)
+        params = sum(int(np.prod(w.shape)) for layer in full.layers
                      if type(layer).__name__ in ("Conv2D", "Conv1D", "Dense", "DepthwiseConv2D")
                      for w in layer.get_weights()[:1])
     formats: dict[str, int] = {}

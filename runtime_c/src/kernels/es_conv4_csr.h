@@ -11,6 +11,7 @@
  * (int16 pairs) and four multiply-adds: the index and weight loads serve four pixels. */
 #include "es_dsp.h"
 #include "es_matvec.h"
+#include "es_rq_asm.h"
 
 #ifdef ES_C4_CSR8
 typedef uint8_t es_c4_index_t;
@@ -94,19 +95,10 @@ typedef struct {
     const uint32_t *cols4;  /* 44 */
 } es_c4_state_t;
 
-/* One output of the row: accumulator acc requantized into hi and stored at y[k] + row (the row
- * number in a0, which holds the first accumulator until then). es_requantize_clamp4's
- * whole-range case adds k * 2^32 + 2^30 to acc * mult and takes 2^31 off when the high word
- * falls below k (acc * mult < -2^30); taking 2^31 off whenever acc < 0 gives the same result
- * (mult >= 0: for -2^30 <= acc * mult < 0 both shift down to 0), so the start value is
- * (k - sign) * 2^32 + (2^30 | sign * 2^31) with no compare. mult in w02, k = 2^(rs - 2) in n,
- * rs - 1 in w13, the zero point in t. */
+/* One output of the row: accumulator acc requantized (es_rq_asm.h; the zero point in t) into hi
+ * and stored at y[k] + row (the row number in a0, which holds the first accumulator until then). */
 #define ES_C4_RQ(acc, yoff, load_row)                                                          \
-    "and %[lo], %[" #acc "], #0x80000000\n\t"                                                  \
-    "orr %[lo], %[lo], #0x40000000\n\t"                                                        \
-    "sub %[hi], %[n], %[" #acc "], lsr #31\n\t"                                                \
-    "smlal %[lo], %[hi], %[" #acc "], %[w02]\n\t"                                              \
-    "asr %[hi], %[hi], %[w13]\n\t"                                                             \
+    ES_RQ_ASM("%[" #acc "]")                                                                   \
     "add %[hi], %[hi], %[t]\n\t"                                                               \
     "ssat %[hi], #8, %[hi]\n\t"                                                                \
     load_row                                                                                   \
@@ -252,10 +244,7 @@ static void es_c4_whole_layer(const es_matvec_t *m, const uint32_t *cols4, int8_
         "ldr %[w02], [%[lo], %[t], lsl #2]\n\t"
         "ldr %[lo], [" ES_C4_ASM_SB ", #12]\n\t"
         "ldr %[w13], [%[lo], %[t], lsl #2]\n\t"
-        "mvn %[w13], %[w13]\n\t" /* rs - 1 = -shift - 1 */
-        "mov %[n], #1\n\t"
-        "lsl %[n], %[n], %[w13]\n\t"
-        "lsr %[n], %[n], #1\n\t" /* k = 2^(rs - 2) */
+        ES_RQ_ASM_SETUP
         "ldr %[t], [" ES_C4_ASM_SB ", #32]\n\t"
         ES_C4_RQ(a0, 16, "ldr %[a0], [" ES_C4_ASM_SB ", #36]\n\t")
         ES_C4_RQ(a1, 20, "")

@@ -4,12 +4,13 @@
  * <= -2, multipliers >= 0): per row
  * its count and bias, the stored weights (ES_MV_ROW_MAC, defined by the including kernel
  * file, with the input vector's address in sb; the state's address is saved on the stack
- * meanwhile), then the output requantized as es_conv4_csr.h's ES_C4_RQ does. Included by
+ * meanwhile), then the output requantized (es_rq_asm.h). Included by
  * es_matvec_csr16_s8_dsp.c and es_matvec_block1x4_s8_dsp.c. */
 #ifndef ES_MATVEC_LAYER_H
 #define ES_MATVEC_LAYER_H
 
 #include "es_matvec.h"
+#include "es_rq_asm.h"
 
 #if defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
 #define ES_MV_LAYER_ASM 1
@@ -54,21 +55,13 @@ static void es_mv_whole_layer(const es_matvec_t *m, const int8_t *x, int8_t *y)
         "ldr %[sb], [%[sb], #32]\n\t"
         ES_MV_ROW_MAC
         "pop {%[sb]}\n\t"
-        /* acc * mult + (k - sign) * 2^32 + (2^30 | sign * 2^31), high word >> (rs - 1) */
         "ldr %[t0], [%[sb], #24]\n\t"
         "ldr %[lo], [%[sb], #8]\n\t"
         "ldr %[w02], [%[lo], %[t0], lsl #2]\n\t"
         "ldr %[lo], [%[sb], #12]\n\t"
         "ldr %[w13], [%[lo], %[t0], lsl #2]\n\t"
-        "mvn %[w13], %[w13]\n\t" /* rs - 1 = -shift - 1 */
-        "mov %[n], #1\n\t"
-        "lsl %[n], %[n], %[w13]\n\t"
-        "lsr %[n], %[n], #1\n\t" /* k = 2^(rs - 2) */
-        "and %[lo], %[acc], #0x80000000\n\t"
-        "orr %[lo], %[lo], #0x40000000\n\t"
-        "sub %[hi], %[n], %[acc], lsr #31\n\t"
-        "smlal %[lo], %[hi], %[acc], %[w02]\n\t"
-        "asr %[hi], %[hi], %[w13]\n\t"
+        ES_RQ_ASM_SETUP
+        ES_RQ_ASM("%[acc]")
         "ldr %[lo], [%[sb], #20]\n\t"
         "add %[hi], %[hi], %[lo]\n\t"
         "ssat %[hi], #8, %[hi]\n\t"
