@@ -29,6 +29,7 @@ from toolchain.ir.graph import Graph
 from toolchain.ir.tflite_import import load_tflite
 from toolchain.isa import Isa, board_isa
 from toolchain.plan.arena import ArenaPlan, plan_arena
+from toolchain.plan.bands import plan_memory
 from toolchain.plan.lower import Layer, lower_graph
 from toolchain.plan.select import Choice, choose_formats
 from toolchain.report import report as rpt
@@ -368,7 +369,7 @@ def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "b
     choices = choose_formats(layers, force=force_format, optimize=optimize,
                              flash_budget=table_budget, isa=isa, huffman=huffman,
                              force_strict=force_strict)
-    arena = plan_arena(graph, layers, choices, in_place=in_place)
+    graph, layers, choices, arena = plan_memory(graph, layers, choices, in_place=in_place)
     blob = build_blob(graph, layers, choices, arena)
     return Plan(graph, layers, choices, arena, blob)
 

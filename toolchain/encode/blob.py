@@ -57,6 +57,7 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
 
     layer_records, tables = [], bytearray()
     layer_bytes, weight_bytes = [], []
+    shared: dict[int, dict] = {}  # layer -> its params values (row bands reuse their tables)
     for i, (layer, choice) in enumerate(zip(layers, choices)):
         start = pos
         spec, coding = (weight_formats.parse(choice.format) if layer.weights is not None
@@ -73,7 +74,14 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
             values[key] = pos
             chunk += raw + bytes(fmt.align(len(raw)) - len(raw))
             pos += fmt.align(len(raw))
-        if layer.weights is not None:
+        if layer.weights is not None and layer.shares is not None:
+            # a row band of an earlier layer: its tables, already in the blob
+            shared_keys = ("bias_offset", "mult_offset", "shift_offset", "weights_offset", "weights_bytes")
+            values.update({k: shared[layer.shares][k] for k in shared_keys})
+            wfmt = spec.id
+            weight_bytes.append(0)
+            values["scratch_offset"], values["scratch_bytes"] = arena.scratch.get(i, (0, 0))
+        elif layer.weights is not None:
             for key, arr in (("bias_offset", layer.bias_for(spec.id)), ("mult_offset", layer.mult),
                              ("shift_offset", layer.shift)):
                 values[key] = pos
@@ -93,6 +101,7 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
             values["scratch_offset"], values["scratch_bytes"] = arena.scratch.get(i, (0, 0))
         else:
             weight_bytes.append(0)
+        shared[i] = values
         chunk[:struct.size] = struct.pack(**values)
         tables += chunk
         layer_bytes.append(pos - start)

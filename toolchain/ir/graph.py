@@ -1,11 +1,14 @@
 """The toolchain's own graph IR: what a .tflite model says, normalised and checked."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from toolchain.enums import OpCode
+
+_ITEMSIZE = {"int8": 1, "uint8": 1, "int16": 2, "int32": 4, "float32": 4, "int64": 8}
 
 
 @dataclass
@@ -18,6 +21,12 @@ class Tensor:
     zero_point: np.ndarray  # int64, same length as scale
     quant_axis: int = 0
     data: np.ndarray | None = None  # constant contents, shaped; None for activations
+    # a row band of another activation's bytes (toolchain/plan/bands.py): (the tensor whose
+    # buffer holds it, byte offset in that buffer); the arena planner places it there
+    view_of: tuple[int, int] | None = None
+    # what the bytes hold: (the graph tensor they are rows of, byte offset in it); None: the
+    # tensor's own (the arena check follows contents through band buffers with it)
+    holds: tuple[int, int] | None = None
 
     @property
     def is_constant(self) -> bool:
@@ -25,7 +34,8 @@ class Tensor:
 
     @property
     def size_bytes(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
+        size = _ITEMSIZE.get(self.dtype) or np.dtype(self.dtype).itemsize
+        return math.prod(int(d) for d in self.shape) * size
 
 
 @dataclass

@@ -108,9 +108,10 @@ def plan_arena(graph: Graph, layers: list[Layer], choices: list[Choice] | None =
     searches run and the smaller arena wins: candidates added in layer order, each kept when
     the arena does not grow with it; and all candidates, each dropped in layer order when the
     arena shrinks without it. None of them at all is the starting point of the first."""
+    # a row band (bands.py) writes a view of a buffer: never over its input
     lags = {i: lag for i, layer in enumerate(layers)
-            if in_place and (lag := in_place_lag(graph, layer, choices[i] if choices else None))
-            is not None}
+            if in_place and graph.tensors[layer.output].view_of is None
+            and (lag := in_place_lag(graph, layer, choices[i] if choices else None)) is not None}
     allowed: dict[int, int] = {}
     best = _plan(graph, layers, choices, allowed)
     for i, lag in lags.items():
@@ -159,9 +160,14 @@ def _plan(graph: Graph, layers: list[Layer], choices: list[Choice] | None,
         return t
 
     for layer in layers:
-        if layer.opcode == OpCode.RESHAPE:
+        if layer.opcode == OpCode.RESHAPE and graph.tensors[layer.output].view_of is None:
             parent[layer.output] = (layer.inputs[0], 0)
             view[layer.output] = layer.inputs[0]
+    # row bands (bands.py): views at their byte offset in their buffer, one value with it
+    for t, tensor in enumerate(graph.tensors):
+        if tensor.view_of is not None:
+            parent[t] = tensor.view_of
+            view[t] = tensor.view_of[0]
 
     last = len(layers) - 1
     span: dict[int, list[int]] = {}  # block (root) -> the layers it is alive through
@@ -198,13 +204,14 @@ def _plan(graph: Graph, layers: list[Layer], choices: list[Choice] | None,
 
     all_tensors = {t for layer in layers for t in activations(layer)}
     all_tensors |= set(graph.inputs) | set(graph.outputs)
+    nbytes = {t: align(graph.tensors[t].size_bytes) for t in all_tensors | set(span)}
     # each root's block: from its lowest member's start to its highest member's end
     low: dict[int, int] = {}
     high: dict[int, int] = {}
     for t in all_tensors | set(span):
         r, d = root(t), delta(t)
         low[r] = min(low.get(r, 0), d)
-        high[r] = max(high.get(r, 0), d + align(graph.tensors[t].size_bytes))
+        high[r] = max(high.get(r, 0), d + nbytes[t])
     sizes = {r: high[r] - low[r] for r in low}
     # a block's pieces: each value in it (a tensor with its RESHAPE views) at its bytes within
     # the block, alive through its own layers only, so another buffer may take bytes of an
@@ -214,8 +221,8 @@ def _plan(graph: Graph, layers: list[Layer], choices: list[Choice] | None,
     for t in all_tensors:
         r, v = root(t), value(t)
         at = delta(t) - low[r]
-        p = pieces.setdefault(r, {}).setdefault(v, [at, at + align(graph.tensors[t].size_bytes), *life[v]])
-        p[0], p[1] = min(p[0], at), max(p[1], at + align(graph.tensors[t].size_bytes))
+        p = pieces.setdefault(r, {}).setdefault(v, [at, at + nbytes[t], *life[v]])
+        p[0], p[1] = min(p[0], at), max(p[1], at + nbytes[t])
     # scratch buffers under negative keys: -(layer index + 1)
     for i, choice in enumerate(choices or []):
         if choice.scratch_bytes:
@@ -270,15 +277,23 @@ def validate_arena(graph: Graph, layers: list[Layer], plan: ArenaPlan,
         return t
 
     for layer in layers:
-        if layer.opcode == OpCode.RESHAPE:
+        if layer.opcode == OpCode.RESHAPE and graph.tensors[layer.output].view_of is None:
             view[layer.output] = value(layer.inputs[0])
+    for t, tensor in enumerate(graph.tensors):
+        if tensor.view_of is not None:
+            view[t] = tensor.view_of[0]
     producer = {layer.output: i for i, layer in enumerate(layers)}
+    readers: dict[int, list[int]] = {}
+    for i, layer in enumerate(layers):
+        for t in layer.inputs:
+            readers.setdefault(t, []).append(i)
     last = len(layers) - 1
     life: dict[int, list[int]] = {}
     extent: dict[int, tuple[int, int]] = {}
     for t in plan.offsets:
         v = value(t)
-        first = producer.get(t, 0)
+        # a row band only read (a view of the bands' input) lives from its first reader
+        first = producer.get(t, 0 if t in graph.inputs or t not in readers else min(readers[t]))
         end = max([i for i, layer in enumerate(layers) if t in layer.inputs] + [first] +
                   ([last] if t in graph.outputs else []))
         span = life.setdefault(v, [first, end])
@@ -350,3 +365,49 @@ def peak_layer(graph: Graph, layers: list[Layer], plan: ArenaPlan) -> tuple[int,
         if reach > best[1]:
             best = (i, reach, ", ".join(parts))
     return best[0], best[2]
+
+
+def validate_contents(graph: Graph, layers: list[Layer], plan: ArenaPlan) -> None:
+    """Follows every arena byte through one inference: each layer must find in its inputs' bytes
+    what they are meant to hold (a row band's bytes: the rows of the tensor it is a band of,
+    Tensor.holds; a RESHAPE's aliased output: its input's), and the graph's outputs must hold
+    theirs at the end. Raises ToolchainError naming the first layer that would read bytes an
+    earlier layer overwrote. A layer reads its inputs before it writes its output (what the ops
+    that may run in place guarantee, validate_arena) and its scratch holds nothing afterwards."""
+    alias: dict[int, int] = {}
+    for layer in layers:
+        if layer.opcode == OpCode.RESHAPE and graph.tensors[layer.output].view_of is None:
+            alias[layer.output] = layer.inputs[0]
+
+    def holds(t: int) -> np.ndarray:
+        while t in alias:
+            t = alias[t]
+        tensor = graph.tensors[t]
+        src, at = tensor.holds if tensor.holds is not None else (t, 0)
+        return (np.int64(src) << 32) + at + np.arange(plan.sizes[t], dtype=np.int64)
+
+    content = np.full(plan.arena_bytes, -1, dtype=np.int64)
+
+    def region(t: int) -> slice:
+        return slice(plan.offsets[t], plan.offsets[t] + plan.sizes[t])
+
+    for t in graph.inputs:
+        content[region(t)] = holds(t)
+    for i, layer in enumerate(layers):
+        for t in layer.inputs:
+            if graph.tensors[t].is_constant:
+                continue
+            wrong = np.flatnonzero(content[region(t)] != holds(t))
+            if wrong.size:
+                raise ToolchainError(
+                    f"layer {i} ({layer.name}, {layer.opcode.name}): the arena plan lets an earlier "
+                    f"layer overwrite bytes {plan.offsets[t] + int(wrong[0])}.. of its input "
+                    f"'{graph.tensors[t].name}' before it reads them")
+        if i in plan.scratch:
+            offset, size = plan.scratch[i]
+            content[offset:offset + size] = -1
+        content[region(layer.output)] = holds(layer.output)
+    for t in graph.outputs:
+        if np.any(content[region(t)] != holds(t)):
+            raise ToolchainError(f"the arena plan overwrites output '{graph.tensors[t].name}' "
+                                 "after it is written")

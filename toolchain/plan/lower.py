@@ -40,6 +40,9 @@ class Layer:
     # function of the graph -> blob tensor index map returning bytes (tables naming tensors)
     tables: dict = field(default_factory=dict)
     variant: int = fmt.VARIANT_DEFAULT  # es_layer_t.variant: which of the op's kernels
+    # a row band of an earlier layer (toolchain/plan/bands.py): that layer's index in the list;
+    # the blob gives both one copy of the weight, bias and requantization tables
+    shares: int | None = None
 
     @property
     def entry(self) -> fmt.OpEntry:
@@ -80,11 +83,11 @@ class Layer:
 
     @property
     def param_count(self) -> int:
-        return 0 if self.weights is None else int(self.weights.size)
+        return 0 if self.weights is None or self.shares is not None else int(self.weights.size)
 
     @property
     def nonzero_count(self) -> int:
-        return 0 if self.weights is None else int(np.count_nonzero(self.weights))
+        return 0 if self.weights is None or self.shares is not None else int(np.count_nonzero(self.weights))
 
 
 def lower_graph(graph: Graph) -> list[Layer]:

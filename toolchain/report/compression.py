@@ -53,17 +53,19 @@ def compression_section(plan, dense_int8: int, float_tflite: bytes | None, int8_
     for layer, choice, lbytes, wbytes in zip(plan.layers, plan.choices, plan.blob.layer_bytes,
                                              plan.blob.weight_table_bytes):
         fixed = lbytes - align(wbytes)  # params struct, bias and requant tables
-        float_bytes = 4 * (layer.param_count + (0 if layer.bias is None else layer.bias.size))
+        # a row band after the first (bands.py) holds only its params struct
+        weighted = layer.weights is not None and layer.shares is None
+        float_bytes = 4 * (layer.param_count + (0 if layer.bias is None or not weighted else layer.bias.size))
         entry = {"name": layer.name, "layer": short_name(layer.name), "params": layer.param_count,
-                 "kept": None if layer.weights is None else layer.nonzero_count / layer.param_count,
+                 "kept": None if not weighted else layer.nonzero_count / layer.param_count,
                  "index_bits": None, "codebook_bits": None, "bytes": lbytes,
                  "format": choice.format, "bytes_float32": float_bytes}
-        if layer.weights is not None:
+        if weighted:
             entry["index_bits"], entry["codebook_bits"] = _bits(layer, choice.format)
             entry["distinct_values"] = int(len(palette.codebook(layer.weights, sparse=False)))
         total["float32"] += float_bytes
         for s in STAGES[1:]:
-            if layer.weights is None:
+            if not weighted:
                 b = lbytes
             else:
                 b = fixed + min(align(f.table_bytes(layer.matrix, c))

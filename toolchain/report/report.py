@@ -251,7 +251,8 @@ class Report(Section):
 
 
 def new_report(name: str, board: str, plan, dense_blob) -> Report:
-    float_params = sum(l.param_count + (0 if l.bias is None else l.bias.size) for l in plan.layers)
+    float_params = sum(l.param_count + (0 if l.bias is None or l.shares is not None else l.bias.size)
+                       for l in plan.layers)
     graph = plan.graph
     ops = {}
     for op in graph.ops:
@@ -259,10 +260,10 @@ def new_report(name: str, board: str, plan, dense_blob) -> Report:
     seen: set[str] = set()
 
     def layer_macs(layer) -> int:
-        op = ops.get(layer.name)
-        if op is None or layer.name in seen:  # an op lowered to several layers counts once
+        op = ops.get(layer.name.split(" [rows ")[0])  # a row band (bands.py): its op's name
+        if op is None or op.name in seen:  # an op lowered to several layers counts once
             return 0
-        seen.add(layer.name)
+        seen.add(op.name)
         return op_macs(graph, op.opcode.name, op.inputs, op.outputs, op.options)
 
     return Report(

@@ -14,9 +14,10 @@ _MODEL_T_BYTES = 256
 
 class HostModel:
     """One initialised model instance: es_model_init on the library's es_model_blob with an
-    8-byte-aligned arena of es_model_arena_bytes."""
+    8-byte-aligned arena of es_model_arena_bytes, or on `blob` (another plan of the same model:
+    the library registers every op and format) with an arena of its header's arena_bytes."""
 
-    def __init__(self, library: Path):
+    def __init__(self, library: Path, blob: bytes | None = None):
         self.path = Path(library)
         try:
             self.lib = ctypes.CDLL(str(self.path))
@@ -39,7 +40,14 @@ class HostModel:
 
         blob_bytes = ctypes.c_uint32.in_dll(lib, "es_model_blob_bytes").value
         self.arena_bytes = ctypes.c_uint32.in_dll(lib, "es_model_arena_bytes").value
+        blob_data = blob
         blob = (ctypes.c_uint8 * blob_bytes).in_dll(lib, "es_model_blob")
+        if blob_data is not None:
+            blob_bytes = len(blob_data)
+            self._own = (ctypes.c_uint64 * ((blob_bytes + 7) // 8))()
+            ctypes.memmove(self._own, blob_data, blob_bytes)
+            blob = (ctypes.c_uint8 * blob_bytes).from_buffer(self._own)
+            self.arena_bytes = int.from_bytes(blob_data[20:24], "little")
         # uint64 elements give the 8-byte alignment the runtime requires.
         self._arena = (ctypes.c_uint64 * max(1, (self.arena_bytes + 7) // 8))()
         self._model = (ctypes.c_uint64 * (_MODEL_T_BYTES // 8))()
