@@ -38,17 +38,16 @@ def measure(tflite: bytes, name: str, work: Path, in_place: bool) -> dict:
     from toolchain.encode import weight_formats as wf
     from toolchain.encode.blob import build_blob
     from toolchain.pipeline import Plan, generated_inputs, plan_model, reference
-    from toolchain.plan.arena import plan_arena
+    from toolchain.plan.bands import band_summary, plan_memory
     from toolchain.report.report import ram_section
     from toolchain.targets.boards import load_board
     from toolchain.targets.build import build_firmware
     from toolchain.targets.mapfile import runtime_state
     from toolchain.targets.qemu import run_qemu
 
-    base = plan_model(tflite, name, force_format=wf.DENSE.name)
-    arena = plan_arena(base.graph, base.layers, base.choices, in_place=in_place)
-    plan = Plan(base.graph, base.layers, base.choices, arena,
-                build_blob(base.graph, base.layers, base.choices, arena))
+    base = plan_model(tflite, name, force_format=wf.DENSE.name, in_place=False)
+    graph, layers, choices, arena = plan_memory(base.graph, base.layers, base.choices, in_place=in_place)
+    plan = Plan(graph, layers, choices, arena, build_blob(graph, layers, choices, arena))
     x = generated_inputs(plan.graph, SEED, SAMPLES)
     ref = reference(tflite, x)
     write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, work / "src")
@@ -60,7 +59,8 @@ def measure(tflite: bytes, name: str, work: Path, in_place: bool) -> dict:
     return {"ram": ram, "instructions": int(run.instructions[0]),
             "mismatches": int(np.count_nonzero(run.outputs.reshape(ref.shape) != ref)),
             "in_place_layers": [{"layer": i, "op": plan.layers[i].opcode.name, "lag_bytes": lag}
-                                for i, lag in sorted(arena.in_place.items())]}
+                                for i, lag in sorted(arena.in_place.items())],
+            "row_bands": band_summary(plan.layers)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,6 +110,13 @@ def _n(v) -> str:
     return "-" if v is None else f"{v:,}"
 
 
+def _bands(groups: list[dict]) -> str:
+    """'conv1, conv2, ADD in 4 bands of 8 rows' per banded chain, '-' for none."""
+    return "; ".join(f"{', '.join(g['layers'])} in {g['bands']} bands of {g['rows']} "
+                     f"row{'s' if g['rows'] > 1 else ''}"
+                     for g in groups) or "-"
+
+
 def render_doc(data: dict) -> str:
     """docs/RAM.md from benchmarks/ram.json."""
     out = ["# Peak RAM", "",
@@ -127,12 +134,17 @@ def render_doc(data: dict) -> str:
            "dead: element-wise ops exactly over it, convolutions, depthwise convolutions and "
            "pools starting a lag below it (the bytes their output runs ahead of the earliest input window "
            "still to be read). The planner keeps an in-place layer only when the arena does not "
-           "grow with it. The kernels are the same either way; instructions are QEMU "
+           "grow with it. **Row bands**: a chain of convolutions (with the residual ADD that "
+           "closes it, written over the block's input) runs a few output rows at a time, each "
+           "layer computing only the rows the next one needs and no earlier band computed, "
+           "through row buffers of a few rows, so the tensors between them never exist whole "
+           "(toolchain/plan/bands.py); the planner keeps the rewrite when it takes at least 5% "
+           "off the arena. The kernels are the same either way; instructions are QEMU "
            "`-icount` instructions of one inference, not cycles.", "",
            "| model | arena without in place | arena | TFLM's arena | arena / TFLM's | stack | "
            "runtime state | peak RAM | instructions without in place | instructions | "
-           "in-place layers |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+           "in-place layers | row bands |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in data["rows"]:
         a, b = r["without_in_place"], r["in_place"]
         t = r.get("tflm_arena_bytes")
@@ -145,7 +157,8 @@ def render_doc(data: dict) -> str:
                    f"| {_n(t)}{'' if r.get('tflm_same_weights', True) else ' (same architecture)'} "
                    f"| {ratio} | {_n(b['ram']['stack_bytes'])} | "
                    f"{_n(b['ram']['runtime_state_bytes'])} | {_n(b['ram']['peak_ram_bytes'])} | "
-                   f"{_n(a['instructions'])} | {_n(b['instructions'])} | {layers} |")
+                   f"{_n(a['instructions'])} | {_n(b['instructions'])} | {layers} | "
+                   f"{_bands(b.get('row_bands', []))} |")
     out += ["", "TFLM's arena: `arena_used_bytes` of TFLM with CMSIS-NN kernels on the same "
             "emulated board (benchmarks/reference_figures.json); for the zoo models it is the "
             "published model of the same architecture.", ""]

@@ -348,7 +348,8 @@ class Plan:
 
 def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "balanced",
                flash_budget: int | None = None, isa: Isa = Isa.DSP, huffman: str | None = None,
-               force_strict: bool = False, in_place: bool = True) -> Plan:
+               force_strict: bool = False, in_place: bool = True,
+               ram_budget: int | None = None) -> Plan:
     """Lower, choose formats (select.py: optimize goal, optional flash budget for the whole
     blob in bytes, isa: the instruction set of the target's kernels), plan the arena, build the blob.
     force_format builds every layer it applies to in that format (dense elsewhere, or with
@@ -369,7 +370,8 @@ def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "b
     choices = choose_formats(layers, force=force_format, optimize=optimize,
                              flash_budget=table_budget, isa=isa, huffman=huffman,
                              force_strict=force_strict)
-    graph, layers, choices, arena = plan_memory(graph, layers, choices, in_place=in_place)
+    graph, layers, choices, arena = plan_memory(graph, layers, choices, in_place=in_place,
+                                                ram_budget=ram_budget)
     blob = build_blob(graph, layers, choices, arena)
     return Plan(graph, layers, choices, arena, blob)
 
@@ -600,7 +602,7 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
         log(f"importing the int8 model, choosing formats (optimize {optimize}), planning the arena")
         plan = plan_graph(graph if graph is not None else load_tflite(stages.tflite, name),
                           optimize=optimize, flash_budget=flash_budget, isa=board_isa(board_obj),
-                          huffman=huffman)
+                          huffman=huffman, ram_budget=o.ram_budget)
         if o.ram_budget is not None:
             check_ram_budget(plan, o.ram_budget)
         if stages.sharing is not None:
@@ -619,6 +621,7 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
         report.data = GENERATED if ds is None else ds.name
         report.optimize = optimize
         report.flash_budget = flash_budget
+        report.ram_budget = o.ram_budget
         report.code_opt = o.code_opt
         for k, v in stages.accuracy.items():
             report.accuracy.set(k, v)
@@ -1050,7 +1053,8 @@ def _huffman_modes(out: Path, report: dict, tflite: bytes, board, x, ref, run) -
     mode = report.get("huffman_decode") or "init"
     other = "stream" if mode == "init" else "init"
     plan = plan_model(tflite, report["model"], optimize=report.get("optimize", "balanced"),
-                      flash_budget=report.get("flash_budget"), isa=board_isa(board), huffman=mode)
+                      flash_budget=report.get("flash_budget"), isa=board_isa(board), huffman=mode,
+                      ram_budget=report.get("ram_budget"))
     alt = with_huffman_mode(plan, other)
     log(f"building and running the same model with Huffman streams decoded at {other}")
     alt_dir = out / "build" / board.name / f"huffman-{other}"

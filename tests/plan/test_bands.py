@@ -155,3 +155,21 @@ def test_banded_model_is_bit_exact_in_qemu(residual_tflite, tmp_path):
     fw = build_firmware(tmp_path / "src", tmp_path / "fw", board, xq.reshape(len(xq), -1), "bands")
     run = run_qemu(fw.elf, board)
     assert np.count_nonzero(run.outputs.reshape(ref.shape) != ref) == 0
+
+
+@pytest.mark.convert
+def test_a_ram_budget_takes_the_cheapest_plan_that_fits(residual_tflite):
+    """A budget the plain plan fits: no bands (no extra layers). A budget only bands reach: the
+    plan fits it. One below anything the bands reach: the smallest arena they make."""
+    from toolchain.plan.arena import plan_arena
+    from toolchain.plan.bands import plan_memory
+
+    plan, _, _ = _unbanded(*residual_tflite)
+    whole = plan_arena(plan.graph, plan.layers, plan.choices)
+    _, layers, _, arena = plan_memory(plan.graph, plan.layers, plan.choices, ram_budget=whole.arena_bytes)
+    assert len(layers) == len(plan.layers) and arena.arena_bytes == whole.arena_bytes
+    _, _, _, smallest = plan_memory(plan.graph, plan.layers, plan.choices, ram_budget=1)
+    assert smallest.arena_bytes < whole.arena_bytes
+    budget = whole.arena_bytes - 4
+    _, layers, _, arena = plan_memory(plan.graph, plan.layers, plan.choices, ram_budget=budget)
+    assert arena.arena_bytes <= budget and len(layers) > len(plan.layers)

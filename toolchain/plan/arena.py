@@ -342,16 +342,27 @@ def peak_layer(graph: Graph, layers: list[Layer], plan: ArenaPlan) -> tuple[int,
     (N bytes), 'b' (M bytes), scratch (K bytes)"), for messages about a budget that does not fit.
     Buffers kept across inferences count at every layer."""
     top = plan.arena_bytes
+
+    def base(t: int) -> tuple[int, int]:
+        """A row band's buffer (bands.py) and its offset, or the tensor itself."""
+        at = plan.offsets[t]
+        while graph.tensors[t].view_of is not None:
+            t, d = graph.tensors[t].view_of
+            at -= d
+        return t, at
+
     best = (-1, 0, "")
     for i in range(len(layers)):
         parts, reach = [], 0
         seen = set()
         for t, (first, last) in plan.lifetimes.items():
-            key = (plan.offsets[t], plan.lifetimes[t])
+            b, at = base(t)
+            size = plan.sizes.get(b, graph.tensors[b].size_bytes)
+            key = (at, plan.lifetimes[t])
             if first <= i <= last and key not in seen:
                 seen.add(key)
-                reach = max(reach, plan.offsets[t] + plan.sizes[t])
-                parts.append(f"'{graph.tensors[t].name}' ({plan.sizes[t]:,} bytes)")
+                reach = max(reach, plan.offsets[t] + plan.sizes[t], at + size)
+                parts.append(f"'{graph.tensors[b].name}' ({size:,} bytes)")
         if i in plan.scratch:
             offset, size = plan.scratch[i]
             reach = max(reach, offset + size)

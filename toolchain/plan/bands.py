@@ -20,8 +20,9 @@ layer. The arena planner places views inside their buffer; arena.validate_conten
 byte through the plan and refuses any layer that would read bytes no longer holding what it
 expects (a residual row overwritten too early, a row moved before it was read).
 
-plan_memory tries every chain with band heights R = 1, 2, 4, ... and keeps the rewrite that
-shrinks the arena most, chain after chain, while each shrinks it by at least MIN_SAVING.
+plan_memory tries the chains through the layer where the arena peaks with band heights
+R = 1, 2, 4, ... and keeps the rewrite that shrinks the arena most, chain after chain, while
+each shrinks it by at least MIN_SAVING; with a RAM budget, the cheapest plan that fits.
 """
 from __future__ import annotations
 
@@ -275,14 +276,20 @@ def _scaled(choice: Choice, share: float) -> Choice:
 
 
 def plan_memory(graph: Graph, layers: list[Layer], choices: list[Choice], in_place: bool = True,
-                log=None) -> tuple[Graph, list[Layer], list[Choice], ArenaPlan]:
+                ram_budget: int | None = None) -> tuple[Graph, list[Layer], list[Choice], ArenaPlan]:
     """The arena plan (plan_arena) after the row-band rewrites that shrink it (none when
-    in_place is False): (graph, layers, choices, arena) to build the blob from."""
+    in_place is False): (graph, layers, choices, arena) to build the blob from.
+
+    Without a budget, each step takes the rewrite that shrinks the arena most (of those taking
+    at least MIN_SAVING off; the fewest bands among equals), until none does. With ram_budget
+    (arena bytes), the cheapest plan that fits: none when the arena fits without bands; else at
+    each step the rewrite with the fewest layers (the least per-call overhead) among those
+    that fit, or the smallest arena when none fits yet, until it fits or nothing shrinks it."""
     best = plan_arena(graph, layers, choices, in_place=in_place)
-    if not in_place:
+    if not in_place or (ram_budget is not None and best.arena_bytes <= ram_budget):
         return graph, layers, choices, best
     tried: set = set()
-    while True:
+    while ram_budget is None or best.arena_bytes > ram_budget:
         found = None
         # only a chain through the layer where the arena peaks can lower it
         peak, _ = peak_layer(graph, layers, best)
@@ -292,10 +299,8 @@ def plan_memory(graph: Graph, layers: list[Layer], choices: list[Choice], in_pla
                 continue
             tried.add(key)
             h = graph.tensors[layers[chain.layers[-1]].output].shape[1]
-            r = 1
-            while r < h:
-                cand = split_rows(graph, layers, choices, chain, r)
-                r *= 2
+            for rows in (r for r in (1, 2, 4, 8, 16, 32, 64, 128, 256) if r < h):
+                cand = split_rows(graph, layers, choices, chain, rows)
                 if cand is None:
                     continue
                 try:
@@ -303,9 +308,55 @@ def plan_memory(graph: Graph, layers: list[Layer], choices: list[Choice], in_pla
                     validate_contents(cand[0], cand[1], arena)
                 except ToolchainError:
                     continue
-                if arena.arena_bytes <= best.arena_bytes * (1 - MIN_SAVING) and (
-                        found is None or arena.arena_bytes <= found[1].arena_bytes):
+                need = best.arena_bytes if ram_budget is not None else best.arena_bytes * (1 - MIN_SAVING)
+                if arena.arena_bytes > need or (ram_budget is None and arena.arena_bytes == best.arena_bytes):
+                    continue
+                if found is None or _better(arena, cand[1], found[1], found[0][1], ram_budget):
                     found = (cand, arena)
         if found is None:
-            return graph, layers, choices, best
+            break
         (graph, layers, choices), best = found
+    return graph, layers, choices, best
+
+
+def _better(arena: ArenaPlan, layers: list[Layer], than: ArenaPlan, than_layers: list[Layer],
+            ram_budget: int | None) -> bool:
+    """Whether a rewrite beats another: within the budget, fewer layers; otherwise (or both
+    over it) the smaller arena, then fewer layers."""
+    if ram_budget is not None:
+        fits, other_fits = arena.arena_bytes <= ram_budget, than.arena_bytes <= ram_budget
+        if fits != other_fits:
+            return fits
+        if fits:
+            return (len(layers), arena.arena_bytes) < (len(than_layers), than.arena_bytes)
+    return (arena.arena_bytes, len(layers)) < (than.arena_bytes, len(than_layers))
+
+
+def band_summary(layers: list[Layer]) -> list[dict]:
+    """Per banded chain, for reports: its layers' short names (the Keras layer in the op's
+    name: the path part before the last, before any ';'), its number of bands and the rows of its first band's last layer."""
+    groups: list[dict] = []
+    current = None
+    for layer in layers:
+        if " [rows " not in layer.name:
+            if not layer.name.endswith(" moved up"):
+                current = None
+            continue
+        name, rows = layer.name.rsplit(" [rows ", 1)
+        if current is None or (name not in current["names"] and current["repeated"]):
+            current = {"names": [], "repeated": False, "counts": {}, "rows": {}}
+            groups.append(current)
+        if name in current["names"]:
+            current["repeated"] = True
+        else:
+            current["names"].append(name)
+            a, b = rows.rstrip("]").split("-")
+            current["rows"][name] = int(b) - int(a) + 1
+        current["counts"][name] = current["counts"].get(name, 0) + 1
+    def short(name: str) -> str:
+        parts = name.split(";")[0].split("/")
+        return parts[-2] if len(parts) >= 3 else parts[-1]
+
+    return [{"layers": [short(n) for n in g["names"]],
+             "bands": g["counts"][g["names"][-1]], "rows": g["rows"][g["names"][-1]]}
+            for g in groups]

@@ -199,6 +199,7 @@ class Report(Section):
     data: str = ABSENT
     optimize: str = ABSENT
     flash_budget: int | None = ABSENT
+    ram_budget: int | None = ABSENT  # --ram-budget (arena bytes): the plan is the cheapest that fits
     code_opt: str = ABSENT  # --code-opt: the firmware's optimization levels (targets.build.CODE_OPTS)
     sharing: dict | None = ABSENT
     huffman_decode: str | None = ABSENT
