@@ -365,6 +365,13 @@ def write_pruned_figure(data: dict, pruned: dict, path: Path) -> Path:
     ax.set_xlabel("unstructured sparsity of CONV_2D and FC kernels (%)")
     ax.set_ylabel("speed-up vs CMSIS-NN dense build (x)")
     ax.set_title(f"Pruned models on {pruned['board']} (stars: issue 19's goals)")
+    return save_figure(fig, ax, path)
+
+
+def save_figure(fig, ax, path: Path) -> Path:
+    """Grid, legend, tight layout, written to path without a timestamp (reproducible bytes)."""
+    import matplotlib.pyplot as plt
+
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -374,8 +381,9 @@ def write_pruned_figure(data: dict, pruned: dict, path: Path) -> Path:
     return path
 
 
-def render_doc(data: dict, refs: dict, pruned: dict | None = None) -> str:
-    """docs/MODELS.md (with pruned_models.json's section when given)."""
+def render_doc(data: dict, refs: dict, pruned: dict | None = None, ram: dict | None = None) -> str:
+    """docs/MODELS.md (with pruned_models.json's section, and ram.json's curve of instructions
+    against peak RAM, when given)."""
     ref = data["reference_board"]
     rows = measured(data, ref)
     tflm = refs.get("tflm_cmsis_nn_models", {})
@@ -570,4 +578,14 @@ def render_doc(data: dict, refs: dict, pruned: dict | None = None) -> str:
         out += ["## Not measured", ""] + [f"- {n}" for n in data["notes"]] + [""]
     if pruned is not None:
         out += pruned_section(data, pruned, refs)
+    if ram is not None and any(len(r.get("curve", [])) >= 3 for r in ram["rows"]):
+        from benchmarks.ram import curve_section
+
+        out += ["## Instructions against peak RAM", "",
+                f"From `benchmarks/ram.json` (`make ram`, `docs/RAM.md`): every layer dense, on "
+                f"{ram['board']}, every output byte compared with TFLM's reference kernels. "
+                "Peak RAM is the arena plus the stack measured by stack painting plus the "
+                "runtime state; row bands run a chain of convolutions a few output rows at a time "
+                "so the tensors between them never exist whole.", ""]
+        out += curve_section(ram, "img/ram_curve.png")
     return "\n".join(out)

@@ -6,7 +6,9 @@ Each build runs in QEMU on generated inputs, every output byte compared with TFL
 its stack is measured by stack painting (templates/startup_cortex_m.c.j2) and its runtime state
 read from the linker map (targets/mapfile.runtime_state).
 
-Writes benchmarks/ram.json and docs/RAM.md (render_doc, as `make docs` does).
+Writes benchmarks/ram.json, docs/RAM.md (render_doc, as `make docs` does) and
+docs/img/ram_curve.png. Each model's curve of instructions against peak RAM (curve) steps
+`--ram-budget` down from the in-place plan while the planner finds a smaller arena.
 
     .venv/bin/python benchmarks/ram.py [--field-models DIR] [--models M,...] [--results F] [--doc F]
 """
@@ -30,8 +32,9 @@ SAMPLES = 2
 SEED = 0
 
 
-def measure(tflite: bytes, name: str, work: Path, in_place: bool) -> dict:
-    """One build of the model, dense, with or without in-place layers: its RAM and instructions."""
+def measure(tflite: bytes, name: str, work: Path, in_place: bool, ram_budget: int | None = None) -> dict:
+    """One build of the model, dense, with or without in-place layers (and row bands), planned
+    as `edgesparse compile --ram-budget ram_budget` plans it: its RAM and instructions."""
     import numpy as np
 
     from toolchain.codegen.model import write_model_sources
@@ -46,7 +49,8 @@ def measure(tflite: bytes, name: str, work: Path, in_place: bool) -> dict:
     from toolchain.targets.qemu import run_qemu
 
     base = plan_model(tflite, name, force_format=wf.DENSE.name, in_place=False)
-    graph, layers, choices, arena = plan_memory(base.graph, base.layers, base.choices, in_place=in_place)
+    graph, layers, choices, arena = plan_memory(base.graph, base.layers, base.choices, in_place=in_place,
+                                                ram_budget=ram_budget)
     plan = Plan(graph, layers, choices, arena, build_blob(graph, layers, choices, arena))
     x = generated_inputs(plan.graph, SEED, SAMPLES)
     ref = reference(tflite, x)
@@ -61,6 +65,82 @@ def measure(tflite: bytes, name: str, work: Path, in_place: bool) -> dict:
             "in_place_layers": [{"layer": i, "op": plan.layers[i].opcode.name, "lag_bytes": lag}
                                 for i, lag in sorted(arena.in_place.items())],
             "row_bands": band_summary(plan.layers)}
+
+
+def curve(tflite: bytes, name: str, work: Path, row: dict) -> list[dict]:
+    """Instructions against peak RAM, one point per step down: without in-place layers, in place
+    without row bands (a budget the plain plan fits), then `--ram-budget` 4 bytes under the last
+    arena for as long as the planner finds a smaller one (the cheapest plan under each)."""
+    def point(m: dict, budget: int | None) -> dict:
+        return {"ram_budget": budget, "arena_bytes": m["ram"]["arena_bytes"],
+                "peak_ram_bytes": m["ram"]["peak_ram_bytes"], "instructions": m["instructions"],
+                "mismatches": m["mismatches"], "row_bands": m.get("row_bands", [])}
+
+    points = [point(row["without_in_place"], None)]
+    m = measure(tflite, name, work / "plain", True, ram_budget=1 << 30)
+    points.append(point(m, 1 << 30))
+    while True:
+        budget = points[-1]["arena_bytes"] - 4
+        m = measure(tflite, name, work / f"budget{budget}", True, ram_budget=budget)
+        if m["ram"]["arena_bytes"] >= points[-1]["arena_bytes"]:
+            return points
+        points.append(point(m, budget))
+        print(f"  {name}: --ram-budget {budget:,}: arena {m['ram']['arena_bytes']:,}, "
+              f"{m['instructions']:,} instructions", flush=True)
+
+
+def write_figure(data: dict, path: Path) -> Path:
+    """Instructions (relative to the in-place plan without row bands) against peak RAM, one
+    line per model whose arena the planner can take below that plan."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    for r in data["rows"]:
+        pts = r.get("curve", [])
+        if len(pts) < 3:
+            continue
+        base = pts[1]["instructions"]
+        ax.plot([p["peak_ram_bytes"] / 1024 for p in pts],
+                [100.0 * (p["instructions"] / base - 1) for p in pts], marker="o", label=r["label"])
+    ax.axhline(5.0, color="grey", linewidth=0.8, linestyle="--")
+    ax.set_xlabel("peak RAM: arena + stack + runtime state (KiB)")
+    ax.set_ylabel("instructions vs in place without bands (%)")
+    ax.set_title(f"Instructions against peak RAM on {data['board']} (dashed: +5%)")
+    from benchmarks.models_report import save_figure
+
+    return save_figure(fig, ax, path)
+
+
+def _pct(v: int, base: int) -> str:
+    """v against base as a signed percentage, 2 decimals ("+0.00%" for a change below that)."""
+    d = 100.0 * (v / base - 1)
+    return "+0.00%" if abs(d) < 0.005 else f"{d:+.2f}%"
+
+
+def curve_section(data: dict, img: str) -> list[str]:
+    """The curve as a table and a plot (docs/RAM.md and docs/MODELS.md)."""
+    out = ["| model | plan | arena | peak RAM | instructions | vs in place | row bands |",
+           "|---|---|---:|---:|---:|---:|---|"]
+    for r in data["rows"]:
+        pts = r.get("curve", [])
+        if len(pts) < 3:
+            continue
+        base = pts[1]["instructions"]
+        for i, p in enumerate(pts):
+            plan = ("without in place" if i == 0 else "in place, no row bands" if i == 1
+                    else f"--ram-budget {p['ram_budget']:,}")
+            out.append(f"| {r['label']} | {plan} | {_n(p['arena_bytes'])} | {_n(p['peak_ram_bytes'])} "
+                       f"| {_n(p['instructions'])} | {_pct(p['instructions'], base)} | "
+                       f"{_bands(p['row_bands'])} |")
+    flat = [r["label"] for r in data["rows"] if len(r.get("curve", [])) < 3]
+    out += ["", f"Each step down is `edgesparse compile --ram-budget` 4 bytes under the arena of "
+            "the step before: the planner's cheapest plan under it (fewest layers among the row "
+            "band rewrites that fit), until it finds no smaller arena. "
+            f"{', '.join(flat) or 'No model'}: no row band rewrite shrinks the arena below the "
+            "in-place plan.", "", f"![instructions against peak RAM]({img})", ""]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key}: arena {row['without_in_place']['ram']['arena_bytes']:,} -> "
               f"{row['in_place']['ram']['arena_bytes']:,} bytes, peak RAM "
               f"{row['in_place']['ram']['peak_ram_bytes']:,}", flush=True)
+        row["curve"] = curve(tflite, key, args.work / key / "curve", row)
+        failed |= any(p["mismatches"] != 0 for p in row["curve"])
         rows.append(row)
     from toolchain.encode import weight_formats as wf
 
@@ -102,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             "format": wf.DENSE.name, "rows": rows}
     args.results.write_text(json.dumps(data, indent=1) + "\n")
     args.doc.write_text(render_doc(data))
+    write_figure(data, args.doc.parent / "img" / "ram_curve.png")
     print(f"wrote {args.results} and {args.doc}")
     return 1 if failed else 0
 
@@ -162,6 +245,8 @@ def render_doc(data: dict) -> str:
     out += ["", "TFLM's arena: `arena_used_bytes` of TFLM with CMSIS-NN kernels on the same "
             "emulated board (benchmarks/reference_figures.json); for the zoo models it is the "
             "published model of the same architecture.", ""]
+    if any(len(r.get("curve", [])) >= 3 for r in data["rows"]):
+        out += ["## Instructions against peak RAM", ""] + curve_section(data, "img/ram_curve.png")
     return "\n".join(out)
 
 

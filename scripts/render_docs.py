@@ -12,9 +12,10 @@ Which document comes from which JSON (all under benchmarks/):
     docs/PRUNING.md (accuracy region)          pruning_accuracy.json (make pruning)
     docs/FIELD.md                              field.json            (benchmarks/field.py, when present)
     docs/CODE_SIZE.md                          code_size.json        (make code-size)
-    docs/RAM.md                                ram.json              (make ram)
+    docs/RAM.md, docs/img/ram_curve.png        ram.json              (make ram)
     docs/MODELS.md, docs/img/models_pruned.png models.json (make bench-models), reference_figures.json,
-                                               pruned_models.json (benchmarks/pruned_models.py)
+                                               pruned_models.json (benchmarks/pruned_models.py),
+                                               ram.json (its curve of instructions against peak RAM)
     README.md, marked regions:
       demo, demo-seconds, demo-digits-float    demo.json (make demo), reference_figures.json
       compression, huffman-stream-cost         compression.json
@@ -306,7 +307,8 @@ def render_all(root: Path = REPO_ROOT) -> dict[Path, str]:
         from benchmarks.models_report import render_doc as models_doc
 
         docs[Path("docs/MODELS.md")] = models_doc(models, load(root, BENCH / "reference_figures.json"),
-                                                  load(root, BENCH / "pruned_models.json"))
+                                                  load(root, BENCH / "pruned_models.json"),
+                                                  load(root, BENCH / "ram.json"))
     ram = load(root, BENCH / "ram.json")
     if ram is not None:
         from benchmarks.ram import render_doc as ram_doc
@@ -350,6 +352,11 @@ def write_figures(root: Path = REPO_ROOT) -> list[Path]:
         from benchmarks.models_report import write_pruned_figure
 
         written.append(write_pruned_figure(models, pruned, root / "docs" / "img" / "models_pruned.png"))
+    ram = load(root, BENCH / "ram.json")
+    if ram is not None and any(len(r.get("curve", [])) >= 3 for r in ram["rows"]):
+        from benchmarks.ram import write_figure as ram_figure
+
+        written.append(ram_figure(ram, root / "docs" / "img" / "ram_curve.png"))
     return written
 
 
