@@ -200,6 +200,9 @@ class Report(Section):
     optimize: str = ABSENT
     flash_budget: int | None = ABSENT
     ram_budget: int | None = ABSENT  # --ram-budget (arena bytes): the plan is the cheapest that fits
+    # chains of layers run a few output rows at a time (toolchain/plan/bands.py):
+    # [{"layers": [short names], "bands", "rows"}], [] when none
+    row_bands: list = ABSENT
     code_opt: str = ABSENT  # --code-opt: the firmware's optimization levels (targets.build.CODE_OPTS)
     sharing: dict | None = ABSENT
     huffman_decode: str | None = ABSENT
@@ -252,6 +255,8 @@ class Report(Section):
 
 
 def new_report(name: str, board: str, plan, dense_blob) -> Report:
+    from toolchain.plan.bands import band_summary
+
     float_params = sum(l.param_count + (0 if l.bias is None or l.shares is not None else l.bias.size)
                        for l in plan.layers)
     graph = plan.graph
@@ -301,6 +306,7 @@ def new_report(name: str, board: str, plan, dense_blob) -> Report:
         instructions_per_inference=None,
         dense_instructions_per_inference=None,
         arena_plan=arena_section(graph, plan.layers, plan.arena),
+        row_bands=band_summary(plan.layers),
         blob_layout=blob_layout(graph, plan.layers, plan.blob),
     )
 
@@ -365,10 +371,13 @@ def ram_line(report: dict) -> str:
     """One line for the compile and run output: peak RAM and its parts, or the arena alone
     with where the rest comes from before a QEMU run."""
     ram = report.get("ram")
+    bands = "; ".join(f"{', '.join(g['layers'])} in {g['bands']} bands of {g['rows']} "
+                      f"row{'s' if g['rows'] > 1 else ''}" for g in report.get("row_bands") or [])
+    bands = f" (row bands: {bands})" if bands else ""
     if not ram:
-        return (f"RAM: arena {report['arena_bytes']:,} bytes; stack and runtime state are "
+        return (f"RAM: arena {report['arena_bytes']:,} bytes{bands}; stack and runtime state are "
                 "measured by 'edgesparse run DIR --on qemu' (report.json \"ram\")")
-    return (f"peak RAM {ram['peak_ram_bytes']:,} bytes = arena {ram['arena_bytes']:,} + stack "
+    return (f"peak RAM {ram['peak_ram_bytes']:,} bytes = arena {ram['arena_bytes']:,}{bands} + stack "
             f"{ram['stack_bytes']:,} (measured by stack painting in QEMU) + runtime state "
             f"{ram['runtime_state_bytes']:,}")
 
