@@ -158,7 +158,8 @@ def measure(name: str, sparsity: float, path: Path, work: Path, pattern: str = "
     fw = build_firmware(out / "src", out / "build", board, x.reshape(SAMPLES, -1), path.stem)
     run = run_qemu(fw.elf, board)
     got = run.outputs.reshape(SAMPLES, -1)
-    weights = [lay.weights for lay in plan.layers if lay.weights is not None]
+    # a row band after the first (toolchain/plan/bands.py) shares its layer's weights
+    weights = [lay.weights for lay in plan.layers if lay.weights is not None and lay.shares is None]
     params = int(sum(w.size for w in weights))
     if pattern == CHANNELS:  # kept weights against the unpruned model's (built, not trained)
         from toolchain.models.zoo import ZOO, build_zoo_model, zoo_dataset
@@ -169,7 +170,7 @@ def measure(name: str, sparsity: float, path: Path, work: Path, pattern: str = "
                      for w in layer.get_weights()[:1])
     formats: dict[str, int] = {}
     for lay, c in zip(plan.layers, plan.choices):
-        if lay.weights is not None:
+        if lay.weights is not None and lay.shares is None:
             formats[c.format] = formats.get(c.format, 0) + 1
     return {"model": name, "pattern": pattern, "sparsity": sparsity, "board": BOARD, "optimize": OPTIMIZE,
             "instructions": int(max(run.instructions)),

@@ -31,7 +31,7 @@ import dataclasses
 from toolchain.encode import weight_formats as wf
 from toolchain.enums import OpCode
 from toolchain.errors import ToolchainError
-from toolchain.ir.graph import Graph, Tensor
+from toolchain.ir.graph import Graph
 from toolchain.plan.arena import ArenaPlan, peak_layer, plan_arena, validate_contents
 from toolchain.plan.lower import Layer
 from toolchain.plan.select import NO_WEIGHTS, Choice
@@ -63,9 +63,8 @@ class Window:
 
 
 def _window(layer: Layer) -> Window:
+    """A convolution's or depthwise convolution's vertical window."""
     p = layer.params
-    if layer.opcode == OpCode.ADD:
-        return Window(1, 1, 1, 0, p["rows"], p["rows"])
     return Window(p["k_h"], p["stride_h"], p["dil_h"], p["pad_top"], p["in_h"], p["out_h"])
 
 
