@@ -195,9 +195,9 @@ def _n(v) -> str:
 
 def _bands(groups: list[dict]) -> str:
     """'conv1, conv2, ADD in 4 bands of 8 rows' per banded chain, '-' for none."""
-    return "; ".join(f"{', '.join(g['layers'])} in {g['bands']} bands of {g['rows']} "
-                     f"row{'s' if g['rows'] > 1 else ''}"
-                     for g in groups) or "-"
+    from toolchain.plan.bands import describe_bands
+
+    return describe_bands(groups) or "-"
 
 
 def render_doc(data: dict) -> str:

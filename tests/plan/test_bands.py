@@ -93,11 +93,10 @@ def test_plan_memory_takes_the_band_rewrite_that_shrinks_the_arena(residual_tfli
     """The compile path (plan_memory): the residual block in bands, the arena smaller than
     every tensor planned whole, the weight tables once in the blob."""
     from toolchain.pipeline import plan_model
+    from toolchain.plan.arena import plan_arena
+    from toolchain.plan.bands import plan_memory
 
     whole = plan_model(residual_tflite[0], "bands")
-    from toolchain.plan.bands import plan_memory
-    from toolchain.plan.arena import plan_arena
-
     plan, _, _ = _unbanded(*residual_tflite)
     base = plan_arena(plan.graph, plan.layers, plan.choices)
     graph, layers, choices, arena = plan_memory(plan.graph, plan.layers, plan.choices)

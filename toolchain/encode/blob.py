@@ -80,7 +80,6 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
             values.update({k: shared[layer.shares][k] for k in shared_keys})
             wfmt = spec.id
             weight_bytes.append(0)
-            values["scratch_offset"], values["scratch_bytes"] = arena.scratch.get(i, (0, 0))
         elif layer.weights is not None:
             for key, arr in (("bias_offset", layer.bias_for(spec.id)), ("mult_offset", layer.mult),
                              ("shift_offset", layer.shift)):
@@ -98,9 +97,10 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
             chunk += padded
             pos += len(padded)
             weight_bytes.append(len(table))
-            values["scratch_offset"], values["scratch_bytes"] = arena.scratch.get(i, (0, 0))
         else:
             weight_bytes.append(0)
+        if layer.weights is not None:
+            values["scratch_offset"], values["scratch_bytes"] = arena.scratch.get(i, (0, 0))
         shared[i] = values
         chunk[:struct.size] = struct.pack(**values)
         tables += chunk

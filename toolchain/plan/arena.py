@@ -46,6 +46,13 @@ class ArenaPlan:
     in_place: dict[int, int] = field(default_factory=dict)
 
 
+def reshape_aliases(graph: Graph, layers: list[Layer]) -> dict[int, int]:
+    """RESHAPE output -> its input, for the RESHAPEs the planner aliases (the same bytes); a
+    RESHAPE writing a row band's view (bands.py) is a real copy and not among them."""
+    return {layer.output: layer.inputs[0] for layer in layers
+            if layer.opcode == OpCode.RESHAPE and graph.tensors[layer.output].view_of is None}
+
+
 def window_lag_bytes(in_w: int, in_c: int, out_h: int, out_w: int, out_c: int, stride_h: int,
                      stride_w: int, pad_top: int, pad_left: int) -> int:
     """The fewest bytes (a multiple of 4) the output of a windowed op (conv, depthwise conv, pooling;
@@ -159,10 +166,9 @@ def _plan(graph: Graph, layers: list[Layer], choices: list[Choice] | None,
             t = view[t]
         return t
 
-    for layer in layers:
-        if layer.opcode == OpCode.RESHAPE and graph.tensors[layer.output].view_of is None:
-            parent[layer.output] = (layer.inputs[0], 0)
-            view[layer.output] = layer.inputs[0]
+    for out, x in reshape_aliases(graph, layers).items():
+        parent[out] = (x, 0)
+        view[out] = x
     # row bands (bands.py): views at their byte offset in their buffer, one value with it
     for t, tensor in enumerate(graph.tensors):
         if tensor.view_of is not None:
@@ -276,9 +282,8 @@ def validate_arena(graph: Graph, layers: list[Layer], plan: ArenaPlan,
             t = view[t]
         return t
 
-    for layer in layers:
-        if layer.opcode == OpCode.RESHAPE and graph.tensors[layer.output].view_of is None:
-            view[layer.output] = value(layer.inputs[0])
+    for out, x in reshape_aliases(graph, layers).items():
+        view[out] = value(x)
     for t, tensor in enumerate(graph.tensors):
         if tensor.view_of is not None:
             view[t] = tensor.view_of[0]
@@ -385,10 +390,7 @@ def validate_contents(graph: Graph, layers: list[Layer], plan: ArenaPlan) -> Non
     theirs at the end. Raises ToolchainError naming the first layer that would read bytes an
     earlier layer overwrote. A layer reads its inputs before it writes its output (what the ops
     that may run in place guarantee, validate_arena) and its scratch holds nothing afterwards."""
-    alias: dict[int, int] = {}
-    for layer in layers:
-        if layer.opcode == OpCode.RESHAPE and graph.tensors[layer.output].view_of is None:
-            alias[layer.output] = layer.inputs[0]
+    alias = reshape_aliases(graph, layers)
 
     def holds(t: int) -> np.ndarray:
         while t in alias:

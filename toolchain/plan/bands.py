@@ -203,13 +203,15 @@ def split_rows(graph: Graph, layers: list[Layer], choices: list[Choice], chain: 
     new_layers: list[Layer] = []
     new_choices: list[Choice] = []
     first_band: dict[int, int] = {}  # chain position -> index of its first band in the new list
-    base: dict[int, int] = {}  # buffer of T(j) -> the row its buffer row 0 holds
+    # buffer of T(j) -> the row its buffer row 0 holds: at first the first row layer j reads
+    # (band 0 runs every layer)
+    base = {j: bands[0][j][2] for j in buffers}
     computed = [0] * m  # rows of T(j+1) computed so far
     for band in bands:
         # rows of each buffer still read by this band: moved to the buffer's start, in pieces
         # that do not overlap (RESHAPE: a byte copy)
         for j in range(1, m):
-            if band[j] is None or j not in base or band[j][2] <= base[j]:
+            if band[j] is None or band[j][2] <= base[j]:
                 continue
             lo, step = band[j][2], band[j][2] - base[j]
             keep = min(band[j][3], computed[j - 1])
@@ -224,13 +226,10 @@ def split_rows(graph: Graph, layers: list[Layer], choices: list[Choice], chain: 
         for j in range(m):
             if band[j] is None:
                 continue
-            if j in buffers and j not in base:
-                base[j] = band[j][2]
             a, b, lo, hi = band[j]
             layer = ops[j]
             src = rows_of(j, lo, hi, base.get(j, 0))
             if j + 1 < m:
-                base.setdefault(j + 1, bands_first_read(bands, j + 1))
                 dst = rows_of(j + 1, a, b, base[j + 1])
             else:
                 dst = rows_of(m, a, b)
@@ -260,11 +259,6 @@ def split_rows(graph: Graph, layers: list[Layer], choices: list[Choice], chain: 
              for layer in layers[start + m:]]
     return (dataclasses.replace(graph, tensors=tensors), layers[:start] + new_layers + later,
             choices[:start] + new_choices + choices[start + m:])
-
-
-def bands_first_read(bands, j: int) -> int:
-    """The first row of T(j) layer j reads: what its buffer's row 0 holds at first."""
-    return next(band[j][2] for band in bands if band[j] is not None)
 
 
 def _scaled(choice: Choice, share: float) -> Choice:
@@ -359,3 +353,10 @@ def band_summary(layers: list[Layer]) -> list[dict]:
     return [{"layers": [short(n) for n in g["names"]],
              "bands": g["counts"][g["names"][-1]], "rows": g["rows"][g["names"][-1]]}
             for g in groups]
+
+
+def describe_bands(groups: list[dict]) -> str:
+    """band_summary as text: 'conv1, conv2, ADD in 4 bands of 8 rows' per chain, '; ' between
+    chains, '' for none."""
+    return "; ".join(f"{', '.join(g['layers'])} in {g['bands']} bands of {g['rows']} "
+                     f"row{'s' if g['rows'] > 1 else ''}" for g in groups)

@@ -371,8 +371,9 @@ def ram_line(report: dict) -> str:
     """One line for the compile and run output: peak RAM and its parts, or the arena alone
     with where the rest comes from before a QEMU run."""
     ram = report.get("ram")
-    bands = "; ".join(f"{', '.join(g['layers'])} in {g['bands']} bands of {g['rows']} "
-                      f"row{'s' if g['rows'] > 1 else ''}" for g in report.get("row_bands") or [])
+    from toolchain.plan.bands import describe_bands
+
+    bands = describe_bands(report.get("row_bands") or [])
     bands = f" (row bands: {bands})" if bands else ""
     if not ram:
         return (f"RAM: arena {report['arena_bytes']:,} bytes{bands}; stack and runtime state are "

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from toolchain.encode import format as fmt
 from toolchain.errors import RunError
 
 # es_model_t is opaque here: 8 pointer-sized-or-smaller fields; reserve generously.
@@ -47,7 +48,7 @@ class HostModel:
             self._own = (ctypes.c_uint64 * ((blob_bytes + 7) // 8))()
             ctypes.memmove(self._own, blob_data, blob_bytes)
             blob = (ctypes.c_uint8 * blob_bytes).from_buffer(self._own)
-            self.arena_bytes = int.from_bytes(blob_data[20:24], "little")
+            self.arena_bytes = fmt.HEADER.unpack(blob_data)["arena_bytes"]
         # uint64 elements give the 8-byte alignment the runtime requires.
         self._arena = (ctypes.c_uint64 * max(1, (self.arena_bytes + 7) // 8))()
         self._model = (ctypes.c_uint64 * (_MODEL_T_BYTES // 8))()
