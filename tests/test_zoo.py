@@ -52,8 +52,8 @@ def _check_common(result, names, tmp):
         assert r["samples"]["host"] > 0
         # pruning to 80% shrinks the blob; the arena is below what TFLM needs
         assert r["weight_bytes"] < r["weight_bytes_dense"], name
-        # 80% of Conv2D/Dense weights; tfmot never prunes DepthwiseConv2D kernels
-        assert r["nonzero_weights_pruned"] < 0.32 * r["weight_params"], name
+        # 80% of every Conv2D, Dense and DepthwiseConv2D kernel (biases stay)
+        assert r["nonzero_weights_pruned"] < 0.21 * r["weight_params"], name
         assert 0 < r["arena_bytes"] < r["arena_bytes_tflm"], name
 
 

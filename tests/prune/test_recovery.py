@@ -114,3 +114,38 @@ def test_per_layer_targets(split):
     with pytest.raises(ToolchainError, match=r"layer 'flatten': not a prunable layer of the model "
                                              r"\(Dense, Conv2D or DepthwiseConv2D: fc, logits\)"):
         prune_recovering(_tiny(), ds, {"flatten": 0.5}, holdout.x, holdout.y)
+
+
+def _tiny_depthwise(seed=0):
+    import tf_keras as keras
+
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv")(inp)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu", name="dw")(x)
+    x = keras.layers.Flatten()(x)
+    return keras.Model(inp, keras.layers.Dense(10, activation="softmax", name="logits")(x))
+
+
+@pytest.mark.train
+def test_depthwise_kernels_are_pruned_too(split):
+    """tfmot has no pruning for DepthwiseConv2D; edgesparse's masks prune it on the same
+    schedule, so "every weighted layer" includes it, with a whole target or a per-layer one."""
+    from toolchain.prune import layer_sparsity, prune_gradual
+    from toolchain.prune.magnitude import prune_recovering
+
+    ds, holdout = split
+    model, tuned = prune_recovering(_tiny_depthwise(), ds, 0.8, holdout.x, holdout.y,
+                                    budget=(2, 3), patience=1)
+    sparsity = layer_sparsity(model)
+    assert set(sparsity) == {"conv", "dw", "logits"}
+    for name, value in sparsity.items():
+        assert abs(value - 0.8) <= 0.02, (name, value)
+    # the history's sparsity counts the depthwise masks with tfmot's
+    assert tuned.history[-1]["sparsity"] == pytest.approx(0.8, abs=0.01)
+    model, _ = prune_recovering(_tiny_depthwise(), ds, {"dw": 0.6}, holdout.x, holdout.y,
+                                budget=(2, 2), patience=1)
+    sparsity = layer_sparsity(model)
+    assert abs(sparsity["dw"] - 0.6) <= 0.02 and sparsity["conv"] < 0.1
+    model = prune_gradual(_tiny_depthwise(), ds, 0.9, epochs=2, verbose=0)
+    assert abs(layer_sparsity(model)["dw"] - 0.9) <= 0.02

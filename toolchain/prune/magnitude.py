@@ -46,7 +46,8 @@ def prune_gradual(model, ds, target_sparsity: float, epochs: int = 4, seed: int 
                   batch_size: int = 32, verbose: int | None = 1, loss: str | None = None):
     """Fine-tune `model` on ds.x_train while pruning its kernels to `target_sparsity`.
 
-    Every Dense / Conv2D / DepthwiseConv2D kernel is magnitude-pruned with a polynomial
+    Every Dense / Conv2D / DepthwiseConv2D kernel is magnitude-pruned (DepthwiseConv2D by
+    edgesparse's MaskCallback: tfmot has no pruning for it) with a polynomial
     schedule from 0 to the target, reaching it at ~70 % of the steps. Returns a new plain
     keras.Model (pruning wrappers stripped, compiled with Adam and sparse categorical
     cross-entropy, or `loss` when given: a Keras loss name) whose pruned kernels have the target sparsity within 1 %. Biases are not
@@ -63,11 +64,11 @@ def prune_gradual(model, ds, target_sparsity: float, epochs: int = 4, seed: int 
 
     steps_per_epoch = math.ceil(len(ds.x_train) / batch_size)
     end_step, frequency = pruning_steps(steps_per_epoch * epochs)
-    pruned = _wrap(model, target, end_step, frequency, seed, loss)
+    pruned, masks = _wrap(model, target, end_step, frequency, seed, loss)
     if verbose == 1 or verbose is None:
         verbose = progress_verbosity()
     pruned.fit(ds.x_train, ds.y_train, epochs=epochs, batch_size=batch_size, shuffle=True,
-               callbacks=[tfmot.sparsity.keras.UpdatePruningStep()], verbose=verbose)
+               callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), masks], verbose=verbose)
     return _strip(pruned, loss)
 
 
@@ -78,32 +79,41 @@ def _check_labels(ds) -> None:
 
 def _wrap(model, target: float | dict[str, float], end_step: int, frequency: int, seed: int,
           loss: str | None, lr: float = 1e-3):
-    """`model` wrapped by tfmot for a polynomial schedule 0 -> target over [0, end_step],
-    compiled. A dict target wraps only the layers it names (a 0 leaves one dense), each with
-    its own final sparsity."""
+    """(`model` wrapped by tfmot for a polynomial schedule 0 -> target over [0, end_step],
+    compiled; the MaskCallback that prunes its DepthwiseConv2D kernels on the same schedule,
+    which tfmot leaves dense). A dict target wraps only the layers it names (a 0 leaves one
+    dense), each with its own final sparsity."""
     import tensorflow_model_optimization as tfmot
     import tf_keras as keras
 
     from toolchain.models.train import compile_model
+    from toolchain.prune.granularity import UNSTRUCTURED
+    from toolchain.prune.masking import MaskCallback, MaskEntry
+    from toolchain.prune.schedules import PolynomialSchedule
 
     def schedule(final: float):
-        return tfmot.sparsity.keras.PolynomialDecay(
-            initial_sparsity=0.0, final_sparsity=final, begin_step=0, end_step=end_step,
-            frequency=frequency)
+        return PolynomialSchedule(0.0, final, 0, end_step, frequency)
 
     keras.utils.set_random_seed(seed)
+    finals = (dict(target) if isinstance(target, dict)
+              else {layer.name: target for layer in model.layers
+                    if type(layer).__name__ in PRUNED_LAYER_TYPES})
+    depthwise = {layer.name for layer in model.layers if type(layer).__name__ == "DepthwiseConv2D"}
+    entries = [MaskEntry(name, "DepthwiseConv2D", UNSTRUCTURED, schedule(s))
+               for name, s in finals.items() if name in depthwise and s > 0]
     if isinstance(target, dict):
         def wrap(layer):
-            if target.get(layer.name, 0.0) > 0:
+            if target.get(layer.name, 0.0) > 0 and layer.name not in depthwise:
                 return tfmot.sparsity.keras.prune_low_magnitude(
-                    layer, pruning_schedule=schedule(target[layer.name]))
+                    layer, pruning_schedule=schedule(target[layer.name]).to_tfmot())
             return layer
 
         pruned = keras.models.clone_model(model, clone_function=wrap)
     else:
-        pruned = tfmot.sparsity.keras.prune_low_magnitude(model, pruning_schedule=schedule(target))
+        pruned = tfmot.sparsity.keras.prune_low_magnitude(
+            model, pruning_schedule=schedule(target).to_tfmot())
     compile_model(pruned, lr=lr, loss=loss)
-    return pruned
+    return pruned, MaskCallback(entries)
 
 
 def _check_targets(model, target_sparsity) -> float | dict[str, float]:
@@ -246,17 +256,23 @@ def prune_recovering(model, ds, target_sparsity: float | dict[str, float], x_val
     import tensorflow_model_optimization as tfmot
 
     end_step, frequency = ramp_steps_aligned(math.ceil(len(ds.x_train) / batch_size) * ramp_epochs)
-    pruned = _wrap(model, target, end_step, frequency, seed, loss, lr)
+    pruned, masks = _wrap(model, target, end_step, frequency, seed, loss, lr)
     result = FineTune(target, ramp_epochs, max_epochs, patience,
                       validation_samples=int(len(y_val)))
-    monitor = _RecoveryMonitor(result, x_val, y_val, progress)
+    monitor = _RecoveryMonitor(result, x_val, y_val, progress, masks)
+    # the masks first: the monitor scores and snapshots masked kernels, and its restore of the
+    # best epoch's weights at the end comes after the last re-mask
     pruned.fit(ds.x_train, ds.y_train, epochs=max_epochs, batch_size=batch_size, shuffle=True,
-               callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), monitor], verbose=0)
+               callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), masks, monitor], verbose=0)
     return _strip(pruned, loss), result
 
 
-def _mask_sparsity(model) -> float:
+def _mask_sparsity(model, masks=None) -> float:
+    """Zeros over every pruned kernel's mask: tfmot's, and the MaskCallback's (depthwise)."""
     from tensorflow_model_optimization.python.core.sparsity.keras import pruning_wrapper
+
+    from toolchain.prune.config import kernel_variable
+    from toolchain.prune.masking import find_layer
 
     zeros = total = 0
     for wrapper in pruning_wrapper.collect_prunable_layers(model):
@@ -264,6 +280,10 @@ def _mask_sparsity(model) -> float:
             m = mask.numpy()
             zeros += int(m.size - np.count_nonzero(m))
             total += m.size
+    for e in masks.entries if masks is not None else ():
+        size = int(np.prod(kernel_variable(find_layer(model, e.name)).shape))
+        zeros += 0 if e.mask is None else int(e.mask.size - np.count_nonzero(e.mask))
+        total += size
     return zeros / total if total else 0.0
 
 
@@ -275,9 +295,10 @@ def _recovery_monitor_class():
         scores the epoch on the validation split, snapshots the best post-ramp weights (masks
         included), stops after `patience` epochs without progress, restores the best."""
 
-        def __init__(self, result: FineTune, x_val, y_val, progress):
+        def __init__(self, result: FineTune, x_val, y_val, progress, masks):
             super().__init__()
             self.result, self.x_val, self.y_val, self.progress = result, x_val, y_val, progress
+            self.masks = masks
             self.best_weights, self.rule = None, StoppingRule(result.patience)
 
         def on_epoch_end(self, epoch, logs=None):
@@ -286,7 +307,7 @@ def _recovery_monitor_class():
                                          return_dict=True)
             entry = {"epoch": epoch + 1, "loss": float(logs.get("loss", math.nan)),
                      "accuracy": _maybe(logs.get("accuracy")),
-                     "sparsity": round(_mask_sparsity(self.model), 4),
+                     "sparsity": round(_mask_sparsity(self.model, self.masks), 4),
                      "val_loss": float(values["loss"]), "val_accuracy": _maybe(values.get("accuracy"))}
             r.history.append(entry)
             r.epochs_run = epoch + 1
@@ -307,8 +328,8 @@ def _recovery_monitor_class():
     return RecoveryMonitor
 
 
-def _RecoveryMonitor(result, x_val, y_val, progress):
-    return _recovery_monitor_class()(result, x_val, y_val, progress)
+def _RecoveryMonitor(result, x_val, y_val, progress, masks=None):
+    return _recovery_monitor_class()(result, x_val, y_val, progress, masks)
 
 
 def _maybe(value) -> float | None:
