@@ -105,7 +105,8 @@ def test_windowed_layers_run_in_place_bit_exact_on_the_host(windowed_tflite, for
     """Each CONV_2D path (dense two pixels at a time, a sparse format four at a time, a format
     with the one-pixel matrix-vector kernel), depthwise and pools, each output its lag below
     its input. Depthwise layers in CSR16 run the sparse depthwise kernel, which copies one
-    input channel at a time and so never runs in place."""
+    input channel at a time: it runs exactly over its input (lag 0) when the output has the
+    input's channels, and not at all with a depth multiplier of 2."""
     from toolchain.codegen.model import write_model_sources
     from toolchain.targets.build import build_host_library
     from toolchain.targets.host import HostModel
@@ -116,8 +117,8 @@ def test_windowed_layers_run_in_place_bit_exact_on_the_host(windowed_tflite, for
         ops.setdefault(plan.layers[i].opcode, []).append(lag)
     windowed = WINDOWED - {OpCode.DEPTHWISE_CONV_2D} if force_format == "csr16" else WINDOWED
     assert set(ops) >= windowed | {OpCode.CONV_2D, OpCode.LEAKY_RELU}, ops
-    if force_format == "csr16":
-        assert OpCode.DEPTHWISE_CONV_2D not in ops
+    if force_format == "csr16":  # the stride-1 one exactly over its input, not the x2 one
+        assert ops[OpCode.DEPTHWISE_CONV_2D] == [0]
     assert all(lag > 0 for op in windowed | {OpCode.CONV_2D} for lag in ops[op])
     assert ops[OpCode.LEAKY_RELU] == [0] and len(ops[OpCode.CONV_2D]) == 2
     if force_format is not None:
@@ -177,3 +178,40 @@ def test_windowed_layers_run_in_place_bit_exact_in_qemu(in_place_model, tmp_path
     fw = build_firmware(tmp_path / "src", tmp_path / "fw", board, xq.reshape(len(xq), -1), "in_place")
     run = run_qemu(fw.elf, board)
     assert np.count_nonzero(run.outputs.reshape(ref.shape) != ref) == 0
+
+
+@pytest.mark.convert
+def test_sparse_depthwise_runs_exactly_over_its_input_or_not_at_all(windowed_tflite, tmp_path):
+    """The sparse depthwise kernel writes channel c's outputs over channel c's inputs once it
+    has copied them: its output one word below its input (what the dense kernel's lag would
+    allow) would overwrite inputs of channels not yet copied, so validate_arena and
+    es_model_init both refuse it."""
+    from toolchain.codegen.model import write_model_sources
+    from toolchain.encode.blob import build_blob
+    from toolchain.errors import ToolchainError
+    from toolchain.plan.arena import ArenaPlan, validate_arena
+    from toolchain.targets.build import build_host_library
+    from toolchain.targets.host import init_status
+
+    plan, _, _ = _forced(*windowed_tflite, force_format="csr16")
+    i = next(i for i, lag in plan.arena.in_place.items()
+             if plan.layers[i].opcode == OpCode.DEPTHWISE_CONV_2D)
+    assert plan.choices[i].format == "csr16"
+    a = plan.arena
+    out, nxt = plan.layers[i].output, plan.layers[i + 1]
+    assert a.offsets[out] == a.offsets[plan.layers[i].inputs[0]] and nxt.inputs[0] == out
+    # every buffer 16 bytes up (still a valid plan), then the depthwise output one word below
+    # its input, and the conv reading it one word lower too, so that its own lag still holds
+    up = {t: o + 16 for t, o in a.offsets.items()}
+    scratch = {k: (o + 16, n) for k, (o, n) in a.scratch.items()}
+    shifted = ArenaPlan(up, a.sizes, a.lifetimes, a.arena_bytes + 16, scratch, a.kept, a.in_place)
+    below = ArenaPlan({**up, out: up[out] - 4, nxt.output: up[nxt.output] - 4}, a.sizes,
+                      a.lifetimes, a.arena_bytes + 16, scratch, a.kept, a.in_place)
+    validate_arena(plan.graph, plan.layers, shifted, plan.choices)
+    with pytest.raises(ToolchainError, match=rf"layer {i} \(.*DEPTHWISE_CONV_2D\)"):
+        validate_arena(plan.graph, plan.layers, below, plan.choices)
+    write_model_sources(plan.graph, plan.layers, plan.choices, a, plan.blob, tmp_path / "src")
+    lib = build_host_library(tmp_path / "src", tmp_path / "build")
+    assert init_status(lib, build_blob(plan.graph, plan.layers, plan.choices, shifted).data) == "ES_OK"
+    bad = build_blob(plan.graph, plan.layers, plan.choices, below)
+    assert init_status(lib, bad.data) == "ES_ERR_TENSOR_BOUNDS"

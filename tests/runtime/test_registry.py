@@ -38,7 +38,8 @@ def _c_name(entry: str, dsp: bool) -> str:
 def test_python_op_entries_name_the_c_entries(tmp_path, dsp):
     """Every (op, variant) format.OP_ENTRIES knows is a C entry with that op, variant, params
     size and the flags the planner relies on (ES_OPF_IN_PLACE: in_place, ES_OPF_IN_PLACE_BELOW:
-    in_place_below, ES_OPF_OWN_FORMAT: own_format), and es_registry_all.c registers exactly those (DSP builds: the _dsp entries)."""
+    in_place_below or in_place_channels, whose exact-overlap rule the op checks itself,
+    ES_OPF_OWN_FORMAT: own_format), and es_registry_all.c registers exactly those (DSP builds: the _dsp entries)."""
     names = {key: _c_name(e.c_entry, dsp) for key, e in fmt.OP_ENTRIES.items()}
     lines = [f'    printf("{n} %u %u %u %u %u %u\\n", {n}.op, {n}.variant, (unsigned){n}.params_bytes, '
              f'({n}.flags & ES_OPF_IN_PLACE) != 0u, ({n}.flags & ES_OPF_OWN_FORMAT) != 0u, '
@@ -56,7 +57,7 @@ def test_python_op_entries_name_the_c_entries(tmp_path, dsp):
     for (op, variant), entry in fmt.OP_ENTRIES.items():
         assert rows[names[(op, variant)]] == (int(op), variant, entry.params.size,
                                               int(entry.in_place), int(entry.own_format),
-                                              int(entry.in_place_below)), (op, variant)
+                                              int(entry.in_place_below or entry.in_place_channels)), (op, variant)
     registered = sorted(tuple(map(int, l.split()[1:])) for l in out.splitlines() if l.startswith("reg"))
     assert registered == sorted((int(op), v) for op, v in fmt.OP_ENTRIES)
     counts = [l for l in out.splitlines() if l.startswith("all")][0].split()

@@ -312,6 +312,11 @@ class OpEntry:
     # after output pixel; its output may start below input[0] and overlap it by up to
     # plan.arena.window_lag_bytes less than it
     in_place_below: bool = False
+    # may run exactly over its input when the output has the input's channels (the runtime's
+    # ES_OPF_IN_PLACE_BELOW with a check of its own): a channel-major kernel that reads all of
+    # channel c before it writes channel c's outputs, each at a byte of channel c, which no
+    # later channel reads; any other overlap would put a channel's outputs over another's inputs
+    in_place_channels: bool = False
 
 
 # (op, variant) -> the runtime's kernel. DEPTHWISE_CONV_2D has one entry per ISA; the macro
@@ -327,10 +332,13 @@ OP_ENTRIES: dict[tuple[OpCode, int], OpEntry] = {
     (OpCode.DEPTHWISE_CONV_2D, VARIANT_DEFAULT):
         OpEntry(CONV_PARAMS, "ES_ISA_ENTRY(es_op_depthwise_conv_2d)", own_format=True,
                 in_place_below=True),
-    # not in place: it copies one input channel at a time and writes that channel's outputs
-    # at every pixel, over inputs of channels it has not copied yet
+    # it copies one input channel at a time into its plane and writes that channel's outputs at
+    # every pixel: exactly over the input (depth multiplier 1), each output byte lands on an
+    # input byte of the channel just copied; starting below it would reach channels not yet
+    # copied
     (OpCode.DEPTHWISE_CONV_2D, VARIANT_DW_SPARSE):
-        OpEntry(CONV_PARAMS, "ES_ISA_ENTRY(es_op_depthwise_conv_2d_csr16)", own_format=True),
+        OpEntry(CONV_PARAMS, "ES_ISA_ENTRY(es_op_depthwise_conv_2d_csr16)", own_format=True,
+                in_place_channels=True),
     (OpCode.FULLY_CONNECTED, VARIANT_DEFAULT): OpEntry(FC_PARAMS, "es_op_fully_connected"),
     (OpCode.LOGISTIC, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_logistic", in_place=True),
     (OpCode.TANH, VARIANT_DEFAULT): OpEntry(LUT_PARAMS, "es_op_tanh", in_place=True),

@@ -87,7 +87,7 @@ def in_place_lag(graph: Graph, layer: Layer, choice: Choice | None = None) -> in
     second input (the runtime refuses an output over input[1]). choice: the layer's format
     choice, which decides its kernel (_entry)."""
     entry = _entry(layer, choice)
-    if not layer.inputs or not (entry.in_place or entry.in_place_below):
+    if not layer.inputs or not (entry.in_place or entry.in_place_below or entry.in_place_channels):
         return None
     x, y = graph.tensors[layer.inputs[0]], graph.tensors[layer.output]
     if x.is_constant or x.dtype != "int8" or y.dtype != "int8" or layer.inputs[0] in layer.inputs[1:]:
@@ -95,6 +95,8 @@ def in_place_lag(graph: Graph, layer: Layer, choice: Choice | None = None) -> in
     if entry.in_place:
         return 0 if x.size_bytes == y.size_bytes else None
     p = layer.params
+    if entry.in_place_channels:  # exactly over the input, never below it
+        return 0 if p["out_c"] == p["in_c"] and y.size_bytes <= x.size_bytes else None
     in_c, out_c = p.get("in_c", p.get("channels")), p.get("out_c", p.get("channels"))
     return window_lag_bytes(p["in_w"], in_c, p["out_h"], p["out_w"], out_c, p["stride_h"],
                             p["stride_w"], p["pad_top"], p["pad_left"])
@@ -329,6 +331,8 @@ def validate_arena(graph: Graph, layers: list[Layer], plan: ArenaPlan,
             ok = (lag is not None and life[early][1] == i and value(layer.inputs[0]) == early
                   and all(value(t) != early for t in layer.inputs[1:])
                   and (extent[early] == extent[late] if _entry(layer, choice).in_place else
+                       extent[late][0] == extent[early][0]
+                       if _entry(layer, choice).in_place_channels else
                        extent[late][0] + lag <= extent[early][0]))
             if not ok:
                 at = producer.get(late, 0)

@@ -110,6 +110,14 @@ es_status_t es_depthwise_csr16_check(const es_check_t *c, const es_layer_t *l, c
     if (need == 0u) {
         return ES_ERR_SHAPE;
     }
+    /* ES_OPF_IN_PLACE_BELOW, but only exactly over the input and with its channels: channel c's
+     * outputs are written once all of channel c's inputs are in the plane, each over an input
+     * byte of channel c; starting below the input they would reach channels not yet copied */
+    if (in->arena_offset < (uint64_t)out->arena_offset + out->bytes &&
+        out->arena_offset < (uint64_t)in->arena_offset + in->bytes &&
+        (out->arena_offset != in->arena_offset || p->out_c != p->in_c)) {
+        return ES_ERR_TENSOR_BOUNDS;
+    }
     return es_check_scratch(c, p->scratch_offset, p->scratch_bytes, need, in, out);
 }
 
@@ -120,7 +128,7 @@ static void es_depthwise_csr16_eval(const es_model_t *m, const es_layer_t *l, co
 }
 
 const es_op_entry_t es_op_depthwise_conv_2d_csr16 = {
-    ES_OP_DEPTHWISE_CONV_2D, ES_VARIANT_DW_SPARSE, ES_OPF_WEIGHTS | ES_OPF_OWN_FORMAT,
+    ES_OP_DEPTHWISE_CONV_2D, ES_VARIANT_DW_SPARSE, ES_OPF_WEIGHTS | ES_OPF_OWN_FORMAT | ES_OPF_IN_PLACE_BELOW,
     sizeof(es_conv_params_t), es_depthwise_csr16_check, es_depthwise_csr16_eval,
     ES_FIELD_AT(es_conv_params_t, weights_offset), ES_FIELD_AT(es_conv_params_t, scratch_offset),
 };

@@ -57,7 +57,7 @@ static void es_depthwise_csr16_dsp_eval(const es_model_t *m, const es_layer_t *l
 }
 
 const es_op_entry_t es_op_depthwise_conv_2d_csr16_dsp = {
-    ES_OP_DEPTHWISE_CONV_2D, ES_VARIANT_DW_SPARSE, ES_OPF_WEIGHTS | ES_OPF_OWN_FORMAT,
+    ES_OP_DEPTHWISE_CONV_2D, ES_VARIANT_DW_SPARSE, ES_OPF_WEIGHTS | ES_OPF_OWN_FORMAT | ES_OPF_IN_PLACE_BELOW,
     sizeof(es_conv_params_t), es_depthwise_csr16_check, es_depthwise_csr16_dsp_eval,
     ES_FIELD_AT(es_conv_params_t, weights_offset), ES_FIELD_AT(es_conv_params_t, scratch_offset),
 };
