@@ -14,7 +14,9 @@ Which document comes from which JSON (all under benchmarks/):
     docs/CODE_SIZE.md                          code_size.json        (make code-size)
     docs/RAM.md, docs/img/ram_curve.png        ram.json              (make ram)
     docs/MODELS.md, docs/img/models_pruned.png models.json (make bench-models), reference_figures.json,
+      docs/img/models_pruned_accuracy.png
                                                pruned_models.json (benchmarks/pruned_models.py),
+                                               pruned_accuracy.json (make pruned-accuracy),
                                                ram.json (its curve of instructions against peak RAM)
     README.md, marked regions:
       demo, demo-seconds, demo-digits-float    demo.json (make demo), reference_figures.json
@@ -308,7 +310,8 @@ def render_all(root: Path = REPO_ROOT) -> dict[Path, str]:
 
         docs[Path("docs/MODELS.md")] = models_doc(models, load(root, BENCH / "reference_figures.json"),
                                                   load(root, BENCH / "pruned_models.json"),
-                                                  load(root, BENCH / "ram.json"))
+                                                  load(root, BENCH / "ram.json"),
+                                                  load(root, BENCH / "pruned_accuracy.json"))
     ram = load(root, BENCH / "ram.json")
     if ram is not None:
         from benchmarks.ram import render_doc as ram_doc
@@ -352,6 +355,12 @@ def write_figures(root: Path = REPO_ROOT) -> list[Path]:
         from benchmarks.models_report import write_pruned_figure
 
         written.append(write_pruned_figure(models, pruned, root / "docs" / "img" / "models_pruned.png"))
+    accuracy = load(root, BENCH / "pruned_accuracy.json")
+    if models is not None and pruned is not None and accuracy is not None:
+        from benchmarks.models_report import write_accuracy_figure
+
+        written.append(write_accuracy_figure(models, accuracy,
+                                             root / "docs" / "img" / "models_pruned_accuracy.png"))
     ram = load(root, BENCH / "ram.json")
     if ram is not None and any(len(r.get("curve", [])) >= 3 for r in ram["rows"]):
         from benchmarks.ram import write_figure as ram_figure

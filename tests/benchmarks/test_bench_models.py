@@ -268,3 +268,59 @@ def test_pruned_models_section_from_synthetic_json(data, tmp_path):
     assert "## Pruned models" not in models_report.render_doc(data, {})
     png = models_report.write_pruned_figure(data, pruned, tmp_path / "p.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_pruned_accuracy_section_from_synthetic_json(data, tmp_path):
+    """The trained pruned models (benchmarks/pruned_accuracy.py): scores, points below the dense
+    float model, speed-up against the model's CMSIS-NN build, and issue 19's goals judged on
+    both at once: fast but too inaccurate is not met, and neither is accurate but slow."""
+    def arow(s, n, drop, bad=0):
+        return {"sparsity": s, "float": 95.0 - drop, "int8": 95.0 - drop, "drop_points": drop,
+                "epochs_run": 12, "best_epoch": 9, "instructions": n, "mismatches": bad,
+                "weight_bytes": 900, "nonzero_weights": 100, "weight_params": 1000,
+                "formats": {"csr16": 8}}
+    pruned = {"board": "mps2-an386", "optimize": "speed", "samples": 2, "seed": 0,
+              "rows": [{"model": "resnet8", "sparsity": 0.8, "board": "mps2-an386",
+                        "instructions": 12_000_000, "mismatches": 0, "weight_params": 1000,
+                        "nonzero_weights": 200, "weight_bytes": 900, "formats": {}, "per_op": {}}]}
+    acc = {"board": "mps2-an386", "n_train": 3072, "n_test": 1024, "goal_points": 1.0,
+           "models": {"resnet8": {"metric": "accuracy", "noise": 0.3,
+                                  "dense": {"float": 95.0, "int8": 94.8, "epochs_run": 30, "best_epoch": 25},
+                                  "rows": [arow(0.5, 20_000_000, 0.2), arow(0.8, 12_000_000, 0.6),
+                                           arow(0.9, 9_000_000, 1.4),
+                                           {**arow(0.9, 15_000_000, 0.1), "pattern": "depthwise dense"}]}}}
+    text = models_report.render_doc(data, {}, pruned, accuracy=acc)
+    assert "### Accuracy of the trained, pruned models" in text
+    assert "| ResNet-8 (zoo) (accuracy %) | dense | 95.0 | 94.8 | +0.2 | 30 (training) | 30,000,000 (CMSIS-NN build) |" in text
+    assert "| ResNet-8 (zoo) | 80% every layer | 94.4 | 94.4 | +0.6 | 12 | 12,000,000 | 2.50x | 900 | 0 |" in text
+    assert "- ✅ ResNet-8 (zoo) at 80%: 2.50x (>= 2x: met), +0.6 points (<= 1: met)" in text
+    # 3.33x but 1.4 points lost: not met
+    assert "- ❌ ResNet-8 (zoo) at 90%: 3.33x (>= 3x: met), +1.4 points (<= 1: not met)" in text
+    assert "judged on the trained models in the next section" in text
+    # the depthwise-dense row is listed, and is not the goal's row
+    assert "| ResNet-8 (zoo) | 90%, depthwise dense | 94.9 |" in text
+    assert "- ResNet-8 (zoo) at 90%: 2.00x the CMSIS-NN build, +0.1 points" in text
+    assert "### Accuracy" not in models_report.render_doc(data, {}, pruned)
+    png = models_report.write_accuracy_figure(data, acc, tmp_path / "a.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_pruned_accuracy_scores():
+    """Top-1 accuracy in points; ROC AUC x 100 of the reconstruction error for the autoencoder
+    (ties count half), the same for every ordering of equal scores."""
+    import numpy as np
+
+    from benchmarks.pruned_accuracy import auc, score_outputs
+    from toolchain.data.datasets import Dataset
+
+    assert auc([0.1, 0.2], [0.3, 0.4]) == 1.0 and auc([0.3, 0.4], [0.1, 0.2]) == 0.0
+    assert auc([0.1, 0.5], [0.5, 0.2]) == pytest.approx(0.625)  # (1 + 0.5 + 1 + 0) / 4
+    ds = Dataset("t", None, None, np.zeros((4, 2), np.float32), np.array([0, 1, 1, 0]), 2)
+    logits = np.array([[5, 1], [0, 3], [2, 1], [2, 1]])
+    assert score_outputs(logits, ds, None) == 75.0
+    x = np.zeros((2, 3), np.float32)
+    ae = Dataset("m", None, None, x, x, 0)
+    anomalies = np.ones((2, 3), np.float32)
+    # perfect reconstructions: every anomaly has the larger error
+    assert score_outputs(x, ae, anomalies, anomalies * 0) == 100.0
+    assert score_outputs(x, ae, anomalies, anomalies) == 50.0  # all errors 0: ties

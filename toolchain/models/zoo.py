@@ -83,9 +83,13 @@ N_TEST = 48
 N_TEST_DIGITS = 100  # of the 450 in the digits test split
 
 
-def zoo_dataset(kind: str, seed: int = 0) -> Dataset:
+def zoo_dataset(kind: str, seed: int = 0, n_train: int = N_TRAIN, n_test: int = N_TEST,
+                noise: float | None = None, disjoint: bool = False) -> Dataset:
     """The generated (or digits-derived) data for a zoo model; y is int64 class indices, or
-    float32 targets for regression / reconstruction (then num_classes is 0)."""
+    float32 targets for regression / reconstruction (then num_classes is 0). n_train, n_test
+    and noise (the generator's noise level, None: its own) apply to the generated kinds;
+    disjoint makes the tinted-digit images (images32, vww) of the test split derive from the
+    digits' test split only, so no digit image is in both splits (benchmarks/pruned_accuracy)."""
     rng = np.random.default_rng(seed)
     if kind in ("digits", "digits28"):
         d = load_dataset(kind, seed)
@@ -97,12 +101,20 @@ def zoo_dataset(kind: str, seed: int = 0) -> Dataset:
              else (lambda y: ((y - 4.5) / 4.5).astype(np.float32)[:, None]))
         return Dataset(kind, d.x_train, f(d.y_train), d.x_test[:N_TEST_DIGITS],
                        f(d.y_test[:N_TEST_DIGITS]), 0)
-    n = N_TRAIN + N_TEST
+    n = n_train + n_test
+    level = {} if noise is None else {"noise": noise}
     if kind == "kws":
-        x, y = _kws(rng, n)
+        x, y = _kws(rng, n, **level)
         classes = 12
     elif kind in ("images32", "vww"):
-        x, y = _tinted_digits(rng, n, 32 if kind == "images32" else 96, seed)
+        side = 32 if kind == "images32" else 96
+        if disjoint:
+            d = load_dataset("digits", seed)
+            xa, ya = _tinted_digits(rng, n_train, side, seed, base=(d.x_train, d.y_train), **level)
+            xb, yb = _tinted_digits(rng, n_test, side, seed, base=(d.x_test, d.y_test), **level)
+            x, y = np.concatenate([xa, xb]), np.concatenate([ya, yb])
+        else:
+            x, y = _tinted_digits(rng, n, side, seed, **level)
         if kind == "vww":
             y = (y < 5).astype(np.int64)  # "person" / "no person": two balanced classes
         classes = 10 if kind == "images32" else 2
@@ -111,13 +123,13 @@ def zoo_dataset(kind: str, seed: int = 0) -> Dataset:
         classes = 6
     elif kind == "machine":
         x = _machine(rng, n)
-        return Dataset(kind, x[:N_TRAIN], x[:N_TRAIN], x[N_TRAIN:], x[N_TRAIN:], 0)
+        return Dataset(kind, x[:n_train], x[:n_train], x[n_train:], x[n_train:], 0)
     else:
         raise ToolchainError(f"unknown zoo dataset {kind!r}")
-    return Dataset(kind, x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:], classes)
+    return Dataset(kind, x[:n_train], y[:n_train], x[n_train:], y[n_train:], classes)
 
 
-def _kws(rng, n: int):
+def _kws(rng, n: int, noise: float = 0.4):
     """49 frames x 10 MFCC: each of 12 "words" is a smooth template, shifted in time, plus noise."""
     t = np.linspace(0, 1, 49)[:, None]
     templates = []
@@ -127,20 +139,22 @@ def _kws(rng, n: int):
     y = rng.integers(0, 12, n)
     shifts = rng.integers(-6, 7, n)
     x = np.stack([np.roll(templates[c], s, axis=0) for c, s in zip(y, shifts)])
-    x = x + rng.normal(0, 0.4, x.shape)
+    x = x + rng.normal(0, noise, x.shape)
     return x[..., None].astype(np.float32), y.astype(np.int64)
 
 
-def _tinted_digits(rng, n: int, side: int, seed: int):
-    """The digits bilinearly upsampled to side x side, tinted with a random colour over a
-    random background colour, with noise: an RGB image task of the right size."""
-    d = load_dataset("digits", seed)
-    base = np.concatenate([d.x_train, d.x_test])[..., 0]
-    labels = np.concatenate([d.y_train, d.y_test])
+def _tinted_digits(rng, n: int, side: int, seed: int, noise: float = 0.05, base=None):
+    """The digits (or `base`: (images, labels) among them) bilinearly upsampled to side x side,
+    tinted with a random colour over a random background colour, with noise: an RGB image task
+    of the right size."""
+    if base is None:
+        d = load_dataset("digits", seed)
+        base = (np.concatenate([d.x_train, d.x_test]), np.concatenate([d.y_train, d.y_test]))
+    base, labels = base[0][..., 0], base[1]
     pick = rng.integers(0, len(base), n)
     imgs = _upsample_bilinear(base[pick], side)[..., None]
     fg, bg = rng.uniform(0.4, 1, (n, 1, 1, 3)), rng.uniform(0, 0.5, (n, 1, 1, 3))
-    x = bg + imgs * (fg - bg) + rng.normal(0, 0.05, (n, side, side, 3))
+    x = bg + imgs * (fg - bg) + rng.normal(0, noise, (n, side, side, 3))
     return x.astype(np.float32), labels[pick].astype(np.int64)
 
 
@@ -156,13 +170,17 @@ def _sensor(rng, n: int):
     return x.astype(np.float32), y.astype(np.int64)
 
 
-def _machine(rng, n: int):
+def _machine(rng, n: int, anomalous: bool = False):
     """5 frames x 128 log-mel bins flattened to 640 (the MLPerf Tiny AD input): a machine's
-    harmonic spectrum with random fundamental and level, plus noise."""
+    harmonic spectrum with random fundamental and level, plus noise. anomalous: a fault's
+    extra, inharmonic peak (between two harmonics, at a random fraction of the level) added."""
     bins = np.arange(128)
     f0 = rng.uniform(6, 14, (n, 1))
     level = rng.uniform(0.5, 1.5, (n, 1))
     spectrum = sum(np.exp(-((bins - k * f0) ** 2) / 6.0) / k for k in range(1, 9)) * level
+    if anomalous:
+        at = (rng.integers(1, 5, (n, 1)) + 0.5) * f0
+        spectrum = spectrum + np.exp(-((bins - at) ** 2) / 6.0) * level * rng.uniform(0.1, 0.4, (n, 1))
     frames = spectrum[:, None, :] + rng.normal(0, 0.1, (n, 5, 128))
     return frames.reshape(n, 640).astype(np.float32)
 
@@ -282,3 +300,9 @@ def build_zoo_model(name: str, ds: Dataset, seed: int = 0, width: float = 1.0):
         x = L.GlobalAveragePooling2D(name="gap")(x)
         outputs = L.Dense(ds.num_classes, activation="softmax", name="fc")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def machine_anomalies(seed: int, n: int) -> np.ndarray:
+    """n anomalous "machine" samples (the AD autoencoder's data with a fault's extra peak), from
+    their own stream of `seed`: the positives an anomaly score is ranked on."""
+    return _machine(np.random.default_rng([seed, 1]), n, anomalous=True)
