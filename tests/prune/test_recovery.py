@@ -149,3 +149,19 @@ def test_depthwise_kernels_are_pruned_too(split):
     assert abs(sparsity["dw"] - 0.6) <= 0.02 and sparsity["conv"] < 0.1
     model = prune_gradual(_tiny_depthwise(), ds, 0.9, epochs=2, verbose=0)
     assert abs(layer_sparsity(model)["dw"] - 0.9) <= 0.02
+
+
+@pytest.mark.train
+def test_the_model_pruned_is_left_as_it_was(split):
+    """Pruning twice from one trained model starts from the same weights both times."""
+    import numpy as np
+
+    from toolchain.prune import prune_gradual
+    from toolchain.prune.magnitude import prune_recovering
+
+    ds, holdout = split
+    model = _tiny_depthwise()
+    before = [w.copy() for w in model.get_weights()]
+    prune_recovering(model, ds, 0.5, holdout.x, holdout.y, budget=(2, 2), patience=1)
+    prune_gradual(model, ds, 0.5, epochs=1, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))

@@ -94,6 +94,11 @@ def _wrap(model, target: float | dict[str, float], end_step: int, frequency: int
     def schedule(final: float):
         return PolynomialSchedule(0.0, final, 0, end_step, frequency)
 
+    from toolchain.prune.methods import copy_model
+
+    # a copy: tfmot's wrappers train the very layers they wrap, which would leave the caller's
+    # model half pruned
+    model = copy_model(model)
     keras.utils.set_random_seed(seed)
     finals = (dict(target) if isinstance(target, dict)
               else {layer.name: target for layer in model.layers
