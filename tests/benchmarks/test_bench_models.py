@@ -324,3 +324,15 @@ def test_pruned_accuracy_scores():
     # perfect reconstructions: every anomaly has the larger error
     assert score_outputs(x, ae, anomalies, anomalies * 0) == 100.0
     assert score_outputs(x, ae, anomalies, anomalies) == 50.0  # all errors 0: ties
+
+
+def test_pruned_accuracy_refuses_bad_arguments_and_writes_nothing(tmp_path, capsys):
+    from benchmarks import pruned_accuracy
+
+    out = tmp_path / "acc.json"
+    assert pruned_accuracy.main(["--models", "lenet9", "--results", str(out)]) == 2
+    assert "unknown model(s) lenet9 (known: ds_cnn, resnet8, mobilenet_v1_025, ad_autoencoder)" \
+        in capsys.readouterr().err
+    assert pruned_accuracy.main(["--sparsities", "0.8,1.2", "--results", str(out)]) == 2
+    assert "give fractions strictly between 0 and 1" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.iterdir())
