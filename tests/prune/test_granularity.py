@@ -110,6 +110,32 @@ def test_unstructured_mask_hits_the_target(kind, shape):
     for s in (0.0, 0.5, 0.9):
         mask = layer_mask(k, kind, UNSTRUCTURED, s)
         assert mask.shape == shape
-        assert np.mean(~mask) == pytest.approx(s, abs=0.5 / k.size + 1e-12)
-        if 0 < s:
+        # a depthwise channel keeps a tap (test_depthwise_masks_leave_no_channel_empty)
+        target = min(s, 1 - shape[2] * shape[3] / k.size) if kind == "DepthwiseConv2D" else s
+        assert np.mean(~mask) == pytest.approx(target, abs=0.5 / k.size + 1e-12)
+        if 0 < s and kind != "DepthwiseConv2D":
             assert np.abs(k[~mask]).max() <= np.abs(k[mask]).min()
+
+
+def test_depthwise_masks_leave_no_channel_empty():
+    """A depthwise channel pruned to nothing outputs its bias alone, which the TFLite converter
+    quantizes with a ~4e-9 weight scale and a bias saturated at 2^30: each channel keeps its
+    largest tap, the rest go by magnitude, the sparsity exact where a tap per channel allows."""
+    import numpy as np
+
+    from toolchain.prune.granularity import UNSTRUCTURED, every_row_kept, layer_mask
+
+    rows = np.random.default_rng(3).normal(size=(64, 9))
+    rows[5] *= 1e-3  # a channel whose taps are all smaller than the others'
+    for sparsity, kept in ((0.0, 576), (0.5, 288), (0.8, 115), (0.9, 64), (0.97, 64)):
+        keep = every_row_kept(rows, sparsity)
+        assert keep.sum() == kept and keep.any(axis=1).all(), sparsity
+    keep = every_row_kept(rows, 0.8)
+    assert keep[5].sum() == 1 and keep[5, np.abs(rows[5]).argmax()]
+    a = np.abs(rows)
+    extra = keep.copy()
+    extra[np.arange(64), a.argmax(axis=1)] = False  # beyond the one per row: the largest
+    assert a[extra].min() >= a[~keep].max()
+    kernel = rows.reshape(16, 4, 3, 3).transpose(2, 3, 0, 1)  # [kh, kw, c, mult]
+    mask = layer_mask(kernel, "DepthwiseConv2D", UNSTRUCTURED, 0.9)
+    assert mask.shape == kernel.shape and mask.reshape(9, -1).any(axis=0).all()

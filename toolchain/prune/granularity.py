@@ -129,9 +129,31 @@ def layer_mask(kernel: np.ndarray, kind: str, g: Granularity, sparsity: float) -
         keep = np.ones(rows.shape, bool) if sparsity <= 0 else patterns.nm_mask(rows, g.a, g.b)
     elif g.kind == "block":
         keep = patterns.block_mask(rows, g.a, g.b, sparsity)
+    elif kind == "DepthwiseConv2D":
+        keep = every_row_kept(rows, sparsity)
     else:
         keep = patterns.unstructured_mask(rows, sparsity)
     return from_rows(keep, k.shape, kind)
+
+
+def every_row_kept(rows: np.ndarray, sparsity: float) -> np.ndarray:
+    """Unstructured by magnitude, but no row ([out, reduction]) left empty: each keeps its
+    largest weight, and the rest of the kept weights go by magnitude, round(sparsity * count)
+    zeros where that leaves a weight per row (a 3x3 depthwise kernel: up to 8 of each channel's
+    9 taps, 88.9%). A depthwise channel with no weight left outputs its bias alone, which the
+    TFLite converter cannot quantize: its weight scale becomes ~4e-9 and the bias saturates at
+    +-2^30, so the int8 channel sits at its activation's limit instead of the bias's value."""
+    a = np.abs(np.asarray(rows, dtype=np.float64))
+    if sparsity <= 0 or a.size == 0:
+        return np.ones(a.shape, bool)
+    n_keep = max(a.shape[0], a.size - int(round(sparsity * a.size)))
+    keep = np.zeros(a.shape, bool)
+    keep[np.arange(a.shape[0]), a.argmax(axis=1)] = True
+    rest = n_keep - a.shape[0]
+    if rest > 0:
+        order = np.argsort(-np.where(keep, -1.0, a).ravel(), kind="stable")
+        keep.ravel()[order[:rest]] = True
+    return keep
 
 
 def pattern_holds(kernel: np.ndarray, kind: str, g: Granularity) -> bool:
