@@ -80,13 +80,6 @@ static es_status_t es_check_layer_map(const es_layer_t *layers, uint32_t layer_c
     return ES_OK;
 }
 
-/* Arena tensors (not blob constants) sharing a byte. */
-static int es_tensors_overlap(const es_tensor_t *a, const es_tensor_t *b)
-{
-    return (uint64_t)a->arena_offset < (uint64_t)b->arena_offset + b->bytes &&
-           (uint64_t)b->arena_offset < (uint64_t)a->arena_offset + a->bytes;
-}
-
 /* The generic part of a layer's check (tensors, params record, format, input count, types),
  * then the op's own. */
 static es_status_t es_check_layer(const es_check_t *c, const es_layer_t *l)

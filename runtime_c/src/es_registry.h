@@ -200,6 +200,12 @@ int es_broadcast_ok(const uint16_t *out_dims, const uint32_t *strides, const es_
 uint32_t es_window_lag_bytes(uint32_t in_w, uint32_t in_c, uint32_t out_h, uint32_t out_w,
                              uint32_t out_c, uint32_t stride_h, uint32_t stride_w, uint32_t pad_top,
                              uint32_t pad_left);
+/* Arena tensors (not blob constants) sharing a byte. */
+static inline int es_tensors_overlap(const es_tensor_t *a, const es_tensor_t *b)
+{
+    return (uint64_t)a->arena_offset < (uint64_t)b->arena_offset + b->bytes &&
+           (uint64_t)b->arena_offset < (uint64_t)a->arena_offset + a->bytes;
+}
 /* 1 when out shares no byte with in, or starts at least lag_bytes below it. */
 int es_in_place_lag_ok(const es_tensor_t *in, const es_tensor_t *out, uint32_t lag_bytes);
 int es_in_place_strides_ok(const uint16_t *out_dims, const uint32_t *strides, const es_tensor_t *in,

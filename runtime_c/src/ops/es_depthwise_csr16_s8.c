@@ -113,9 +113,7 @@ es_status_t es_depthwise_csr16_check(const es_check_t *c, const es_layer_t *l, c
     /* ES_OPF_IN_PLACE_BELOW, but only exactly over the input and with its channels: channel c's
      * outputs are written once all of channel c's inputs are in the plane, each over an input
      * byte of channel c; starting below the input they would reach channels not yet copied */
-    if (in->arena_offset < (uint64_t)out->arena_offset + out->bytes &&
-        out->arena_offset < (uint64_t)in->arena_offset + in->bytes &&
-        (out->arena_offset != in->arena_offset || p->out_c != p->in_c)) {
+    if (es_tensors_overlap(in, out) && (out->arena_offset != in->arena_offset || p->out_c != p->in_c)) {
         return ES_ERR_TENSOR_BOUNDS;
     }
     return es_check_scratch(c, p->scratch_offset, p->scratch_bytes, need, in, out);
