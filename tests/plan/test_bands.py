@@ -6,6 +6,7 @@ order that would read a residual row after it was overwritten."""
 import numpy as np
 import pytest
 
+from qemu_run import qemu_outputs
 from requires import needs
 from toolchain.enums import OpCode
 
@@ -138,22 +139,15 @@ def test_an_add_band_before_the_rows_it_overwrites_are_read_is_refused(residual_
 @pytest.mark.slow
 @needs("arm-none-eabi-gcc", "qemu-system-arm")
 def test_banded_model_is_bit_exact_in_qemu(residual_tflite, tmp_path):
-    from toolchain.codegen.model import write_model_sources
     from toolchain.pipeline import input_samples, plan_model, reference
-    from toolchain.targets.boards import load_board
-    from toolchain.targets.build import build_firmware
-    from toolchain.targets.qemu import run_qemu
 
     tflite, xf = residual_tflite
     plan = plan_model(tflite, "bands", force_format="csr16")
     assert any(l.shares is not None for l in plan.layers)
     xq = input_samples(plan.graph, xf)
     ref = reference(tflite, xq)
-    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
-    board = load_board("mps2-an386")
-    fw = build_firmware(tmp_path / "src", tmp_path / "fw", board, xq.reshape(len(xq), -1), "bands")
-    run = run_qemu(fw.elf, board)
-    assert np.count_nonzero(run.outputs.reshape(ref.shape) != ref) == 0
+    ours = qemu_outputs(plan, xq, tmp_path, "bands")
+    assert np.count_nonzero(ours.reshape(ref.shape) != ref) == 0
 
 
 @pytest.mark.convert

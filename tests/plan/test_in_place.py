@@ -5,6 +5,7 @@ on a Cortex-M4 (the DSP kernels themselves)."""
 import numpy as np
 import pytest
 
+from qemu_run import qemu_outputs
 from requires import needs
 from toolchain.enums import OpCode
 
@@ -167,17 +168,9 @@ def test_a_lag_one_word_short_is_refused(in_place_model, tmp_path):
 @pytest.mark.slow
 @needs("arm-none-eabi-gcc", "qemu-system-arm")
 def test_windowed_layers_run_in_place_bit_exact_in_qemu(in_place_model, tmp_path):
-    from toolchain.codegen.model import write_model_sources
-    from toolchain.targets.boards import load_board
-    from toolchain.targets.build import build_firmware
-    from toolchain.targets.qemu import run_qemu
-
     plan, xq, ref = in_place_model
-    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
-    board = load_board("mps2-an386")
-    fw = build_firmware(tmp_path / "src", tmp_path / "fw", board, xq.reshape(len(xq), -1), "in_place")
-    run = run_qemu(fw.elf, board)
-    assert np.count_nonzero(run.outputs.reshape(ref.shape) != ref) == 0
+    ours = qemu_outputs(plan, xq, tmp_path, "in_place")
+    assert np.count_nonzero(ours.reshape(ref.shape) != ref) == 0
 
 
 @pytest.mark.convert

@@ -10,6 +10,7 @@ same layers: kernel rows of whole groups of four, and the last layer's rows of 3
 (es_matvec_layer.h's whole-layer block for CSR16 and block 1x4, or row by row)."""
 import numpy as np
 import pytest
+from qemu_run import qemu_outputs
 from requires import require
 
 from toolchain.encode import patterns
@@ -29,11 +30,7 @@ def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_
     require("arm-none-eabi-gcc", "qemu-system-arm")
     import tf_keras as keras
 
-    from toolchain.codegen.model import write_model_sources
     from toolchain.pipeline import input_samples, plan_model, reference
-    from toolchain.targets.boards import load_board
-    from toolchain.targets.build import build_firmware
-    from toolchain.targets.qemu import run_qemu
 
     rng = np.random.default_rng(19)
     inp = keras.Input((9, 7, in_c), batch_size=1)
@@ -57,13 +54,8 @@ def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_
     tflite = to_int8(model, xf)
     plan = plan_model(tflite, "sparse_conv", force_format=fmt)
     assert [c.format for l, c in zip(plan.layers, plan.choices) if l.sparse_capable] == [fmt] * 6
-    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
     xq = input_samples(plan.graph, xf)
-    board = load_board("mps2-an386")
-    fw = build_firmware(tmp_path / "src", tmp_path / "fw", board, xq, "sparse_conv", code_opt=code_opt,
-                        defines=defines)
-    run = run_qemu(fw.elf, board)
-    ours = run.outputs.reshape(len(xq), -1)
+    ours = qemu_outputs(plan, xq, tmp_path, "sparse_conv", code_opt=code_opt, defines=defines)
     ref = reference(tflite, xq).reshape(len(xq), -1)
     assert np.count_nonzero(ours != ref) == 0
 
@@ -80,12 +72,8 @@ def test_sparse_depthwise_kernel_is_bit_exact_in_qemu(board_name, code_opt, tmp_
     require("arm-none-eabi-gcc", "qemu-system-arm")
     import tf_keras as keras
 
-    from toolchain.codegen.model import write_model_sources
     from toolchain.encode import format as fmt
     from toolchain.pipeline import input_samples, plan_model, reference
-    from toolchain.targets.boards import load_board
-    from toolchain.targets.build import build_firmware
-    from toolchain.targets.qemu import run_qemu
 
     rng = np.random.default_rng(23)
     inp = keras.Input((13, 5, 4), batch_size=1)
@@ -105,16 +93,12 @@ def test_sparse_depthwise_kernel_is_bit_exact_in_qemu(board_name, code_opt, tmp_
     tflite = to_int8(model, xf)
     plan = plan_model(tflite, "sparse_dw", force_format="csr16")
     assert [c.format for l, c in zip(plan.layers, plan.choices) if l.weights is not None] == ["csr16"] * 3
-    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
-    assert "es_op_depthwise_conv_2d_csr16" in (tmp_path / "src" / "model.c").read_text()
     h = fmt.HEADER.unpack(plan.blob.data)
     variants = {fmt.LAYER.unpack(plan.blob.data, h["layers_offset"] + i * fmt.LAYER.size)["variant"]
                 for i in range(h["layer_count"]) if plan.layers[i].weights is not None}
     assert variants == {fmt.VARIANT_DW_SPARSE}
     xq = input_samples(plan.graph, xf)
-    board = load_board(board_name)
-    fw = build_firmware(tmp_path / "src", tmp_path / "fw", board, xq, "sparse_dw", code_opt=code_opt)
-    run = run_qemu(fw.elf, board)
-    ours = run.outputs.reshape(len(xq), -1)
+    ours = qemu_outputs(plan, xq, tmp_path, "sparse_dw", board=board_name, code_opt=code_opt)
+    assert "es_op_depthwise_conv_2d_csr16" in (tmp_path / "src" / "model.c").read_text()
     ref = reference(tflite, xq).reshape(len(xq), -1)
     assert np.count_nonzero(ours != ref) == 0
