@@ -89,9 +89,11 @@ def score_outputs(outputs, ds, anomalies, out_anomalies=None) -> float:
     ROC AUC (x 100) of the per-sample reconstruction error, test split against anomalies."""
     import numpy as np
 
+    from toolchain.verify.reference import accuracy_from_outputs
+
     out = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)
     if anomalies is None:
-        return 100.0 * float(np.mean(np.argmax(out, axis=-1) == ds.y_test))
+        return 100.0 * accuracy_from_outputs(out, ds.y_test)
     err_n = np.mean((out - ds.x_test.reshape(len(out), -1)) ** 2, axis=1)
     bad = np.asarray(out_anomalies, dtype=np.float64).reshape(len(anomalies), -1)
     err_a = np.mean((bad - anomalies.reshape(len(anomalies), -1)) ** 2, axis=1)
@@ -149,7 +151,6 @@ def train_dense(name: str, entry, ds, x_val, y_val, log=print):
 def model_result(name: str, sparsities, work: Path, log=print) -> dict:
     from benchmarks.pruned_models import measure
     from toolchain.prune.magnitude import PRUNED_LAYER_TYPES, layer_sparsity, prune_recovering
-    from toolchain.prune.methods import copy_model
     from toolchain.quantize.convert import to_int8_tflite
 
     t0 = time.time()
@@ -173,9 +174,7 @@ def model_result(name: str, sparsities, work: Path, log=print) -> dict:
         target = s if pattern == "unstructured" else {
             layer.name: (0.0 if layer.name in depthwise else s) for layer in model.layers
             if type(layer).__name__ in PRUNED_LAYER_TYPES}
-        # a copy: tfmot's wrappers train the layers they wrap, the dense model's included
-        pruned, tuned = prune_recovering(copy_model(model), ds, target, x_val, y_val, seed=SEED,
-                                         loss=entry.loss)
+        pruned, tuned = prune_recovering(model, ds, target, x_val, y_val, seed=SEED, loss=entry.loss)
         tflite = to_int8_tflite(pruned, ds.x_train)
         tag = "" if pattern == "unstructured" else "-dwdense"
         path = work / f"{name}-s{s:g}{tag}.tflite"
