@@ -100,10 +100,10 @@ def test_default_fine_tune_recovers_without_a_warning(tmp_path, capsys):
     report = pipeline.compile_model(None, out, keras_model=_trained_tiny(), data="digits",
                                     sparsity=0.5, name="recovered")
     printed = capsys.readouterr().out
-    assert "warning:" not in printed and "prune epoch 1/8" in printed
+    assert "warning:" not in printed and "prune epoch 1/16" in printed
     ft = report["pruning_fine_tune"]
-    assert ft["mode"] == "recover" and (ft["ramp_epochs"], ft["max_epochs"]) == (2, 8)
-    assert ft["validation_samples"] == 269 and 2 <= ft["best_epoch"] <= ft["epochs_run"] <= 8
+    assert ft["mode"] == "recover" and (ft["ramp_epochs"], ft["max_epochs"]) == (2, 16)
+    assert ft["validation_samples"] == 269 and 2 <= ft["best_epoch"] <= ft["epochs_run"] <= 16
     assert len(ft["history"]) == ft["epochs_run"]
     assert not report["accuracy_loss"]["exceeded"] and report["accuracy_loss"]["points"] <= 1.0
     assert "message" not in report["accuracy_loss"]

@@ -111,12 +111,14 @@ def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train
         if ds.labeled:
             acc["pruned_float"] = evaluate(model, ds.x_test, ds.y_test)
     elif sparsity > 0 and recover:
-        from toolchain.prune.magnitude import PATIENCE, prune_recovering, recovery_budget
+        from toolchain.prune.magnitude import (LR_DROP, LR_DROPS, PATIENCE, prune_recovering,
+                                               recovery_budget)
 
         ramp, most = recovery_budget(sparsity)
         log(f"pruning to {sparsity:.0%} sparsity (polynomial decay over {ramp} epochs), then "
             f"fine-tuning until validation accuracy and loss stop improving ({PATIENCE} epochs "
-            f"without progress; at most {most} epochs in all)")
+            f"without progress; the first {LR_DROPS} times the learning rate is cut x{LR_DROP:g} "
+            f"instead; at most {most} epochs in all)")
         model, tuned = prune_recovering(model, ds, sparsity, holdout.x, holdout.y, seed=seed,
                                         progress=log)
         best = tuned.best()

@@ -1,16 +1,16 @@
 """prune_recovering: the ramp's length and the epoch budget grow with the sparsity, the
-fine-tune stops once the validation score stops improving, and the best post-ramp epoch's
-weights (masked) are the ones returned."""
+fine-tune cuts the learning rate at its first plateaus and stops at the next one, and the best
+post-ramp epoch's weights (masked) are the ones returned."""
 import numpy as np
 import pytest
 
 from toolchain.errors import ToolchainError
-from toolchain.prune.magnitude import PATIENCE, StoppingRule, recovery_budget
+from toolchain.prune.magnitude import LR_DROP, PATIENCE, StoppingRule, recovery_budget
 
 
 def test_budget_grows_with_sparsity():
     budgets = [recovery_budget(s) for s in (0.0, 0.5, 0.8, 0.92, 0.97)]
-    assert budgets == [(2, 8), (2, 8), (5, 20), (8, 32), (11, 44)]
+    assert budgets == [(2, 16), (2, 16), (5, 40), (8, 64), (11, 88)]
     with pytest.raises(ToolchainError, match="target sparsity must be in"):
         recovery_budget(1.0)
 
@@ -31,6 +31,16 @@ def test_a_falling_loss_is_progress_a_flat_one_is_not():
     assert _epochs(rule, [(0.5, 1.0), (0.6, 2.0), (0.55, 0.5)]) == ["best", "best", "progress"]
     assert _epochs(StoppingRule(1), [(None, 1.0), (None, 0.9), (None, 0.95)]) == \
         ["best", "best", "wait"]
+
+
+def test_plateaus_cut_the_learning_rate_before_one_stops():
+    rule = StoppingRule(patience=2, drops=1)
+    # the second wait in a row is a drop while one remains, and the count starts again
+    assert _epochs(rule, [(0.9, 1.0), (0.8, 1.1), (0.8, 1.2)]) == ["best", "wait", "drop"]
+    assert not rule.stop and rule.drops == 0
+    assert _epochs(rule, [(0.85, 1.1), (0.95, 0.9), (0.9, 1.0), (0.9, 1.0)]) == \
+        ["wait", "best", "wait", "wait"]
+    assert rule.stop
 
 
 def _tiny(seed=0):
@@ -58,7 +68,7 @@ def test_stops_on_a_plateau_before_the_budget(split):
     lines = []
     # learning rate 0: after the ramp the weights cannot change, so the score plateaus
     _, tuned = prune_recovering(_tiny(), ds, 0.5, holdout.x, holdout.y, budget=(2, 12),
-                                patience=2, lr=0.0, progress=lines.append)
+                                patience=2, lr=0.0, lr_drops=0, progress=lines.append)
     assert tuned.epochs_run == 2 + 2 < tuned.max_epochs == 12
     assert tuned.stopped_early and tuned.best_epoch == 2
     assert len(lines) == len(tuned.history) == 4 and "prune epoch 1/12" in lines[0]
@@ -75,9 +85,15 @@ def test_keeps_the_best_epoch_after_the_ramp(split):
     # labels shifted by one: the better the model learns digits, the worse it scores on them,
     # so the best validation epoch is the first one after the ramp, not the last
     wrong = (holdout.y + 1) % 10
-    model, tuned = prune_recovering(_tiny(), ds, 0.6, holdout.x, wrong, budget=(2, 10),
-                                    patience=PATIENCE, lr=3e-3)
-    assert tuned.best_epoch == 2 and tuned.epochs_run == 2 + PATIENCE
+    lines = []
+    model, tuned = prune_recovering(_tiny(), ds, 0.6, holdout.x, wrong, budget=(2, 20),
+                                    patience=PATIENCE, lr=3e-3, lr_drops=1, progress=lines.append)
+    # a plateau of PATIENCE epochs cuts the rate and goes back to epoch 2, the next one stops
+    assert tuned.best_epoch == 2 and tuned.epochs_run == 2 + 2 * PATIENCE and tuned.stopped_early
+    rates = [h["learning_rate"] for h in tuned.history]
+    assert rates == pytest.approx([3e-3] * (2 + PATIENCE) + [3e-3 * LR_DROP] * PATIENCE)
+    assert "learning rate 0.0009, from epoch 2's weights" in lines[1 + PATIENCE]
+    assert tuned.as_dict()["lr_drops"] == 1
     best, last = tuned.history[1], tuned.history[-1]
     compile_model(model)
     loss, _ = model.evaluate(holdout.x, wrong, verbose=0)

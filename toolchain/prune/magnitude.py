@@ -150,7 +150,9 @@ def _strip(pruned, loss: str | None):
 PATIENCE = 3  # epochs without a better validation score before the fine-tune stops
 RAMP_EPOCHS_PER_HALVING = 2  # the ramp's epochs per halving of the kept weights
 MIN_RAMP_EPOCHS = 2
-RECOVERY_FACTOR = 3  # the epochs after the ramp may be up to this many times the ramp's
+RECOVERY_FACTOR = 7  # the epochs after the ramp may be up to this many times the ramp's
+LR_DROPS = 2  # plateaus met by cutting the learning rate (from the best epoch) before stopping
+LR_DROP = 0.3  # the factor of each cut
 
 
 @dataclass
@@ -164,6 +166,7 @@ class FineTune:
     ramp_epochs: int  # the schedule reaches the target at the end of this epoch
     max_epochs: int  # the budget
     patience: int
+    lr_drops: int = 0  # plateaus met by a learning-rate cut before the one that stops
     epochs_run: int = 0
     best_epoch: int | None = None  # the epoch whose weights were kept (>= ramp_epochs)
     stopped_early: bool = False  # stopped before max_epochs: `patience` epochs without progress
@@ -176,7 +179,7 @@ class FineTune:
     def as_dict(self) -> dict:
         return {"mode": "recover", "target_sparsity": self.target_sparsity,
                 "ramp_epochs": self.ramp_epochs, "max_epochs": self.max_epochs,
-                "patience": self.patience, "epochs_run": self.epochs_run,
+                "patience": self.patience, "lr_drops": self.lr_drops, "epochs_run": self.epochs_run,
                 "best_epoch": self.best_epoch, "stopped_early": self.stopped_early,
                 "validation_samples": self.validation_samples, "history": self.history}
 
@@ -184,8 +187,8 @@ class FineTune:
 def recovery_budget(target_sparsity: float) -> tuple[int, int]:
     """(ramp_epochs, max_epochs) for pruning to `target_sparsity`: the ramp gets
     RAMP_EPOCHS_PER_HALVING epochs per halving of the kept weights (80 %: 5, 92 %: 8, 97 %: 11),
-    and the recovery after it up to RECOVERY_FACTOR times that, so the budget grows with the
-    sparsity; the fine-tune usually stops well before it."""
+    and the recovery after it up to RECOVERY_FACTOR times that (80 %: 40 epochs in all), so the
+    budget grows with the sparsity; the fine-tune usually stops before it."""
     target = _check_target(target_sparsity)
     halvings = math.log2(1.0 / (1.0 - target)) if target > 0 else 0.0
     ramp = max(MIN_RAMP_EPOCHS, math.ceil(RAMP_EPOCHS_PER_HALVING * halvings - 1e-9))
@@ -204,10 +207,13 @@ class StoppingRule:
     figures ({"val_accuracy" (or None), "val_loss"}) at a time after the ramp, `update` says
     "best" (the best score yet: keep these weights), "progress" (a lower validation loss than
     ever, though not the best score: on a small validation split accuracy moves a sample at a
-    time and can stall while the model is still recovering) or "wait"; `stop` is true once
-    `patience` epochs in a row were "wait"."""
+    time and can stall while the model is still recovering), "wait", or "drop": the
+    `patience`-th wait in a row while `drops` remain (the caller cuts the learning rate and
+    goes back to the best weights; the count of waits starts again); `stop` is true once
+    `patience` epochs in a row were "wait" with no drop left."""
 
     patience: int
+    drops: int = 0
     best_score: tuple | None = None
     lowest_loss: float = math.inf
     waited: int = 0
@@ -223,6 +229,10 @@ class StoppingRule:
             self.waited = 0
             return "progress"
         self.waited += 1
+        if self.waited >= self.patience and self.drops > 0:
+            self.drops -= 1
+            self.waited = 0
+            return "drop"
         return "wait"
 
     @property
@@ -234,14 +244,17 @@ def prune_recovering(model, ds, target_sparsity: float | dict[str, float], x_val
                      seed: int = 0,
                      batch_size: int = 32, loss: str | None = None,
                      budget: tuple[int, int] | None = None, patience: int = PATIENCE,
-                     lr: float = 1e-3, progress=None):
+                     lr: float = 1e-3, lr_drops: int = LR_DROPS, progress=None):
     """Prune `model` to `target_sparsity` like prune_gradual, then keep fine-tuning until
     neither the score on (x_val, y_val) (a split held out from ds.x_train: validation
     accuracy, ties broken by the lower loss; without an accuracy metric, the loss) nor the
-    validation loss alone has improved for `patience` epochs, within `budget` ((ramp_epochs, max_epochs), default
-    recovery_budget(target_sparsity)). The schedule reaches the target at the end of epoch
-    ramp_epochs; of the epochs from there on, the best one's weights are restored (the masks
-    are those of the target, fixed after the ramp). Adam with learning rate `lr`.
+    validation loss alone has improved for `patience` epochs, within `budget` ((ramp_epochs,
+    max_epochs), default recovery_budget(target_sparsity)). The first `lr_drops` such plateaus
+    do not stop it: the learning rate is cut by LR_DROP and training goes on from the best
+    epoch's weights (a lower rate recovers what the higher one stalled at). The schedule
+    reaches the target at the end of epoch ramp_epochs; of the epochs from there on, the best
+    one's weights are restored (the masks are those of the target, fixed after the ramp). Adam
+    starting at learning rate `lr`.
     `progress(line)` is called once per epoch. A dict target_sparsity ({layer name:
     sparsity}) prunes only the layers it names, each to its own sparsity; the budget then
     follows the highest.
@@ -256,13 +269,15 @@ def prune_recovering(model, ds, target_sparsity: float | dict[str, float], x_val
                              f"max epochs ({max_epochs})")
     if patience < 1:
         raise ToolchainError(f"fine-tune patience must be at least 1 epoch, got {patience}")
+    if lr_drops < 0:
+        raise ToolchainError(f"learning-rate cuts must be 0 or more, got {lr_drops}")
     if len(y_val) == 0:
         raise ToolchainError("the recovering fine-tune needs a non-empty validation split")
     import tensorflow_model_optimization as tfmot
 
     end_step, frequency = ramp_steps_aligned(math.ceil(len(ds.x_train) / batch_size) * ramp_epochs)
     pruned, masks = _wrap(model, target, end_step, frequency, seed, loss, lr)
-    result = FineTune(target, ramp_epochs, max_epochs, patience,
+    result = FineTune(target, ramp_epochs, max_epochs, patience, lr_drops,
                       validation_samples=int(len(y_val)))
     monitor = _RecoveryMonitor(result, x_val, y_val, progress, masks)
     # the masks first: the monitor scores and snapshots masked kernels, and its restore of the
@@ -304,22 +319,33 @@ def _recovery_monitor_class():
             super().__init__()
             self.result, self.x_val, self.y_val, self.progress = result, x_val, y_val, progress
             self.masks = masks
-            self.best_weights, self.rule = None, StoppingRule(result.patience)
+            self.best_weights, self.rule = None, StoppingRule(result.patience, result.lr_drops)
 
         def on_epoch_end(self, epoch, logs=None):
+            import tf_keras as keras
+
             r, logs = self.result, logs or {}
+            rate = self.model.optimizer.learning_rate
             values = self.model.evaluate(self.x_val, self.y_val, batch_size=256, verbose=0,
                                          return_dict=True)
             entry = {"epoch": epoch + 1, "loss": float(logs.get("loss", math.nan)),
                      "accuracy": _maybe(logs.get("accuracy")),
                      "sparsity": round(_mask_sparsity(self.model, self.masks), 4),
-                     "val_loss": float(values["loss"]), "val_accuracy": _maybe(values.get("accuracy"))}
+                     "val_loss": float(values["loss"]), "val_accuracy": _maybe(values.get("accuracy")),
+                     "learning_rate": float(keras.backend.get_value(rate))}
             r.history.append(entry)
             r.epochs_run = epoch + 1
             note = "ramp" if epoch + 1 < r.ramp_epochs else ""
             if epoch + 1 >= r.ramp_epochs:
-                if self.rule.update(entry) == "best":
+                verdict = self.rule.update(entry)
+                if verdict == "best":
                     self.best_weights, r.best_epoch, note = self.model.get_weights(), epoch + 1, "best"
+                elif verdict == "drop":
+                    # on from the best epoch's weights (masks included) at a lower rate
+                    self.model.set_weights(self.best_weights)
+                    cut = entry["learning_rate"] * LR_DROP
+                    keras.backend.set_value(rate, cut)
+                    note = f"plateau: learning rate {cut:.2g}, from epoch {r.best_epoch}'s weights"
                 if self.rule.stop:
                     self.model.stop_training = True
                     r.stopped_early = epoch + 1 < r.max_epochs
