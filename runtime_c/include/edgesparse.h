@@ -162,11 +162,17 @@ typedef struct {
 #define ES_VARIANT_QUANTIZE_F32 1u   /* QUANTIZE: float32 -> int8, es_affine_params_t (default:
                                         int8 -> int8, es_lut_params_t) */
 
+/* es_layer_t.flags. ES_LAYER_RQ_WHOLE (FULLY_CONNECTED only): every output requantizes in the
+ * whole-range case (activation range all of int8, every shift <= -2), which the toolchain knows
+ * when it writes the blob and es_model_init verifies, so the kernels need not scan the layer's
+ * tables at each inference to take their faster path. */
+#define ES_LAYER_RQ_WHOLE 0x01u
+
 typedef struct {
     uint8_t op;      /* es_op_t */
     uint8_t format;  /* es_format_t */
     uint8_t variant; /* ES_VARIANT_* */
-    uint8_t reserved; /* 0 */
+    uint8_t flags;   /* ES_LAYER_* */
     uint16_t input[2]; /* tensor indices; ES_NO_TENSOR when unused */
     uint16_t output;
     uint16_t reserved2;

@@ -11,10 +11,12 @@
 #include "edgesparse.h"
 
 /* FULLY_CONNECTED and CONV_2D in any weight format: f is its registry entry (kernel and
- * binding, es_registry.h); arena holds the layer's scratch buffer at p->scratch_offset. */
+ * binding, es_registry.h); arena holds the layer's scratch buffer at p->scratch_offset;
+ * layer_flags are the layer record's (ES_LAYER_RQ_WHOLE: the kernels' whole-range path). */
 struct es_format_entry;
 void es_fully_connected_s8(const es_fc_params_t *p, const struct es_format_entry *f,
-                           const uint8_t *blob, uint8_t *arena, const int8_t *input, int8_t *output);
+                           const uint8_t *blob, uint8_t *arena, const int8_t *input, int8_t *output,
+                           uint32_t layer_flags);
 void es_conv2d_s8(const es_conv_params_t *p, const struct es_format_entry *f, const uint8_t *blob,
                   uint8_t *arena, const int8_t *input, int8_t *output);
 /* Bytes of the column buffers es_conv2d_s8 keeps at the start of its scratch with format f (the

@@ -36,8 +36,9 @@ typedef struct {
                       * entry stream (in the blob, or decoded at init in the arena) */
     es_huff_t huff;  /* palette formats, coding 2: huff.lut != NULL, index NULL, rows are
                       * decoded into huff.row one at a time */
-    uint32_t rq_fast; /* four-pixel conv: es_matvec_rq_whole_range(m), worked out once per layer
-                       * (else 0; the FC kernels that use it work it out themselves) */
+    uint32_t rq_fast; /* 1: es_matvec_rq_whole_range(m) holds (CONV_2D works it out once per
+                       * layer, FULLY_CONNECTED has it from the layer's ES_LAYER_RQ_WHOLE);
+                       * 0 sends every kernel down its row-by-row path */
 } es_matvec_t;
 
 typedef void (*es_matvec_fn_t)(const es_matvec_t *m, const int8_t *x, int8_t *y);

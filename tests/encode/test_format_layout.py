@@ -17,7 +17,7 @@ def _c_program() -> str:
               "ES_VARIANT_DEFAULT": fmt.VARIANT_DEFAULT,
               "ES_VARIANT_ADD_BROADCAST": fmt.VARIANT_ADD_BROADCAST,
               "ES_VARIANT_QUANTIZE_F32": fmt.VARIANT_QUANTIZE_F32,
-              "ES_VARIANT_DW_SPARSE": fmt.VARIANT_DW_SPARSE,
+              "ES_VARIANT_DW_SPARSE": fmt.VARIANT_DW_SPARSE, "ES_LAYER_RQ_WHOLE": fmt.LAYER_RQ_WHOLE,
               "ES_PALETTE_RAW": fmt.PALETTE_RAW, "ES_PALETTE_HUFFMAN_INIT": fmt.PALETTE_HUFFMAN_INIT,
               "ES_PALETTE_HUFFMAN_ROWS": fmt.PALETTE_HUFFMAN_ROWS,
               "ES_PALETTE_MIN_BITS": fmt.PALETTE_MIN_BITS, "ES_PALETTE_MAX_BITS": fmt.PALETTE_MAX_BITS}
@@ -51,8 +51,8 @@ def test_c_structs_match_python_layout(tmp_path):
 
 
 def test_pack_unpack_round_trip_and_field_checks():
-    raw = fmt.LAYER.pack(op=9, format=2, variant=0, input=[3, fmt.NO_TENSOR], output=4, params_offset=100,
-                         params_bytes=44)
+    raw = fmt.LAYER.pack(op=9, format=2, variant=0, flags=0, input=[3, fmt.NO_TENSOR], output=4,
+                         params_offset=100, params_bytes=44)
     assert len(raw) == fmt.LAYER.size
     back = fmt.LAYER.unpack(raw)
     assert back["input"] == [3, fmt.NO_TENSOR] and back["params_bytes"] == 44

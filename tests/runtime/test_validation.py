@@ -105,6 +105,27 @@ def test_tensor_and_layer_errors(compiled):
 
 
 @pytest.mark.convert
+def test_layer_flags_must_hold(compiled):
+    """ES_LAYER_RQ_WHOLE lets the FC kernels skip their per-inference scan of the quantization
+    tables, so es_model_init refuses it on a layer whose tables do not bear it out, on any other
+    op, and any other flag bit."""
+    plan = compiled[0]
+    data = plan.blob.data
+    h = fmt.HEADER.unpack(data)
+    at = [h["layers_offset"] + i * fmt.LAYER.size for i in range(h["layer_count"])]
+    recs = [fmt.LAYER.unpack(data, a) for a in at]
+    fc = next(i for i, r in enumerate(recs) if r["op"] == fmt.OpCode.FULLY_CONNECTED)
+    assert [r["flags"] for r in recs] == [fmt.LAYER_RQ_WHOLE if i == fc else 0 for i in range(len(recs))]
+    flags = fmt.LAYER.offsets()["flags"]
+    assert _status(compiled, _poke(bytearray(data), at[0] + flags, "B", fmt.LAYER_RQ_WHOLE)) == "ES_ERR_OP"
+    assert _status(compiled, _poke(bytearray(data), at[fc] + flags, "B", 0x03)) == "ES_ERR_OP"
+    shift = fmt.FC_PARAMS.unpack(data, recs[fc]["params_offset"])["shift_offset"]
+    assert _status(compiled, _poke(bytearray(data), shift, "i", -1)) == "ES_ERR_QUANT"
+    unflagged = _poke(bytearray(data), at[fc] + flags, "B", 0)
+    assert _status(compiled, _poke(unflagged, shift, "i", -1)) == "ES_OK"
+
+
+@pytest.mark.convert
 def test_an_output_over_its_input_is_refused_unless_the_op_runs_in_place(compiled):
     """The arena check (issue 22): FULLY_CONNECTED reads its whole input for every output, so
     its output may not share a byte with it; RESHAPE may lie exactly over its input, not

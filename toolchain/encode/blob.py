@@ -107,7 +107,8 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
         layer_bytes.append(pos - start)
         inputs = [tindex[t] for t in layer.inputs[:2]] + [fmt.NO_TENSOR] * (2 - len(layer.inputs[:2]))
         layer_records.append(fmt.LAYER.pack(op=int(layer.opcode), format=int(wfmt),
-                                            variant=variant, input=inputs,
+                                            variant=variant, flags=layer_flags(layer, values),
+                                            input=inputs,
                                             output=tindex[layer.output], params_offset=params_offset,
                                             params_bytes=struct.size))
 
@@ -123,6 +124,19 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
         tensor_count=len(tensors), layer_count=len(layers), input_count=len(graph.inputs),
         output_count=len(graph.outputs))
     return Blob(header + payload, layer_bytes, weight_bytes, tindex)
+
+
+def layer_flags(layer: Layer, values: dict) -> int:
+    """es_layer_t.flags: LAYER_RQ_WHOLE for a FULLY_CONNECTED layer whose every output
+    requantizes in the runtime's whole-range case (activation range all of int8, every shift
+    <= -2, no negative multiplier; es_model_init verifies it), so its kernels take their faster
+    path without scanning the tables at each inference."""
+    if layer.opcode != fmt.OpCode.FULLY_CONNECTED or layer.weights is None:
+        return 0
+    shift, mult = np.asarray(layer.shift), np.asarray(layer.mult)
+    whole = ((values.get("act_min"), values.get("act_max")) == (-128, 127)
+             and bool(np.all(shift <= -2)) and bool(np.all(mult >= 0)))
+    return fmt.LAYER_RQ_WHOLE if whole else 0
 
 
 def _tensor_record(graph: Graph, t: int, arena: ArenaPlan, const_offsets: dict[int, int]) -> bytes:

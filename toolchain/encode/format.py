@@ -32,7 +32,10 @@ is 8-byte aligned in memory. Version history:
      generated model.c lists (OP_ENTRIES below), so a firmware links only its model's ops.
      Later in 4, additively: REDUCE_MAX (es_reduce_params_t); DEPTHWISE_CONV_2D in CSR16
      (variant ES_VARIANT_DW_SPARSE: rows output channels, columns taps ky * k_w + kx, the bias
-     table holding bias + input_offset * sum(w), scratch for the channel plane).
+     table holding bias + input_offset * sum(w), scratch for the channel plane); es_layer_t's
+     reserved byte becomes flags, LAYER_RQ_WHOLE marking a FULLY_CONNECTED layer whose every
+     output requantizes in the whole-range case (the runtime verifies it; a blob of a model
+     without such a layer is byte for byte what it was).
 """
 from __future__ import annotations
 
@@ -47,6 +50,7 @@ FORMAT_VERSION = 4
 BLOB_ALIGN_BYTES = 8
 TABLE_ALIGN_BYTES = 4
 NO_TENSOR = 0xFFFF
+LAYER_RQ_WHOLE = 0x01  # es_layer_t.flags: ES_LAYER_RQ_WHOLE
 MAX_DIMS = 4
 FLAG_CRC32 = 0x1
 TENSOR_CONST = 0x1  # es_tensor_t.flags: int8 data in the blob at arena_offset (MUL / ADD operand)
@@ -160,7 +164,7 @@ TENSOR = _s(
 )
 LAYER = _s(
     "es_layer_t",
-    ("op", "B"), ("format", "B"), ("variant", "B"), ("reserved", "B"), ("input", "H", 2), ("output", "H"),
+    ("op", "B"), ("format", "B"), ("variant", "B"), ("flags", "B"), ("input", "H", 2), ("output", "H"),
     ("reserved2", "H"), ("params_offset", "I"), ("params_bytes", "I"),
 )
 SPARSE = _s(

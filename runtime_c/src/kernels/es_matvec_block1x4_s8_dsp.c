@@ -37,7 +37,7 @@ void es_matvec_block1x4_s8_dsp(const es_matvec_t *mp, const int8_t *x, int8_t *y
     const int8_t *v = m->values;
     uint32_t r;
 #ifdef ES_MV_LAYER_ASM
-    if (es_matvec_rq_whole_range(m) != 0u) {
+    if (m->rq_fast != 0u) {
         es_mv_whole_layer(m, x, y);
         return;
     }

@@ -1,7 +1,6 @@
 /* A FULLY_CONNECTED matrix-vector product in one inline-assembly block on DSP cores, for a
  * layer whose every row requantizes in es_requantize_clamp4's whole-range case
- * (es_matvec_rq_whole_range, which the kernel works out per call: act range -128..127, shifts
- * <= -2, multipliers >= 0): per row
+ * (es_matvec_t.rq_fast: act range -128..127, shifts <= -2, multipliers >= 0): per row
  * its count and bias, the stored weights (ES_MV_ROW_MAC, defined by the including kernel
  * file, with the input vector's address in sb; the state's address is saved on the stack
  * meanwhile), then the output requantized (es_rq_asm.h). Included by

@@ -4,7 +4,7 @@
 #include "es_matvec.h"
 
 void es_fully_connected_s8(const es_fc_params_t *p, const es_format_entry_t *f, const uint8_t *blob,
-                           uint8_t *arena, const int8_t *input, int8_t *output)
+                           uint8_t *arena, const int8_t *input, int8_t *output, uint32_t layer_flags)
 {
     const es_matvec_fn_t fn = f->matvec;
     es_matvec_t m;
@@ -19,7 +19,11 @@ void es_fully_connected_s8(const es_fc_params_t *p, const es_format_entry_t *f, 
     m.act_min = p->act_min;
     m.act_max = p->act_max;
     m.scratch = (int8_t *)(arena + p->scratch_offset);
-    m.rq_fast = 0u;
+#if defined(ES_ROW_BY_ROW)
+    m.rq_fast = 0u * layer_flags; /* tests: the row-by-row paths */
+#else
+    m.rq_fast = (layer_flags & ES_LAYER_RQ_WHOLE) != 0u ? 1u : 0u;
+#endif
     for (b = 0; b < p->batches; ++b) {
         fn(&m, input + b * p->in_features, output + b * p->out_features);
     }
@@ -48,6 +52,18 @@ static es_status_t es_fc_check(const es_check_t *c, const es_layer_t *l, const v
     if (!es_int8_ok(p->output_zero_point)) {
         return ES_ERR_QUANT;
     }
+    if ((l->flags & ES_LAYER_RQ_WHOLE) != 0u) { /* the flag must be true of the tables */
+        const int32_t *shift = (const int32_t *)(const void *)(c->blob + p->shift_offset);
+        uint32_t r;
+        if (p->act_min != -128 || p->act_max != 127) {
+            return ES_ERR_QUANT;
+        }
+        for (r = 0; r < p->out_features; ++r) {
+            if (shift[r] > -2) {
+                return ES_ERR_QUANT;
+            }
+        }
+    }
     st = es_check_weights(c, l->format, p->weights_offset, p->weights_bytes, p->out_features,
                           p->in_features, &f);
     if (st != ES_OK) {
@@ -60,7 +76,7 @@ static es_status_t es_fc_check(const es_check_t *c, const es_layer_t *l, const v
 static void es_fc_eval(const es_model_t *m, const es_layer_t *l, const void *params)
 {
     es_fully_connected_s8((const es_fc_params_t *)params, es_layer_format(m, l), m->blob, m->arena,
-                          es_layer_input(m, l), es_layer_output(m, l));
+                          es_layer_input(m, l), es_layer_output(m, l), l->flags);
 }
 
 const es_op_entry_t es_op_fully_connected = {
