@@ -304,7 +304,7 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
     m.act_min = p->act_min;
     m.act_max = p->act_max;
     m.scratch = col + col_bytes;
-    m.rq_fast = es_matvec_rq_whole_range(&m); /* once per layer */
+    m.rq_fast = 0u; /* the per-pixel kernels (dense, palette) have no whole-range path */
     if (f->conv4 != 0) {
         /* four pixels per pass over the stored weights; the last pass repeats its last pixel */
         const es_conv4_fn_t fn4 = f->conv4;
@@ -316,6 +316,7 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
         const es_conv4_put_t put = nm24 ? es_pairs4 : es_interleave4;
         /* 0: direct, 1: kernel rows, 2: whole columns (2:4 whose rows are not whole groups) */
         const int fill = es_conv_direct(p) ? 0 : nm24 && ((uint32_t)p->k_w * p->in_c & 3u) != 0u ? 2 : 1;
+        m.rq_fast = es_matvec_rq_whole_range(&m); /* once per layer */
         for (i = 0; i < pixels; i += 4u) {
             uint32_t px[4];
             int8_t *y[4];
