@@ -4,6 +4,7 @@ different scales and zero points each time). Sparse formats are also forced dens
 compared, so the CSR kernels are checked against the dense oracle as well."""
 import numpy as np
 import pytest
+from one_tap import one_tap_kernel
 from opcheck import keras as _keras, random_inputs
 from tiers import first_fast  # noqa: E402
 
@@ -163,6 +164,34 @@ DW_SPARSE_CASES = [((25, 5, 8), 3, 1, "same", 1, 1), ((12, 12, 6), 3, 2, "same",
                    ((11, 13, 5), (3, 5), (1, 3), "valid", 2, 1), ((9, 10, 4), 3, 1, "same", 1, 2),
                    ((6, 5, 1), (4, 3), 2, "same", 8, 1), ((7, 1, 3), (3, 1), 1, "same", 1, 1),
                    ((8, 6, 5), 1, 1, "valid", 3, 1), ((10, 9, 7), 5, 2, "valid", 1, 1)]
+
+
+@pytest.mark.convert
+@pytest.mark.parametrize("case,activation", [(((22, 20, 6), 3, 1, "same", 1), "relu"),
+                                             (((34, 29, 3), 3, 2, "same", 2), "relu6"),
+                                             (((21, 18, 4), (3, 5), 1, "valid", 1), None)])
+def test_depthwise_conv2d_csr16_one_tap_per_channel(case, activation, host_vs_reference, to_int8):
+    """A depthwise layer pruned to one tap per channel (3x3 at 88.9%) on a plane large enough
+    for the per-channel table of outputs (ES_DWS_LUT in es_depthwise_csr16_s8.h), with rows
+    that end in a partial group, an activation clamp inside int8 and a channel with two taps
+    beside them, byte for byte against TFLM in C and with the DSP kernel's emulation."""
+    (h, w, c), k, stride, padding, dm = case
+    rng = np.random.default_rng(h * 13 + w)
+    keras = _keras()
+    inp = keras.Input((h, w, c), batch_size=1)
+    layer = keras.layers.DepthwiseConv2D(k, strides=stride, padding=padding, depth_multiplier=dm,
+                                         activation=activation)
+    model = keras.Model(inp, layer(inp))
+    kernel, bias = layer.get_weights()
+    layer.set_weights([one_tap_kernel(kernel, rng, extra=(1,)),
+                       bias + rng.normal(0, 0.5, bias.shape).astype(np.float32)])
+    x = _inputs(rng, (h, w, c), n=3)
+    tflite = to_int8(model, x)
+    for defines in ((), ("ES_FORCE_DSP",)):
+        ours, ref, plan = host_vs_reference(tflite, x, force_format="csr16", defines=defines)
+        bad = np.count_nonzero(ours != ref)
+        assert bad == 0, f"{bad} of {ref.size} bytes differ ({defines})"
+    assert [ch.format for ch in plan.choices] == ["csr16"]
 
 
 @pytest.mark.convert

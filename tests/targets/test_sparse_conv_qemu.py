@@ -10,6 +10,7 @@ same layers: kernel rows of whole groups of four, and the last layer's rows of 3
 (es_matvec_layer.h's whole-layer block for CSR16 and block 1x4, or row by row)."""
 import numpy as np
 import pytest
+from one_tap import one_tap_kernel
 from qemu_run import qemu_outputs
 from requires import require
 
@@ -100,5 +101,35 @@ def test_sparse_depthwise_kernel_is_bit_exact_in_qemu(board_name, code_opt, tmp_
     xq = input_samples(plan.graph, xf)
     ours = qemu_outputs(plan, xq, tmp_path, "sparse_dw", board=board_name, code_opt=code_opt)
     assert "es_op_depthwise_conv_2d_csr16" in (tmp_path / "src" / "model.c").read_text()
+    ref = reference(tflite, xq).reshape(len(xq), -1)
+    assert np.count_nonzero(ours != ref) == 0
+
+
+@pytest.mark.firmware
+@pytest.mark.qemu
+@pytest.mark.convert
+@pytest.mark.parametrize("board_name", ["mps2-an386", "mps2-an385"])
+def test_one_tap_depthwise_table_is_bit_exact_in_qemu(board_name, tmp_path, to_int8):
+    """Depthwise layers pruned to one tap per channel on planes large enough for the
+    per-channel table of outputs (ES_DWS_LUT), stride 1 and 2, every output byte against TFLM."""
+    require("arm-none-eabi-gcc", "qemu-system-arm")
+    import tf_keras as keras
+
+    from toolchain.pipeline import input_samples, plan_model, reference
+
+    rng = np.random.default_rng(5)
+    inp = keras.Input((30, 26, 3), batch_size=1)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu")(inp)
+    x = keras.layers.DepthwiseConv2D(3, strides=2, padding="same", activation="relu6")(x)
+    model = keras.Model(inp, keras.layers.Flatten()(x))
+    for layer in model.layers:
+        ws = layer.get_weights()
+        if ws:
+            layer.set_weights([one_tap_kernel(ws[0], rng, extra=(2,)), ws[1] + 0.3])
+    xf = rng.uniform(-1.5, 2.0, size=(2, 30, 26, 3)).astype(np.float32)
+    tflite = to_int8(model, xf)
+    plan = plan_model(tflite, "one_tap_dw", force_format="csr16")
+    xq = input_samples(plan.graph, xf)
+    ours = qemu_outputs(plan, xq, tmp_path, "one_tap_dw", board=board_name)
     ref = reference(tflite, xq).reshape(len(xq), -1)
     assert np.count_nonzero(ours != ref) == 0
