@@ -50,7 +50,9 @@ pruned-models: bootstrap
 
 # the same architectures trained on the zoo's data, pruned to 50/80/90% of every weighted layer
 # with compile's recovering fine-tune, scored int8 on a held-out test split and run in QEMU
-# (about 15 min): benchmarks/pruned_accuracy.json, rendered into docs/MODELS.md (make docs)
+# (about 50 min): benchmarks/pruned_accuracy.json, rendered into docs/MODELS.md (make docs);
+# after a runtime change, `.venv/bin/python benchmarks/pruned_accuracy.py --remeasure` measures
+# the saved pruned models again in minutes, keeping their scores
 pruned-accuracy: bootstrap
 	$(PY) benchmarks/pruned_accuracy.py
 

@@ -22,7 +22,11 @@ test split's normal samples from as many generated anomalies (a fault's extra in
 Writes benchmarks/pruned_accuracy.json; `make docs` renders it into docs/MODELS.md.
 
     .venv/bin/python benchmarks/pruned_accuracy.py [--models M,...] [--sparsities S,...]
-                                                   [--results F] [--work DIR]
+                                                   [--results F] [--work DIR] [--remeasure]
+
+--remeasure keeps the results' trained and pruned models and their scores, and compiles and
+runs again the .tflite files the last full run saved in the build directory (after a runtime
+or planner change: minutes instead of the hour of training).
 """
 from __future__ import annotations
 
@@ -176,7 +180,7 @@ def model_result(name: str, sparsities, work: Path, log=print) -> dict:
             if type(layer).__name__ in PRUNED_LAYER_TYPES}
         pruned, tuned = prune_recovering(model, ds, target, x_val, y_val, seed=SEED, loss=entry.loss)
         tflite = to_int8_tflite(pruned, ds.x_train)
-        tag = "" if pattern == "unstructured" else "-dwdense"
+        tag = _tag(pattern)
         path = work / f"{name}-s{s:g}{tag}.tflite"
         path.write_bytes(tflite)
         per_layer = layer_sparsity(pruned)
@@ -199,6 +203,42 @@ def model_result(name: str, sparsities, work: Path, log=print) -> dict:
             "seconds": round(time.time() - t0, 1)}
 
 
+SPEED_KEYS = ("instructions", "mismatches", "weight_bytes", "nonzero_weights", "weight_params", "formats")
+
+
+def model_path(work: Path, name: str, row: dict) -> Path:
+    """Where model_result saved a row's pruned int8 model."""
+    return work / name / f"{name}-s{row['sparsity']:g}{_tag(row['pattern'])}.tflite"
+
+
+def _tag(pattern: str) -> str:
+    return "" if pattern == "unstructured" else "-dwdense"
+
+
+def remeasure(results: Path, work: Path, log=print) -> dict:
+    """`results` with every row's instructions and the rest of SPEED_KEYS measured again on
+    the .tflite files model_result saved under `work`; scores and fine-tune figures kept."""
+    from benchmarks.pruned_models import measure
+    from toolchain.errors import ToolchainError
+
+    if not results.is_file():
+        raise ToolchainError(f"--remeasure: {results} does not exist; run without --remeasure first")
+    result = json.loads(results.read_text())
+    t0 = time.time()
+    for name, entry in result["models"].items():
+        for row in entry["rows"]:
+            path = model_path(work, name, row)
+            if not path.is_file():
+                raise ToolchainError(f"--remeasure: {path} is missing (the pruned model of {name} at "
+                                     f"{row['sparsity']:.0%} {row['pattern']}); run without --remeasure")
+            speed = measure(name + _tag(row["pattern"]), row["sparsity"], path, work / name)
+            log(f"{name} {row['sparsity']:.0%} {row['pattern']}: {row['instructions']:,} -> "
+                f"{speed['instructions']:,} instructions, {speed['mismatches']} mismatching bytes")
+            row.update({k: speed[k] for k in SPEED_KEYS})
+    result["remeasured_seconds"] = round(time.time() - t0, 1)
+    return result
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="benchmarks/pruned_accuracy.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--models", default=",".join(MODELS), help=f"comma-separated (default {','.join(MODELS)})")
@@ -206,7 +246,18 @@ def main(argv=None) -> int:
                    help="comma-separated fractions (default 0.5,0.8,0.9)")
     p.add_argument("--results", type=Path, default=RESULTS, help="results JSON to write")
     p.add_argument("--work", type=Path, default=WORK, help="build directory")
+    p.add_argument("--remeasure", action="store_true",
+                   help="measure the saved pruned models again, keeping their scores")
     args = p.parse_args(argv)
+    if args.remeasure:
+        from toolchain.errors import ToolchainError
+
+        try:
+            result = remeasure(args.results, args.work, log=lambda line: print(line, flush=True))
+        except ToolchainError as exc:
+            print(f"pruned_accuracy: {exc}", file=sys.stderr)
+            return 2
+        return _write(args.results, result, time.time())
     models = [m for m in args.models.split(",") if m]
     unknown = [m for m in models if m not in MODELS]
     if unknown or not models:
@@ -230,12 +281,16 @@ def main(argv=None) -> int:
         result["models"][m] = model_result(m, sparsities, args.work / m,
                                            log=lambda line: print(line, flush=True))
     result["seconds"] = round(time.time() - t0, 1)
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.results.with_name(f".{args.results.name}.tmp")
+    return _write(args.results, result, t0)
+
+
+def _write(path: Path, result: dict, t0: float) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(result, indent=1) + "\n")
-    tmp.replace(args.results)
+    tmp.replace(path)
     bad = sum(r["mismatches"] for m in result["models"].values() for r in m["rows"])
-    print(f"wrote {args.results} in {time.time() - t0:.0f} s ({bad} mismatching bytes)")
+    print(f"wrote {path} in {time.time() - t0:.0f} s ({bad} mismatching bytes)")
     return 1 if bad else 0
 
 

@@ -337,3 +337,21 @@ def test_pruned_accuracy_refuses_bad_arguments_and_writes_nothing(tmp_path, caps
     assert pruned_accuracy.main(["--sparsities", "0.8,1.2", "--results", str(out)]) == 2
     assert "give fractions strictly between 0 and 1" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_pruned_accuracy_remeasure_needs_the_saved_models(tmp_path, capsys):
+    """--remeasure measures the .tflite files a full run saved, so without the results or one
+    of those files it says what is missing and leaves the results as they were."""
+    from benchmarks import pruned_accuracy
+
+    out = tmp_path / "acc.json"
+    assert pruned_accuracy.main(["--remeasure", "--results", str(out), "--work", str(tmp_path)]) == 2
+    assert "does not exist; run without --remeasure first" in capsys.readouterr().err
+    text = json.dumps({"models": {"ad_autoencoder": {"rows": [
+        {"sparsity": 0.8, "pattern": "unstructured", "instructions": 1}]}}})
+    out.write_text(text)
+    assert pruned_accuracy.main(["--remeasure", "--results", str(out), "--work", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'ad_autoencoder' / 'ad_autoencoder-s0.8.tflite'} is missing" in err
+    assert "(the pruned model of ad_autoencoder at 80% unstructured)" in err
+    assert out.read_text() == text
