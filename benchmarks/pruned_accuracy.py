@@ -252,12 +252,13 @@ def main(argv=None) -> int:
     if args.remeasure:
         from toolchain.errors import ToolchainError
 
+        t0 = time.time()
         try:
             result = remeasure(args.results, args.work, log=lambda line: print(line, flush=True))
         except ToolchainError as exc:
             print(f"pruned_accuracy: {exc}", file=sys.stderr)
             return 2
-        return _write(args.results, result, time.time())
+        return _write(args.results, result, t0)
     models = [m for m in args.models.split(",") if m]
     unknown = [m for m in models if m not in MODELS]
     if unknown or not models:
