@@ -161,6 +161,8 @@ void ES_DWS_KERNEL(const es_conv_params_t *p, const uint8_t *blob, uint8_t *aren
         phase_count[ES_DW_PLANE_MAX_STRIDE];
     uint32_t cursor = 0, taps = (uint32_t)p->k_h * p->k_w, t;
     int ic, j, ph, is, rows_in;
+    uint32_t lut_n; /* a channel with this many stored weights takes the table (ES_DWS_LUT): 1
+                     * on a large plane, else 0x10000, which no 16-bit count equals */
     es_dw_plane(p, &g);
     tap = (uint32_t *)(void *)(arena + p->scratch_offset + g.plane_bytes);
     ent = tap + taps;
@@ -191,6 +193,7 @@ void ES_DWS_KERNEL(const es_conv_params_t *p, const uint8_t *blob, uint8_t *aren
     c.plane_step = g.s_s * g.row_bytes;
     c.out_ss = g.out_ss;
     c.out_fs = g.out_fs;
+    lut_n = c.out_s * c.groups >= ES_DWS_LUT_GROUPS ? 1u : 0x10000u;
     /* input rows (slow axis) inside the plane */
     rows_in = (int)g.in_s < (int)g.rows - (int)g.pad_s ? (int)g.in_s : (int)g.rows - (int)g.pad_s;
     memset(plane, (int8_t)-p->input_offset, g.plane_bytes);
@@ -249,7 +252,7 @@ void ES_DWS_KERNEL(const es_conv_params_t *p, const uint8_t *blob, uint8_t *aren
             c.bias = bias[oc];
             c.mult = mult[oc];
             c.shift = shift[oc];
-            if (n == 1u && c.out_s * c.groups >= ES_DWS_LUT_GROUPS) {
+            if (n == lut_n) {
                 ES_DWS_LUT(&c, ent[0] & 0xFFFFu, (int32_t)values[cursor - 1u]);
             } else {
                 ES_DWS_CHANNEL(&c);
