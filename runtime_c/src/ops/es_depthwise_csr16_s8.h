@@ -107,7 +107,15 @@ static ES_DWS_NOINLINE void ES_DWS_CHANNEL(const es_dws_chan_t *cp)
  * to one tap per channel (a 3x3 kernel at 88.9%) on large planes. */
 #define ES_DWS_LUT_GROUPS 48u
 #define ES_DWS_LUT ES_DWS_CAT(ES_DWS_KERNEL, _lut)
-static ES_DWS_NOINLINE void ES_DWS_LUT(const es_dws_chan_t *cp, uint32_t off, int32_t w)
+/* compiled for size: at -O3 the table's inlined four-way requantization makes the function
+ * about 2 KB instead of 0.6 KB (measured: MobileNetV1 0.25 at 90% runs 0.6% more instructions
+ * so) */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ES_DWS_SMALL __attribute__((optimize("Os")))
+#else
+#define ES_DWS_SMALL
+#endif
+static ES_DWS_NOINLINE ES_DWS_SMALL void ES_DWS_LUT(const es_dws_chan_t *cp, uint32_t off, int32_t w)
 {
     const es_dws_chan_t c = *cp;
     const uint32_t full = c.last == 4u ? c.groups : c.groups - 1u;
