@@ -59,6 +59,8 @@ DEPTHWISE_DENSE = "depthwise dense"
 DEPTHWISE_DENSE_SPARSITIES = (0.8, 0.9)
 GOAL_POINTS = 1.0  # issue 19: pruned int8 within 1 point of the dense float model
 VERSION = 1
+# a row's figures from compiling and running its pruned model (benchmarks.pruned_models.measure)
+SPEED_KEYS = ("instructions", "mismatches", "weight_bytes", "nonzero_weights", "weight_params", "formats")
 
 
 # --- data and scores -----------------------------------------------------------------------------
@@ -191,8 +193,7 @@ def model_result(name: str, sparsities, work: Path, log=print) -> dict:
                "layer_sparsity_max": round(max(per_layer.values()), 4)}
         row["drop_points"] = round(dense["float"] - row["int8"], 3)
         speed = measure(name + tag, s, path, work)
-        row.update({k: speed[k] for k in ("instructions", "mismatches", "weight_bytes",
-                                          "nonzero_weights", "weight_params", "formats")})
+        row.update({k: speed[k] for k in SPEED_KEYS})
         row["seconds"] = round(time.time() - t1, 1)
         log(f"  {s:.0%} {pattern}: float {row['float']:.2f}, int8 {row['int8']:.2f} points "
             f"({row['drop_points']:+.2f} below dense float), {tuned.epochs_run} epochs; "
@@ -201,9 +202,6 @@ def model_result(name: str, sparsities, work: Path, log=print) -> dict:
     return {"description": entry.description, "metric": metric, "data": entry.data,
             "noise": NOISE.get(entry.data), "dense": dense, "rows": rows,
             "seconds": round(time.time() - t0, 1)}
-
-
-SPEED_KEYS = ("instructions", "mismatches", "weight_bytes", "nonzero_weights", "weight_params", "formats")
 
 
 def model_path(work: Path, name: str, row: dict) -> Path:

@@ -322,8 +322,6 @@ def _recovery_monitor_class():
             self.best_weights, self.rule = None, StoppingRule(result.patience, result.lr_drops)
 
         def on_epoch_end(self, epoch, logs=None):
-            import tf_keras as keras
-
             r, logs = self.result, logs or {}
             rate = self.model.optimizer.learning_rate
             values = self.model.evaluate(self.x_val, self.y_val, batch_size=256, verbose=0,
