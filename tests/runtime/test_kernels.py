@@ -186,12 +186,18 @@ def test_depthwise_conv2d_csr16_one_tap_per_channel(case, activation, host_vs_re
     layer.set_weights([one_tap_kernel(kernel, rng, extra=(1,)),
                        bias + rng.normal(0, 0.5, bias.shape).astype(np.float32)])
     x = _inputs(rng, (h, w, c), n=3)
-    tflite = to_int8(model, x)
+    _, _, plan = _csr16_bit_exact_c_and_dsp(host_vs_reference, to_int8(model, x), x)
+    assert [ch.format for ch in plan.choices] == ["csr16"]
+
+
+def _csr16_bit_exact_c_and_dsp(host_vs_reference, tflite, x):
+    """(ours, reference, plan) of `tflite` forced to CSR16 on the host, after asserting every
+    output byte equal to TFLM's in the C build and with the DSP kernels' emulation."""
     for defines in ((), ("ES_FORCE_DSP",)):
         ours, ref, plan = host_vs_reference(tflite, x, force_format="csr16", defines=defines)
         bad = np.count_nonzero(ours != ref)
-        assert bad == 0, f"{bad} of {ref.size} bytes differ ({defines})"
-    assert [ch.format for ch in plan.choices] == ["csr16"]
+        assert bad == 0, f"{bad} of {ref.size} bytes differ ({defines}): {ours[0][:8]} vs {ref[0][:8]}"
+    return ours, ref, plan
 
 
 @pytest.mark.convert
@@ -214,11 +220,7 @@ def test_depthwise_conv2d_csr16(case, host_vs_reference, to_int8):
     kernel[..., 0, 0] = 0  # output channel 0: no taps left
     layer.set_weights([kernel.astype(np.float32), bias + rng.normal(0, 0.5, bias.shape).astype(np.float32)])
     x = _inputs(rng, (h, w, c), n=6)
-    tflite = to_int8(model, x)
-    for defines in ((), ("ES_FORCE_DSP",)):
-        ours, ref, plan = host_vs_reference(tflite, x, force_format="csr16", defines=defines)
-        bad = np.count_nonzero(ours != ref)
-        assert bad == 0, f"{bad} of {ref.size} bytes differ ({defines}): {ours[0][:8]} vs {ref[0][:8]}"
+    ours, ref, plan = _csr16_bit_exact_c_and_dsp(host_vs_reference, to_int8(model, x), x)
     records = [fmt.LAYER.unpack(plan.blob.data, fmt.HEADER.unpack(plan.blob.data)["layers_offset"])]
     assert records[0]["op"] == int(fmt.OpCode.DEPTHWISE_CONV_2D)
     assert records[0]["variant"] == fmt.VARIANT_DW_SPARSE
