@@ -32,9 +32,12 @@ SAMPLES = 2
 SEED = 0
 
 
-def measure(tflite: bytes, name: str, work: Path, in_place: bool, ram_budget: int | None = None) -> dict:
+def measure(tflite: bytes, name: str, work: Path, in_place: bool, ram_budget: int | None = None,
+            stream_input: bool = False) -> dict:
     """One build of the model, dense, with or without in-place layers (and row bands), planned
-    as `edgesparse compile --ram-budget ram_budget` plans it: its RAM and instructions."""
+    as `edgesparse compile --ram-budget ram_budget [--stream-input]` plans it: its RAM and
+    instructions (with a streamed input, the firmware's reader copying each row from the test
+    vector counts in them, as an application's would)."""
     import numpy as np
 
     from toolchain.codegen.model import write_model_sources
@@ -49,7 +52,12 @@ def measure(tflite: bytes, name: str, work: Path, in_place: bool, ram_budget: in
     from toolchain.targets.qemu import run_qemu
 
     base = plan_model(tflite, name, force_format=wf.DENSE.name, in_place=False)
-    graph, layers, choices, arena = plan_memory(base.graph, base.layers, base.choices, in_place=in_place,
+    graph, layers, choices = base.graph, base.layers, base.choices
+    if stream_input:
+        from toolchain.plan.stream import stream_inputs
+
+        graph, layers, choices = stream_inputs(graph, layers, choices)
+    graph, layers, choices, arena = plan_memory(graph, layers, choices, in_place=in_place,
                                                 ram_budget=ram_budget)
     plan = Plan(graph, layers, choices, arena, build_blob(graph, layers, choices, arena))
     x = generated_inputs(plan.graph, SEED, SAMPLES)
@@ -71,22 +79,32 @@ def curve(tflite: bytes, name: str, work: Path, row: dict) -> list[dict]:
     """Instructions against peak RAM, one point per step down: without in-place layers, in place
     without row bands (a budget the plain plan fits), then `--ram-budget` 4 bytes under the last
     arena for as long as the planner finds a smaller one (the cheapest plan under each)."""
-    def point(m: dict, budget: int | None) -> dict:
-        return {"ram_budget": budget, "arena_bytes": m["ram"]["arena_bytes"],
+    def point(m: dict, budget: int | None, stream: bool = False) -> dict:
+        return {"ram_budget": budget, "stream_input": stream, "arena_bytes": m["ram"]["arena_bytes"],
                 "peak_ram_bytes": m["ram"]["peak_ram_bytes"], "instructions": m["instructions"],
                 "mismatches": m["mismatches"], "row_bands": m.get("row_bands", [])}
+
+    from toolchain.errors import UnsupportedOpError
 
     points = [point(row["without_in_place"], None)]
     m = measure(tflite, name, work / "plain", True, ram_budget=1 << 30)
     points.append(point(m, 1 << 30))
+    stream = False
     while True:
         budget = points[-1]["arena_bytes"] - 4
-        m = measure(tflite, name, work / f"budget{budget}", True, ram_budget=budget)
-        if m["ram"]["arena_bytes"] >= points[-1]["arena_bytes"]:
+        try:
+            m = measure(tflite, name, work / f"budget{budget}{'-stream' if stream else ''}", True,
+                        ram_budget=budget, stream_input=stream)
+        except UnsupportedOpError:  # an input that cannot be streamed (not an int8 image)
             return points
-        points.append(point(m, budget))
-        print(f"  {name}: --ram-budget {budget:,}: arena {m['ram']['arena_bytes']:,}, "
-              f"{m['instructions']:,} instructions", flush=True)
+        if m["ram"]["arena_bytes"] >= points[-1]["arena_bytes"]:
+            if stream:
+                return points
+            stream = True  # then the same steps with the input read row by row
+            continue
+        points.append(point(m, budget, stream))
+        print(f"  {name}: {'--stream-input ' if stream else ''}--ram-budget {budget:,}: arena "
+              f"{m['ram']['arena_bytes']:,}, {m['instructions']:,} instructions", flush=True)
 
 
 def write_figure(data: dict, path: Path) -> Path:
@@ -130,16 +148,37 @@ def curve_section(data: dict, img: str) -> list[str]:
         base = pts[1]["instructions"]
         for i, p in enumerate(pts):
             plan = ("without in place" if i == 0 else "in place, no row bands" if i == 1
-                    else f"--ram-budget {p['ram_budget']:,}")
+                    else f"{'--stream-input ' if p.get('stream_input') else ''}"
+                         f"--ram-budget {p['ram_budget']:,}")
             out.append(f"| {r['label']} | {plan} | {_n(p['arena_bytes'])} | {_n(p['peak_ram_bytes'])} "
                        f"| {_n(p['instructions'])} | {_pct(p['instructions'], base)} | "
                        f"{_bands(p['row_bands'])} |")
     flat = [r["label"] for r in data["rows"] if len(r.get("curve", [])) < 3]
     out += ["", f"Each step down is `edgesparse compile --ram-budget` 4 bytes under the arena of "
             "the step before: the planner's cheapest plan under it (fewest layers among the row "
-            "band rewrites that fit), until it finds no smaller arena. "
+            "band rewrites that fit), until it finds no smaller arena; then the same steps with "
+            "`--stream-input`, the input handed over row by row by the application's reader "
+            "(`es_model_set_input_reader`) as the first row bands need it, so it never exists "
+            "whole in the arena (the reader's copies count in the instructions). "
             f"{', '.join(flat) or 'No model'}: no row band rewrite shrinks the arena below the "
-            "in-place plan.", "", f"![instructions against peak RAM]({img})", ""]
+            "in-place plan.", "", f"![instructions against peak RAM]({img})", "",
+            "Smallest arena each model reaches, against TFLM's:", "",
+            "| model | smallest arena | plan | TFLM's arena | arena / TFLM's | instructions vs in place |",
+            "|---|---:|---|---:|---:|---:|"]
+    for r in data["rows"]:
+        pts = r.get("curve", [])
+        if len(pts) < 2:
+            continue
+        p = min(pts[1:], key=lambda q: (q["arena_bytes"], q["instructions"]))
+        plan = ("in place" if p is pts[1] else
+                f"{'--stream-input ' if p.get('stream_input') else ''}--ram-budget {p['ram_budget']:,}")
+        t = r.get("tflm_arena_bytes")
+        out.append(f"| {r['label']} | {_n(p['arena_bytes'])} | {plan} | {_n(t)} | "
+                   f"{p['arena_bytes'] / t:.2f} | {_pct(p['instructions'], pts[1]['instructions'])} |"
+                   if t else
+                   f"| {r['label']} | {_n(p['arena_bytes'])} | {plan} | - | - | "
+                   f"{_pct(p['instructions'], pts[1]['instructions'])} |")
+    out.append("")
     return out
 
 

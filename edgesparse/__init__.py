@@ -26,7 +26,7 @@ __version__ = toolchain.__version__
 DEFAULT_BOARD = "mps2-an386"
 _COMPILE_OPTIONS = ("sparsity", "seed", "name", "optimize", "flash_budget", "layout", "prune",
                     "share", "huffman", "train_epochs", "prune_epochs", "code_opt", "ram_budget",
-                    "accuracy_budget")
+                    "accuracy_budget", "stream_input")
 
 
 @dataclass
@@ -65,7 +65,9 @@ def compile(model, out, *, data=None, board: str = DEFAULT_BOARD, **options) -> 
       samples batch first.
     board: a board name (boards/NAME.toml) or a .toml path.
     options: sparsity (Keras models; default 0.8, 0 skips pruning), seed, name, optimize
-      ("speed" | "size" | "balanced"), flash_budget (bytes), ram_budget (arena bytes), layout ("firmware" | "library"),
+      ("speed" | "size" | "balanced"), flash_budget (bytes), ram_budget (arena bytes),
+      stream_input (True: the input is read row by row through the application's reader,
+      es_model_set_input_reader, instead of being written whole into the arena), layout ("firmware" | "library"),
       prune (a toolchain.prune.config.PruneConfig), share (codebook bits 1..5, "auto" or a
       toolchain.quantize.sharing.ShareSpec), huffman ("init" | "stream"), train_epochs,
       prune_epochs (None, the default: fine-tune until validation accuracy and loss stop improving;

@@ -288,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="upper bound on the arena (activations, scratch) in RAM (e.g. 16K); a "
                         "model whose smallest arena plan exceeds it is refused, naming the "
                         "layer that does not fit and the smallest budget that would")
+    c.add_argument("--stream-input", action="store_true",
+                   help="read the model's input row by row as the first layers need it, through "
+                        "a reader the application registers (es_model_set_input_reader), instead "
+                        "of writing it whole into the arena: an int8 image input then never "
+                        "takes its full size in RAM")
     c.add_argument("--share-weights", type=_share_bits, default=None, metavar="BITS|auto",
                    help="weight sharing after pruning: a codebook of 2^BITS values per layer "
                         "(BITS 1..5), or auto: per layer the fewest of 2..5 bits that cost at "
@@ -435,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
                                                 "size" if budget is not None else "balanced"),
                                             flash_budget=args.flash_budget,
                                             ram_budget=args.ram_budget,
+                                            stream_input=args.stream_input,
                                             code_opt=args.code_opt,
                                             layout=args.layout, share=share,
                                             huffman=huffman, accuracy_budget=budget)

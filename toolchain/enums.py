@@ -44,3 +44,6 @@ class OpCode(IntEnum):
     QUANTIZE = 114  # int8 -> int8 requantization, or float32 (a model input) -> int8
     HARD_SWISH = 117  # a 256-entry table
     BATCH_MATMUL = 126
+    # edgesparse's own, no TFLite builtin: rows of a streamed model input from the application's
+    # reader (--stream-input, toolchain/plan/stream.py)
+    READ_INPUT = 255

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -351,13 +352,14 @@ class Plan:
 def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "balanced",
                flash_budget: int | None = None, isa: Isa = Isa.DSP, huffman: str | None = None,
                force_strict: bool = False, in_place: bool = True,
-               ram_budget: int | None = None) -> Plan:
+               ram_budget: int | None = None, stream_input: bool = False) -> Plan:
     """Lower, choose formats (select.py: optimize goal, optional flash budget for the whole
     blob in bytes, isa: the instruction set of the target's kernels), plan the arena, build the blob.
     force_format builds every layer it applies to in that format (dense elsewhere, or with
     force_strict a ToolchainError naming the first FC / conv layer it does not apply to).
     in_place False plans every output in its own buffer (plan_arena), for kernels that are not
-    known to run over their input."""
+    known to run over their input. stream_input: the model's inputs are read row by row through
+    the application's reader (plan/stream.py) instead of being written whole into the arena."""
     layers = lower_graph(graph)
     table_budget = None
     if flash_budget is not None:
@@ -372,16 +374,22 @@ def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "b
     choices = choose_formats(layers, force=force_format, optimize=optimize,
                              flash_budget=table_budget, isa=isa, huffman=huffman,
                              force_strict=force_strict)
+    if stream_input:
+        from toolchain.plan.stream import stream_inputs
+
+        graph, layers, choices = stream_inputs(graph, layers, choices)
     graph, layers, choices, arena = plan_memory(graph, layers, choices, in_place=in_place,
                                                 ram_budget=ram_budget)
     blob = build_blob(graph, layers, choices, arena)
     return Plan(graph, layers, choices, arena, blob)
 
 
-def check_ram_budget(plan: Plan, budget: int) -> None:
+def check_ram_budget(plan: Plan, budget: int, streamed: Callable[[], Plan] | None = None) -> None:
     """BudgetError when the plan's arena (the smallest the planner makes: in-place layers
     included) exceeds `budget` bytes, naming the layer whose buffers reach the arena's top and
-    the smallest budget that would fit."""
+    the smallest budget that would fit. streamed: the same model planned with --stream-input,
+    tried when the whole input is among the buffers at the peak, so the message can name that
+    remedy and its smallest budget."""
     from toolchain.plan.arena import peak_layer
 
     arena = plan.arena
@@ -389,9 +397,19 @@ def check_ram_budget(plan: Plan, budget: int) -> None:
         return
     i, live = peak_layer(plan.graph, plan.layers, arena)
     layer = plan.layers[i]
+    hint = ""
+    inputs = [plan.graph.tensors[t] for t in plan.graph.inputs]
+    if streamed is not None and any(f"'{x.name}' (" in live for x in inputs if not x.streamed):
+        try:
+            alt = streamed().arena.arena_bytes
+        except ToolchainError:  # an input that cannot be streamed: no such remedy
+            alt = None
+        if alt is not None and alt < arena.arena_bytes:
+            hint = (f"; with --stream-input (the application hands the input over row by row, "
+                    f"es_model_set_input_reader) the smallest is {alt:,} bytes")
     raise BudgetError(f"--ram-budget {budget:,}: layer {i} ({layer.name}, {layer.opcode.name}) "
                       f"cannot fit: {live} reach byte {arena.arena_bytes:,} of the arena; the "
-                      f"smallest budget that fits is {arena.arena_bytes:,} bytes")
+                      f"smallest budget that fits is {arena.arena_bytes:,} bytes{hint}")
 
 
 def with_huffman_mode(plan: Plan, mode: str) -> Plan:
@@ -517,6 +535,9 @@ class CompileOptions:
     huffman: str | None = None
     code_opt: str = "mixed"  # toolchain.targets.build.CODE_OPTS: the firmware's -O per part
     ram_budget: int | None = None  # arena bytes: a model whose smallest plan exceeds it is refused
+    # --stream-input: the input is read row by row through the application's reader
+    # (es_model_set_input_reader) as the first layers need it, not written whole into the arena
+    stream_input: bool = False
     # --max-accuracy-drop POINTS: search per-layer sparsity for the smallest blob within POINTS
     # (budget_prune_share_quantize; share must then be a ShareSpec, sparsity and prune unused)
     accuracy_budget: float | None = None
@@ -602,11 +623,16 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
                                               prune_epochs,
                                               prune_config=prune, share=share)
         log(f"importing the int8 model, choosing formats (optimize {optimize}), planning the arena")
-        plan = plan_graph(graph if graph is not None else load_tflite(stages.tflite, name),
-                          optimize=optimize, flash_budget=flash_budget, isa=board_isa(board_obj),
-                          huffman=huffman, ram_budget=o.ram_budget)
+        def planned(**kw) -> Plan:
+            return plan_graph(graph if graph is not None else load_tflite(stages.tflite, name),
+                              optimize=optimize, flash_budget=flash_budget,
+                              isa=board_isa(board_obj), huffman=huffman, ram_budget=o.ram_budget,
+                              **kw)
+
+        plan = planned(stream_input=o.stream_input)
         if o.ram_budget is not None:
-            check_ram_budget(plan, o.ram_budget)
+            check_ram_budget(plan, o.ram_budget,
+                             None if o.stream_input else lambda: planned(stream_input=True))
         if stages.sharing is not None:
             check_shared(plan, stages.sharing["bits"])
         generate(plan, tmp)
@@ -624,6 +650,7 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
         report.optimize = optimize
         report.flash_budget = flash_budget
         report.ram_budget = o.ram_budget
+        report.stream_input = o.stream_input
         report.code_opt = o.code_opt
         for k, v in stages.accuracy.items():
             report.accuracy.set(k, v)
@@ -1056,7 +1083,8 @@ def _huffman_modes(out: Path, report: dict, tflite: bytes, board, x, ref, run) -
     other = "stream" if mode == "init" else "init"
     plan = plan_model(tflite, report["model"], optimize=report.get("optimize", "balanced"),
                       flash_budget=report.get("flash_budget"), isa=board_isa(board), huffman=mode,
-                      ram_budget=report.get("ram_budget"))
+                      ram_budget=report.get("ram_budget"),
+                      stream_input=bool(report.get("stream_input")))
     alt = with_huffman_mode(plan, other)
     log(f"building and running the same model with Huffman streams decoded at {other}")
     alt_dir = out / "build" / board.name / f"huffman-{other}"

@@ -19,6 +19,12 @@
  *         es_model_invoke(&m);
  *         es_model_output(&m, 0, &n)
  *
+ * A model compiled with --stream-input has no room for its input in the arena (the input
+ * tensor is ES_TENSOR_STREAMED and es_model_input() returns NULL): the application registers
+ * a reader after es_model_init, es_model_set_input_reader(&m, read_rows, ctx), and each
+ * es_model_invoke calls it for the rows the first layers need, in increasing order, each row
+ * once, as a camera or a sensor delivers them.
+ *
  * No malloc, no stdio, no global mutable state: all state lives in es_model_t and the arena.
  */
 #ifndef EDGESPARSE_H
@@ -43,6 +49,9 @@ extern "C" {
 #define ES_TENSOR_CONST 0x1u /* an int8 constant in the blob (flash) at blob offset arena_offset:
                                 only the second input of MUL, SUB, MAXIMUM, MINIMUM or a
                                 broadcasting ADD */
+#define ES_TENSOR_STREAMED 0x2u /* an int8 model input that is not in the arena (arena_offset 0):
+                                   READ_INPUT layers fetch its rows through the application's
+                                   reader (es_model_set_input_reader); only they read it */
 
 /* Op codes: the TFLite builtin operator codes, so the two never need a translation table.
  * EXPAND_DIMS and SQUEEZE never reach the runtime: the toolchain lowers them to RESHAPE. */
@@ -78,7 +87,9 @@ typedef enum {
     ES_OP_SPLIT_V = 102, /* lowered to one STRIDED_SLICE layer per output */
     ES_OP_QUANTIZE = 114, /* int8 -> int8 (es_lut_params_t), float32 -> int8 (es_affine_params_t) */
     ES_OP_HARD_SWISH = 117, /* es_lut_params_t */
-    ES_OP_BATCH_MATMUL = 126 /* es_batch_matmul_params_t */
+    ES_OP_BATCH_MATMUL = 126, /* es_batch_matmul_params_t */
+    ES_OP_READ_INPUT = 255 /* edgesparse's own, no TFLite op: rows of a streamed model input
+                              from the application's reader (es_read_input_params_t) */
 } es_op_t;
 
 /* Weight formats (es_layer_t.format). */
@@ -121,9 +132,12 @@ typedef enum {
     ES_ERR_QUANT = 14,        /* a requantization shift outside [-31, 30] */
     ES_ERR_NOT_READY = 15,    /* invoke before a successful init */
     ES_ERR_HUFFMAN = 16,      /* a Huffman table or stream that does not decode */
-    ES_ERR_TYPE = 17          /* a tensor type or constant where the op does not take it (float32
+    ES_ERR_TYPE = 17,         /* a tensor type or constant where the op does not take it (float32
                                  outside QUANTIZE / DEQUANTIZE, ES_TENSOR_CONST outside the
-                                 second input of MUL / ADD / SUB / MAXIMUM / MINIMUM) */
+                                 second input of MUL / ADD / SUB / MAXIMUM / MINIMUM,
+                                 ES_TENSOR_STREAMED outside a model input read by READ_INPUT) */
+    ES_ERR_NO_READER = 18     /* invoke of a model with a streamed input and no reader set
+                                 (es_model_set_input_reader) */
 } es_status_t;
 
 typedef struct {
@@ -328,6 +342,16 @@ typedef struct {
     uint32_t bytes;
 } es_reshape_params_t;
 
+/* READ_INPUT: rows [first_row, first_row + rows) of streamed model input input_index (an
+ * int8 NHWC tensor, ES_TENSOR_STREAMED, batch 1; row_bytes = W * C) into the output, through
+ * the application's reader. */
+typedef struct {
+    uint32_t first_row;
+    uint32_t rows;
+    uint32_t row_bytes;
+    uint32_t input_index;
+} es_read_input_params_t;
+
 /* The ops below see their tensors as 4-D: dims N, H, W, C with lower ranks left-padded
  * with 1 (as es_tensor_t.dims), row-major, C fastest. */
 
@@ -472,6 +496,12 @@ typedef struct {
     int32_t output_multiplier, output_shift;
 } es_batch_matmul_params_t;
 
+/* Fills dst with rows [first_row, first_row + rows) of model input `input` (rows * W * C
+ * bytes of the int8 NHWC tensor es_model_input_tensor(m, input) describes, quantized with its
+ * scale and zero point). Called during es_model_invoke, rows in increasing order, each once. */
+typedef void (*es_input_reader_t)(void *ctx, uint32_t input, uint32_t first_row, uint32_t rows,
+                                  int8_t *dst);
+
 typedef struct {
     const uint8_t *blob;
     const es_model_header_t *header;
@@ -481,6 +511,9 @@ typedef struct {
     uint8_t *arena;
     uint32_t arena_bytes;
     uint32_t ready;
+    uint32_t streamed_inputs; /* model inputs flagged ES_TENSOR_STREAMED */
+    es_input_reader_t reader;  /* set by es_model_set_input_reader; NULL after es_model_init */
+    void *reader_ctx;
 } es_model_t;
 
 /* Called before (is_end = 0) and after (is_end = 1) each layer by es_model_invoke_hooked. */
@@ -493,12 +526,18 @@ typedef void (*es_layer_hook_t)(void *ctx, uint32_t layer_index, uint32_t is_end
 es_status_t es_model_init(es_model_t *model, const void *blob, uint32_t blob_bytes, void *arena,
                           uint32_t arena_bytes);
 
-/* Runs every layer once. Inputs must have been written to es_model_input(). */
+/* Runs every layer once. Inputs must have been written to es_model_input(), or, for a
+ * streamed input, a reader set (ES_ERR_NO_READER otherwise). */
 es_status_t es_model_invoke(const es_model_t *model);
 es_status_t es_model_invoke_hooked(const es_model_t *model, es_layer_hook_t hook, void *ctx);
 
+/* The reader of the model's streamed inputs (ES_TENSOR_STREAMED), called during
+ * es_model_invoke; set it after es_model_init (which clears it). ES_ERR_NULL for a NULL model
+ * or reader, ES_ERR_NOT_READY before a successful init. */
+es_status_t es_model_set_input_reader(es_model_t *model, es_input_reader_t reader, void *ctx);
+
 /* The index-th input / output buffer inside the arena and its size; NULL if out of range
- * or not initialised. */
+ * or not initialised, and for a streamed input (*bytes still receives its size). */
 int8_t *es_model_input(const es_model_t *model, uint32_t index, uint32_t *bytes);
 const int8_t *es_model_output(const es_model_t *model, uint32_t index, uint32_t *bytes);
 const es_tensor_t *es_model_input_tensor(const es_model_t *model, uint32_t index);

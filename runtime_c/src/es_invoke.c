@@ -13,6 +13,9 @@ es_status_t es_model_invoke_hooked(const es_model_t *model, es_layer_hook_t hook
     if (!model->ready) {
         return ES_ERR_NOT_READY;
     }
+    if (model->streamed_inputs != 0u && model->reader == 0) {
+        return ES_ERR_NO_READER;
+    }
     for (i = 0; i < model->header->layer_count; ++i) {
         const es_layer_t *l = &model->layers[i];
         const es_op_entry_t *e = es_registry.layer_ops != 0 ? es_registry.ops[es_registry.layer_ops[i]]

@@ -29,8 +29,9 @@ static es_status_t es_check_tensor(const es_check_t *c, const es_tensor_t *t)
 {
     uint64_t elems = 1;
     uint32_t d;
-    if ((t->type != ES_TYPE_INT8 && t->type != ES_TYPE_FLOAT32) || (t->flags & ~ES_TENSOR_CONST) != 0 ||
-        ((t->flags & ES_TENSOR_CONST) != 0 && t->type != ES_TYPE_INT8)) {
+    if ((t->type != ES_TYPE_INT8 && t->type != ES_TYPE_FLOAT32) ||
+        (t->flags != 0u && t->flags != ES_TENSOR_CONST && t->flags != ES_TENSOR_STREAMED) ||
+        (t->flags != 0u && t->type != ES_TYPE_INT8)) {
         return ES_ERR_TYPE;
     }
     if (t->rank == 0 || t->rank > ES_MAX_DIMS) {
@@ -44,6 +45,9 @@ static es_status_t es_check_tensor(const es_check_t *c, const es_tensor_t *t)
     }
     if ((t->flags & ES_TENSOR_CONST) != 0) {
         return es_table_ok(c, t->arena_offset, t->bytes, 1, 4) ? ES_OK : ES_ERR_TABLE_BOUNDS;
+    }
+    if ((t->flags & ES_TENSOR_STREAMED) != 0) { /* not in the arena: its rows come from the reader */
+        return t->arena_offset == 0u && t->rank == 4u && t->dims[0] == 1u ? ES_OK : ES_ERR_SHAPE;
     }
     if ((uint64_t)t->arena_offset + t->bytes > c->arena_bytes || (t->arena_offset % 4u) != 0) {
         return ES_ERR_TENSOR_BOUNDS;
@@ -107,8 +111,10 @@ static es_status_t es_check_layer(const es_check_t *c, const es_layer_t *l)
         ((flags & ES_OPF_INPUT2) != 0 && in2 == 0)) {
         return ES_ERR_TENSOR_BOUNDS;
     }
-    /* a constant only where the op reads one (its second input) */
-    if ((in->flags | out->flags) != 0 || (in2 != 0 && in2->flags != 0 && (flags & ES_OPF_CONST2) == 0)) {
+    /* a constant only where the op reads one (its second input), a streamed input only where
+     * the op reads one (READ_INPUT's first) */
+    if (in->flags != ((flags & ES_OPF_STREAMED_IN) != 0 ? ES_TENSOR_STREAMED : 0u) || out->flags != 0 ||
+        (in2 != 0 && in2->flags != 0 && ((flags & ES_OPF_CONST2) == 0 || in2->flags != ES_TENSOR_CONST))) {
         return ES_ERR_TYPE;
     }
     if (in->type != ((flags & ES_OPF_FLOAT_IN) != 0 ? ES_TYPE_FLOAT32 : ES_TYPE_INT8) ||
@@ -121,7 +127,7 @@ static es_status_t es_check_layer(const es_check_t *c, const es_layer_t *l)
     }
     /* the output apart from the inputs, or exactly over input[0] where the op allows it, or
      * starting below input[0] where the op's check verifies by how much */
-    if (es_tensors_overlap(in, out) &&
+    if (in->flags == 0u && es_tensors_overlap(in, out) &&
         ((flags & ES_OPF_IN_PLACE) == 0 || in->arena_offset != out->arena_offset || in->bytes != out->bytes) &&
         ((flags & ES_OPF_IN_PLACE_BELOW) == 0 || out->arena_offset > in->arena_offset)) {
         return ES_ERR_TENSOR_BOUNDS;
@@ -155,7 +161,7 @@ static es_status_t es_check_kept_regions(const es_check_t *c, const es_layer_t *
     uint32_t i, j;
     for (i = 0; i < c->tensor_count; ++i) {
         const uint64_t end = (uint64_t)c->tensors[i].arena_offset + c->tensors[i].bytes;
-        if ((c->tensors[i].flags & ES_TENSOR_CONST) == 0) {
+        if (c->tensors[i].flags == 0u) {
             top = end > top ? end : top;
         }
     }
@@ -232,6 +238,8 @@ es_status_t es_model_init(es_model_t *model, const void *blob, uint32_t blob_byt
     c.arena_bytes = h->arena_bytes;
     c.tensors = (const es_tensor_t *)(const void *)(b + h->tensors_offset);
     c.tensor_count = h->tensor_count;
+    c.io = (const uint16_t *)0;
+    c.input_count = 0u;
     io_count = (uint32_t)h->input_count + h->output_count;
     if (!es_table_ok(&c, h->io_offset, io_count, 2, 2) ||
         !es_table_ok(&c, h->tensors_offset, h->tensor_count, sizeof(es_tensor_t), 4) ||
@@ -249,15 +257,22 @@ es_status_t es_model_init(es_model_t *model, const void *blob, uint32_t blob_byt
     }
     {
         const uint16_t *io = (const uint16_t *)(const void *)(b + h->io_offset);
+        uint32_t streamed = 0;
         for (i = 0; i < io_count; ++i) {
             if (io[i] >= h->tensor_count) {
                 return ES_ERR_TENSOR_BOUNDS;
             }
-            if (c.tensors[io[i]].flags != 0) {
+            /* an input may be streamed; no output, and nothing else, may be a constant */
+            if (c.tensors[io[i]].flags != 0 &&
+                (i >= h->input_count || c.tensors[io[i]].flags != ES_TENSOR_STREAMED)) {
                 return ES_ERR_TYPE;
             }
+            streamed += c.tensors[io[i]].flags != 0 ? 1u : 0u;
         }
         model->io = io;
+        model->streamed_inputs = streamed;
+        c.io = io;
+        c.input_count = h->input_count;
     }
     {
         const es_layer_t *layers = (const es_layer_t *)(const void *)(b + h->layers_offset);
@@ -282,6 +297,8 @@ es_status_t es_model_init(es_model_t *model, const void *blob, uint32_t blob_byt
     model->tensors = c.tensors;
     model->arena = (uint8_t *)arena;
     model->arena_bytes = arena_bytes;
+    model->reader = (es_input_reader_t)0;
+    model->reader_ctx = (void *)0;
     model->ready = 1;
     return ES_OK;
 }
@@ -321,7 +338,23 @@ int8_t *es_model_input(const es_model_t *model, uint32_t index, uint32_t *bytes)
     if (bytes) {
         *bytes = t->bytes;
     }
+    if ((t->flags & ES_TENSOR_STREAMED) != 0) { /* not in the arena: read through the reader */
+        return (int8_t *)0;
+    }
     return (int8_t *)(model->arena + t->arena_offset);
+}
+
+es_status_t es_model_set_input_reader(es_model_t *model, es_input_reader_t reader, void *ctx)
+{
+    if (model == 0 || reader == 0) {
+        return ES_ERR_NULL;
+    }
+    if (!model->ready) {
+        return ES_ERR_NOT_READY;
+    }
+    model->reader = reader;
+    model->reader_ctx = ctx;
+    return ES_OK;
 }
 
 const int8_t *es_model_output(const es_model_t *model, uint32_t index, uint32_t *bytes)
@@ -343,7 +376,7 @@ const char *es_status_name(es_status_t status)
         "ES_ERR_MAGIC",   "ES_ERR_VERSION",       "ES_ERR_CRC",          "ES_ERR_ARENA_TOO_SMALL",
         "ES_ERR_TABLE_BOUNDS", "ES_ERR_TENSOR_BOUNDS", "ES_ERR_OP",       "ES_ERR_FORMAT",
         "ES_ERR_SHAPE",   "ES_ERR_INDEX",         "ES_ERR_QUANT",        "ES_ERR_NOT_READY",
-        "ES_ERR_HUFFMAN", "ES_ERR_TYPE"};
+        "ES_ERR_HUFFMAN", "ES_ERR_TYPE",         "ES_ERR_NO_READER"};
     if ((unsigned)status < sizeof(names) / sizeof(names[0])) {
         return names[status];
     }

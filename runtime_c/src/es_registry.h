@@ -28,6 +28,8 @@ typedef struct {
     uint32_t arena_bytes;
     const es_tensor_t *tensors;
     uint32_t tensor_count;
+    const uint16_t *io; /* the io table: input_count input tensor indices, then the outputs */
+    uint32_t input_count;
 } es_check_t;
 
 /* es_op_entry_t.flags: what the generic layer check enforces before the op's own check. */
@@ -50,6 +52,9 @@ typedef struct {
  * byte is written while an output pixel still to come reads it; the op's check verifies the
  * distance (es_in_place_lag_ok). */
 #define ES_OPF_IN_PLACE_BELOW 0x80u
+/* input[0] is a streamed model input (ES_TENSOR_STREAMED), which is not in the arena: only
+ * READ_INPUT reads one, and no other op may. */
+#define ES_OPF_STREAMED_IN 0x100u
 
 /* Byte offset of a params field, for es_op_entry_t's weights_at / scratch_at (0: none). */
 #define ES_FIELD_AT(type, field) ((uint16_t)offsetof(type, field))

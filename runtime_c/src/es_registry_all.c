@@ -39,6 +39,7 @@
     X(es_op_minimum) \
     X(es_op_resize_nearest_neighbor) \
     X(es_op_batch_matmul) \
+    X(es_op_read_input) \
 
 #define ES_ALL_FORMATS(X)                                                                    \
     X(es_format_dense) \

@@ -131,7 +131,32 @@ def model_blobs() -> dict[str, bytes]:
     plan = plan_model(tfl, "fz", force_format="csr16", force_strict=True)
     assert [c.format for c in plan.choices if c.format != "none"] == ["csr16", "csr16"]
     blobs["dw_csr16"] = plan.blob.data
+    blobs["streamed"] = streamed_blob()
     return blobs
+
+
+def streamed_blob() -> bytes:
+    """A seed whose input is streamed (--stream-input): READ_INPUT layers in row bands with a
+    strided conv and a depthwise conv, so mutations reach the streamed tensor's and the
+    reads' checks."""
+    import toolchain  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
+    import tf_keras as keras
+
+    from toolchain.pipeline import plan_model
+    from toolchain.quantize.convert import to_int8_tflite
+
+    rng = np.random.default_rng(2)
+    keras.utils.set_random_seed(2)
+    L = keras.layers
+    inp = keras.Input((12, 8, 3), batch_size=1)
+    x = L.Conv2D(4, 3, strides=2, padding="same", activation="relu")(inp)
+    x = L.DepthwiseConv2D(3, padding="same")(x)
+    tfl = to_int8_tflite(keras.Model(inp, x), rng.uniform(-1, 1, (16, 12, 8, 3)).astype(np.float32))
+    blob = plan_model(tfl, "fz", stream_input=True).blob.data
+    if blob_layer_ops(blob).count(OpCode.READ_INPUT) < 2:
+        raise SystemExit(f"the streamed seed has {[o.name for o in blob_layer_ops(blob)]}: no row "
+                         "bands of READ_INPUT")
+    return blob
 
 
 FIELD_OPS = {OpCode.RELU, OpCode.HARD_SWISH, OpCode.RELU6, OpCode.MAXIMUM, OpCode.MINIMUM,

@@ -91,6 +91,7 @@ def write_model_sources(graph: Graph, layers: list[Layer], choices: list[Choice]
         banner=banner(blob), model_name=graph.name, blob_bytes=len(blob.data),
         arena_bytes=arena.arena_bytes, input_bytes=x.size_bytes, output_bytes=y.size_bytes,
         layer_count=len(layers), input_float=x.dtype == "float32", output_float=y.dtype == "float32",
+        input_streamed=x.streamed, input_row_bytes=x.size_bytes // (x.shape[1] if len(x.shape) == 4 else 1),
         # a float32 input is quantized by the model's own QUANTIZE: its scale is 1, zero point 0
         input_scale=repr(float(np.float32(x.scale[0])) if x.scale.size else 1.0),
         input_zero_point=int(x.zero_point[0]) if x.zero_point.size else 0,

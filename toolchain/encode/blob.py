@@ -34,7 +34,9 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
                crc: bool = True) -> Blob:
     # activations (in the arena), then constant operands (their bytes follow the layer records)
     consts = sorted({t for layer in layers for t in layer.inputs if graph.tensors[t].is_constant})
-    tensors = sorted(arena.offsets) + consts
+    # streamed inputs (--stream-input) are in no arena: READ_INPUT layers fetch their rows
+    streamed = [t for t in graph.inputs if graph.tensors[t].streamed]
+    tensors = sorted(arena.offsets) + streamed + consts
     tindex = {t: i for i, t in enumerate(tensors)}
     io = [tindex[t] for t in graph.inputs] + [tindex[t] for t in graph.outputs]
 
@@ -148,10 +150,11 @@ def _tensor_record(graph: Graph, t: int, arena: ArenaPlan, const_offsets: dict[i
     dims = [1] * (fmt.MAX_DIMS - len(shape)) + shape
     zp = int(tensor.zero_point[0]) if tensor.zero_point.size else 0
     scale = float(tensor.scale[0]) if tensor.scale.size else 0.0
-    where = const_offsets[t] if t in const_offsets else arena.offsets[t]
+    where = const_offsets[t] if t in const_offsets else 0 if tensor.streamed else arena.offsets[t]
+    flags = fmt.TENSOR_CONST if t in const_offsets else fmt.TENSOR_STREAMED if tensor.streamed else 0
     return fmt.TENSOR.pack(arena_offset=where, bytes=tensor.size_bytes, dims=dims, rank=len(shape),
                            type=int(_TENSOR_TYPES[tensor.dtype]), zero_point=zp, scale=scale,
-                           flags=fmt.TENSOR_CONST if t in const_offsets else 0)
+                           flags=flags)
 
 
 _TENSOR_TYPES = {"int8": fmt.TensorType.INT8, "float32": fmt.TensorType.FLOAT32}

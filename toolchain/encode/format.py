@@ -35,7 +35,10 @@ is 8-byte aligned in memory. Version history:
      table holding bias + input_offset * sum(w), scratch for the channel plane); es_layer_t's
      reserved byte becomes flags, LAYER_RQ_WHOLE marking a FULLY_CONNECTED layer whose every
      output requantizes in the whole-range case (the runtime verifies it; a blob of a model
-     without such a layer is byte for byte what it was).
+     without such a layer is byte for byte what it was); es_tensor_t flag TENSOR_STREAMED (a
+     model input not in the arena), op READ_INPUT (255, es_read_input_params_t) fetching its
+     rows through the application's reader, status ES_ERR_NO_READER (--stream-input; other
+     blobs unchanged).
 """
 from __future__ import annotations
 
@@ -54,6 +57,9 @@ LAYER_RQ_WHOLE = 0x01  # es_layer_t.flags: ES_LAYER_RQ_WHOLE
 MAX_DIMS = 4
 FLAG_CRC32 = 0x1
 TENSOR_CONST = 0x1  # es_tensor_t.flags: int8 data in the blob at arena_offset (MUL / ADD operand)
+# es_tensor_t.flags: a model input not in the arena, read row by row through the application's
+# reader by READ_INPUT layers (--stream-input)
+TENSOR_STREAMED = 0x2
 
 
 class WeightFormat(IntEnum):
@@ -93,6 +99,7 @@ class Status(IntEnum):
     ERR_NOT_READY = 15
     ERR_HUFFMAN = 16
     ERR_TYPE = 17
+    ERR_NO_READER = 18
 
 
 @dataclass(frozen=True)
@@ -208,6 +215,8 @@ ADD_PARAMS = _s(
     ("output_shift", "i"), ("act_min", "i"), ("act_max", "i"),
 )
 RESHAPE_PARAMS = _s("es_reshape_params_t", ("bytes", "I"))
+READ_INPUT_PARAMS = _s("es_read_input_params_t", ("first_row", "I"), ("rows", "I"),
+                       ("row_bytes", "I"), ("input_index", "I"))
 PAD_PARAMS = _s(
     "es_pad_params_t",
     ("in_dims", "H", MAX_DIMS), ("out_dims", "H", MAX_DIMS), ("pad_before", "H", MAX_DIMS),
@@ -277,7 +286,7 @@ STRUCTS: tuple[Struct, ...] = (
     HEADER, TENSOR, LAYER, SPARSE, FC_PARAMS, CONV_PARAMS, POOL_PARAMS, SOFTMAX_PARAMS, ADD_PARAMS,
     RESHAPE_PARAMS, PALETTE, PAD_PARAMS, MEAN_PARAMS, CONCAT_PARAMS, CONCAT_INPUT, SLICE_PARAMS,
     MUL_PARAMS, ADD_BROADCAST_PARAMS, LUT_PARAMS, AFFINE_PARAMS, TRANSPOSE_PARAMS, MINMAX_PARAMS,
-    RESIZE_PARAMS, BATCH_MATMUL_PARAMS, REDUCE_PARAMS,
+    RESIZE_PARAMS, BATCH_MATMUL_PARAMS, REDUCE_PARAMS, READ_INPUT_PARAMS,
 )
 
 
@@ -366,6 +375,7 @@ OP_ENTRIES: dict[tuple[OpCode, int], OpEntry] = {
     (OpCode.RESIZE_NEAREST_NEIGHBOR, VARIANT_DEFAULT):
         OpEntry(RESIZE_PARAMS, "es_op_resize_nearest_neighbor"),
     (OpCode.BATCH_MATMUL, VARIANT_DEFAULT): OpEntry(BATCH_MATMUL_PARAMS, "es_op_batch_matmul"),
+    (OpCode.READ_INPUT, VARIANT_DEFAULT): OpEntry(READ_INPUT_PARAMS, "es_op_read_input"),
 }
 
 # weight format -> its C registry entry (runtime_c/src/formats/es_format_<name>.c)

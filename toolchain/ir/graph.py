@@ -27,6 +27,9 @@ class Tensor:
     # what the bytes hold: (the graph tensor they are rows of, byte offset in it); None: the
     # tensor's own (the arena check follows contents through band buffers with it)
     holds: tuple[int, int] | None = None
+    # a model input not in the arena: READ_INPUT layers fetch its rows through the application's
+    # reader (--stream-input, toolchain/plan/stream.py)
+    streamed: bool = False
 
     @property
     def is_constant(self) -> bool:

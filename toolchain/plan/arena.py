@@ -16,7 +16,8 @@ scratch buffer (im2col column, 2:4 pair table) lives during that layer only. Off
 that overlaps no buffer alive at the same time (TFLM's greedy planner does the same).
 Regions a layer keeps across inferences (a Huffman palette's decoded stream or decode table)
 go above all of these, one after another (runtime_c checks that layout). Constant operands
-(the second input of MUL / ADD) live in the blob, not here.
+(the second input of MUL / ADD) live in the blob, not here, and a streamed input (stream.py) in
+the application: only the rows its READ_INPUT layers fetch take arena bytes.
 """
 from __future__ import annotations
 
@@ -186,11 +187,14 @@ def _plan(graph: Graph, layers: list[Layer], choices: list[Choice] | None,
             s = d.setdefault(key, [at, at])
             s[0], s[1] = min(s[0], at), max(s[1], at)
 
+    # a streamed input (stream.py) is not in the arena: READ_INPUT layers fetch its rows
     for t in graph.inputs:
-        touch(t, 0)
+        if not graph.tensors[t].streamed:
+            touch(t, 0)
 
     def activations(layer: Layer) -> list[int]:
-        return [t for t in [*layer.inputs, layer.output] if not graph.tensors[t].is_constant]
+        return [t for t in [*layer.inputs, layer.output]
+                if not graph.tensors[t].is_constant and not graph.tensors[t].streamed]
 
     for i, layer in enumerate(layers):
         for t in activations(layer):
@@ -199,7 +203,7 @@ def _plan(graph: Graph, layers: list[Layer], choices: list[Choice] | None,
         touch(t, last)
 
     in_place_layers: dict[int, int] = {}
-    inputs = {root(t) for t in graph.inputs}
+    inputs = {root(t) for t in graph.inputs if not graph.tensors[t].streamed}
     for i, lag in sorted(allowed.items()):
         layer = layers[i]
         r_in, r_out = root(layer.inputs[0]), root(layer.output)
@@ -211,7 +215,7 @@ def _plan(graph: Graph, layers: list[Layer], choices: list[Choice] | None,
         in_place_layers[i] = lag
 
     all_tensors = {t for layer in layers for t in activations(layer)}
-    all_tensors |= set(graph.inputs) | set(graph.outputs)
+    all_tensors |= {t for t in graph.inputs if not graph.tensors[t].streamed} | set(graph.outputs)
     nbytes = {t: align(graph.tensors[t].size_bytes) for t in all_tensors | set(span)}
     # each root's block: from its lowest member's start to its highest member's end
     low: dict[int, int] = {}
@@ -409,10 +413,11 @@ def validate_contents(graph: Graph, layers: list[Layer], plan: ArenaPlan) -> Non
         return slice(plan.offsets[t], plan.offsets[t] + plan.sizes[t])
 
     for t in graph.inputs:
-        content[region(t)] = holds(t)
+        if not graph.tensors[t].streamed:
+            content[region(t)] = holds(t)
     for i, layer in enumerate(layers):
         for t in layer.inputs:
-            if graph.tensors[t].is_constant:
+            if graph.tensors[t].is_constant or graph.tensors[t].streamed:
                 continue
             wrong = np.flatnonzero(content[region(t)] != holds(t))
             if wrong.size:

@@ -37,6 +37,7 @@ from toolchain.plan.lower import Layer
 from toolchain.plan.select import NO_WEIGHTS, Choice
 
 WINDOWED = (OpCode.CONV_2D, OpCode.DEPTHWISE_CONV_2D)
+# a streamed input's READ_INPUT (stream.py) may start a chain: a window of one row
 # a rewrite is kept when it takes at least this fraction off the arena
 MIN_SAVING = 0.05
 # longest chain tried (layers, the residual ADD included)
@@ -63,8 +64,10 @@ class Window:
 
 
 def _window(layer: Layer) -> Window:
-    """A convolution's or depthwise convolution's vertical window."""
+    """A convolution's or depthwise convolution's vertical window (READ_INPUT: one row)."""
     p = layer.params
+    if layer.opcode == OpCode.READ_INPUT:
+        return Window(1, 1, 1, 0, p["rows"], p["rows"])
     return Window(p["k_h"], p["stride_h"], p["dil_h"], p["pad_top"], p["in_h"], p["out_h"])
 
 
@@ -93,9 +96,14 @@ def find_chains(graph: Graph, layers: list[Layer], choices: list[Choice]) -> lis
                 and nhwc(layer.output) and not choices[i].ram_bytes
                 and not wf.huffman_coded(choices[i].format))
 
+    def reads(i: int) -> bool:
+        layer = layers[i]
+        return (layer.opcode == OpCode.READ_INPUT and layer.params["first_row"] == 0
+                and nhwc(layer.output))
+
     chains = []
     for start in range(len(layers)):
-        if not windowed(start):
+        if not (windowed(start) or reads(start)):
             continue
         run = [start]
         t = layers[start].output
@@ -228,7 +236,8 @@ def split_rows(graph: Graph, layers: list[Layer], choices: list[Choice], chain: 
                 continue
             a, b, lo, hi = band[j]
             layer = ops[j]
-            src = rows_of(j, lo, hi, base.get(j, 0))
+            # READ_INPUT reads its streamed input by row number, not through a view
+            src = x if layer.opcode == OpCode.READ_INPUT else rows_of(j, lo, hi, base.get(j, 0))
             if j + 1 < m:
                 dst = rows_of(j + 1, a, b, base[j + 1])
             else:
@@ -243,6 +252,9 @@ def split_rows(graph: Graph, layers: list[Layer], choices: list[Choice], chain: 
                         p[f1], p[f2] = layer.params[f2], layer.params[f1]
                 nl = dataclasses.replace(layer, name=name, inputs=[rows_of(0, a, b), src], output=dst,
                                          params=p, notes=[])
+            elif layer.opcode == OpCode.READ_INPUT:
+                nl = dataclasses.replace(layer, name=name, output=dst,
+                                         params=dict(layer.params, first_row=a, rows=b - a), notes=[])
             else:
                 w = wins[j]
                 p = dict(layer.params, in_h=hi - lo, out_h=b - a, pad_top=lo - (a * w.stride - w.pad))
@@ -288,7 +300,9 @@ def plan_memory(graph: Graph, layers: list[Layer], choices: list[Choice], in_pla
         peak, _ = peak_layer(graph, layers, best)
         for chain in find_chains(graph, layers, choices):
             key = tuple(layers[i].name for i in chain.layers)
-            if key in tried or not chain.layers[0] <= peak <= chain.layers[-1] or len(key) > MAX_CHAIN:
+            reads = layers[chain.layers[0]].opcode == OpCode.READ_INPUT  # not counted
+            if (key in tried or not chain.layers[0] <= peak <= chain.layers[-1]
+                    or len(key) - reads > MAX_CHAIN):
                 continue
             tried.add(key)
             h = graph.tensors[layers[chain.layers[-1]].output].shape[1]

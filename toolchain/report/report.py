@@ -200,6 +200,9 @@ class Report(Section):
     optimize: str = ABSENT
     flash_budget: int | None = ABSENT
     ram_budget: int | None = ABSENT  # --ram-budget (arena bytes): the plan is the cheapest that fits
+    # --stream-input: the model input is not in the arena; READ_INPUT layers fetch its rows through
+    # the application's reader (es_model_set_input_reader)
+    stream_input: bool = ABSENT
     # chains of layers run a few output rows at a time (toolchain/plan/bands.py):
     # [{"layers": [short names], "bands", "rows"}], [] when none
     row_bands: list = ABSENT

@@ -9,6 +9,10 @@ import numpy as np
 from toolchain.encode import format as fmt
 from toolchain.errors import RunError
 
+# es_input_reader_t: (ctx, input, first_row, rows, dst)
+_READER = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32,
+                           ctypes.c_void_p)
+
 # es_model_t is opaque here: 8 pointer-sized-or-smaller fields; reserve generously.
 _MODEL_T_BYTES = 256
 
@@ -38,6 +42,10 @@ class HostModel:
                                         ctypes.POINTER(ctypes.c_uint32)]
         lib.es_status_name.restype = ctypes.c_char_p
         lib.es_status_name.argtypes = [ctypes.c_int]
+        lib.es_model_input_tensor.restype = ctypes.c_void_p
+        lib.es_model_input_tensor.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+        lib.es_model_set_input_reader.restype = ctypes.c_int
+        lib.es_model_set_input_reader.argtypes = [ctypes.c_void_p, _READER, ctypes.c_void_p]
 
         blob_bytes = ctypes.c_uint32.in_dll(lib, "es_model_blob_bytes").value
         self.arena_bytes = ctypes.c_uint32.in_dll(lib, "es_model_arena_bytes").value
@@ -60,7 +68,27 @@ class HostModel:
         self.input_bytes = n.value
         self._output = lib.es_model_output(self._model, 0, ctypes.byref(n))
         self.output_bytes = n.value
-        if not self._input or not self._output:
+        self.streamed = False
+        if not self._input and self._output:
+            # a streamed input (--stream-input): rows come through a reader, from the sample
+            # being run
+            t = lib.es_model_input_tensor(self._model, 0)
+            record = fmt.TENSOR.unpack(ctypes.string_at(t, fmt.TENSOR.size)) if t else {}
+            if record.get("flags") == fmt.TENSOR_STREAMED:
+                self.streamed = True
+                self.rows_read: list[tuple[int, int]] = []  # (first_row, rows) per call
+                row_bytes = record["dims"][2] * record["dims"][3]
+                self._sample = np.zeros(self.input_bytes, dtype=np.int8)
+
+                def read_rows(ctx, index, first_row, rows, dst):
+                    self.rows_read.append((first_row, rows))
+                    ctypes.memmove(dst, self._sample.ctypes.data + first_row * row_bytes,
+                                   rows * row_bytes)
+
+                self._reader = _READER(read_rows)  # kept alive as long as the model
+                self._check(lib.es_model_set_input_reader(self._model, self._reader, None),
+                            "es_model_set_input_reader")
+        if not (self._input or self.streamed) or not self._output:
             raise RunError(f"{self.path}: model has no input or output 0")
 
     def status_name(self, status: int) -> str:
@@ -82,7 +110,10 @@ class HostModel:
                            f"got {x.shape[1]}")
         out = np.empty((x.shape[0], self.output_bytes), dtype=np.int8)
         for i in range(x.shape[0]):
-            ctypes.memmove(self._input, x[i].ctypes.data, self.input_bytes)
+            if self.streamed:
+                self._sample = x[i]
+            else:
+                ctypes.memmove(self._input, x[i].ctypes.data, self.input_bytes)
             self._check(self.lib.es_model_invoke(self._model), f"es_model_invoke (sample {i})")
             ctypes.memmove(out[i].ctypes.data, self._output, self.output_bytes)
         return out
