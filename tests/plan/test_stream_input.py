@@ -181,3 +181,41 @@ def test_a_streamed_input_is_bit_exact_in_qemu(image_tflite, tmp_path):
     _, plan, xq, ref = _plans(image_tflite)
     ours = qemu_outputs(plan, xq, tmp_path, "stream")
     assert np.count_nonzero(ours.reshape(ref.shape) != ref) == 0
+
+
+@pytest.mark.convert
+def test_the_cli_streams_an_int8_input_and_refuses_a_float_one(tmp_path, capsys):
+    """`compile --stream-input`: report.json says so and the blob reads its input through
+    READ_INPUT; on the converter's default float32 input it exits 2 with one line naming the
+    input and the remedy, and writes nothing."""
+    import json
+    from pathlib import Path
+
+    from toolchain.cli import main
+    from toolchain.encode import format as fmt
+
+    files = Path(__file__).resolve().parents[1] / "bad_inputs" / "files"
+    out = tmp_path / "ok"
+    assert main(["compile", str(files / "valid_8x8x1_int8.tflite"), "--stream-input",
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["stream_input"] is True
+    assert "input streamed" in capsys.readouterr().out
+    header = (out / "src" / "model.h").read_text()
+    assert "#define ES_MODEL_INPUT_STREAMED 1" in header
+    assert "#define ES_MODEL_INPUT_ROW_BYTES 8u" in header
+    import tf_keras as keras
+
+    from toolchain.quantize.convert import to_int8_tflite
+
+    inp = keras.Input((8, 8, 1), batch_size=1)
+    xf = np.random.default_rng(0).uniform(-1, 1, size=(4, 8, 8, 1)).astype(np.float32)
+    float_io = tmp_path / "float_io.tflite"
+    float_io.write_bytes(to_int8_tflite(keras.Model(inp, keras.layers.Conv2D(2, 3)(inp)), xf,
+                                        float_io=True))
+    bad = tmp_path / "bad"
+    assert main(["compile", str(float_io), "--stream-input", "--out", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--stream-input: input '" in err and "float32" in err
+    assert not bad.exists()
+    assert fmt.OpCode.READ_INPUT == 255

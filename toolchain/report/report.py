@@ -378,6 +378,9 @@ def ram_line(report: dict) -> str:
 
     bands = describe_bands(report.get("row_bands") or [])
     bands = f" (row bands: {bands})" if bands else ""
+    if report.get("stream_input"):
+        bands += (" (input streamed: not in the arena; the application's reader, "
+                  "es_model_set_input_reader, hands over its rows)")
     if not ram:
         return (f"RAM: arena {report['arena_bytes']:,} bytes{bands}; stack and runtime state are "
                 "measured by 'edgesparse run DIR --on qemu' (report.json \"ram\")")
