@@ -29,3 +29,24 @@ def check_ops(host_vs_reference, tflite, x, *opcodes):
     bad = np.count_nonzero(ours != ref)
     assert bad == 0, f"{bad} of {ref.size} bytes differ: {ours[0][:12]} vs {ref[0][:12]}"
     return plan
+
+
+def poker(lib, blob: bytes):
+    """poked(offset, struct code, value) -> es_model_init's status for blob with that one
+    field overwritten (and the CRC made right again, so the validator sees the field)."""
+    import struct
+    import zlib
+
+    from toolchain.encode import format as fmt
+    from toolchain.targets.host import init_status
+
+    h = fmt.HEADER.unpack(blob)
+
+    def poked(offset, code, value):
+        b = bytearray(blob)
+        struct.pack_into("<" + code, b, offset, value)
+        crc = zlib.crc32(bytes(b[h["header_bytes"]:h["blob_bytes"]])) & 0xFFFFFFFF
+        struct.pack_into("<I", b, fmt.HEADER.offsets()["crc32"], crc)
+        return init_status(lib, bytes(b))
+
+    return poked

@@ -8,6 +8,7 @@ import ctypes
 import numpy as np
 import pytest
 
+from opcheck import poker
 from qemu_run import qemu_outputs
 from requires import needs
 from toolchain.enums import OpCode
@@ -77,9 +78,6 @@ def test_the_runtime_checks_a_streamed_input(image_tflite, tmp_path):
     input, a streamed tensor read by another op or in the arena, the input unflagged (then
     in an arena too small for it), and es_model_invoke without a
     reader returns ES_ERR_NO_READER; es_model_input gives NULL for a streamed input."""
-    import struct
-    import zlib
-
     from toolchain.codegen.model import write_model_sources
     from toolchain.encode import format as fmt
     from toolchain.targets.build import build_host_library
@@ -92,12 +90,7 @@ def test_the_runtime_checks_a_streamed_input(image_tflite, tmp_path):
     h = fmt.HEADER.unpack(blob)
     assert init_status(lib_path, blob) == "ES_OK"
 
-    def poked(offset, code, value):
-        b = bytearray(blob)
-        struct.pack_into("<" + code, b, offset, value)
-        crc = zlib.crc32(bytes(b[h["header_bytes"]:h["blob_bytes"]])) & 0xFFFFFFFF
-        struct.pack_into("<I", b, fmt.HEADER.offsets()["crc32"], crc)
-        return init_status(lib_path, bytes(b))
+    poked = poker(lib_path, blob)
 
     def rec(i):
         at = h["layers_offset"] + i * fmt.LAYER.size

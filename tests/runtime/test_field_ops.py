@@ -5,7 +5,7 @@ Each test checks that the converter really emitted the op under test. The table 
 checked on every one of the 256 int8 inputs against TFLM, without building C."""
 import numpy as np
 import pytest
-from opcheck import check_ops as _check, keras as _keras, random_inputs
+from opcheck import check_ops as _check, keras as _keras, poker, random_inputs
 
 from toolchain.encode.format import OpCode
 
@@ -239,7 +239,6 @@ def test_init_rejects_corrupted_params_of_the_field_ops(tmp_path, to_int8):
     against their tensors and tables before any kernel runs: each corrupted field gives its own
     status, the intact blob initialises."""
     import struct
-    import zlib
 
     import tensorflow as tf
 
@@ -270,12 +269,7 @@ def test_init_rejects_corrupted_params_of_the_field_ops(tmp_path, to_int8):
         at = h["layers_offset"] + i * fmt.LAYER.size
         return at, fmt.LAYER.unpack(blob, at)
 
-    def poked(offset, code, value):
-        b = bytearray(blob)
-        struct.pack_into("<" + code, b, offset, value)
-        crc = zlib.crc32(bytes(b[h["header_bytes"]:h["blob_bytes"]])) & 0xFFFFFFFF
-        struct.pack_into("<I", b, fmt.HEADER.offsets()["crc32"], crc)
-        return init_status(lib, bytes(b))
+    poked = poker(lib, blob)
 
     def field(opcode, struct_, name, code, value, index=0):
         params_at = record(opcode)[1]["params_offset"]

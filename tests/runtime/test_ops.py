@@ -6,7 +6,7 @@ the op under test, so a converter that lowers differently fails the test instead
 silently testing something else."""
 import numpy as np
 import pytest
-from opcheck import check_ops as _check, keras as _keras, random_inputs
+from opcheck import check_ops as _check, keras as _keras, poker as _poker, random_inputs
 from tiers import first_fast  # noqa: E402
 
 from toolchain.encode.format import OpCode
@@ -585,26 +585,6 @@ def test_float16_weights_are_a_clear_unsupported_error():
     with pytest.raises(UnsupportedOpError, match="is float32; edgesparse needs a full-integer"):
         load_tflite(conv.convert())
 
-
-def _poker(lib, blob: bytes):
-    """poked(offset, struct code, value) -> es_model_init's status for blob with that one
-    field overwritten (and the CRC made right again, so the validator sees the field)."""
-    import struct
-    import zlib
-
-    from toolchain.encode import format as fmt
-    from toolchain.targets.host import init_status
-
-    h = fmt.HEADER.unpack(blob)
-
-    def poked(offset, code, value):
-        b = bytearray(blob)
-        struct.pack_into("<" + code, b, offset, value)
-        crc = zlib.crc32(bytes(b[h["header_bytes"]:h["blob_bytes"]])) & 0xFFFFFFFF
-        struct.pack_into("<I", b, fmt.HEADER.offsets()["crc32"], crc)
-        return init_status(lib, bytes(b))
-
-    return poked
 
 
 @pytest.mark.convert
