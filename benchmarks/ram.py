@@ -120,8 +120,15 @@ def write_figure(data: dict, path: Path) -> Path:
         if len(pts) < 3:
             continue
         base = pts[1]["instructions"]
-        ax.plot([p["peak_ram_bytes"] / 1024 for p in pts],
-                [100.0 * (p["instructions"] / base - 1) for p in pts], marker="o", label=r["label"])
+        whole = [p for p in pts if not p.get("stream_input")]
+        line, = ax.plot([p["peak_ram_bytes"] / 1024 for p in whole],
+                        [100.0 * (p["instructions"] / base - 1) for p in whole], marker="o",
+                        label=r["label"])
+        streamed = [p for p in pts if p.get("stream_input")]
+        if streamed:  # the steps with the input read row by row: the same colour, dashed
+            ax.plot([p["peak_ram_bytes"] / 1024 for p in streamed],
+                    [100.0 * (p["instructions"] / base - 1) for p in streamed], marker="s",
+                    linestyle="--", color=line.get_color(), label=f"{r['label']}, --stream-input")
     ax.axhline(5.0, color="grey", linewidth=0.8, linestyle="--")
     ax.set_xlabel("peak RAM: arena + stack + runtime state (KiB)")
     ax.set_ylabel("instructions vs in place without bands (%)")
