@@ -93,7 +93,7 @@ def curve(tflite: bytes, name: str, work: Path, row: dict) -> list[dict]:
     while True:
         budget = points[-1]["arena_bytes"] - 4
         try:
-            m = measure(tflite, name, work / f"budget{budget}{'-stream' if stream else ''}", True,
+            m = measure(tflite, name, work / f"{'input-rows-' if stream else ''}budget{budget}", True,
                         ram_budget=budget, stream_input=stream)
         except UnsupportedOpError:  # an input that cannot be streamed (not an int8 image)
             return points
