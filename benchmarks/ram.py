@@ -51,14 +51,10 @@ def measure(tflite: bytes, name: str, work: Path, in_place: bool, ram_budget: in
     from toolchain.targets.mapfile import runtime_state
     from toolchain.targets.qemu import run_qemu
 
-    base = plan_model(tflite, name, force_format=wf.DENSE.name, in_place=False)
-    graph, layers, choices = base.graph, base.layers, base.choices
-    if stream_input:
-        from toolchain.plan.stream import stream_inputs
-
-        graph, layers, choices = stream_inputs(graph, layers, choices)
-    graph, layers, choices, arena = plan_memory(graph, layers, choices, in_place=in_place,
-                                                ram_budget=ram_budget)
+    base = plan_model(tflite, name, force_format=wf.DENSE.name, in_place=False,
+                      stream_input=stream_input)
+    graph, layers, choices, arena = plan_memory(base.graph, base.layers, base.choices,
+                                                in_place=in_place, ram_budget=ram_budget)
     plan = Plan(graph, layers, choices, arena, build_blob(graph, layers, choices, arena))
     x = generated_inputs(plan.graph, SEED, SAMPLES)
     ref = reference(tflite, x)
@@ -78,7 +74,8 @@ def measure(tflite: bytes, name: str, work: Path, in_place: bool, ram_budget: in
 def curve(tflite: bytes, name: str, work: Path, row: dict) -> list[dict]:
     """Instructions against peak RAM, one point per step down: without in-place layers, in place
     without row bands (a budget the plain plan fits), then `--ram-budget` 4 bytes under the last
-    arena for as long as the planner finds a smaller one (the cheapest plan under each)."""
+    arena for as long as the planner finds a smaller one (the cheapest plan under each), then
+    the same steps with `--stream-input` (an int8 image input only)."""
     def point(m: dict, budget: int | None, stream: bool = False) -> dict:
         return {"ram_budget": budget, "stream_input": stream, "arena_bytes": m["ram"]["arena_bytes"],
                 "peak_ram_bytes": m["ram"]["peak_ram_bytes"], "instructions": m["instructions"],

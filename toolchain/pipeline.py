@@ -398,8 +398,9 @@ def check_ram_budget(plan: Plan, budget: int, streamed: Callable[[], Plan] | Non
     i, live = peak_layer(plan.graph, plan.layers, arena)
     layer = plan.layers[i]
     hint = ""
-    inputs = [plan.graph.tensors[t] for t in plan.graph.inputs]
-    if streamed is not None and any(f"'{x.name}' (" in live for x in inputs if not x.streamed):
+    lifetimes = arena.lifetimes
+    if streamed is not None and any(t in lifetimes and lifetimes[t][0] <= i <= lifetimes[t][1]
+                                    for t in plan.graph.inputs):  # the whole input at the peak
         try:
             alt = streamed().arena.arena_bytes
         except ToolchainError:  # an input that cannot be streamed: no such remedy

@@ -36,8 +36,9 @@ from toolchain.plan.arena import ArenaPlan, peak_layer, plan_arena, validate_con
 from toolchain.plan.lower import Layer
 from toolchain.plan.select import NO_WEIGHTS, Choice
 
+# layers a chain is made of; a streamed input's READ_INPUT (stream.py) may also start one, with
+# a window of one row
 WINDOWED = (OpCode.CONV_2D, OpCode.DEPTHWISE_CONV_2D)
-# a streamed input's READ_INPUT (stream.py) may start a chain: a window of one row
 # a rewrite is kept when it takes at least this fraction off the arena
 MIN_SAVING = 0.05
 # longest chain tried (layers, the residual ADD included)

@@ -76,7 +76,7 @@ class HostModel:
             record = fmt.TENSOR.unpack(ctypes.string_at(t, fmt.TENSOR.size)) if t else {}
             if record.get("flags") == fmt.TENSOR_STREAMED:
                 self.streamed = True
-                self.rows_read: list[tuple[int, int]] = []  # (first_row, rows) per call
+                self.rows_read: list[tuple[int, int]] = []  # (first_row, rows) per call, last run()
                 row_bytes = record["dims"][2] * record["dims"][3]
                 self._sample = np.zeros(self.input_bytes, dtype=np.int8)
 
@@ -109,6 +109,8 @@ class HostModel:
             raise RunError(f"{self.path}: each input must have {self.input_bytes} bytes, "
                            f"got {x.shape[1]}")
         out = np.empty((x.shape[0], self.output_bytes), dtype=np.int8)
+        if self.streamed:
+            self.rows_read.clear()
         for i in range(x.shape[0]):
             if self.streamed:
                 self._sample = x[i]
