@@ -64,6 +64,40 @@ def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_
 @pytest.mark.firmware
 @pytest.mark.qemu
 @pytest.mark.convert
+def test_nm24_fully_connected_whole_layer_is_bit_exact_in_qemu(tmp_path, to_int8):
+    """2:4 FULLY_CONNECTED through es_matvec_layer.h's whole-layer block on the M4 (eight groups
+    a step by two LDRDs of value words, then four, then one at a time): rows of 13, 7, 3, 2 and
+    1 groups, so every path of the row and an odd group's padded value word run, every output
+    byte against TFLM."""
+    require("arm-none-eabi-gcc", "qemu-system-arm")
+    import tf_keras as keras
+
+    from toolchain.pipeline import input_samples, plan_model, reference
+
+    rng = np.random.default_rng(31)
+    inp = keras.Input((52,), batch_size=1)
+    x = inp
+    for units in (28, 12, 8, 4, 6):  # inputs 52, 28, 12, 8, 4: 13, 7, 3, 2, 1 groups of four
+        x = keras.layers.Dense(units)(x)
+    model = keras.Model(inp, x)
+    for layer in model.layers[1:]:
+        ws = layer.get_weights()
+        rows = patterns.keras_rows(ws[0] * rng.uniform(0.5, 3.0))
+        ws[0] = patterns.keras_from_rows(rows * patterns.nm_mask(rows, 2, 4), ws[0].shape)
+        layer.set_weights([w.astype(np.float32) for w in ws])
+    xf = rng.uniform(-2.0, 2.0, size=(4, 52)).astype(np.float32)
+    tflite = to_int8(model, xf)
+    plan = plan_model(tflite, "nm24_fc", force_format="nm2:4")
+    assert [c.format for l, c in zip(plan.layers, plan.choices) if l.sparse_capable] == ["nm2:4"] * 5
+    xq = input_samples(plan.graph, xf)
+    ours = qemu_outputs(plan, xq, tmp_path, "nm24_fc", code_opt="mixed")
+    ref = reference(tflite, xq).reshape(len(xq), -1)
+    assert np.count_nonzero(ours != ref) == 0
+
+
+@pytest.mark.firmware
+@pytest.mark.qemu
+@pytest.mark.convert
 @pytest.mark.parametrize("board_name,code_opt", [("mps2-an386", "mixed"), ("mps2-an386", "size"),
                                                  ("mps2-an385", "mixed")])
 def test_sparse_depthwise_kernel_is_bit_exact_in_qemu(board_name, code_opt, tmp_path, to_int8):

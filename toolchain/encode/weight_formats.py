@@ -237,7 +237,7 @@ BLOCK1X4 = WeightFormat(
     conv4_costs={Isa.DSP: KernelCost(6.78, 14.8), Isa.C: KernelCost(10.8, 22.1)})
 NM24 = WeightFormat(
     nm.NAME, fmt.WeightFormat.NM24, {Coding.RAW: nm},
-    {Isa.DSP: KernelCost(6.0, 51.0), Isa.C: KernelCost(16.0, 51.0)},
+    {Isa.DSP: KernelCost(4.46, 51.0), Isa.C: KernelCost(16.0, 51.0)},
     units=lambda w: int(w.size // nm.M), index_bits=16, cols_multiple=nm.M,
     scratch=nm.scratch_bytes,
     extra_cost=lambda w: NM_PAIR_TABLE_PER_GROUP * w.shape[1] / nm.M,

@@ -17,7 +17,8 @@ static es_status_t es_nm24_check(const es_check_t *c, uint32_t offset, uint32_t 
     if (cols % 4u != 0 || s->entry_count != rows * (cols / 4u)) {
         return ES_ERR_SHAPE;
     }
-    st = es_sparse_tables(c, s, 2u, 4u * (uint64_t)rows * ((cols / 4u + 1u) / 2u), 1u, &counts);
+    /* the values: whole words per row, 4-aligned (the DSP kernel reads them by LDRD) */
+    st = es_sparse_tables(c, s, 2u, 4u * (uint64_t)rows * ((cols / 4u + 1u) / 2u), 4u, &counts);
     if (st != ES_OK) {
         return st;
     }

@@ -4,7 +4,8 @@
  * its count and bias, the stored weights (ES_MV_ROW_MAC, defined by the including kernel
  * file, with the input vector's address in sb; the state's address is saved on the stack
  * meanwhile), then the output requantized (es_rq_asm.h). Included by
- * es_matvec_csr16_s8_dsp.c and es_matvec_block1x4_s8_dsp.c. */
+ * es_matvec_csr16_s8_dsp.c, es_matvec_block1x4_s8_dsp.c and es_matvec_nm24_s8_dsp.c (whose
+ * input vector is its pair table). */
 #ifndef ES_MATVEC_LAYER_H
 #define ES_MATVEC_LAYER_H
 

@@ -4,6 +4,45 @@
 #include "es_dsp.h"
 #include "es_matvec.h"
 
+/* es_matvec_layer.h's row (sb: the pair table): per group its table offset, the table word and
+ * one SMLAD with its weight pair (SXTB16 of a value word, which holds two groups' pairs); eight
+ * groups a step, their four value words loaded by two LDRDs (a row's values are whole words,
+ * 4-aligned: es_nm24_check), then four, then one at a time */
+#define ES_NM_GROUP(w, rot)                                                                    \
+    "ldrh %[t0], [%[d]], #2\n\t"                                                               \
+    "ldr %[t0], [%[sb], %[t0]]\n\t"                                                            \
+    "sxtb16 %[t1], %[" #w "]" rot "\n\t"                                                       \
+    "smlad %[acc], %[t0], %[t1], %[acc]\n\t"
+#define ES_NM_QUAD                                                                             \
+    "ldrd %[w02], %[w13], [%[v]], #8\n\t"                                                      \
+    ES_NM_GROUP(w02, "") ES_NM_GROUP(w02, ", ror #8")                                          \
+    ES_NM_GROUP(w13, "") ES_NM_GROUP(w13, ", ror #8")
+#define ES_MV_ROW_MAC                                                                          \
+    "subs %[n], %[n], #8\n\t"                                                                  \
+    "blt 2f\n"                                                                                 \
+    "1:\n\t"                                                                                   \
+    ES_NM_QUAD ES_NM_QUAD                                                                      \
+    "subs %[n], %[n], #8\n\t"                                                                  \
+    "bge 1b\n"                                                                                 \
+    "2:\n\t"                                                                                   \
+    "adds %[n], %[n], #8\n\t"                                                                  \
+    "beq 4f\n\t"                                                                               \
+    "cmp %[n], #4\n\t"                                                                         \
+    "blt 3f\n\t"                                                                               \
+    ES_NM_QUAD                                                                                 \
+    "subs %[n], %[n], #4\n\t"                                                                  \
+    "beq 4f\n"                                                                                 \
+    "3:\n\t"                                                                                   \
+    "ldr %[w02], [%[v]], #4\n\t"                                                               \
+    ES_NM_GROUP(w02, "")                                                                       \
+    "subs %[n], %[n], #1\n\t"                                                                  \
+    "beq 4f\n\t"                                                                               \
+    ES_NM_GROUP(w02, ", ror #8")                                                               \
+    "subs %[n], %[n], #1\n\t"                                                                  \
+    "bne 3b\n"                                                                                 \
+    "4:\n\t"
+#include "es_matvec_layer.h"
+
 void es_matvec_nm24_s8_dsp(const es_matvec_t *mp, const int8_t *x, int8_t *y)
 {
     const es_matvec_t mv = *mp; /* locals: stores through y (int8_t) would force reloads */
@@ -14,6 +53,12 @@ void es_matvec_nm24_s8_dsp(const es_matvec_t *mp, const int8_t *x, int8_t *y)
     const uint32_t groups = m->cols / 4u;
     uint32_t r, g;
     es_nm24_pairs(x, m->cols, m->scratch);
+#ifdef ES_MV_LAYER_ASM
+    if (m->rq_fast != 0u) {
+        es_mv_whole_layer(m, m->scratch, y);
+        return;
+    }
+#endif
     for (r = 0; r < m->rows; ++r) {
         int32_t acc = m->bias[r];
         for (g = 0; g + 2u <= groups; g += 2u, idx += 2, v += 4) {
