@@ -26,7 +26,7 @@ __version__ = toolchain.__version__
 DEFAULT_BOARD = "mps2-an386"
 _COMPILE_OPTIONS = ("sparsity", "seed", "name", "optimize", "flash_budget", "layout", "prune",
                     "share", "huffman", "train_epochs", "prune_epochs", "code_opt", "ram_budget",
-                    "accuracy_budget", "stream_input")
+                    "accuracy_budget", "stream_input", "ramp_epochs")
 
 
 @dataclass
@@ -71,7 +71,8 @@ def compile(model, out, *, data=None, board: str = DEFAULT_BOARD, **options) -> 
       prune (a toolchain.prune.config.PruneConfig), share (codebook bits 1..5, "auto" or a
       toolchain.quantize.sharing.ShareSpec), huffman ("init" | "stream"), train_epochs,
       prune_epochs (None, the default: fine-tune until validation accuracy and loss stop improving;
-      N: exactly N epochs), code_opt ("mixed" | "speed" | "size": the firmware's compiler optimization,
+      N: exactly N epochs), ramp_epochs (the pruning ramp of that fine-tune in epochs; None:
+      2 per halving of the kept weights, 5 at 80%), code_opt ("mixed" | "speed" | "size": the firmware's compiler optimization,
       kernels -O3 and the rest -Os by default), accuracy_budget (points: instead of sparsity,
       search per-layer sparsity, with share "auto", for the smallest blob whose int8 accuracy
       on a held-out split is within that many points of the float model's; optimize then

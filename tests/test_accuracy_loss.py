@@ -50,7 +50,7 @@ def test_remedy_names_epochs_and_the_sensitive_layers(tiny_path):
 
     ds = load_dataset("digits")
     _, holdout = holdout_split(ds, seed=0)
-    stages = pipeline.KerasStages(b"", fine_tune={"mode": "recover", "epochs_run": 9,
+    stages = pipeline.KerasStages(b"", fine_tune={"mode": "recover", "epochs_run": 9, "ramp_epochs": 5,
                                                   "stopped_early": True}, holdout=holdout)
     weights = SimpleNamespace(weights=SimpleNamespace(params=100, nonzero=10))
     entry = pipeline.accuracy_loss(0.95, 0.90, tiny_path, stages, ds, 0.9, weights)
@@ -60,9 +60,11 @@ def test_remedy_names_epochs_and_the_sensitive_layers(tiny_path):
     drops = [s["drop_points"] for s in entry["sensitive_layers"]]
     assert drops == sorted(drops, reverse=True) and drops[0] > 0
     assert entry["suggested_sparsity"] == 0.8 and entry["suggested_epochs"] == 18
+    assert entry["suggested_ramp_epochs"] == 35
     msg = entry["message"]
     assert msg.startswith("int8 accuracy 90.0% is 5.0 points below the float model's 95.0% "
-                          "(more than the 1-point threshold): fine-tune longer (--epochs 18; this run: 9 epochs, "
+                          "(more than the 1-point threshold): prune over a longer ramp (--ramp-epochs 35; "
+                          "this run: 5), or fine-tune longer (--epochs 18; this run: 9 epochs, "
                           "stopped when validation accuracy and loss stopped improving)")
     assert "or prune the most sensitive layers less (" + " ".join(
         f"--layer {n}:sparsity=0.8" for n in names) + " --epochs 18)" in msg
@@ -118,3 +120,30 @@ def test_an_unpruned_model_is_not_told_to_fine_tune(tiny_path):
     assert "--epochs" not in entry["message"] and "--layer" not in entry["message"]
     assert entry["message"].endswith("the model is not pruned, so the int8 conversion lost it: "
                                      "calibrate on data like the deployment's (--data)")
+
+
+@pytest.mark.train
+@pytest.mark.convert
+def test_ramp_epochs_sets_the_recovering_fine_tunes_ramp(tiny_path, tmp_path, capsys):
+    from toolchain.cli import main
+
+    out = tmp_path / "ramp"
+    assert main(["compile", str(tiny_path), "--out", str(out), "--data", "digits", "--sparsity", "0.5",
+                 "--ramp-epochs", "1"]) == 0
+    assert "polynomial decay over 1 epochs" in capsys.readouterr().out
+    ft = json.loads((out / "report.json").read_text())["pruning_fine_tune"]
+    assert ft["mode"] == "recover" and (ft["ramp_epochs"], ft["max_epochs"]) == (1, 8)
+    assert 1 <= ft["best_epoch"] <= ft["epochs_run"] <= 8
+
+
+@pytest.mark.train
+@pytest.mark.parametrize("extra", [["--epochs", "2"], ["--method", "l1"], ["--ramp-epochs", "0"]])
+def test_ramp_epochs_refused_where_it_cannot_apply(extra, tiny_path, tmp_path, capsys):
+    from toolchain.cli import main
+
+    out = tmp_path / "o"
+    args = ["compile", str(tiny_path), "--out", str(out), "--data", "digits"]
+    assert main(args + (["--ramp-epochs", "3"] if extra[0] != "--ramp-epochs" else []) + extra) == 2
+    err = capsys.readouterr().err
+    assert "--ramp-epochs" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

@@ -288,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="upper bound on the arena (activations, scratch) in RAM (e.g. 16K); a "
                         "model whose smallest arena plan exceeds it is refused, naming the "
                         "layer that does not fit and the smallest budget that would")
+    c.add_argument("--ramp-epochs", type=_count, default=None, metavar="N",
+                   help="epochs of the pruning ramp of the fine-tune that runs until validation "
+                        "accuracy stops improving (default: 2 per halving of the kept weights, 5 "
+                        "at 80%%); a longer ramp recovers more on models with few weights per "
+                        "layer (DS-CNN: see docs/MODELS.md)")
     c.add_argument("--stream-input", action="store_true",
                    help="read the model's input row by row as the first layers need it, through "
                         "a reader the application registers (es_model_set_input_reader), instead "
@@ -441,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
                                             flash_budget=args.flash_budget,
                                             ram_budget=args.ram_budget,
                                             stream_input=args.stream_input,
+                                            ramp_epochs=args.ramp_epochs,
                                             code_opt=args.code_opt,
                                             layout=args.layout, share=share,
                                             huffman=huffman, accuracy_budget=budget)

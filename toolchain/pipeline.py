@@ -60,7 +60,8 @@ class KerasStages:
 
 
 def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train_epochs: int,
-                         prune_epochs: int | None, prune_config=None, share=None) -> KerasStages:
+                         prune_epochs: int | None, prune_config=None, share=None,
+                         ramp_epochs: int | None = None) -> KerasStages:
     """Train (train_epochs > 0), prune to `sparsity` (if > 0), share weights (a
     toolchain.quantize.sharing.ShareSpec), convert to int8. Saves float.keras, pruned.keras,
     shared.keras and model_int8.tflite into `out`.
@@ -70,7 +71,8 @@ def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train
     saved as pruned.json; without one, every layer is pruned gradually to `sparsity`: for
     `prune_epochs` epochs, or with prune_epochs None until the accuracy on a validation split
     stops improving (magnitude.prune_recovering, within a budget that grows with the
-    sparsity; the best epoch's weights are kept).
+    sparsity; the best epoch's weights are kept; `ramp_epochs`, when given, is the length of
+    its pruning ramp).
 
     With share.bits "auto" or that recovering fine-tune, a validation split
     (sharing.holdout_split: a seeded, stratified fifth of the training split) is carved off
@@ -115,13 +117,13 @@ def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train
         from toolchain.prune.magnitude import (LR_DROP, LR_DROPS, PATIENCE, prune_recovering,
                                                recovery_budget)
 
-        ramp, most = recovery_budget(sparsity)
+        ramp, most = recovery_budget(sparsity, ramp_epochs)
         log(f"pruning to {sparsity:.0%} sparsity (polynomial decay over {ramp} epochs), then "
             f"fine-tuning until validation accuracy and loss stop improving ({PATIENCE} epochs "
             f"without progress; the first {LR_DROPS} times the learning rate is cut x{LR_DROP:g} "
             f"instead; at most {most} epochs in all)")
         model, tuned = prune_recovering(model, ds, sparsity, holdout.x, holdout.y, seed=seed,
-                                        progress=log)
+                                        budget=(ramp, most), progress=log)
         best = tuned.best()
         log(f"kept epoch {tuned.best_epoch}'s weights (validation accuracy "
             f"{100 * best['val_accuracy']:.1f}%) after {tuned.epochs_run} epochs"
@@ -152,7 +154,8 @@ def train_prune_quantize(model, ds, out: Path, sparsity: float, seed: int, train
 
 
 def budget_prune_share_quantize(model, ds, out: Path, points: float, seed: int,
-                                train_epochs: int, share, blob_bytes=None) -> KerasStages:
+                                train_epochs: int, share, blob_bytes=None,
+                                ramp_epochs: int | None = None) -> KerasStages:
     """compile --max-accuracy-drop POINTS (toolchain.prune.budget describes the search): hold
     out a validation split, sweep each prunable layer's one-shot sensitivity on it, then per
     attempt prune to the picked per-layer targets with recovery (magnitude.prune_recovering),
@@ -167,7 +170,7 @@ def budget_prune_share_quantize(model, ds, out: Path, points: float, seed: int,
     from toolchain.prune.budget import (MAX_ATTEMPTS, BudgetAttempt, chosen, config_toml,
                                         exhausted, next_sparsity)
     from toolchain.prune.config import PruneConfig, plan_layers
-    from toolchain.prune.magnitude import prune_recovering
+    from toolchain.prune.magnitude import prune_recovering, recovery_budget
     from toolchain.prune.sweep import (SWEEP_SPARSITIES, fast_accuracy, pick_sparsities, sweep,
                                        write_outputs)
     from toolchain.quantize.convert import to_int8_tflite
@@ -207,8 +210,10 @@ def budget_prune_share_quantize(model, ds, out: Path, points: float, seed: int,
         model = load_keras_model(out / "float.keras")
         fine_tune = None
         if not exhausted(picked):
+            budget = (None if ramp_epochs is None
+                      else recovery_budget(max(picked.values()), ramp_epochs))
             model, tuned = prune_recovering(model, ds, dict(picked), holdout.x, holdout.y,
-                                            seed=seed, progress=log)
+                                            seed=seed, budget=budget, progress=log)
             fine_tune = tuned.as_dict()
         pruned_holdout = fast_accuracy(model, holdout.x, holdout.y)
         acc_n = dict(acc, pruned_float=evaluate(model, ds.x_test, ds.y_test))
@@ -542,6 +547,9 @@ class CompileOptions:
     # --max-accuracy-drop POINTS: search per-layer sparsity for the smallest blob within POINTS
     # (budget_prune_share_quantize; share must then be a ShareSpec, sparsity and prune unused)
     accuracy_budget: float | None = None
+    # --ramp-epochs N: the recovering fine-tune's pruning ramp lasts N epochs (None: 2 per
+    # halving of the kept weights, magnitude.recovery_budget)
+    ramp_epochs: int | None = None
 
 
 def _code_opt(report) -> str:
@@ -576,6 +584,13 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
     t0 = time.time()
     if not 0.0 <= sparsity < 1.0:
         raise ToolchainError(f"--sparsity {sparsity}: must be in [0, 1), e.g. 0.8 for 80% zeros")
+    if o.ramp_epochs is not None:
+        if o.ramp_epochs < 1:
+            raise ToolchainError(f"--ramp-epochs {o.ramp_epochs}: the ramp needs at least 1 epoch")
+        if prune_epochs is not None or prune is not None:
+            raise ToolchainError("--ramp-epochs sets the ramp of the fine-tune that runs until "
+                                 "validation accuracy stops improving; with --epochs or per-layer "
+                                 "pruning options the fine-tune is fixed: drop one or the other")
     board_obj = load_board(board)
     is_tflite = model_path is not None and Path(model_path).suffix == ".tflite"
     name = name or (Path(model_path).stem if model_path is not None else "model")
@@ -614,7 +629,8 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
                                           huffman=huffman).blob.data)
 
                 stages = budget_prune_share_quantize(keras_model, ds, tmp, o.accuracy_budget, seed,
-                                                     train_epochs, share, blob_bytes)
+                                                     train_epochs, share, blob_bytes,
+                                                     ramp_epochs=o.ramp_epochs)
                 sparsity = 0.0  # per layer, in stages.budget
             else:
                 if (sparsity > 0 or prune is not None) and not ds.labeled:
@@ -622,7 +638,8 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
                                          "labels ('y' in the .npz); pass --sparsity 0 to skip pruning")
                 stages = train_prune_quantize(keras_model, ds, tmp, sparsity, seed, train_epochs,
                                               prune_epochs,
-                                              prune_config=prune, share=share)
+                                              prune_config=prune, share=share,
+                                              ramp_epochs=o.ramp_epochs)
         log(f"importing the int8 model, choosing formats (optimize {optimize}), planning the arena")
         def planned(**kw) -> Plan:
             return plan_graph(graph if graph is not None else load_tflite(stages.tflite, name),
@@ -702,6 +719,11 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
     return report
 
 
+# the longer ramp the accuracy-loss warning suggests, in multiples of the run's: the zoo DS-CNN
+# pruned to 80% came within 1 point of its float model at 7x the default ramp (docs/MODELS.md)
+RAMP_REMEDY_FACTOR = 7
+
+
 def accuracy_loss(float_acc, int8_acc, float_path: Path, stages: KerasStages, ds,
                   sparsity: float, report) -> dict | None:
     """report.json "accuracy_loss": the int8 model's accuracy against the float model's, in
@@ -731,8 +753,12 @@ def accuracy_loss(float_acc, int8_acc, float_path: Path, stages: KerasStages, ds
     elif ft.get("mode") == "recover":
         why = ("stopped when validation accuracy and loss stopped improving" if ft.get("stopped_early")
                else "its whole budget")
-        remedies = [f"fine-tune longer (--epochs {epochs}; this run: {ft['epochs_run']} epochs, "
+        ramp = int(ft.get("ramp_epochs") or 1)
+        remedies = [f"prune over a longer ramp (--ramp-epochs {RAMP_REMEDY_FACTOR * ramp}; this run: "
+                    f"{ramp})",
+                    f"fine-tune longer (--epochs {epochs}; this run: {ft['epochs_run']} epochs, "
                     f"{why})"]
+        entry["suggested_ramp_epochs"] = RAMP_REMEDY_FACTOR * ramp
     else:
         remedies = ["fine-tune longer (a larger --epochs)"]
     if sensitive and keep > 0:

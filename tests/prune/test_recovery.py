@@ -184,3 +184,10 @@ def test_the_model_pruned_is_left_as_it_was(split):
     prune_recovering(model, ds, 0.5, holdout.x, holdout.y, budget=(2, 2), patience=1)
     prune_gradual(model, ds, 0.5, epochs=1, verbose=0)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_ramp_epochs_sets_the_ramp_and_scales_the_budget():
+    assert recovery_budget(0.8, 35) == (35, 280)
+    assert recovery_budget(0.5, 1) == (1, 8)
+    with pytest.raises(ToolchainError, match="--ramp-epochs 0: the ramp needs at least 1 epoch"):
+        recovery_budget(0.8, 0)

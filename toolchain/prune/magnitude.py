@@ -184,12 +184,17 @@ class FineTune:
                 "validation_samples": self.validation_samples, "history": self.history}
 
 
-def recovery_budget(target_sparsity: float) -> tuple[int, int]:
+def recovery_budget(target_sparsity: float, ramp_epochs: int | None = None) -> tuple[int, int]:
     """(ramp_epochs, max_epochs) for pruning to `target_sparsity`: the ramp gets
     RAMP_EPOCHS_PER_HALVING epochs per halving of the kept weights (80 %: 5, 92 %: 8, 97 %: 11),
-    and the recovery after it up to RECOVERY_FACTOR times that (80 %: 40 epochs in all), so the
-    budget grows with the sparsity; the fine-tune usually stops before it."""
+    or `ramp_epochs` when given (compile --ramp-epochs), and the recovery after it up to
+    RECOVERY_FACTOR times that (80 %: 40 epochs in all), so the budget grows with the sparsity;
+    the fine-tune usually stops before it."""
     target = _check_target(target_sparsity)
+    if ramp_epochs is not None:
+        if ramp_epochs < 1:
+            raise ToolchainError(f"--ramp-epochs {ramp_epochs}: the ramp needs at least 1 epoch")
+        return ramp_epochs, ramp_epochs * (1 + RECOVERY_FACTOR)
     halvings = math.log2(1.0 / (1.0 - target)) if target > 0 else 0.0
     ramp = max(MIN_RAMP_EPOCHS, math.ceil(RAMP_EPOCHS_PER_HALVING * halvings - 1e-9))
     return ramp, ramp * (1 + RECOVERY_FACTOR)

@@ -228,7 +228,8 @@ class Report(Section):
     pruning_fine_tune: dict = ABSENT
     # compile with labels: int8 against float, {"float", "int8_reference", "points",
     # "threshold_points", "exceeded"}, and when exceeded "sensitive_layers": [{"name",
-    # "drop_points"}], "suggested_sparsity", "suggested_epochs", "message" (the warning printed)
+    # "drop_points"}], "suggested_sparsity", "suggested_epochs", "suggested_ramp_epochs"
+    # (after a recovering fine-tune), "message" (the warning printed)
     accuracy_loss: dict = ABSENT
     # compile --max-accuracy-drop / --compress max (pipeline.budget_prune_share_quantize):
     # {"max_accuracy_drop", "attempts_max", "sweep_sparsities", "scored_on" (the held-out
