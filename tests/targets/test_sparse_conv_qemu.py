@@ -64,8 +64,9 @@ def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_
 @pytest.mark.firmware
 @pytest.mark.qemu
 @pytest.mark.convert
-def test_nm24_fully_connected_whole_layer_is_bit_exact_in_qemu(tmp_path, to_int8):
-    """2:4 FULLY_CONNECTED through es_matvec_layer.h's whole-layer block on the M4 (eight groups
+@pytest.mark.parametrize("board_name", ["mps2-an386", "mps3-an547"])
+def test_nm24_fully_connected_whole_layer_is_bit_exact_in_qemu(board_name, tmp_path, to_int8):
+    """2:4 FULLY_CONNECTED through es_matvec_layer.h's whole-layer block on the M4 and the M55 (eight groups
     a step by two LDRDs of value words, then four, then one at a time): rows of 13, 7, 3, 2 and
     1 groups, so every path of the row and an odd group's padded value word run, every output
     byte against TFLM."""
@@ -90,7 +91,7 @@ def test_nm24_fully_connected_whole_layer_is_bit_exact_in_qemu(tmp_path, to_int8
     plan = plan_model(tflite, "nm24_fc", force_format="nm2:4")
     assert [c.format for l, c in zip(plan.layers, plan.choices) if l.sparse_capable] == ["nm2:4"] * 5
     xq = input_samples(plan.graph, xf)
-    ours = qemu_outputs(plan, xq, tmp_path, "nm24_fc", code_opt="mixed")
+    ours = qemu_outputs(plan, xq, tmp_path, "nm24_fc", board_name, code_opt="mixed")
     ref = reference(tflite, xq).reshape(len(xq), -1)
     assert np.count_nonzero(ours != ref) == 0
 
