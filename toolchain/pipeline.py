@@ -720,8 +720,8 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
 
 
 # the longer ramp the accuracy-loss warning suggests, in multiples of the run's: the zoo DS-CNN
-# pruned to 80% came within 1 point of its float model at 7x the default ramp (docs/MODELS.md)
-RAMP_REMEDY_FACTOR = 7
+# pruned to 80% scored above its float model at 10x the default ramp (docs/MODELS.md)
+RAMP_REMEDY_FACTOR = 10
 
 
 def accuracy_loss(float_acc, int8_acc, float_path: Path, stages: KerasStages, ds,
