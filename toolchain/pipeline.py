@@ -199,6 +199,7 @@ def budget_prune_share_quantize(model, ds, out: Path, points: float, seed: int,
     (out / "sweep").mkdir(exist_ok=True)
     write_outputs(sw, out / "sweep", f"{model.name}: sensitivity on the held-out split")
     picked = pick_sparsities(sw, points, names)
+    params = {p.name: int(np.prod(p.kernel_shape)) for p in plan_layers(model, config) if p.name in names}
     attempts: list[BudgetAttempt] = []
     kept: list[dict] = []  # per attempt: what KerasStages needs if it is the one chosen
     while picked is not None:
@@ -237,7 +238,7 @@ def budget_prune_share_quantize(model, ds, out: Path, points: float, seed: int,
             f"float {100 * float_holdout:.1f}%: {a.drop_points:.1f} points "
             f"({'within' if a.within(points) else 'over'} the {points:g}-point budget)" +
             ("" if a.blob_bytes is None else f", blob {a.blob_bytes:,} bytes"))
-        picked = next_sparsity(attempts, points, SWEEP_SPARSITIES)
+        picked = next_sparsity(attempts, points, SWEEP_SPARSITIES, params=params)
     i = chosen(attempts, points)
     best, k = attempts[i], kept[i]
     for name in ("pruned.keras", "shared.keras"):

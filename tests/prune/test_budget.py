@@ -45,8 +45,23 @@ def test_search_climbs_while_within_budget_and_keeps_the_smallest_blob():
     assert next_sparsity(tries, 1.0, LEVELS) == {"fc1": 0.95, "fc2": 0.7}
     tries.append(_attempt({"fc1": 0.95, "fc2": 0.7}, 0.972, 22_000))
     tries.append(_attempt({"fc1": 0.97, "fc2": 0.8}, 0.960, 19_000))  # 2 points: over
-    assert next_sparsity(tries, 1.0, LEVELS) is None
     assert chosen(tries, 1.0) == 1
+    # then layer by layer from the smallest blob within budget, the layer keeping most first
+    params = {"fc1": 235_200, "fc2": 30_000}
+    assert next_sparsity(tries, 1.0, LEVELS, params=params) == {"fc1": 0.97, "fc2": 0.7}
+    tries.append(_attempt({"fc1": 0.97, "fc2": 0.7}, 0.962, 20_000))  # over: the next layer
+    assert next_sparsity(tries, 1.0, LEVELS, params=params) == {"fc1": 0.95, "fc2": 0.8}
+    tries.append(_attempt({"fc1": 0.95, "fc2": 0.8}, 0.975, 21_000))  # within: the new base
+    assert chosen(tries, 1.0) == 4
+    # fc1 keeps 5% of 235,200, fc2 20% of 30,000: fc1 first, but 0.97 / 0.8 was tried
+    assert next_sparsity(tries, 1.0, LEVELS, params=params) == {"fc1": 0.95, "fc2": 0.9}
+    tries.append(_attempt({"fc1": 0.95, "fc2": 0.9}, 0.95, 20_500))
+    assert next_sparsity(tries, 1.0, LEVELS, params=params) is None  # nothing left untried
+    assert next_sparsity(tries[:5], 1.0, LEVELS, params=params, max_attempts=5) is None
+    # without params, the layers' order
+    assert next_sparsity(tries[:3], 1.0, LEVELS) == {"fc1": 0.97, "fc2": 0.7}
+    assert next_sparsity(tries[:3], 1.0, LEVELS, params={"fc1": 10, "fc2": 30_000}) == \
+        {"fc1": 0.95, "fc2": 0.8}
 
 
 def test_search_steps_down_until_within_budget_or_dense():

@@ -6,15 +6,18 @@ which it alone loses at most POINTS on the held-out split (sweep.pick_sparsities
 prunes to its per-layer targets with recovery, shares weights and converts to int8, and is
 scored by its int8 accuracy on the held-out split and its blob's bytes. While no attempt is
 within POINTS of the float model, the next one steps every layer down one swept level; once one
-is, the next steps every layer up one level, until an attempt goes over the budget, the top
-level is reached or MAX_ATTEMPTS attempts have run (next_sparsity). The smallest blob within
-budget is kept; when none is, the last attempt (the least pruned) is, and the report says so
-(chosen)."""
+is, the next steps every layer up one level, until an attempt goes over the budget or the top
+level is reached. Then the search refines layer by layer: from the smallest blob within budget
+so far, one layer at a time one level up, the layer keeping the most weights first; an attempt
+within budget becomes the new base, one over it moves on to the next layer. It ends when no
+single-layer step is left untried or MAX_ATTEMPTS attempts have run (next_sparsity). The
+smallest blob within budget is kept; when none is, the last attempt (the least pruned) is, and
+the report says so (chosen)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-MAX_ATTEMPTS = 4
+MAX_ATTEMPTS = 8
 COMPRESS_MAX_POINTS = 1.0  # --compress max: the Deep Compression pipeline with a 1-point budget
 
 
@@ -63,17 +66,30 @@ def step_up(picked: dict[str, float], levels) -> dict[str, float]:
 
 
 def next_sparsity(attempts: list[BudgetAttempt], points: float, levels,
-                  max_attempts: int = MAX_ATTEMPTS) -> dict[str, float] | None:
-    """The next attempt's per-layer sparsity, or None when the search is over."""
+                  max_attempts: int = MAX_ATTEMPTS,
+                  params: dict[str, int] | None = None) -> dict[str, float] | None:
+    """The next attempt's per-layer sparsity, or None when the search is over. `params`
+    ({layer: weights}) orders the layer-by-layer refinement (the most weights kept first;
+    without it, the layers' order)."""
     if not attempts or len(attempts) >= max_attempts:
         return None
     last = attempts[-1]
-    if last.within(points):
+    first = next((i for i, a in enumerate(attempts) if a.within(points)), None)
+    if first is None:
+        return None if exhausted(last.sparsity) else step_down(last.sparsity, levels)
+    tried = [a.sparsity for a in attempts]
+    if all(a.within(points) for a in attempts[first:]):  # still climbing every layer together
         up = step_up(last.sparsity, levels)
-        return None if up == last.sparsity else up
-    if any(a.within(points) for a in attempts):
-        return None  # stepped up past the budget: the one before is the answer
-    return None if exhausted(last.sparsity) else step_down(last.sparsity, levels)
+        if up != last.sparsity and up not in tried:
+            return up
+    base = attempts[chosen(attempts, points)].sparsity
+    order = sorted(base, key=lambda n: -(params or {}).get(n, 0) * (1.0 - base[n]))
+    for name in order:  # sorted() is stable: without params, the layers' order
+        one = dict(base)
+        one[name] = step_up({name: base[name]}, levels)[name]
+        if one != base and one not in tried:
+            return one
+    return None
 
 
 def chosen(attempts: list[BudgetAttempt], points: float) -> int:
