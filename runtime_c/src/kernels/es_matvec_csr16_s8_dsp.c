@@ -20,30 +20,16 @@
     "sxtb16 %[w13], %[w13], ror #8\n\t"                                                        \
     ES_MV_PAIRS(w02, a, c) ES_MV_PAIRS(w13, b, e)
 #define ES_MV_ROW_MAC                                                                          \
-    "subs %[n], %[n], #8\n\t"                                                                  \
-    "blt 2f\n"                                                                                 \
-    "1:\n\t"                                                                                   \
-    ES_MV_QUAD(0, 2, 4, 6) ES_MV_QUAD(8, 10, 12, 14)                                           \
-    "add %[d], %[d], #16\n\t"                                                                  \
-    "subs %[n], %[n], #8\n\t"                                                                  \
-    "bge 1b\n"                                                                                 \
-    "2:\n\t"                                                                                   \
-    "adds %[n], %[n], #8\n\t"                                                                  \
-    "beq 4f\n\t"                                                                               \
-    "cmp %[n], #4\n\t"                                                                         \
-    "blt 3f\n\t"                                                                               \
-    ES_MV_QUAD(0, 2, 4, 6)                                                                     \
-    "add %[d], %[d], #8\n\t"                                                                   \
-    "subs %[n], %[n], #4\n\t"                                                                  \
-    "beq 4f\n"                                                                                 \
-    "3:\n\t"                                                                                   \
-    "ldrh %[t0], [%[d]], #2\n\t"                                                               \
-    "ldrsb %[t0], [%[sb], %[t0]]\n\t"                                                          \
-    "ldrsb %[t1], [%[v]], #1\n\t"                                                              \
-    "mla %[acc], %[t0], %[t1], %[acc]\n\t"                                                     \
-    "subs %[n], %[n], #1\n\t"                                                                  \
-    "bne 3b\n"                                                                                 \
-    "4:\n\t"
+    ES_MV_ROW_LOOP(ES_MV_QUAD(0, 2, 4, 6) ES_MV_QUAD(8, 10, 12, 14)                            \
+                   "add %[d], %[d], #16\n\t",                                                  \
+                   ES_MV_QUAD(0, 2, 4, 6)                                                      \
+                   "add %[d], %[d], #8\n\t",                                                   \
+                   "ldrh %[t0], [%[d]], #2\n\t"                                                \
+                   "ldrsb %[t0], [%[sb], %[t0]]\n\t"                                           \
+                   "ldrsb %[t1], [%[v]], #1\n\t"                                               \
+                   "mla %[acc], %[t0], %[t1], %[acc]\n\t"                                      \
+                   "subs %[n], %[n], #1\n\t"                                                   \
+                   "bne 3b\n")
 #include "es_matvec_layer.h"
 
 void es_matvec_csr16_s8_dsp(const es_matvec_t *mp, const int8_t *x, int8_t *y)

@@ -15,6 +15,28 @@
 #if defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
 #define ES_MV_LAYER_ASM 1
 
+/* The row loop the including kernels' ES_MV_ROW_MAC share, over n entries: EIGHT a step while
+ * eight remain, then FOUR once if four do, then ONE (label 3, looping back to 3b itself) for the
+ * rest; each step's text advances its own pointers. */
+#define ES_MV_ROW_LOOP(EIGHT, FOUR, ONE)                                                       \
+    "subs %[n], %[n], #8\n\t"                                                                  \
+    "blt 2f\n"                                                                                 \
+    "1:\n\t"                                                                                   \
+    EIGHT                                                                                      \
+    "subs %[n], %[n], #8\n\t"                                                                  \
+    "bge 1b\n"                                                                                 \
+    "2:\n\t"                                                                                   \
+    "adds %[n], %[n], #8\n\t"                                                                  \
+    "beq 4f\n\t"                                                                               \
+    "cmp %[n], #4\n\t"                                                                         \
+    "blt 3f\n\t"                                                                               \
+    FOUR                                                                                       \
+    "subs %[n], %[n], #4\n\t"                                                                  \
+    "beq 4f\n"                                                                                 \
+    "3:\n\t"                                                                                   \
+    ONE                                                                                        \
+    "4:\n\t"
+
 /* What the block reads and updates, by byte offset. */
 typedef struct {
     const uint16_t *counts; /*  0 */

@@ -18,29 +18,15 @@
     ES_NM_GROUP(w02, "") ES_NM_GROUP(w02, ", ror #8")                                          \
     ES_NM_GROUP(w13, "") ES_NM_GROUP(w13, ", ror #8")
 #define ES_MV_ROW_MAC                                                                          \
-    "subs %[n], %[n], #8\n\t"                                                                  \
-    "blt 2f\n"                                                                                 \
-    "1:\n\t"                                                                                   \
-    ES_NM_QUAD ES_NM_QUAD                                                                      \
-    "subs %[n], %[n], #8\n\t"                                                                  \
-    "bge 1b\n"                                                                                 \
-    "2:\n\t"                                                                                   \
-    "adds %[n], %[n], #8\n\t"                                                                  \
-    "beq 4f\n\t"                                                                               \
-    "cmp %[n], #4\n\t"                                                                         \
-    "blt 3f\n\t"                                                                               \
-    ES_NM_QUAD                                                                                 \
-    "subs %[n], %[n], #4\n\t"                                                                  \
-    "beq 4f\n"                                                                                 \
-    "3:\n\t"                                                                                   \
-    "ldr %[w02], [%[v]], #4\n\t"                                                               \
-    ES_NM_GROUP(w02, "")                                                                       \
-    "subs %[n], %[n], #1\n\t"                                                                  \
-    "beq 4f\n\t"                                                                               \
-    ES_NM_GROUP(w02, ", ror #8")                                                               \
-    "subs %[n], %[n], #1\n\t"                                                                  \
-    "bne 3b\n"                                                                                 \
-    "4:\n\t"
+    ES_MV_ROW_LOOP(ES_NM_QUAD ES_NM_QUAD,                                                      \
+                   ES_NM_QUAD,                                                                 \
+                   "ldr %[w02], [%[v]], #4\n\t"                                                \
+                   ES_NM_GROUP(w02, "")                                                        \
+                   "subs %[n], %[n], #1\n\t"                                                   \
+                   "beq 4f\n\t"                                                                \
+                   ES_NM_GROUP(w02, ", ror #8")                                                \
+                   "subs %[n], %[n], #1\n\t"                                                   \
+                   "bne 3b\n")
 #include "es_matvec_layer.h"
 
 void es_matvec_nm24_s8_dsp(const es_matvec_t *mp, const int8_t *x, int8_t *y)
