@@ -440,19 +440,14 @@ def accuracy_section(data: dict, acc: dict, figure: str = "img/models_pruned_acc
                            + ("" if ramp is None else f" with --ramp-epochs {ramp}") + ": "
                            f"{r['vs_cmsis_nn']:.2f}x (>= {factor:g}x: {'met' if fast else 'not met'}), "
                            f"{r['drop_points']:+.1f} points (<= {goal:g}: {'met' if close else 'not met'})")
-    ramps = [(e, r) for e in table for r in e["rows"] if r.get("ramp_option") is not None]
+    ramps = [(e, r) for e in table for r in e["rows"] if _long_ramp(r)]
     if ramps:
         out += ["", "The ramp: by default the pruning schedule reaches its target in 2 epochs per "
                 "halving of the kept weights, then fine-tuning goes on until "
                 "the validation split stops improving. The rows with `--ramp-epochs N` prune over "
                 "N epochs instead (`edgesparse compile --ramp-epochs N`; the budget after the ramp "
                 "grows with it), the same dense model, data and seed: "
-                + "; ".join(f"{e['label']} at {r['sparsity']:.0%}: {r['drop_points']:+.1f} points "
-                            f"with a {r['ramp_option']}-epoch ramp, {d['drop_points']:+.1f} with the "
-                            f"default" + (f" {d['ramp_epochs']}" if d.get("ramp_epochs") else "")
-                            for e, r in ramps
-                            for d in [next((x for x in e["rows"] if x["sparsity"] == r["sparsity"]
-                                            and _every_layer(x) and x.get("ramp_option") is None), r)])
+                + "; ".join(_ramp_comparison(e, r) for e, r in ramps)
                 + ". A longer ramp costs training time only: the compiled model runs the same "
                 "kernels at the same sparsity."]
     alt = [(e, r) for e in table for r in e["rows"] if not _every_layer(r)]
@@ -466,6 +461,21 @@ def accuracy_section(data: dict, acc: dict, figure: str = "img/models_pruned_acc
 
 def _every_layer(row: dict) -> bool:
     return row.get("pattern", "unstructured") == "unstructured"
+
+
+def _long_ramp(row: dict) -> bool:
+    """A row pruned every layer with --ramp-epochs (pruned_accuracy.RAMP_EPOCHS)."""
+    return _every_layer(row) and row.get("ramp_option") is not None
+
+
+def _ramp_comparison(e: dict, r: dict) -> str:
+    """A --ramp-epochs row's loss beside the default ramp's at the same sparsity."""
+    d = next((x for x in e["rows"] if x["sparsity"] == r["sparsity"] and _every_layer(x)
+              and not _long_ramp(x)), None)
+    default = "" if d is None else (f", {d['drop_points']:+.1f} with the default"
+                                    + (f" {d['ramp_epochs']}" if d.get("ramp_epochs") else ""))
+    return (f"{e['label']} at {r['sparsity']:.0%}: {r['drop_points']:+.1f} points with a "
+            f"{r['ramp_option']}-epoch ramp{default}")
 
 
 def _accuracy_label(row: dict) -> str:
@@ -483,11 +493,11 @@ def write_accuracy_figure(data: dict, acc: dict, path: Path) -> Path:
 
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
     for e in accuracy_table(data, acc):
-        every = [r for r in e["rows"] if _every_layer(r) and r.get("ramp_option") is None]
+        every = [r for r in e["rows"] if _every_layer(r) and not _long_ramp(r)]
         xs = [0.0] + [r["sparsity"] for r in every]
         ys = [e["dense"]["float"] - e["dense"]["int8"]] + [r["drop_points"] for r in every]
         line, = ax.plot([x * 100 for x in xs], ys, marker="o", label=e["label"])
-        longer = [r for r in e["rows"] if _every_layer(r) and r.get("ramp_option") is not None]
+        longer = [r for r in e["rows"] if _long_ramp(r)]
         if longer:
             ax.plot([r["sparsity"] * 100 for r in longer], [r["drop_points"] for r in longer],
                     marker="o", markerfacecolor="none", linestyle=":", color=line.get_color(),

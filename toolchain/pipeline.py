@@ -188,7 +188,8 @@ def budget_prune_share_quantize(model, ds, out: Path, points: float, seed: int,
     model.save(out / "float.keras")
     float_holdout = fast_accuracy(model, holdout.x, holdout.y)
     config = PruneConfig(spare_defaults=False, seed=seed)
-    names = [p.name for p in plan_layers(model, config) if not p.skipped]
+    plans = [p for p in plan_layers(model, config) if not p.skipped]
+    names = [p.name for p in plans]
     if not names:
         raise ToolchainError("--max-accuracy-drop: the model has no prunable layer (Dense, Conv2D, "
                              "DepthwiseConv2D kernels)")
@@ -199,7 +200,7 @@ def budget_prune_share_quantize(model, ds, out: Path, points: float, seed: int,
     (out / "sweep").mkdir(exist_ok=True)
     write_outputs(sw, out / "sweep", f"{model.name}: sensitivity on the held-out split")
     picked = pick_sparsities(sw, points, names)
-    params = {p.name: int(np.prod(p.kernel_shape)) for p in plan_layers(model, config) if p.name in names}
+    params = {p.name: int(np.prod(p.kernel_shape)) for p in plans}  # orders the refinement
     attempts: list[BudgetAttempt] = []
     kept: list[dict] = []  # per attempt: what KerasStages needs if it is the one chosen
     while picked is not None:
@@ -586,8 +587,9 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
     if not 0.0 <= sparsity < 1.0:
         raise ToolchainError(f"--sparsity {sparsity}: must be in [0, 1), e.g. 0.8 for 80% zeros")
     if o.ramp_epochs is not None:
-        if o.ramp_epochs < 1:
-            raise ToolchainError(f"--ramp-epochs {o.ramp_epochs}: the ramp needs at least 1 epoch")
+        from toolchain.prune.magnitude import recovery_budget
+
+        recovery_budget(0.0, o.ramp_epochs)  # refuses N < 1 before anything trains
         if prune_epochs is not None or prune is not None:
             raise ToolchainError("--ramp-epochs sets the ramp of the fine-tune that runs until "
                                  "validation accuracy stops improving; with --epochs or per-layer "
