@@ -181,6 +181,10 @@ typedef struct {
  * when it writes the blob and es_model_init verifies, so the kernels need not scan the layer's
  * tables at each inference to take their faster path. */
 #define ES_LAYER_RQ_WHOLE 0x01u
+/* ES_LAYER_RQ_PER_TENSOR (FULLY_CONNECTED only): the layer's requantization is per tensor, so
+ * its mult and shift tables hold one entry each instead of one per output (bias still has one
+ * per output); 8 bytes of flash saved per output after the first. */
+#define ES_LAYER_RQ_PER_TENSOR 0x02u
 
 typedef struct {
     uint8_t op;      /* es_op_t */
@@ -267,8 +271,10 @@ typedef struct {
     int32_t act_min;
     int32_t act_max;
     uint32_t bias_offset;    /* int32_t[out_features] */
-    uint32_t mult_offset;    /* int32_t[out_features], Q31 multipliers */
-    uint32_t shift_offset;   /* int32_t[out_features], TFLite shift convention (>0: left) */
+    uint32_t mult_offset;    /* int32_t[out_features], Q31 multipliers; int32_t[1] with
+                              * ES_LAYER_RQ_PER_TENSOR */
+    uint32_t shift_offset;   /* int32_t[out_features], TFLite shift convention (>0: left);
+                              * int32_t[1] with ES_LAYER_RQ_PER_TENSOR */
     uint32_t weights_offset; /* dense: int8_t[out][in]; sparse formats: es_sparse_t */
     uint32_t weights_bytes;
     uint32_t scratch_offset; /* arena offset of the layer's scratch buffer (4-aligned) */

@@ -31,18 +31,18 @@ int es_table_ok(const es_check_t *c, uint32_t offset, uint64_t count, uint32_t e
 }
 
 es_status_t es_check_quant(const es_check_t *c, uint32_t bias_offset, uint32_t mult_offset,
-                           uint32_t shift_offset, uint32_t channels, int32_t act_min,
-                           int32_t act_max)
+                           uint32_t shift_offset, uint32_t channels, uint32_t rq_channels,
+                           int32_t act_min, int32_t act_max)
 {
     const int32_t *shifts, *mults;
     uint32_t i;
-    if (!es_table_ok(c, bias_offset, channels, 4, 4) || !es_table_ok(c, mult_offset, channels, 4, 4) ||
-        !es_table_ok(c, shift_offset, channels, 4, 4)) {
+    if (!es_table_ok(c, bias_offset, channels, 4, 4) || !es_table_ok(c, mult_offset, rq_channels, 4, 4) ||
+        !es_table_ok(c, shift_offset, rq_channels, 4, 4)) {
         return ES_ERR_TABLE_BOUNDS;
     }
     shifts = (const int32_t *)(const void *)(c->blob + shift_offset);
     mults = (const int32_t *)(const void *)(c->blob + mult_offset);
-    for (i = 0; i < channels; ++i) {
+    for (i = 0; i < rq_channels; ++i) {
         if (shifts[i] < -31 || shifts[i] > 30 || mults[i] < 0) {
             return ES_ERR_QUANT;
         }
@@ -209,7 +209,7 @@ es_status_t es_check_conv_params(const es_check_t *c, const es_conv_params_t *p,
     if (!es_input_offset_ok(p->input_offset) || !es_int8_ok(p->output_zero_point)) {
         return ES_ERR_QUANT;
     }
-    st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_c, p->act_min,
-                        p->act_max);
+    st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_c, p->out_c,
+                        p->act_min, p->act_max);
     return st == ES_OK ? es_check_bias(c, p->bias_offset, p->out_c, terms, max_product) : st;
 }

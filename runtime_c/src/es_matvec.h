@@ -39,6 +39,10 @@ typedef struct {
     uint32_t rq_fast; /* 1: es_matvec_rq_whole_range(m) holds (CONV_2D works it out once per
                        * layer, FULLY_CONNECTED has it from the layer's ES_LAYER_RQ_WHOLE);
                        * 0 sends every kernel down its row-by-row path */
+    uint32_t rq_mask; /* row r requantizes with mult[r & rq_mask], shift[r & rq_mask]: ~0 for
+                       * one entry per row, 0 for one per layer (FULLY_CONNECTED's
+                       * ES_LAYER_RQ_PER_TENSOR); the CONV_2D-only kernels (conv2, conv4) take
+                       * ~0 as given */
 } es_matvec_t;
 
 typedef void (*es_matvec_fn_t)(const es_matvec_t *m, const int8_t *x, int8_t *y);
@@ -77,7 +81,7 @@ ES_INLINE uint32_t es_matvec_rq_whole_range(const es_matvec_t *m)
         return 0u;
     }
     for (r = 0; r < m->rows; ++r) {
-        all &= (m->shift[r] + 1) & ~m->mult[r];
+        all &= (m->shift[r & m->rq_mask] + 1) & ~m->mult[r & m->rq_mask];
     }
     return all < 0 ? 1u : 0u;
 }
@@ -132,8 +136,8 @@ void es_nm24_pairs(const int8_t *x, uint32_t cols, int8_t *scratch);
 /* One output: requantize the accumulator of row r, add the zero point, clamp. */
 ES_INLINE int8_t es_matvec_out(const es_matvec_t *m, int32_t acc, uint32_t r)
 {
-    return (int8_t)es_requantize_clamp(acc, m->mult[r], m->shift[r], m->output_zero_point,
-                                       m->act_min, m->act_max);
+    return (int8_t)es_requantize_clamp(acc, m->mult[r & m->rq_mask], m->shift[r & m->rq_mask],
+                                       m->output_zero_point, m->act_min, m->act_max);
 }
 
 #endif /* ES_MATVEC_H */

@@ -169,11 +169,12 @@ ES_INLINE uint64_t es_dims_count(const uint16_t *dims)
     return (uint64_t)dims[0] * dims[1] * dims[2] * dims[3];
 }
 
-/* Per-channel bias, multiplier and shift tables inside the blob, shifts in [-31, 30],
+/* A bias table of `channels` entries and multiplier and shift tables of `rq_channels` (the
+ * same, or 1 for a per-tensor FULLY_CONNECTED) inside the blob, shifts in [-31, 30],
  * multipliers >= 0, and an activation range inside int8. */
 es_status_t es_check_quant(const es_check_t *c, uint32_t bias_offset, uint32_t mult_offset,
-                           uint32_t shift_offset, uint32_t channels, int32_t act_min,
-                           int32_t act_max);
+                           uint32_t shift_offset, uint32_t channels, uint32_t rq_channels,
+                           int32_t act_min, int32_t act_max);
 
 /* Bias tables whose accumulators cannot overflow int32: a row sums at most `terms` products
  * of magnitude <= max_product on top of its bias. */

@@ -108,7 +108,7 @@ def test_tensor_and_layer_errors(compiled):
 def test_layer_flags_must_hold(compiled):
     """ES_LAYER_RQ_WHOLE lets the FC kernels skip their per-inference scan of the quantization
     tables, so es_model_init refuses it on a layer whose tables do not bear it out, on any other
-    op, and any other flag bit."""
+    op, and any other flag bit (ES_LAYER_RQ_PER_TENSOR too off FULLY_CONNECTED)."""
     plan = compiled[0]
     data = plan.blob.data
     h = fmt.HEADER.unpack(data)
@@ -118,7 +118,8 @@ def test_layer_flags_must_hold(compiled):
     assert [r["flags"] for r in recs] == [fmt.LAYER_RQ_WHOLE if i == fc else 0 for i in range(len(recs))]
     flags = fmt.LAYER.offsets()["flags"]
     assert _status(compiled, _poke(bytearray(data), at[0] + flags, "B", fmt.LAYER_RQ_WHOLE)) == "ES_ERR_OP"
-    assert _status(compiled, _poke(bytearray(data), at[fc] + flags, "B", 0x03)) == "ES_ERR_OP"
+    assert _status(compiled, _poke(bytearray(data), at[fc] + flags, "B", 0x05)) == "ES_ERR_OP"
+    assert _status(compiled, _poke(bytearray(data), at[0] + flags, "B", fmt.LAYER_RQ_PER_TENSOR)) == "ES_ERR_OP"
     shift = fmt.FC_PARAMS.unpack(data, recs[fc]["params_offset"])["shift_offset"]
     assert _status(compiled, _poke(bytearray(data), shift, "i", -1)) == "ES_ERR_QUANT"
     unflagged = _poke(bytearray(data), at[fc] + flags, "B", 0)

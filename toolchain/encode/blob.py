@@ -83,8 +83,9 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
             wfmt = spec.id
             weight_bytes.append(0)
         elif layer.weights is not None:
-            for key, arr in (("bias_offset", layer.bias_for(spec.id)), ("mult_offset", layer.mult),
-                             ("shift_offset", layer.shift)):
+            mult, shift = rq_tables(layer)
+            for key, arr in (("bias_offset", layer.bias_for(spec.id)), ("mult_offset", mult),
+                             ("shift_offset", shift)):
                 values[key] = pos
                 raw = np.asarray(arr, dtype="<i4").tobytes()
                 chunk += raw
@@ -128,17 +129,36 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
     return Blob(header + payload, layer_bytes, weight_bytes, tindex)
 
 
+def rq_per_tensor(layer: Layer) -> bool:
+    """A FULLY_CONNECTED layer of more than one output whose every output has the same
+    multiplier and shift (per-tensor quantization, the converter's default for Dense): its blob
+    tables hold one entry each (LAYER_RQ_PER_TENSOR), 8 bytes saved per further output."""
+    if layer.opcode != fmt.OpCode.FULLY_CONNECTED or layer.weights is None:
+        return False
+    mult, shift = np.asarray(layer.mult), np.asarray(layer.shift)
+    return mult.size > 1 and bool(np.all(mult == mult[0])) and bool(np.all(shift == shift[0]))
+
+
+def rq_tables(layer: Layer) -> tuple:
+    """The multiplier and shift tables the blob stores for a weighted layer."""
+    if rq_per_tensor(layer):
+        return np.asarray(layer.mult)[:1], np.asarray(layer.shift)[:1]
+    return layer.mult, layer.shift
+
+
 def layer_flags(layer: Layer, values: dict) -> int:
     """es_layer_t.flags: LAYER_RQ_WHOLE for a FULLY_CONNECTED layer whose every output
     requantizes in the runtime's whole-range case (activation range all of int8, every shift
     <= -2, no negative multiplier; es_model_init verifies it), so its kernels take their faster
-    path without scanning the tables at each inference."""
+    path without scanning the tables at each inference; LAYER_RQ_PER_TENSOR for one whose
+    tables hold a single multiplier and shift (rq_per_tensor)."""
     if layer.opcode != fmt.OpCode.FULLY_CONNECTED or layer.weights is None:
         return 0
     shift, mult = np.asarray(layer.shift), np.asarray(layer.mult)
     whole = ((values.get("act_min"), values.get("act_max")) == (-128, 127)
              and bool(np.all(shift <= -2)) and bool(np.all(mult >= 0)))
-    return fmt.LAYER_RQ_WHOLE if whole else 0
+    return ((fmt.LAYER_RQ_WHOLE if whole else 0)
+            | (fmt.LAYER_RQ_PER_TENSOR if rq_per_tensor(layer) else 0))
 
 
 def _tensor_record(graph: Graph, t: int, arena: ArenaPlan, const_offsets: dict[int, int]) -> bytes:

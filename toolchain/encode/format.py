@@ -38,7 +38,8 @@ is 8-byte aligned in memory. Version history:
      without such a layer is byte for byte what it was); es_tensor_t flag TENSOR_STREAMED (a
      model input not in the arena), op READ_INPUT (255, es_read_input_params_t) fetching its
      rows through the application's reader, status ES_ERR_NO_READER (--stream-input; other
-     blobs unchanged).
+     blobs unchanged); layer flag LAYER_RQ_PER_TENSOR: a FULLY_CONNECTED layer whose outputs
+     share one multiplier and shift stores each once (its mult and shift tables one entry long).
 """
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ BLOB_ALIGN_BYTES = 8
 TABLE_ALIGN_BYTES = 4
 NO_TENSOR = 0xFFFF
 LAYER_RQ_WHOLE = 0x01  # es_layer_t.flags: ES_LAYER_RQ_WHOLE
+LAYER_RQ_PER_TENSOR = 0x02  # es_layer_t.flags: ES_LAYER_RQ_PER_TENSOR (one mult and shift)
 MAX_DIMS = 4
 FLAG_CRC32 = 0x1
 TENSOR_CONST = 0x1  # es_tensor_t.flags: int8 data in the blob at arena_offset (MUL / ADD operand)

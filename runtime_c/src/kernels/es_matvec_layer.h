@@ -48,6 +48,7 @@ typedef struct {
     uint32_t r;             /* 24 */
     uint32_t rows;          /* 28 */
     const int8_t *x;        /* 32 */
+    uint32_t rq_mask;       /* 36: es_matvec_t.rq_mask */
 } es_mv_state_t;
 
 static void es_mv_whole_layer(const es_matvec_t *m, const int8_t *x, int8_t *y)
@@ -66,6 +67,7 @@ static void es_mv_whole_layer(const es_matvec_t *m, const int8_t *x, int8_t *y)
     st.r = 0u;
     st.rows = m->rows;
     st.x = x;
+    st.rq_mask = m->rq_mask;
     __asm__ volatile(
         "0:\n\t"
         "ldr %[t0], [%[sb], #24]\n\t"
@@ -78,10 +80,12 @@ static void es_mv_whole_layer(const es_matvec_t *m, const int8_t *x, int8_t *y)
         ES_MV_ROW_MAC
         "pop {%[sb]}\n\t"
         "ldr %[t0], [%[sb], #24]\n\t"
+        "ldr %[t1], [%[sb], #36]\n\t"
+        "and %[t1], %[t1], %[t0]\n\t"
         "ldr %[lo], [%[sb], #8]\n\t"
-        "ldr %[w02], [%[lo], %[t0], lsl #2]\n\t"
+        "ldr %[w02], [%[lo], %[t1], lsl #2]\n\t"
         "ldr %[lo], [%[sb], #12]\n\t"
-        "ldr %[w13], [%[lo], %[t0], lsl #2]\n\t"
+        "ldr %[w13], [%[lo], %[t1], lsl #2]\n\t"
         ES_RQ_ASM_SETUP
         ES_RQ_ASM("%[acc]")
         "ldr %[lo], [%[sb], #20]\n\t"

@@ -300,6 +300,7 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
     m.bias = (const int32_t *)(const void *)(blob + p->bias_offset);
     m.mult = (const int32_t *)(const void *)(blob + p->mult_offset);
     m.shift = (const int32_t *)(const void *)(blob + p->shift_offset);
+    m.rq_mask = ~0u; /* per output channel */
     m.output_zero_point = p->output_zero_point;
     m.act_min = p->act_min;
     m.act_max = p->act_max;

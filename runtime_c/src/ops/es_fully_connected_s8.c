@@ -15,6 +15,7 @@ void es_fully_connected_s8(const es_fc_params_t *p, const es_format_entry_t *f, 
     m.bias = (const int32_t *)(const void *)(blob + p->bias_offset);
     m.mult = (const int32_t *)(const void *)(blob + p->mult_offset);
     m.shift = (const int32_t *)(const void *)(blob + p->shift_offset);
+    m.rq_mask = (layer_flags & ES_LAYER_RQ_PER_TENSOR) != 0u ? 0u : ~0u;
     m.output_zero_point = p->output_zero_point;
     m.act_min = p->act_min;
     m.act_max = p->act_max;
@@ -35,14 +36,15 @@ static es_status_t es_fc_check(const es_check_t *c, const es_layer_t *l, const v
     const es_fc_params_t *p = (const es_fc_params_t *)params;
     const es_format_entry_t *f;
     es_status_t st;
+    const uint32_t rq_rows = (l->flags & ES_LAYER_RQ_PER_TENSOR) != 0u ? 1u : p->out_features;
     (void)in2;
     if (p->in_features == 0 || p->out_features == 0 ||
         (uint64_t)p->batches * p->in_features != in->bytes ||
         (uint64_t)p->batches * p->out_features != out->bytes) {
         return ES_ERR_SHAPE;
     }
-    st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_features, p->act_min,
-                        p->act_max);
+    st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_features, rq_rows,
+                        p->act_min, p->act_max);
     if (st == ES_OK) { /* int8 inputs times int8 weights */
         st = es_check_bias(c, p->bias_offset, p->out_features, p->in_features, 128u * 128u);
     }
@@ -58,7 +60,7 @@ static es_status_t es_fc_check(const es_check_t *c, const es_layer_t *l, const v
         if (p->act_min != -128 || p->act_max != 127) {
             return ES_ERR_QUANT;
         }
-        for (r = 0; r < p->out_features; ++r) {
+        for (r = 0; r < rq_rows; ++r) {
             if (shift[r] > -2) {
                 return ES_ERR_QUANT;
             }

@@ -1,0 +1,87 @@
+"""ES_LAYER_RQ_PER_TENSOR: a FULLY_CONNECTED layer quantized per tensor (the converter's
+choice for shared weights, and what most field models hold) stores one multiplier and one
+shift instead of one per output. The host build runs the C kernels (row by row and, with
+ES_FORCE_DSP, the DSP C paths); the QEMU test runs the whole-layer inline assembly of the
+CSR16 and block 1x4 kernels (es_matvec_layer.h), which reads the tables through rq_mask."""
+import numpy as np
+import pytest
+from qemu_run import qemu_outputs
+from requires import require
+
+from toolchain.encode import format as fmt
+from toolchain.encode import patterns
+
+
+def _fc_model(per_tensor: bool):
+    """Dense 40 -> 24 (ReLU) -> 12 -> 9 -> 6, 60% of each row's blocks of four pruned."""
+    import tf_keras as keras
+
+    from toolchain.quantize.convert import to_int8_tflite
+
+    rng = np.random.default_rng(7)
+    keras.utils.set_random_seed(7)
+    inp = keras.Input((40,), batch_size=1)
+    x = keras.layers.Dense(24, activation="relu")(inp)
+    for units in (12, 9, 6):
+        x = keras.layers.Dense(units)(x)
+    model = keras.Model(inp, x)
+    for layer in model.layers[1:]:
+        ws = layer.get_weights()
+        rows = patterns.keras_rows(ws[0] * rng.uniform(0.5, 3.0, ws[0].shape))
+        ws[0] = patterns.keras_from_rows(rows * patterns.block_mask(rows, 1, 4, 0.6), ws[0].shape)
+        layer.set_weights([w.astype(np.float32) for w in ws])
+    xf = rng.uniform(-2.0, 2.0, size=(6, 40)).astype(np.float32)
+    return to_int8_tflite(model, xf, per_tensor=per_tensor), xf
+
+
+def _fc_records(plan):
+    data = plan.blob.data
+    h = fmt.HEADER.unpack(data)
+    recs = [fmt.LAYER.unpack(data, h["layers_offset"] + i * fmt.LAYER.size) for i in range(h["layer_count"])]
+    return [(r, fmt.FC_PARAMS.unpack(data, r["params_offset"])) for r in recs
+            if r["op"] == fmt.OpCode.FULLY_CONNECTED]
+
+
+@pytest.mark.convert
+def test_per_tensor_fc_stores_one_multiplier_and_shift(host_vs_reference):
+    from toolchain.pipeline import plan_model
+
+    tflite, x = _fc_model(per_tensor=True)
+    per_channel, _ = _fc_model(per_tensor=False)
+    for name in ("dense", "csr16", "block1x4", "palette-csr"):
+        for defines in ((), ("ES_FORCE_DSP",), ("ES_FORCE_DSP", "ES_ROW_BY_ROW")):
+            ours, ref, plan = host_vs_reference(tflite, x, force_format=name, defines=defines)
+            assert np.count_nonzero(ours != ref) == 0, f"{name} {defines}"
+        fcs = _fc_records(plan)
+        assert len(fcs) == 4
+        for rec, p in fcs:
+            assert rec["flags"] & fmt.LAYER_RQ_PER_TENSOR
+            assert p["shift_offset"] - p["mult_offset"] == 4  # one entry each
+            assert p["weights_offset"] - p["shift_offset"] == 4
+        assert all(r["flags"] & fmt.LAYER_RQ_WHOLE for r, _ in fcs)  # ES_ROW_BY_ROW: the other path
+        # per channel: the flag is off and the tables are as long as the bias
+        other = plan_model(per_channel, "m", force_format=name)
+        for rec, p in _fc_records(other):
+            assert not rec["flags"] & fmt.LAYER_RQ_PER_TENSOR
+            assert p["shift_offset"] - p["mult_offset"] == 4 * p["out_features"]
+        saved = sum(8 * (p["out_features"] - 1) for _, p in fcs)
+        assert len(other.blob.data) - len(plan.blob.data) >= saved
+
+
+@pytest.mark.firmware
+@pytest.mark.qemu
+@pytest.mark.convert
+@pytest.mark.parametrize("board_name,name", [("mps2-an386", "csr16"), ("mps2-an386", "block1x4"),
+                                             ("mps2-an385", "csr16")])
+def test_per_tensor_fc_is_bit_exact_in_qemu(board_name, name, tmp_path):
+    """The whole-layer assembly (M4) reads mult[r & rq_mask]; the M3 build the C form."""
+    from toolchain.pipeline import input_samples, plan_model, reference
+
+    require("arm-none-eabi-gcc", "qemu-system-arm")
+    tflite, xf = _fc_model(per_tensor=True)
+    plan = plan_model(tflite, "rq_fc", force_format=name)
+    assert all(r["flags"] & fmt.LAYER_RQ_PER_TENSOR for r, _ in _fc_records(plan))
+    xq = input_samples(plan.graph, xf)
+    ours = qemu_outputs(plan, xq, tmp_path, "rq_fc", board_name, code_opt="mixed")
+    ref = reference(tflite, xq).reshape(len(xq), -1)
+    assert np.count_nonzero(ours != ref) == 0
