@@ -49,14 +49,25 @@ def test_search_climbs_while_within_budget_and_keeps_the_smallest_blob():
     # then layer by layer from the smallest blob within budget, the layer keeping most first
     params = {"fc1": 235_200, "fc2": 30_000}
     assert next_sparsity(tries, 1.0, LEVELS, params=params) == {"fc1": 0.97, "fc2": 0.7}
-    tries.append(_attempt({"fc1": 0.97, "fc2": 0.7}, 0.962, 20_000))  # over: the next layer
-    assert next_sparsity(tries, 1.0, LEVELS, params=params) == {"fc1": 0.95, "fc2": 0.8}
+    tries.append(_attempt({"fc1": 0.97, "fc2": 0.7}, 0.962, 20_000))  # over: halfway there
+    assert next_sparsity(tries, 1.0, LEVELS, params=params) == {"fc1": 0.96, "fc2": 0.7}
+    tries.append(_attempt({"fc1": 0.96, "fc2": 0.7}, 0.965, 21_500))  # over, and 0.955 is too
+    assert next_sparsity(tries, 1.0, LEVELS, params=params) == {"fc1": 0.95, "fc2": 0.8}  # close
     tries.append(_attempt({"fc1": 0.95, "fc2": 0.8}, 0.975, 21_000))  # within: the new base
-    assert chosen(tries, 1.0) == 4
-    # fc1 keeps 5% of 235,200, fc2 20% of 30,000: fc1 first, but 0.97 / 0.8 was tried
+    assert chosen(tries, 1.0) == 5
+    # fc1 keeps 5% of 235,200, fc2 20% of 30,000: fc1 first; 0.97 / 0.8 was over: 0.96
+    assert next_sparsity(tries, 1.0, LEVELS, params=params) == {"fc1": 0.96, "fc2": 0.8}
+    tries.append(_attempt({"fc1": 0.96, "fc2": 0.8}, 0.975, 21_200))  # within, larger: next layer
     assert next_sparsity(tries, 1.0, LEVELS, params=params) == {"fc1": 0.95, "fc2": 0.9}
-    tries.append(_attempt({"fc1": 0.95, "fc2": 0.9}, 0.95, 20_500))
-    assert next_sparsity(tries, 1.0, LEVELS, params=params) is None  # nothing left untried
+    tries.append(_attempt({"fc1": 0.95, "fc2": 0.9}, 0.95, 20_500))  # over: 0.85
+    assert next_sparsity(tries, 1.0, LEVELS, params=params) is None  # MAX_ATTEMPTS (8) run
+    assert next_sparsity(tries, 1.0, LEVELS, params=params, max_attempts=20) == {"fc1": 0.95, "fc2": 0.85}
+    tries.append(_attempt({"fc1": 0.95, "fc2": 0.85}, 0.95, 20_700))  # over: 0.825, then 0.8125
+    assert next_sparsity(tries, 1.0, LEVELS, params=params, max_attempts=20) == {"fc1": 0.95, "fc2": 0.825}
+    tries.append(_attempt({"fc1": 0.95, "fc2": 0.825}, 0.95, 20_800))
+    assert next_sparsity(tries, 1.0, LEVELS, params=params, max_attempts=20) == {"fc1": 0.95, "fc2": 0.8125}
+    tries.append(_attempt({"fc1": 0.95, "fc2": 0.8125}, 0.95, 20_900))  # 0.80625: under 0.01
+    assert next_sparsity(tries, 1.0, LEVELS, params=params, max_attempts=20) is None  # all tried
     assert next_sparsity(tries[:5], 1.0, LEVELS, params=params, max_attempts=5) is None
     # without params, the layers' order
     assert next_sparsity(tries[:3], 1.0, LEVELS) == {"fc1": 0.97, "fc2": 0.7}

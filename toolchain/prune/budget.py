@@ -9,8 +9,9 @@ within POINTS of the float model, the next one steps every layer down one swept 
 is, the next steps every layer up one level, until an attempt goes over the budget or the top
 level is reached. Then the search refines layer by layer: from the smallest blob within budget
 so far, one layer at a time one level up, the layer keeping the most weights first; an attempt
-within budget becomes the new base, one over it moves on to the next layer. It ends when no
-single-layer step is left untried or MAX_ATTEMPTS attempts have run (next_sparsity). The
+within budget becomes the new base; one over it is retried halfway between (0.97 -> 0.99 over:
+0.98) while that step is at least BISECT_MIN, then the search moves on to the next layer. It
+ends when no single-layer step is left untried or MAX_ATTEMPTS attempts have run (next_sparsity). The
 smallest blob within budget is kept; when none is, the last attempt (the least pruned) is, and
 the report says so (chosen)."""
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 MAX_ATTEMPTS = 8
+BISECT_MIN = 0.01  # a layer's step over budget is halved while it stays at least this
 COMPRESS_MAX_POINTS = 1.0  # --compress max: the Deep Compression pipeline with a 1-point budget
 
 
@@ -85,10 +87,14 @@ def next_sparsity(attempts: list[BudgetAttempt], points: float, levels,
     base = attempts[chosen(attempts, points)].sparsity
     order = sorted(base, key=lambda n: -(params or {}).get(n, 0) * (1.0 - base[n]))
     for name in order:  # sorted() is stable: without params, the layers' order
-        one = dict(base)
-        one[name] = step_up({name: base[name]}, levels)[name]
-        if one != base and one not in tried:
-            return one
+        up = step_up({name: base[name]}, levels)[name]
+        while up - base[name] >= BISECT_MIN - 1e-9:
+            one = {**base, name: up}
+            if one not in tried:
+                return one
+            if attempts[tried.index(one)].within(points):
+                break  # within budget, not the smallest blob: the next layer
+            up = round((base[name] + up) / 2.0, 4)  # over budget: halfway there
     return None
 
 
