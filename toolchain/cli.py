@@ -291,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--ramp-epochs", type=_count, default=None, metavar="N",
                    help="epochs of the pruning ramp of the fine-tune that runs until validation "
                         "accuracy stops improving (default: 2 per halving of the kept weights, 5 "
-                        "at 80%%); a longer ramp recovers more on models with few weights per "
+                        "at 80%%; 4 times that in each --max-accuracy-drop / --compress max "
+                        "attempt); a longer ramp recovers more on models with few weights per "
                         "layer (DS-CNN: see docs/MODELS.md)")
     c.add_argument("--stream-input", action="store_true",
                    help="read the model's input row by row as the first layers need it, through "

@@ -167,8 +167,8 @@ def budget_prune_share_quantize(model, ds, out: Path, points: float, seed: int,
     from dataclasses import replace
 
     from toolchain.models.train import evaluate, load_keras_model, train
-    from toolchain.prune.budget import (MAX_ATTEMPTS, BudgetAttempt, chosen, config_toml,
-                                        exhausted, next_sparsity)
+    from toolchain.prune.budget import (MAX_ATTEMPTS, SEARCH_RAMP_FACTOR, BudgetAttempt, chosen,
+                                        config_toml, exhausted, next_sparsity)
     from toolchain.prune.config import PruneConfig, plan_layers
     from toolchain.prune.magnitude import prune_recovering, recovery_budget
     from toolchain.prune.sweep import (SWEEP_SPARSITIES, fast_accuracy, pick_sparsities, sweep,
@@ -205,15 +205,17 @@ def budget_prune_share_quantize(model, ds, out: Path, points: float, seed: int,
     kept: list[dict] = []  # per attempt: what KerasStages needs if it is the one chosen
     while picked is not None:
         n_try = len(attempts) + 1
+        top = max(picked.values())
+        budget = None if exhausted(picked) else recovery_budget(
+            top, ramp_epochs if ramp_epochs is not None else SEARCH_RAMP_FACTOR * recovery_budget(top)[0])
         log(f"attempt {n_try} of at most {MAX_ATTEMPTS}: " +
-            ", ".join(f"{k} {v:.0%}" for k, v in picked.items()))
+            ", ".join(f"{k} {100 * v:g}%" for k, v in picked.items()) +
+            ("" if budget is None else f" (pruning ramp {budget[0]} epochs)"))
         work = out / f".attempt{n_try}"
         work.mkdir()
         model = load_keras_model(out / "float.keras")
         fine_tune = None
-        if not exhausted(picked):
-            budget = (None if ramp_epochs is None
-                      else recovery_budget(max(picked.values()), ramp_epochs))
+        if budget is not None:
             model, tuned = prune_recovering(model, ds, dict(picked), holdout.x, holdout.y,
                                             seed=seed, budget=budget, progress=log)
             fine_tune = tuned.as_dict()
