@@ -314,7 +314,8 @@ static es_status_t es_cmsis_fc_check(const es_check_t *c, const es_layer_t *l, c
     }
 #endif
     es_cmsis_per_channel[i] = 0;
-    for (r = 1; r < p->out_features; ++r) {
+    /* ES_LAYER_RQ_PER_TENSOR: one multiplier and shift stored, nothing to compare */
+    for (r = 1; (l->flags & ES_LAYER_RQ_PER_TENSOR) == 0u && r < p->out_features; ++r) {
         if (mult[r] != mult[0] || shift[r] != shift[0]) {
             es_cmsis_per_channel[i] = 1;
         }
