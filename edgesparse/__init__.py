@@ -65,7 +65,7 @@ def compile(model, out, *, data=None, board: str = DEFAULT_BOARD, **options) -> 
       samples batch first.
     board: a board name (boards/NAME.toml) or a .toml path.
     options: sparsity (Keras models; default 0.8, 0 skips pruning), seed, name, optimize
-      ("speed" | "size" | "balanced"), flash_budget (bytes), ram_budget (arena bytes),
+      ("speed" | "size" | "balanced" | "compact"), flash_budget (bytes), ram_budget (arena bytes),
       stream_input (True: the input is read row by row through the application's reader,
       es_model_set_input_reader, instead of being written whole into the arena), layout ("firmware" | "library"),
       prune (a toolchain.prune.config.PruneConfig), share (codebook bits 1..5, "auto" or a
@@ -76,7 +76,7 @@ def compile(model, out, *, data=None, board: str = DEFAULT_BOARD, **options) -> 
       kernels -O3 and the rest -Os by default), accuracy_budget (points: instead of sparsity,
       search per-layer sparsity, with share "auto", for the smallest blob whose int8 accuracy
       on a held-out split is within that many points of the float model's; optimize then
-      defaults to "size").
+      defaults to "compact": the smallest blob the whole model runs no slower than dense).
     """
     from toolchain import pipeline
 
@@ -88,7 +88,7 @@ def compile(model, out, *, data=None, board: str = DEFAULT_BOARD, **options) -> 
     if options.get("sparsity") is None:
         options["sparsity"] = 0.8
     if options.get("accuracy_budget") is not None and options.get("optimize") is None:
-        options["optimize"] = "size"  # the smallest blob within the budget
+        options["optimize"] = "compact"  # the smallest blob no slower than dense
     if options.get("share") is not None and not hasattr(options["share"], "bits"):
         from toolchain.quantize.sharing import ShareSpec
 

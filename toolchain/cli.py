@@ -273,10 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--name", default=None,
                    help="model name used in the sources and report (default: the file's stem)")
-    c.add_argument("--optimize", choices=["speed", "size", "balanced"], default=None,
+    c.add_argument("--optimize", choices=["speed", "size", "balanced", "compact"], default=None,
                    help="per-layer weight format goal: speed = fewest instructions, size = fewest "
-                        "bytes, balanced = fewest bytes without being slower than dense (default; "
-                        "size with --max-accuracy-drop and --compress max)")
+                        "bytes, balanced = fewest bytes without any layer being slower than dense "
+                        "(default), compact = fewest bytes without the model being slower than "
+                        "dense (default with --max-accuracy-drop and --compress max)")
     c.add_argument("--code-opt", choices=["mixed", "speed", "size"], default="mixed",
                    help="the firmware's compiler optimization: mixed = kernels for speed (-O3), "
                         "the rest (validation, port, main) for size (-Os) "
@@ -443,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
                                             seed=args.seed, name=args.name,
                                             prune_epochs=args.epochs, prune=prune,
                                             optimize=args.optimize or (
-                                                "size" if budget is not None else "balanced"),
+                                                "compact" if budget is not None else "balanced"),
                                             flash_budget=args.flash_budget,
                                             ram_budget=args.ram_budget,
                                             stream_input=args.stream_input,

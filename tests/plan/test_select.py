@@ -63,3 +63,28 @@ def test_force_falls_back_to_dense_where_a_format_does_not_apply():
     (c,) = choose_formats([_fc((w * patterns.nm_mask(np.pad(w, ((0, 0), (0, 2))), 2, 4)[:, :30]))],
                           force="csr16")
     assert c.format == "csr16"
+
+
+def test_compact_lets_a_small_layer_run_slower_while_the_model_stays_no_slower_than_dense():
+    """optimize compact (--compress max's default): balanced keeps the small six-valued layer
+    dense, as no smaller format of it is as fast; compact stores it Huffman-coded because the
+    big layer's sparse format saves far more instructions than that costs, and never goes past
+    the all-dense total."""
+    rng = np.random.default_rng(3)
+    values = np.array([-90, -40, -10, 10, 40, 90], np.int8)
+    small = (rng.choice(values, size=(10, 200)) * (rng.random((10, 200)) >= 0.6)).astype(np.int8)
+    layers = [_fc(_weights(0.9, shape=(128, 512))), _fc(small, 1)]
+    balanced = choose_formats(layers, optimize="balanced", huffman="init")
+    compact = choose_formats(layers, optimize="compact", huffman="init")
+    assert [c.format for c in balanced] == ["csr8", "dense"]
+    assert compact[0].format == "csr8" and compact[1].format == "palette+huffman"
+    assert compact[1].instructions["palette+huffman"] > compact[1].instructions["dense"]
+    assert sum(c.table_bytes for c in compact) < sum(c.table_bytes for c in balanced)
+
+    def total(choices, fmt=None):
+        return sum(c.instructions[fmt or c.format] for c in choices)
+
+    assert total(compact) <= total(compact, "dense")
+    # the big layer alone pays for the small one: without it, compact is balanced
+    alone = choose_formats(layers[1:], optimize="compact", huffman="init")
+    assert [c.format for c in alone] == ["dense"]

@@ -22,7 +22,7 @@ def test_compile_compress_max(mlp_path, tmp_path, capsys):
     printed = capsys.readouterr().out
     report = json.loads((out / "report.json").read_text())
     b = report["accuracy_budget"]
-    assert b["max_accuracy_drop"] == 1.0 and report["optimize"] == "size"
+    assert b["max_accuracy_drop"] == 1.0 and report["optimize"] == "compact"
     assert [s["stage"] for s in b["stages"]] == ["float32", "pruned", "shared", "huffman"]
     sizes = [s["bytes"] for s in b["stages"]]
     assert sizes == sorted(sizes, reverse=True) and sizes[1] < sizes[0]

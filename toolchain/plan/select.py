@@ -6,7 +6,11 @@
             weight tables fit (BudgetError if even the smallest formats do not);
   size      the smallest table per layer;
   balanced  (default) the smallest table among the formats no slower than dense: sparse
-            formats are taken where they pay in both flash and time.
+            formats are taken where they pay in both flash and time;
+  compact   from balanced's choice, layers move to smaller formats (the most bytes saved
+            per instruction added first) while the model's weighted layers together stay
+            at most as slow as all of them dense: a small layer may run slower than dense
+            where the big ones run faster (--compress max's default).
 
 Ties go to the earlier format in weight_formats.NAMES (dense first, its kernel being the simplest).
 """
@@ -26,7 +30,7 @@ from toolchain.plan.dw_plane import dw_plane
 from toolchain.plan.dw_plane import scratch_bytes as dw_scratch_bytes
 from toolchain.plan.lower import Layer
 
-OPTIMIZE_GOALS = ("speed", "size", "balanced")
+OPTIMIZE_GOALS = ("speed", "size", "balanced", "compact")
 # ENCODERS (user-visible format name -> encoder) and HUFFMAN_MODES are the format registry's,
 # toolchain/encode/weight_formats.py, re-exported for the callers that import them from here
 
@@ -180,9 +184,41 @@ def choose_formats(layers: list[Layer], force: str | None = None, optimize: str 
             best = min(ok or names, key=lambda n: (sizes[n], names.index(n)))
         choices.append(Choice(best, sizes[best], sizes, scratch_bytes(layer, best), instr,
                               ram_bytes(layer, best)))
+    if optimize == "compact" and force is None:
+        _compact(layers, choices)
     if flash_budget is not None:
         _fit_budget(layers, choices, flash_budget)
     return choices
+
+
+def _compact(layers: list[Layer], choices: list[Choice]) -> None:
+    """optimize compact: from balanced's choices, move layers to smaller formats, the move
+    saving the most bytes per instruction added first (one that adds none before any), while
+    the weighted layers' estimated instructions stay within their all-dense total."""
+    dense = wf.DENSE.name
+    weighted = [i for i, c in enumerate(choices) if c.instructions and dense in c.instructions]
+    limit = sum(choices[i].instructions[dense] for i in weighted)
+    total = sum(choices[i].instructions[choices[i].format] for i in weighted)
+    while True:
+        best = None
+        for i in weighted:
+            c = choices[i]
+            for name, size in c.candidates.items():
+                saved = c.table_bytes - size
+                extra = c.instructions[name] - c.instructions[c.format]
+                if saved <= 0 or total + extra > limit:
+                    continue
+                key = (max(extra, 0) / saved, -saved, i, name)
+                if best is None or key < best[0]:
+                    best = (key, i, name, extra)
+        if best is None:
+            return
+        _, i, name, extra = best
+        c = choices[i]
+        c.format, c.table_bytes = name, c.candidates[name]
+        c.scratch_bytes = scratch_bytes(layers[i], name)
+        c.ram_bytes = ram_bytes(layers[i], name)
+        total += extra
 
 
 def _table_bytes(layer: Layer, fmt: str) -> int:
