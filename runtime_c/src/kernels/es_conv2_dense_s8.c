@@ -36,10 +36,10 @@ void es_conv2_dense_s8(const es_matvec_t *mp, const uint32_t *cols2, int8_t *y0,
             static const uint8_t slot[4] = {0, 2, 1, 3};
             ES_C2_STEP(slot[c], c);
         }
-        y0[r] = es_matvec_out(m, a00, r);
-        y1[r] = es_matvec_out(m, a01, r);
-        y0[r + 1u] = es_matvec_out(m, a10, r + 1u);
-        y1[r + 1u] = es_matvec_out(m, a11, r + 1u);
+        y0[r] = es_conv_out(m, a00, r);
+        y1[r] = es_conv_out(m, a01, r);
+        y0[r + 1u] = es_conv_out(m, a10, r + 1u);
+        y1[r + 1u] = es_conv_out(m, a11, r + 1u);
     }
     if (r < m->rows) {
         const int8_t *w0 = row;
@@ -54,7 +54,7 @@ void es_conv2_dense_s8(const es_matvec_t *mp, const uint32_t *cols2, int8_t *y0,
             a00 += x[slot[c & 3u]] * w0[c];
             a01 += x[4u + slot[c & 3u]] * w0[c];
         }
-        y0[r] = es_matvec_out(m, a00, r);
-        y1[r] = es_matvec_out(m, a01, r);
+        y0[r] = es_conv_out(m, a00, r);
+        y1[r] = es_conv_out(m, a01, r);
     }
 }

@@ -114,7 +114,7 @@ void es_conv2_dense_s8_dsp(const es_matvec_t *mp, const uint32_t *cols2, int8_t 
             a00 = es_smlad(c[1], o0, es_smlad(c[0], e0, a00));
             a01 = es_smlad(c[3], o0, es_smlad(c[2], e0, a01));
         }
-        y0[r] = es_matvec_out(m, a00, r);
-        y1[r] = es_matvec_out(m, a01, r);
+        y0[r] = es_conv_out(m, a00, r);
+        y1[r] = es_conv_out(m, a01, r);
     }
 }
