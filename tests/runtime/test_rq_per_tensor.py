@@ -43,7 +43,8 @@ def _fc_records(plan):
 
 
 @pytest.mark.convert
-def test_per_tensor_fc_stores_one_multiplier_and_shift(host_vs_reference):
+def test_per_tensor_fc_stores_one_multiplier_and_shift(host_vs_reference, monkeypatch):
+    from toolchain.encode import blob
     from toolchain.pipeline import plan_model
 
     tflite, x = _fc_model(per_tensor=True)
@@ -64,8 +65,12 @@ def test_per_tensor_fc_stores_one_multiplier_and_shift(host_vs_reference):
         for rec, p in _fc_records(other):
             assert not rec["flags"] & fmt.LAYER_RQ_PER_TENSOR
             assert p["shift_offset"] - p["mult_offset"] == 4 * p["out_features"]
+        # the same layers with one table entry per output: exactly 8 bytes more per further output
+        with monkeypatch.context() as m:
+            m.setattr(blob, "rq_per_tensor", lambda layer: False)
+            per_row = plan_model(tflite, "m", force_format=name)
         saved = sum(8 * (p["out_features"] - 1) for _, p in fcs)
-        assert len(other.blob.data) - len(plan.blob.data) >= saved
+        assert len(per_row.blob.data) - len(plan.blob.data) == saved
 
 
 @pytest.mark.firmware

@@ -214,11 +214,16 @@ def _compact(layers: list[Layer], choices: list[Choice]) -> None:
         if best is None:
             return
         _, i, name, extra = best
-        c = choices[i]
-        c.format, c.table_bytes = name, c.candidates[name]
-        c.scratch_bytes = scratch_bytes(layers[i], name)
-        c.ram_bytes = ram_bytes(layers[i], name)
+        _move(layers, choices, i, name)
         total += extra
+
+
+def _move(layers: list[Layer], choices: list[Choice], i: int, name: str) -> None:
+    """Layer i to format name (one of its candidates), its scratch and RAM with it."""
+    c = choices[i]
+    c.format, c.table_bytes = name, c.candidates[name]
+    c.scratch_bytes = scratch_bytes(layers[i], name)
+    c.ram_bytes = ram_bytes(layers[i], name)
 
 
 def _table_bytes(layer: Layer, fmt: str) -> int:
@@ -243,7 +248,4 @@ def _fit_budget(layers: list[Layer], choices: list[Choice], budget: int) -> None
                     if best is None or key < best[0]:
                         best = (key, i, name)
         _, i, name = best
-        c = choices[i]
-        c.format, c.table_bytes = name, c.candidates[name]
-        c.scratch_bytes = scratch_bytes(layers[i], name)
-        c.ram_bytes = ram_bytes(layers[i], name)
+        _move(layers, choices, i, name)
