@@ -133,19 +133,18 @@ uint32_t es_matvec_scratch_bytes(uint8_t format, uint32_t cols);
  * the pairs (0,1) (0,2) (0,3) (1,2) (1,3) (2,3) as int16 halves (first input low). */
 void es_nm24_pairs(const int8_t *x, uint32_t cols, int8_t *scratch);
 
-/* One output of a CONV_2D-only kernel (conv2, conv4): its tables are per output channel, so
- * no rq_mask. */
+/* One output: requantize the accumulator with the tables' entry r, add the zero point, clamp.
+ * The CONV_2D-only kernels (conv2, conv4) call it with the row itself (per-channel tables). */
 ES_INLINE int8_t es_conv_out(const es_matvec_t *m, int32_t acc, uint32_t r)
 {
     return (int8_t)es_requantize_clamp(acc, m->mult[r], m->shift[r], m->output_zero_point,
                                        m->act_min, m->act_max);
 }
 
-/* One output: requantize the accumulator of row r, add the zero point, clamp. */
+/* One output of row r of any matvec kernel: its tables' entry r & rq_mask. */
 ES_INLINE int8_t es_matvec_out(const es_matvec_t *m, int32_t acc, uint32_t r)
 {
-    return (int8_t)es_requantize_clamp(acc, m->mult[r & m->rq_mask], m->shift[r & m->rq_mask],
-                                       m->output_zero_point, m->act_min, m->act_max);
+    return es_conv_out(m, acc, r & m->rq_mask);
 }
 
 #endif /* ES_MATVEC_H */
