@@ -17,8 +17,8 @@ GOLDEN = json.loads((REPO / "tests" / "golden" / "report_structure.json").read_t
 
 
 # objects keyed by data, not by schema (stack.largest_frames: function name -> bytes): their
-# layout is that of their values, whatever the runtime's function names are
-DATA_KEYED = {"largest_frames"}
+# layout is that of their values, whatever the runtime's function names (or the layer names) are
+DATA_KEYED = {"largest_frames", "removed_neurons"}
 
 
 def _normalize(layout):

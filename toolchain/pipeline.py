@@ -31,10 +31,12 @@ from toolchain.ir.tflite_import import load_tflite
 from toolchain.isa import Isa, board_isa
 from toolchain.plan.arena import ArenaPlan, plan_arena
 from toolchain.plan.bands import plan_memory
+from toolchain.plan.dead import remove_dead_neurons
 from toolchain.plan.lower import Layer, lower_graph
-from toolchain.plan.select import Choice, choose_formats
+from toolchain.plan.select import Choice, choose_formats, dense_estimate
 from toolchain.report import report as rpt
-from toolchain.report.compression import compression_figure, compression_section, compression_table
+from toolchain.report.compression import (compression_figure, compression_section, compression_table,
+                                          short_name)
 from toolchain.report.html import write_report_html
 from toolchain.report.plots import layer_figure
 from toolchain.targets.mapfile import flash_components
@@ -168,7 +170,7 @@ def budget_prune_share_quantize(model, ds, out: Path, points: float, seed: int,
 
     from toolchain.models.train import evaluate, load_keras_model, train
     from toolchain.prune.budget import (MAX_ATTEMPTS, SEARCH_RAMP_FACTOR, BudgetAttempt, chosen,
-                                        config_toml, exhausted, next_sparsity)
+                                        config_toml, exhausted, next_sparsity, search_levels)
     from toolchain.prune.config import PruneConfig, plan_layers
     from toolchain.prune.magnitude import prune_recovering, recovery_budget
     from toolchain.prune.sweep import (SWEEP_SPARSITIES, fast_accuracy, pick_sparsities, sweep,
@@ -241,7 +243,7 @@ def budget_prune_share_quantize(model, ds, out: Path, points: float, seed: int,
             f"float {100 * float_holdout:.1f}%: {a.drop_points:.1f} points "
             f"({'within' if a.within(points) else 'over'} the {points:g}-point budget)" +
             ("" if a.blob_bytes is None else f", blob {a.blob_bytes:,} bytes"))
-        picked = next_sparsity(attempts, points, SWEEP_SPARSITIES, params=params)
+        picked = next_sparsity(attempts, points, search_levels(SWEEP_SPARSITIES), params=params)
     i = chosen(attempts, points)
     best, k = attempts[i], kept[i]
     for name in ("pruned.keras", "shared.keras"):
@@ -255,7 +257,8 @@ def budget_prune_share_quantize(model, ds, out: Path, points: float, seed: int,
         log(f"warning: no attempt came within {points:g} points on the held-out split; kept the "
             f"least pruned ({best.drop_points:.1f} points)")
     budget = {"max_accuracy_drop": points, "attempts_max": MAX_ATTEMPTS,
-              "sweep_sparsities": list(SWEEP_SPARSITIES), "scored_on": holdout.describe(),
+              "sweep_sparsities": list(SWEEP_SPARSITIES),
+              "search_levels": list(search_levels(SWEEP_SPARSITIES)), "scored_on": holdout.describe(),
               "attempts": [x.as_dict() for x in attempts], "chosen_attempt": i + 1,
               "within_budget": best.within(points), "sparsity": best.sparsity,
               "codebook_bits": best.codebook_bits, "config": BUDGET_CONFIG}
@@ -356,6 +359,10 @@ class Plan:
     choices: list[Choice]
     arena: ArenaPlan
     blob: Blob
+    # FULLY_CONNECTED outputs plan/dead.py removed (no weights, or no reader), by layer name
+    removed_neurons: dict = field(default_factory=dict)
+    # (graph, layers) as the model gave them when neurons were removed: the dense baseline
+    dense_source: tuple | None = None
 
 
 def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "balanced",
@@ -369,7 +376,15 @@ def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "b
     in_place False plans every output in its own buffer (plan_arena), for kernels that are not
     known to run over their input. stream_input: the model's inputs are read row by row through
     the application's reader (plan/stream.py) instead of being written whole into the arena."""
-    layers = lower_graph(graph)
+    model_layers = lower_graph(graph)
+    source = (graph, model_layers)
+    dense_limit = None
+    if force_format is not None:  # the format, or the all-dense build, of the model as it is
+        layers, removed = model_layers, {}
+    else:
+        graph, layers, removed = remove_dead_neurons(graph, model_layers, isa)
+        # compact's bound: no slower than the dense build of the model as the user gave it
+        dense_limit = dense_estimate(model_layers, isa) if removed else None
     table_budget = None
     if flash_budget is not None:
         # everything but the weight tables is the same whatever the formats
@@ -382,7 +397,7 @@ def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "b
                               f"requantization tables alone take {fixed:,} bytes")
     choices = choose_formats(layers, force=force_format, optimize=optimize,
                              flash_budget=table_budget, isa=isa, huffman=huffman,
-                             force_strict=force_strict)
+                             force_strict=force_strict, dense_limit=dense_limit)
     if stream_input:
         from toolchain.plan.stream import stream_inputs
 
@@ -390,7 +405,7 @@ def plan_graph(graph: Graph, force_format: str | None = None, optimize: str = "b
     graph, layers, choices, arena = plan_memory(graph, layers, choices, in_place=in_place,
                                                 ram_budget=ram_budget)
     blob = build_blob(graph, layers, choices, arena)
-    return Plan(graph, layers, choices, arena, blob)
+    return Plan(graph, layers, choices, arena, blob, removed, source if removed else None)
 
 
 def check_ram_budget(plan: Plan, budget: int, streamed: Callable[[], Plan] | None = None) -> None:
@@ -435,16 +450,31 @@ def with_huffman_mode(plan: Plan, mode: str) -> Plan:
                               ram_bytes(layer, name)))
     arena = plan_arena(plan.graph, plan.layers, choices)
     return Plan(plan.graph, plan.layers, choices, arena,
-                build_blob(plan.graph, plan.layers, choices, arena))
+                build_blob(plan.graph, plan.layers, choices, arena), plan.removed_neurons,
+                plan.dense_source)
 
 
 def plan_model(tflite: bytes, name: str, force_format: str | None = None, **kw) -> Plan:
     return plan_graph(load_tflite(tflite, name), force_format, **kw)
 
 
+def removed_line(plan: Plan) -> str:
+    """One log line: the FULLY_CONNECTED outputs plan/dead.py removed, per layer."""
+    kept = {l.name: l.weights.shape[0] for l in plan.layers if l.weights is not None}
+    parts = [f"{short_name(n)} {k} of {k + kept[n]}" for n, k in plan.removed_neurons.items()]
+    return ("removed outputs no later layer needs (all-zero weights: a constant folded into the "
+            f"next layer's bias, or never read): {', '.join(parts)}; every output byte unchanged")
+
+
 def dense_blob(plan: Plan) -> Blob:
-    """The same model with every layer dense: the baseline sizes are reported against."""
-    return build_blob(plan.graph, plan.layers, choose_formats(plan.layers, force=wf.DENSE.name), plan.arena)
+    """The same model with every layer dense: the baseline sizes are reported against (the
+    model's own layers, before plan/dead.py removed neurons)."""
+    if plan.dense_source is None:
+        return build_blob(plan.graph, plan.layers, choose_formats(plan.layers, force=wf.DENSE.name),
+                          plan.arena)
+    graph, layers = plan.dense_source
+    choices = choose_formats(layers, force=wf.DENSE.name)
+    return build_blob(graph, layers, choices, plan_arena(graph, layers, choices))
 
 
 def generate(plan: Plan, out: Path) -> None:
@@ -653,6 +683,8 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
                               **kw)
 
         plan = planned(stream_input=o.stream_input)
+        if plan.removed_neurons:
+            log(removed_line(plan))
         if o.ram_budget is not None:
             check_ram_budget(plan, o.ram_budget,
                              None if o.stream_input else lambda: planned(stream_input=True))
@@ -669,6 +701,7 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
         log(f"running the reference interpreter (TFLM reference kernels) on {len(x_int8)} samples")
         ref = reference(stages.tflite, x_int8)
         report = rpt.new_report(name, board_obj.name, plan, dense_blob(plan))
+        report.removed_neurons = dict(plan.removed_neurons)
         report.data = GENERATED if ds is None else ds.name
         report.optimize = optimize
         report.flash_budget = flash_budget

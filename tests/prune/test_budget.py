@@ -88,3 +88,17 @@ def test_search_steps_down_until_within_budget_or_dense():
     assert next_sparsity(tries[:1], 1.0, LEVELS, max_attempts=1) is None
     top = [_attempt({"fc1": 0.99}, 0.98, 9_000)]
     assert next_sparsity(top, 1.0, LEVELS) is None  # within at the top level: done
+
+
+def test_search_steps_past_the_sweep():
+    """A layer within budget at the sweep's top level (0.99) may still go to 0.995."""
+    from toolchain.prune.budget import BudgetAttempt, next_sparsity, search_levels
+    from toolchain.prune.sweep import SWEEP_SPARSITIES
+
+    levels = search_levels(SWEEP_SPARSITIES)
+    assert levels[-2:] == (0.99, 0.995) and set(SWEEP_SPARSITIES) < set(levels)
+    tries = [BudgetAttempt({"fc1": 0.99, "fc2": 0.9}, 0.97, 0.97, blob_bytes=100)]
+    params = {"fc1": 400_000, "fc2": 5_000}
+    assert next_sparsity(tries, 1.0, levels, params=params) == {"fc1": 0.995, "fc2": 0.95}
+    tries.append(BudgetAttempt({"fc1": 0.995, "fc2": 0.95}, 0.97, 0.90, blob_bytes=90))
+    assert next_sparsity(tries, 1.0, levels, params=params) == {"fc1": 0.995, "fc2": 0.9}

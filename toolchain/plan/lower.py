@@ -43,6 +43,9 @@ class Layer:
     # a row band of an earlier layer (toolchain/plan/bands.py): that layer's index in the list;
     # the blob gives both one copy of the weight, bias and requantization tables
     shares: int | None = None
+    # the weights' shape in the model when plan/dead.py removed neurons from it (reports
+    # count parameters and sparsity against the model the user trained); None: `weights.shape`
+    dense_shape: tuple[int, int] | None = None
 
     @property
     def entry(self) -> fmt.OpEntry:
@@ -83,7 +86,19 @@ class Layer:
 
     @property
     def param_count(self) -> int:
-        return 0 if self.weights is None or self.shares is not None else int(self.weights.size)
+        """Weights in the model's layer (before plan/dead.py removed neurons)."""
+        if self.weights is None or self.shares is not None:
+            return 0
+        return int(np.prod(self.dense_shape)) if self.dense_shape else int(self.weights.size)
+
+    @property
+    def bias_count(self) -> int:
+        """Biases in the model's layer (one per output channel before plan/dead.py)."""
+        if self.bias is None or self.shares is not None:
+            return 0
+        if self.dense_shape and self.opcode != OpCode.DEPTHWISE_CONV_2D:
+            return int(self.dense_shape[0])
+        return int(self.bias.size)
 
     @property
     def nonzero_count(self) -> int:

@@ -147,14 +147,17 @@ def why_not(layer: Layer, fmt: str) -> str | None:
 
 def choose_formats(layers: list[Layer], force: str | None = None, optimize: str = "balanced",
                    flash_budget: int | None = None, isa: Isa = Isa.DSP,
-                   huffman: str | None = None, force_strict: bool = False) -> list[Choice]:
+                   huffman: str | None = None, force_strict: bool = False,
+                   dense_limit: int | None = None) -> list[Choice]:
     """force: build every weighted layer in that format where it applies, dense elsewhere
     ("dense" gives the all-dense baseline the report compares against); with force_strict, a
     FULLY_CONNECTED / CONV_2D layer the format cannot hold is a ToolchainError naming the
     layer and the reason instead (DEPTHWISE_CONV_2D, dense only, stays dense). flash_budget: bytes
     the weight tables may take in total (speed only; the caller subtracts the rest of the
     blob). isa: the instruction set the target's kernels use (the cost model differs). huffman:
-    also offer Huffman-coded palettes, decoded "init" or "stream" (HUFFMAN_MODES)."""
+    also offer Huffman-coded palettes, decoded "init" or "stream" (HUFFMAN_MODES). dense_limit:
+    compact's bound on the weighted layers' estimated instructions (default: their all-dense
+    total; plan_graph passes the model's own layers' when plan/dead.py removed neurons)."""
     if optimize not in OPTIMIZE_GOALS:
         raise ValueError(f"optimize must be one of {OPTIMIZE_GOALS}, got {optimize!r}")
     if huffman is not None and huffman not in HUFFMAN_MODES:
@@ -185,19 +188,27 @@ def choose_formats(layers: list[Layer], force: str | None = None, optimize: str 
         choices.append(Choice(best, sizes[best], sizes, scratch_bytes(layer, best), instr,
                               ram_bytes(layer, best)))
     if optimize == "compact" and force is None:
-        _compact(layers, choices)
+        _compact(layers, choices, dense_limit)
     if flash_budget is not None:
         _fit_budget(layers, choices, flash_budget)
     return choices
 
 
-def _compact(layers: list[Layer], choices: list[Choice]) -> None:
+def dense_estimate(layers: list[Layer], isa: Isa = Isa.DSP) -> int:
+    """Estimated instructions of the weighted layers, every one dense."""
+    return sum(costs.estimate(l, wf.DENSE.name, isa, _im2col_bytes(l)) for l in layers
+               if l.weights is not None)
+
+
+def _compact(layers: list[Layer], choices: list[Choice], limit: int | None = None) -> None:
     """optimize compact: from balanced's choices, move layers to smaller formats, the move
     saving the most bytes per instruction added first (one that adds none before any), while
-    the weighted layers' estimated instructions stay within their all-dense total."""
+    the weighted layers' estimated instructions stay within `limit` (default: their all-dense
+    total)."""
     dense = wf.DENSE.name
     weighted = [i for i, c in enumerate(choices) if c.instructions and dense in c.instructions]
-    limit = sum(choices[i].instructions[dense] for i in weighted)
+    if limit is None:
+        limit = sum(choices[i].instructions[dense] for i in weighted)
     total = sum(choices[i].instructions[choices[i].format] for i in weighted)
     while True:
         best = None

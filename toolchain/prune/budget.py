@@ -13,7 +13,8 @@ within budget becomes the new base; one over it is retried halfway between (0.97
 0.98) while that step is at least BISECT_MIN, then the search moves on to the next layer. It
 ends when no single-layer step is left untried or MAX_ATTEMPTS attempts have run (next_sparsity). The
 smallest blob within budget is kept; when none is, the last attempt (the least pruned) is, and
-the report says so (chosen). Each attempt's fine-tune ramps the pruning over SEARCH_RAMP_FACTOR
+the report says so (chosen). The levels are the swept ones and SEARCH_LEVELS_ABOVE (a layer
+the sweep found insensitive at its top level may go further). Each attempt's fine-tune ramps the pruning over SEARCH_RAMP_FACTOR
 times compile's default ramp for its highest sparsity, unless --ramp-epochs says otherwise."""
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ COMPRESS_MAX_POINTS = 1.0  # --compress max: the Deep Compression pipeline with 
 # fc2 90%, logits 70% lost 1.49 points on the held-out split with the default ramp (14 epochs),
 # 1.49 with 30 and none with 60; make compress-max shows what the search finds with it
 SEARCH_RAMP_FACTOR = 4
+# levels the search may step a layer up to beyond the sweep's top (0.99): LeNet-5's 800x500
+# fc1 stayed within budget at the sweep's top level (make compression), with nowhere to go
+SEARCH_LEVELS_ABOVE = (0.995,)
+
+
+def search_levels(levels) -> tuple[float, ...]:
+    """The sparsities the search steps through: the swept ones and SEARCH_LEVELS_ABOVE."""
+    return tuple(sorted({*(float(v) for v in levels), *SEARCH_LEVELS_ABOVE}))
 
 
 @dataclass
@@ -94,13 +103,16 @@ def next_sparsity(attempts: list[BudgetAttempt], points: float, levels,
     order = sorted(base, key=lambda n: -(params or {}).get(n, 0) * (1.0 - base[n]))
     for name in order:  # sorted() is stable: without params, the layers' order
         up = step_up({name: base[name]}, levels)[name]
-        while up - base[name] >= BISECT_MIN - 1e-9:
+        while up > base[name] + 1e-9:
             one = {**base, name: up}
             if one not in tried:
                 return one
             if attempts[tried.index(one)].within(points):
                 break  # within budget, not the smallest blob: the next layer
-            up = round((base[name] + up) / 2.0, 4)  # over budget: halfway there
+            half = round((base[name] + up) / 2.0, 4)  # over budget: halfway there
+            if half - base[name] < BISECT_MIN - 1e-9:
+                break
+            up = half
     return None
 
 

@@ -55,7 +55,7 @@ def compression_section(plan, dense_int8: int, float_tflite: bytes | None, int8_
         fixed = lbytes - align(wbytes)  # params struct, bias and requant tables
         # a row band after the first (bands.py) holds only its params struct
         weighted = layer.weights is not None and layer.shares is None
-        float_bytes = 4 * (layer.param_count + (0 if layer.bias is None or not weighted else layer.bias.size))
+        float_bytes = 4 * (layer.param_count + layer.bias_count)
         entry = {"name": layer.name, "layer": short_name(layer.name), "params": layer.param_count,
                  "kept": None if not weighted else layer.nonzero_count / layer.param_count,
                  "index_bits": None, "codebook_bits": None, "bytes": lbytes,

@@ -206,6 +206,9 @@ class Report(Section):
     # chains of layers run a few output rows at a time (toolchain/plan/bands.py):
     # [{"layers": [short names], "bands", "rows"}], [] when none
     row_bands: list = ABSENT
+    # FULLY_CONNECTED outputs removed at compile time (toolchain/plan/dead.py): {layer name:
+    # count}, {} when none
+    removed_neurons: dict = ABSENT
     code_opt: str = ABSENT  # --code-opt: the firmware's optimization levels (targets.build.CODE_OPTS)
     sharing: dict | None = ABSENT
     huffman_decode: str | None = ABSENT
@@ -232,7 +235,8 @@ class Report(Section):
     # (after a recovering fine-tune), "message" (the warning printed)
     accuracy_loss: dict = ABSENT
     # compile --max-accuracy-drop / --compress max (pipeline.budget_prune_share_quantize):
-    # {"max_accuracy_drop", "attempts_max", "sweep_sparsities", "scored_on" (the held-out
+    # {"max_accuracy_drop", "attempts_max", "sweep_sparsities", "search_levels" (the levels
+    # the search steps through: the swept ones and higher), "scored_on" (the held-out
     # split), "attempts": [{"sparsity": {layer: s}, "float_accuracy", "int8_accuracy",
     # "pruned_float_accuracy", "shared_float_accuracy", "codebook_bits", "blob_bytes",
     # "drop_points"}],
@@ -261,8 +265,7 @@ class Report(Section):
 def new_report(name: str, board: str, plan, dense_blob) -> Report:
     from toolchain.plan.bands import band_summary
 
-    float_params = sum(l.param_count + (0 if l.bias is None or l.shares is not None else l.bias.size)
-                       for l in plan.layers)
+    float_params = sum(l.param_count + l.bias_count for l in plan.layers)
     graph = plan.graph
     ops = {}
     for op in graph.ops:
