@@ -195,6 +195,19 @@ static void es_cmsis_conv_eval(const es_model_t *m, const es_layer_t *l, const v
     es_cmsis_conv_args(p, &cp, &in_d, &f_d, &b_d, &out_d);
     q.multiplier = es_cmsis_ptr(m->blob, p->mult_offset);
     q.shift = es_cmsis_ptr(m->blob, p->shift_offset);
+    if ((l->flags & ES_LAYER_RQ_PER_TENSOR) != 0u) {
+        /* one multiplier and shift stored: CMSIS-NN takes per-channel tables, written where
+         * our kernel writes them (the end of the layer's scratch) */
+        int32_t *rq = (int32_t *)(void *)(m->arena + p->scratch_offset +
+                                          es_conv2d_rq_offset(p, es_layer_format(m, l)));
+        uint32_t ch;
+        for (ch = 0; ch < p->out_c; ++ch) {
+            rq[ch] = q.multiplier[0];
+            rq[p->out_c + ch] = q.shift[0];
+        }
+        q.multiplier = rq;
+        q.shift = rq + p->out_c;
+    }
     (void)arm_convolve_wrapper_s8(&ctx, &cp, &q, &in_d, es_layer_input(m, l), &f_d,
                                   (const int8_t *)(const void *)(m->blob + p->weights_offset), &b_d, bias,
                                   &out_d, es_layer_output(m, l));

@@ -181,9 +181,11 @@ typedef struct {
  * when it writes the blob and es_model_init verifies, so the kernels need not scan the layer's
  * tables at each inference to take their faster path. */
 #define ES_LAYER_RQ_WHOLE 0x01u
-/* ES_LAYER_RQ_PER_TENSOR (FULLY_CONNECTED only): the layer's requantization is per tensor, so
- * its mult and shift tables hold one entry each instead of one per output (bias still has one
- * per output); 8 bytes of flash saved per output after the first. */
+/* ES_LAYER_RQ_PER_TENSOR (FULLY_CONNECTED, CONV_2D): the layer's requantization is per tensor,
+ * so its mult and shift tables hold one entry each instead of one per output (bias still has
+ * one per output); 8 bytes of flash saved per output after the first. A CONV_2D layer's
+ * scratch then ends with 8 * out_c bytes, 4-aligned, where each call writes the per-channel
+ * tables its kernels read. */
 #define ES_LAYER_RQ_PER_TENSOR 0x02u
 
 typedef struct {
@@ -302,8 +304,8 @@ typedef struct {
     int32_t act_min;
     int32_t act_max;
     uint32_t bias_offset;  /* int32_t[out_c] */
-    uint32_t mult_offset;  /* int32_t[out_c] */
-    uint32_t shift_offset; /* int32_t[out_c] */
+    uint32_t mult_offset;  /* int32_t[out_c]; int32_t[1] with ES_LAYER_RQ_PER_TENSOR (CONV_2D) */
+    uint32_t shift_offset; /* int32_t[out_c]; int32_t[1] with ES_LAYER_RQ_PER_TENSOR (CONV_2D) */
     uint32_t weights_offset;
     uint32_t weights_bytes;
     uint32_t scratch_offset;

@@ -195,7 +195,8 @@ uint32_t es_matvec_scratch_bytes(uint8_t format, uint32_t cols)
 }
 
 es_status_t es_check_conv_params(const es_check_t *c, const es_conv_params_t *p, const es_tensor_t *in,
-                                 const es_tensor_t *out, uint64_t terms, uint32_t max_product)
+                                 const es_tensor_t *out, uint64_t terms, uint32_t max_product,
+                                 uint32_t rq_channels)
 {
     es_status_t st;
     if (p->k_h == 0 || p->k_w == 0 || p->stride_h == 0 || p->stride_w == 0 || p->dil_h == 0 ||
@@ -209,7 +210,7 @@ es_status_t es_check_conv_params(const es_check_t *c, const es_conv_params_t *p,
     if (!es_input_offset_ok(p->input_offset) || !es_int8_ok(p->output_zero_point)) {
         return ES_ERR_QUANT;
     }
-    st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_c, p->out_c,
+    st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_c, rq_channels,
                         p->act_min, p->act_max);
     return st == ES_OK ? es_check_bias(c, p->bias_offset, p->out_c, terms, max_product) : st;
 }

@@ -18,7 +18,11 @@ void es_fully_connected_s8(const es_fc_params_t *p, const struct es_format_entry
                            const uint8_t *blob, uint8_t *arena, const int8_t *input, int8_t *output,
                            uint32_t layer_flags);
 void es_conv2d_s8(const es_conv_params_t *p, const struct es_format_entry *f, const uint8_t *blob,
-                  uint8_t *arena, const int8_t *input, int8_t *output);
+                  uint8_t *arena, const int8_t *input, int8_t *output, uint32_t layer_flags);
+/* With ES_LAYER_RQ_PER_TENSOR the blob holds one multiplier and shift for every channel; the
+ * kernels read per-channel tables, which es_conv2d_s8 fills at each call (2 stores per channel)
+ * at the end of the layer's scratch: es_conv2d_rq_offset bytes in, 8 * out_c bytes. */
+uint32_t es_conv2d_rq_offset(const es_conv_params_t *p, const struct es_format_entry *f);
 /* Bytes of the column buffers es_conv2d_s8 keeps at the start of its scratch with format f (the
  * int8 im2col column, the two-pixel int16 buffer of a format with a conv2 kernel; 0: none). */
 uint32_t es_conv2d_im2col_bytes(const es_conv_params_t *p, const struct es_format_entry *f);

@@ -219,9 +219,12 @@ int es_in_place_strides_ok(const uint16_t *out_dims, const uint32_t *strides, co
 
 /* CONV_2D and DEPTHWISE_CONV_2D share their params: the geometry against the tensors, the
  * windows, the offsets and the per-channel tables, a row summing at most `terms` products of
- * magnitude <= max_product on top of its bias (the depth multiplier is each op's own check). */
+ * magnitude <= max_product on top of its bias (the depth multiplier is each op's own check);
+ * rq_channels: entries of the multiplier and shift tables (out_c, or 1 with
+ * ES_LAYER_RQ_PER_TENSOR). */
 es_status_t es_check_conv_params(const es_check_t *c, const es_conv_params_t *p, const es_tensor_t *in,
-                                 const es_tensor_t *out, uint64_t terms, uint32_t max_product);
+                                 const es_tensor_t *out, uint64_t terms, uint32_t max_product,
+                                 uint32_t rq_channels);
 
 /* MAX_POOL_2D and AVERAGE_POOL_2D share their params and checks. */
 es_status_t es_check_pool(const es_check_t *c, const es_layer_t *l, const void *params,

@@ -90,3 +90,90 @@ def test_per_tensor_fc_is_bit_exact_in_qemu(board_name, name, tmp_path):
     ours = qemu_outputs(plan, xq, tmp_path, "rq_fc", board_name, code_opt="mixed")
     ref = reference(tflite, xq).reshape(len(xq), -1)
     assert np.count_nonzero(ours != ref) == 0
+
+
+def _conv_model(per_tensor: bool):
+    """Conv 3x3 (10x10x4 -> 8 channels, ReLU) -> Conv 1x1 (-> 12) -> Conv 3x3 same (-> 8);
+    weights of eight values (so the palettes apply), blocks of four along each filter pruned at
+    50%, then the two smallest of every group of four (so 2:4 applies)."""
+    import tf_keras as keras
+
+    from toolchain.quantize.convert import to_int8_tflite
+
+    rng = np.random.default_rng(3)
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((10, 10, 4), batch_size=1)
+    x = keras.layers.Conv2D(8, 3, activation="relu")(inp)
+    x = keras.layers.Conv2D(12, 1, activation="relu")(x)
+    x = keras.layers.Conv2D(8, 3, padding="same")(x)
+    model = keras.Model(inp, x)
+    for layer in model.layers[1:]:
+        k, b = layer.get_weights()
+        k = rng.choice([-0.4, -0.3, -0.2, -0.1, 0.1, 0.2, 0.3, 0.4], size=k.shape)
+        rows = patterns.keras_rows(k)
+        rows = rows * patterns.block_mask(rows, 1, 4, 0.5)
+        g = rows.reshape(rows.shape[0], -1, 4)
+        np.put_along_axis(g, np.argsort(np.abs(g), axis=2)[:, :, :2], 0.0, axis=2)
+        layer.set_weights([patterns.keras_from_rows(g.reshape(rows.shape), k.shape).astype(np.float32),
+                           rng.uniform(-0.5, 0.5, b.shape).astype(np.float32)])
+    xf = rng.uniform(-2.0, 2.0, size=(4, 10, 10, 4)).astype(np.float32)
+    return to_int8_tflite(model, xf, per_tensor=per_tensor), xf
+
+
+def _conv_records(plan):
+    data = plan.blob.data
+    h = fmt.HEADER.unpack(data)
+    recs = [fmt.LAYER.unpack(data, h["layers_offset"] + i * fmt.LAYER.size) for i in range(h["layer_count"])]
+    return [(r, fmt.CONV_PARAMS.unpack(data, r["params_offset"])) for r in recs
+            if r["op"] == fmt.OpCode.CONV_2D]
+
+
+CONV_FORMATS = ("dense", "csr8", "csr16", "block1x4", "nm2:4", "palette", "palette-csr")
+
+
+@pytest.mark.convert
+def test_per_tensor_conv_stores_one_multiplier_and_shift(host_vs_reference, monkeypatch):
+    """Every CONV_2D kernel path (two-pixel dense, four-pixel sparse, per-pixel palette; C and
+    DSP C) reads the per-channel tables es_conv2d_s8 writes into its scratch."""
+    from toolchain.encode import blob
+    from toolchain.pipeline import plan_model
+
+    tflite, x = _conv_model(per_tensor=True)
+    for name in CONV_FORMATS:
+        for defines in ((), ("ES_FORCE_DSP",)):
+            ours, ref, plan = host_vs_reference(tflite, x, force_format=name, defines=defines)
+            assert np.count_nonzero(ours != ref) == 0, f"{name} {defines}"
+        convs = _conv_records(plan)
+        assert len(convs) == 3 and {r["format"] for r, _ in convs} == {int(wf_id(name))}, name
+        for rec, p in convs:
+            assert rec["flags"] == fmt.LAYER_RQ_PER_TENSOR
+            assert p["shift_offset"] - p["mult_offset"] == 4  # one entry each
+        with monkeypatch.context() as m:
+            m.setattr(blob, "rq_per_tensor", lambda layer: False)
+            per_row = plan_model(tflite, "m", force_format=name)
+        assert len(per_row.blob.data) - len(plan.blob.data) == sum(8 * (p["out_c"] - 1) for _, p in convs)
+
+
+def wf_id(name):
+    from toolchain.encode import weight_formats as wf
+
+    return wf.parse(name)[0].id
+
+
+@pytest.mark.firmware
+@pytest.mark.qemu
+@pytest.mark.convert
+@pytest.mark.parametrize("board_name,name", [("mps2-an386", "csr16"), ("mps2-an386", "dense"),
+                                             ("mps2-an385", "csr8")])
+def test_per_tensor_conv_is_bit_exact_in_qemu(board_name, name, tmp_path):
+    """The four-pixel assembly (M4) and the two-pixel dense kernel read the tables from scratch."""
+    from toolchain.pipeline import input_samples, plan_model, reference
+
+    require("arm-none-eabi-gcc", "qemu-system-arm")
+    tflite, xf = _conv_model(per_tensor=True)
+    plan = plan_model(tflite, "rq_conv", force_format=name)
+    assert all(r["flags"] == fmt.LAYER_RQ_PER_TENSOR for r, _ in _conv_records(plan))
+    xq = input_samples(plan.graph, xf)
+    ours = qemu_outputs(plan, xq, tmp_path, "rq_conv", board_name, code_opt="mixed")
+    ref = reference(tflite, xq).reshape(len(xq), -1)
+    assert np.count_nonzero(ours != ref) == 0

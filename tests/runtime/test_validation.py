@@ -108,7 +108,8 @@ def test_tensor_and_layer_errors(compiled):
 def test_layer_flags_must_hold(compiled):
     """ES_LAYER_RQ_WHOLE lets the FC kernels skip their per-inference scan of the quantization
     tables, so es_model_init refuses it on a layer whose tables do not bear it out, on any other
-    op, and any other flag bit (ES_LAYER_RQ_PER_TENSOR too off FULLY_CONNECTED)."""
+    op, and any other flag bit (ES_LAYER_RQ_PER_TENSOR too off FULLY_CONNECTED and CONV_2D; on
+    a CONV_2D whose scratch has no room for the per-channel tables, too)."""
     plan = compiled[0]
     data = plan.blob.data
     h = fmt.HEADER.unpack(data)
@@ -119,7 +120,9 @@ def test_layer_flags_must_hold(compiled):
     flags = fmt.LAYER.offsets()["flags"]
     assert _status(compiled, _poke(bytearray(data), at[0] + flags, "B", fmt.LAYER_RQ_WHOLE)) == "ES_ERR_OP"
     assert _status(compiled, _poke(bytearray(data), at[fc] + flags, "B", 0x05)) == "ES_ERR_OP"
-    assert _status(compiled, _poke(bytearray(data), at[0] + flags, "B", fmt.LAYER_RQ_PER_TENSOR)) == "ES_ERR_OP"
+    assert recs[0]["op"] == fmt.OpCode.CONV_2D and recs[1]["op"] == fmt.OpCode.RESHAPE
+    assert _status(compiled, _poke(bytearray(data), at[1] + flags, "B", fmt.LAYER_RQ_PER_TENSOR)) == "ES_ERR_OP"
+    assert _status(compiled, _poke(bytearray(data), at[0] + flags, "B", fmt.LAYER_RQ_PER_TENSOR)) == "ES_ERR_SHAPE"
     shift = fmt.FC_PARAMS.unpack(data, recs[fc]["params_offset"])["shift_offset"]
     assert _status(compiled, _poke(bytearray(data), shift, "i", -1)) == "ES_ERR_QUANT"
     unflagged = _poke(bytearray(data), at[fc] + flags, "B", 0)

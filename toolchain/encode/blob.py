@@ -130,13 +130,11 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
 
 
 def rq_per_tensor(layer: Layer) -> bool:
-    """A FULLY_CONNECTED layer of more than one output whose every output has the same
-    multiplier and shift (per-tensor quantization, the converter's default for Dense): its blob
-    tables hold one entry each (LAYER_RQ_PER_TENSOR), 8 bytes saved per further output."""
-    if layer.opcode != fmt.OpCode.FULLY_CONNECTED or layer.weights is None:
-        return False
-    mult, shift = np.asarray(layer.mult), np.asarray(layer.shift)
-    return mult.size > 1 and bool(np.all(mult == mult[0])) and bool(np.all(shift == shift[0]))
+    """A FULLY_CONNECTED or CONV_2D layer of more than one output whose every output has the
+    same multiplier and shift (per-tensor quantization: the converter's default for Dense, and
+    every layer of a model converted per tensor): its blob tables hold one entry each
+    (LAYER_RQ_PER_TENSOR), 8 bytes saved per further output (lower.Layer.rq_per_tensor)."""
+    return layer.rq_per_tensor
 
 
 def rq_tables(layer: Layer) -> tuple:
@@ -151,9 +149,11 @@ def layer_flags(layer: Layer, values: dict) -> int:
     requantizes in the runtime's whole-range case (activation range all of int8, every shift
     <= -2, no negative multiplier; es_model_init verifies it), so its kernels take their faster
     path without scanning the tables at each inference; LAYER_RQ_PER_TENSOR for one whose
-    tables hold a single multiplier and shift (rq_per_tensor)."""
-    if layer.opcode != fmt.OpCode.FULLY_CONNECTED or layer.weights is None:
+    tables hold a single multiplier and shift (rq_per_tensor; CONV_2D too)."""
+    if layer.weights is None:
         return 0
+    if layer.opcode != fmt.OpCode.FULLY_CONNECTED:
+        return fmt.LAYER_RQ_PER_TENSOR if rq_per_tensor(layer) else 0
     shift, mult = np.asarray(layer.shift), np.asarray(layer.mult)
     whole = ((values.get("act_min"), values.get("act_max")) == (-128, 127)
              and bool(np.all(shift <= -2)) and bool(np.all(mult >= 0)))

@@ -39,7 +39,9 @@ is 8-byte aligned in memory. Version history:
      model input not in the arena), op READ_INPUT (255, es_read_input_params_t) fetching its
      rows through the application's reader, status ES_ERR_NO_READER (--stream-input; other
      blobs unchanged); layer flag LAYER_RQ_PER_TENSOR: a FULLY_CONNECTED layer whose outputs
-     share one multiplier and shift stores each once (its mult and shift tables one entry long).
+     share one multiplier and shift stores each once (its mult and shift tables one entry long);
+     then CONV_2D too (its scratch ends with 8 * out_c bytes, 4-aligned, that the runtime fills
+     with the per-channel tables at each call).
 """
 from __future__ import annotations
 

@@ -81,6 +81,16 @@ class Layer:
         return folded.astype(np.int32)
 
     @property
+    def rq_per_tensor(self) -> bool:
+        """FULLY_CONNECTED or CONV_2D (default variant), more than one output, one multiplier
+        and shift for all: the blob stores them once (LAYER_RQ_PER_TENSOR)."""
+        if self.weights is None or self.opcode not in (OpCode.FULLY_CONNECTED, OpCode.CONV_2D) \
+                or self.variant != fmt.VARIANT_DEFAULT:
+            return False
+        mult, shift = np.asarray(self.mult), np.asarray(self.shift)
+        return mult.size > 1 and bool(np.all(mult == mult[0])) and bool(np.all(shift == shift[0]))
+
+    @property
     def sparse_capable(self) -> bool:
         return self.opcode in SPARSE_CAPABLE_OPS
 

@@ -88,11 +88,12 @@ def ram_bytes(layer: Layer, fmt: str) -> int:
     return spec.ram_bytes(layer.matrix, coding)
 
 
-def scratch_bytes(layer: Layer, fmt: str) -> int:
+def scratch_bytes(layer: Layer, fmt: str, rq: bool = True) -> int:
     """Arena scratch the layer's kernel needs with weight format fmt (runtime_c checks the
     same sizes: es_conv2d_im2col_bytes + es_matvec_scratch_bytes, the latter the format
     spec's scratch_bytes; a format with a two- or four-pixel conv kernel, spec.conv2 or
-    spec.conv4, needs its int16 columns)."""
+    spec.conv4, needs its int16 columns). rq: with them, a per-tensor CONV_2D's per-channel
+    multiplier and shift tables (es_conv2d_rq_offset)."""
     if layer.weights is None:
         return 0
     spec = wf.by_name(fmt)
@@ -123,11 +124,13 @@ def scratch_bytes(layer: Layer, fmt: str) -> int:
             need += (cols + 3) // 4 * 16 + (0 if direct or p["in_c"] % 4 == 0 else align(cols))
         else:
             need += 0 if direct else align(cols)
+        if rq and layer.rq_per_tensor:  # the per-channel tables the runtime fills
+            need = align(need) + 8 * int(p["out_c"])
     return need
 
 
 def _im2col_bytes(layer: Layer) -> int:
-    return scratch_bytes(layer, wf.DENSE.name) if layer.opcode == OpCode.CONV_2D else 0
+    return scratch_bytes(layer, wf.DENSE.name, rq=False) if layer.opcode == OpCode.CONV_2D else 0
 
 
 def why_not(layer: Layer, fmt: str) -> str | None:

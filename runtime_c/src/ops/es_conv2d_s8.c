@@ -285,8 +285,16 @@ static void es_conv4_fill_direct(const es_conv_params_t *p, const int8_t *input,
     (void)put(c, p->in_c, cols4);
 }
 
+uint32_t es_conv2d_rq_offset(const es_conv_params_t *p, const es_format_entry_t *f)
+{
+    const uint32_t cols = (uint32_t)p->k_h * (uint32_t)p->k_w * (uint32_t)p->in_c;
+    const uint32_t used = es_conv2d_im2col_bytes(p, f) +
+                          (f->conv4 == 0 && f->scratch_bytes ? f->scratch_bytes(cols) : 0u);
+    return (used + 3u) & ~3u;
+}
+
 void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const uint8_t *blob, uint8_t *arena,
-                  const int8_t *input, int8_t *output)
+                  const int8_t *input, int8_t *output, uint32_t layer_flags)
 {
     const uint32_t cols = (uint32_t)p->k_h * (uint32_t)p->k_w * (uint32_t)p->in_c;
     const uint32_t col_bytes = es_conv2d_im2col_bytes(p, f);
@@ -301,6 +309,18 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
     m.mult = (const int32_t *)(const void *)(blob + p->mult_offset);
     m.shift = (const int32_t *)(const void *)(blob + p->shift_offset);
     m.rq_mask = ~0u; /* per output channel */
+    if ((layer_flags & ES_LAYER_RQ_PER_TENSOR) != 0u) {
+        /* one multiplier and shift in the blob: the kernels' per-channel tables, in scratch */
+        int32_t *rq = (int32_t *)(void *)(arena + p->scratch_offset + es_conv2d_rq_offset(p, f));
+        const int32_t mult = m.mult[0], shift = m.shift[0];
+        uint32_t ch;
+        for (ch = 0; ch < p->out_c; ++ch) {
+            rq[ch] = mult;
+            rq[p->out_c + ch] = shift;
+        }
+        m.mult = rq;
+        m.shift = rq + p->out_c;
+    }
     m.output_zero_point = p->output_zero_point;
     m.act_min = p->act_min;
     m.act_max = p->act_max;
@@ -372,6 +392,7 @@ static es_status_t es_conv_check(const es_check_t *c, const es_layer_t *l, const
 {
     const es_conv_params_t *p = (const es_conv_params_t *)params;
     const uint32_t cols = (uint32_t)p->k_h * p->k_w * p->in_c;
+    const int per_tensor = (l->flags & ES_LAYER_RQ_PER_TENSOR) != 0u;
     const es_format_entry_t *f;
     es_status_t st;
     (void)in2;
@@ -379,7 +400,7 @@ static es_status_t es_conv_check(const es_check_t *c, const es_layer_t *l, const
         return ES_ERR_SHAPE;
     }
     /* int8 inputs (padding: the zero point) times int8 weights */
-    st = es_check_conv_params(c, p, in, out, (uint64_t)p->k_h * p->k_w * p->in_c, 128u * 128u);
+    st = es_check_conv_params(c, p, in, out, (uint64_t)p->k_h * p->k_w * p->in_c, 128u * 128u, per_tensor ? 1u : p->out_c);
     if (st == ES_OK) {
         st = es_check_weights(c, l->format, p->weights_offset, p->weights_bytes, p->out_c, cols, &f);
     }
@@ -394,15 +415,16 @@ static es_status_t es_conv_check(const es_check_t *c, const es_layer_t *l, const
         return ES_ERR_TENSOR_BOUNDS;
     }
     return es_check_scratch(c, p->scratch_offset, p->scratch_bytes,
-                            (uint64_t)es_conv2d_im2col_bytes(p, f) +
-                                (f->conv4 == 0 && f->scratch_bytes ? f->scratch_bytes(cols) : 0u),
+                            per_tensor ? (uint64_t)es_conv2d_rq_offset(p, f) + 8u * (uint64_t)p->out_c
+                                       : (uint64_t)es_conv2d_im2col_bytes(p, f) +
+                                             (f->conv4 == 0 && f->scratch_bytes ? f->scratch_bytes(cols) : 0u),
                             in, out);
 }
 
 static void es_conv_eval(const es_model_t *m, const es_layer_t *l, const void *params)
 {
     es_conv2d_s8((const es_conv_params_t *)params, es_layer_format(m, l), m->blob, m->arena, es_layer_input(m, l),
-                 es_layer_output(m, l));
+                 es_layer_output(m, l), l->flags);
 }
 
 const es_op_entry_t es_op_conv_2d = {
