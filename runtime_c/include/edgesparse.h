@@ -237,7 +237,12 @@ typedef struct {
  *   uint16[17] codes per length 0..16, huff_symbols uint8[symbol_count] in canonical order.
  *   Coding 1 decodes it at init into ram (raw_bytes, arena); coding 2 decodes one row at a
  *   time during inference, ram holding a 256-entry uint16 decode table and one row. ram lies
- *   in the arena above every tensor and scratch buffer, kept across inferences. */
+ *   in the arena above every tensor and scratch buffer, kept across inferences.
+ *   PALETTE_CSR with coding 1/2 and counts_offset 0 (row-marked): no counts table; each row
+ *   of the decoded stream ends with a 0 byte (no entry is 0: a first entry at column 0 has a
+ *   non-zero code, a filler a non-zero step); entry_count counts the entries, raw_bytes the
+ *   decoded bytes (entry_count + rows). Coding 1's ram then holds the entries, 4-aligned,
+ *   followed by uint16 counts[rows] that the init decoder writes. */
 /* es_palette_t.coding and the codebook bits */
 #define ES_PALETTE_RAW 0u           /* the stream is the raw entries, read in place */
 #define ES_PALETTE_HUFFMAN_INIT 1u  /* Huffman, decoded once at init into the arena */
@@ -248,8 +253,9 @@ typedef struct {
 typedef struct {
     uint32_t rows;
     uint32_t cols;
-    uint32_t entry_count;         /* PALETTE: rows * cols; PALETTE_CSR: raw_bytes */
-    uint32_t counts_offset;       /* PALETTE_CSR: uint16_t[rows]; PALETTE: 0 */
+    uint32_t entry_count;         /* PALETTE: rows * cols; PALETTE_CSR: entries (raw_bytes, or
+                                   * raw_bytes - rows row-marked) */
+    uint32_t counts_offset;       /* PALETTE_CSR: uint16_t[rows] (0: row-marked); PALETTE: 0 */
     uint32_t codebook_offset;     /* int8_t[1 << bits] */
     uint32_t stream_offset;
     uint32_t stream_bytes;

@@ -106,6 +106,24 @@ static es_status_t es_huff_read(es_bits_t *b, const es_huff_t *h, uint8_t *out, 
     return ES_OK;
 }
 
+/* Decodes one row of a row-marked stream into out (at most cap entries), its length in *n. */
+static es_status_t es_huff_read_row(es_bits_t *b, const es_huff_t *h, uint8_t *out, uint32_t cap,
+                                    uint32_t *n)
+{
+    uint32_t i = 0;
+    for (;;) {
+        const int32_t s = h->lut ? es_huff_next(b, h) : es_huff_walk(b, h);
+        if (s < 0 || (s != 0 && i == cap)) {
+            return ES_ERR_HUFFMAN;
+        }
+        if (s == 0) {
+            *n = i;
+            return ES_OK;
+        }
+        out[i++] = (uint8_t)s;
+    }
+}
+
 /* One row of raw entries: every column a PALETTE_CSR row steps to lies in [0, cols), every
  * PALETTE code indexes the codebook. */
 static es_status_t es_palette_check_row(const uint8_t *e, uint32_t n, uint32_t cols, uint32_t bits,
@@ -141,8 +159,10 @@ es_status_t es_palette_check(const uint8_t *blob, uint32_t blob_bytes, uint8_t *
     const es_palette_t *t;
     const uint16_t *counts = (const uint16_t *)0;
     const int sparse = format == ES_FMT_PALETTE_CSR;
+    int marked = 0;
     uint32_t r, row_max = 0;
-    uint64_t raw = 0;
+    uint64_t raw = 0, ram_need, decoded = 0;
+    uint16_t *ram_counts = (uint16_t *)0;
     es_huff_t h;
     es_bits_t bits;
     uint8_t *dst;
@@ -162,12 +182,18 @@ es_status_t es_palette_check(const uint8_t *blob, uint32_t blob_bytes, uint8_t *
         !es_span_ok(blob_bytes, t->stream_offset, t->stream_bytes, 1u)) {
         return ES_ERR_TABLE_BOUNDS;
     }
-    if (sparse) {
+    marked = sparse && es_palette_marked(t);
+    if (sparse && blob[t->codebook_offset] != 0u) {
+        return ES_ERR_INDEX; /* fillers must multiply by zero */
+    }
+    if (marked) {
+        if ((uint64_t)t->entry_count + rows != t->raw_bytes) {
+            return ES_ERR_INDEX;
+        }
+        raw = t->entry_count;
+    } else if (sparse) {
         if (!es_span_ok(blob_bytes, t->counts_offset, 2u * (uint64_t)rows, 2u)) {
             return ES_ERR_TABLE_BOUNDS;
-        }
-        if (blob[t->codebook_offset] != 0u) {
-            return ES_ERR_INDEX; /* fillers must multiply by zero */
         }
         counts = (const uint16_t *)(const void *)(blob + t->counts_offset);
         for (r = 0; r < rows; ++r) {
@@ -215,9 +241,17 @@ es_status_t es_palette_check(const uint8_t *blob, uint32_t blob_bytes, uint8_t *
     if (st != ES_OK) {
         return st;
     }
-    if (!es_span_ok(arena_bytes, t->ram_offset, t->ram_bytes, 4u) ||
-        t->ram_bytes < (t->coding == ES_PALETTE_HUFFMAN_INIT ? raw : ES_HUFF_TABLE_BYTES + (uint64_t)row_max)) {
+    if (t->coding == ES_PALETTE_HUFFMAN_INIT) {
+        /* the entries, then (row-marked) the counts the decoder writes */
+        ram_need = marked ? es_palette_ram_counts(t) + 2u * (uint64_t)rows : raw;
+    } else {
+        ram_need = ES_HUFF_TABLE_BYTES + (uint64_t)row_max; /* row-marked: a row of >= 0 */
+    }
+    if (!es_span_ok(arena_bytes, t->ram_offset, t->ram_bytes, 4u) || t->ram_bytes < ram_need) {
         return ES_ERR_TENSOR_BOUNDS;
+    }
+    if (marked && t->coding == ES_PALETTE_HUFFMAN_INIT) {
+        ram_counts = (uint16_t *)(void *)(arena + t->ram_offset + es_palette_ram_counts(t));
     }
     es_bits_init(&bits, h.stream, h.stream_bytes);
     if (t->coding == ES_PALETTE_HUFFMAN_ROWS) {
@@ -226,9 +260,24 @@ es_status_t es_palette_check(const uint8_t *blob, uint32_t blob_bytes, uint8_t *
     }
     dst = arena + t->ram_offset; /* coding 1: the decoded stream */
     for (r = 0; r < rows; ++r) {
-        const uint32_t n = sparse ? counts[r] : row_max;
+        uint32_t n = sparse && !marked ? counts[r] : row_max;
         uint8_t *out = t->coding == ES_PALETTE_HUFFMAN_INIT ? dst : h.row;
-        st = es_huff_read(&bits, &h, out, n);
+        if (marked) {
+            /* room: coding 1 the entries not yet decoded, coding 2 the row buffer */
+            const uint32_t cap = t->coding == ES_PALETTE_HUFFMAN_INIT
+                                     ? t->entry_count - (uint32_t)(dst - (arena + t->ram_offset))
+                                     : t->ram_bytes - ES_HUFF_TABLE_BYTES;
+            st = es_huff_read_row(&bits, &h, out, cap, &n);
+            decoded += n;
+            if (ram_counts != 0 && st == ES_OK) {
+                if (n > 0xFFFFu) {
+                    return ES_ERR_INDEX;
+                }
+                ram_counts[r] = (uint16_t)n;
+            }
+        } else {
+            st = es_huff_read(&bits, &h, out, n);
+        }
         if (st == ES_OK) {
             st = es_palette_check_row(out, n, cols, t->bits, sparse);
         }
@@ -238,6 +287,9 @@ es_status_t es_palette_check(const uint8_t *blob, uint32_t blob_bytes, uint8_t *
         if (t->coding == ES_PALETTE_HUFFMAN_INIT) {
             dst += n;
         }
+    }
+    if (marked && decoded != t->entry_count) {
+        return ES_ERR_INDEX; /* the rows hold other than entry_count entries */
     }
     return es_bits_used(&bits, h.stream) <= 8u * (uint64_t)h.stream_bytes ? ES_OK : ES_ERR_HUFFMAN;
 }

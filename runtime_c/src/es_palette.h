@@ -106,6 +106,20 @@ ES_INLINE uint32_t es_palette_row_bytes(uint32_t cols, uint32_t bits)
     return (cols + per_byte - 1u) / per_byte;
 }
 
+/* A Huffman-coded PALETTE_CSR table stores no counts (counts_offset 0): each row of the
+ * decoded stream ends with a 0 byte, which no entry is. */
+ES_INLINE int es_palette_marked(const es_palette_t *t)
+{
+    return t->coding != ES_PALETTE_RAW && t->counts_offset == 0u;
+}
+
+/* Coding 1 of a row-marked table: the arena offset (from ram_offset) of the uint16 counts
+ * the init decoder writes after the entries. */
+ES_INLINE uint32_t es_palette_ram_counts(const es_palette_t *t)
+{
+    return (t->entry_count + 3u) & ~3u;
+}
+
 /* Checks a palette table (format, blob offset, bytes) for a rows x cols matrix; decodes a
  * Huffman stream (into the arena for coding 1, building the decode table for coding 2)
  * and checks every entry it holds. */

@@ -102,3 +102,31 @@ def test_huffman_decoder_rejects_bad_streams():
     one = huffman.build_code(bytes([9, 9]))  # the code "1" is not in a one-symbol table
     with pytest.raises(ValueError):
         huffman.decode(b"\xff", one.counts, one.symbols, 1)
+
+
+@pytest.mark.parametrize("coding", [palette.CODING_HUFFMAN_INIT, palette.CODING_HUFFMAN_STREAM])
+def test_huffman_csr_rows_end_with_a_zero_byte(coding):
+    """Huffman-coded palette-csr keeps no counts: each row ends with a 0 byte in the coded
+    stream, a few bits a row instead of 16; an empty row is the 0 byte alone."""
+    rng = np.random.default_rng(5)
+    m = _shared(rng, (40, 300), [-90, -20, 30, 100], 0.97)
+    m[7] = 0  # an empty row
+    m[8, 0] = 30  # a first entry at column 0: step 0, a non-zero code
+    enc = palette.PaletteEncoder(True, coding)
+    table = enc.encode(m, 0)
+    h = PALETTE.unpack(table, 0)
+    raw = palette.raw_stream(m, sparse=True)
+    assert h["counts_offset"] == 0 and h["entry_count"] == len(raw.stream)
+    assert h["raw_bytes"] == len(raw.stream) + m.shape[0]
+    np.testing.assert_array_equal(palette.decode(table, 0), m)
+    # the same stream with a counts table (the earlier layout, still read): 80 bytes of
+    # counts against a few bits a row
+    class WithCounts(palette.PaletteEncoder):
+        marked = False
+
+    old = WithCounts(True, coding).encode(m, 0)
+    assert PALETTE.unpack(old, 0)["counts_offset"] != 0
+    np.testing.assert_array_equal(palette.decode(old, 0), m)
+    assert len(table) <= len(old) - m.shape[0]  # at least a byte a row
+    if coding == palette.CODING_HUFFMAN_INIT:  # the entries, then counts[rows] the decoder writes
+        assert enc.ram_bytes(m) == palette.align(len(raw.stream)) + palette.align(2 * m.shape[0])

@@ -73,7 +73,8 @@ def _reseal(blob: bytearray) -> bytes:
 
 
 @pytest.mark.convert
-@pytest.mark.parametrize("name", ["palette-csr", "palette-csr+huffman", "palette+huffman-stream"])
+@pytest.mark.parametrize("name", ["palette-csr", "palette-csr+huffman", "palette+huffman-stream",
+                                  "palette-csr+huffman-stream"])
 def test_palette_validation(name, shared_model, tmp_path):
     from toolchain.codegen.model import write_model_sources
     from toolchain.pipeline import plan_model
@@ -102,6 +103,15 @@ def test_palette_validation(name, shared_model, tmp_path):
         assert poke(t["stream_offset"], "B", 0xFF) == "ES_ERR_INDEX"  # steps past the last column
         assert poke(t["codebook_offset"], "b", 5) == "ES_ERR_INDEX"  # fillers must be zero
         return
+    if name.startswith("palette-csr"):  # row-marked: no counts, rows end with a 0 byte
+        assert t["counts_offset"] == 0 and t["raw_bytes"] == t["entry_count"] + t["rows"]
+        assert poke(off["entry_count"], "I", t["entry_count"] + 1) == "ES_ERR_INDEX"
+        b = bytearray(blob)  # one entry more than the stream holds, in both counts
+        struct.pack_into("<I", b, off["entry_count"], t["entry_count"] + 1)
+        struct.pack_into("<I", b, off["raw_bytes"], t["raw_bytes"] + 1)
+        assert init_status(lib, _reseal(b)) in ("ES_ERR_INDEX", "ES_ERR_HUFFMAN")
+        if t["coding"] == palette.CODING_HUFFMAN_STREAM:  # no room for a row in the buffer
+            assert poke(off["ram_bytes"], "I", palette.HUFF_TABLE_BYTES) == "ES_ERR_HUFFMAN"
     # an over-subscribed code: two more 1-bit codes than a prefix code can have
     assert poke(t["huff_counts_offset"] + 2, "H", 3) == "ES_ERR_HUFFMAN"
     assert poke(off["symbol_count"], "H", t["symbol_count"] + 1) == "ES_ERR_HUFFMAN"

@@ -41,7 +41,9 @@ is 8-byte aligned in memory. Version history:
      blobs unchanged); layer flag LAYER_RQ_PER_TENSOR: a FULLY_CONNECTED layer whose outputs
      share one multiplier and shift stores each once (its mult and shift tables one entry long);
      then CONV_2D too (its scratch ends with 8 * out_c bytes, 4-aligned, that the runtime fills
-     with the per-channel tables at each call).
+     with the per-channel tables at each call); a Huffman-coded PALETTE_CSR table may keep no
+     counts (counts_offset 0): its decoded rows end with a 0 byte (raw_bytes = entry_count +
+     rows), coding 1's ram holding the entries and then the counts the init decoder writes.
 """
 from __future__ import annotations
 

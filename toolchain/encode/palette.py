@@ -3,7 +3,7 @@ b-bit codes, b <= 5 (Deep Compression's trained quantization), dense or sparse, 
 Huffman coded. One table (format.PALETTE, es_palette_t):
 
     es_palette_t  shape, offsets, bits, coding
-    counts        uint16[rows]       palette-csr only: entries per row, fillers included
+    counts        uint16[rows]       palette-csr, raw only: entries per row, fillers included
     codebook      int8[2^bits]       palette-csr: codebook[0] = 0 (fillers)
     huff_counts   uint16[17]         Huffman only: codes of each length 0..16
     huff_symbols  uint8[symbols]     Huffman only: symbols in canonical order
@@ -19,9 +19,14 @@ each array 4-byte aligned. The raw entry streams:
                code 0, whose weight is 0), as csr8 does with deltas.
 
 Huffman coding (huffman.py) codes the raw stream's bytes: for palette-csr a byte is the
-(step, code) pair, for palette 8 / container_bits codes. The runtime either decodes the
-whole stream at init into the arena (coding 1, ram_bytes = raw stream) and runs the raw
-kernel from RAM, or decodes row by row during inference (coding 2, ram_bytes = decode
+(step, code) pair, for palette 8 / container_bits codes. A Huffman-coded palette-csr stores no
+counts (counts_offset 0): each row of its stream ends with a 0 byte (step 0, code 0, which no
+entry is: the first entry of a row at column 0 has a non-zero code, fillers a non-zero step),
+whose code costs a few bits a row where a count cost 16 (entry_count: the entries;
+raw_bytes: the decoded stream, one end byte a row more). The runtime either decodes the
+whole stream at init into the arena (coding 1, ram_bytes = raw stream; palette-csr: its
+entries, 4-aligned, then the uint16 counts[rows] the decoder writes) and runs the raw kernel
+from RAM, or decodes row by row during inference (coding 2, ram_bytes = decode
 tables: a 256-entry uint16 lookup, the first code and position of each length; and one row).
 """
 from __future__ import annotations
@@ -131,9 +136,15 @@ class PaletteEncoder:
         return len(codebook(matrix, self.sparse)) <= 1 << MAX_BITS and \
             (not self.sparse or np.count_nonzero(matrix) > 0)
 
+    @property
+    def marked(self) -> bool:
+        """Rows end with a 0 entry in the stream instead of a counts table (Huffman palette-csr)."""
+        return self.sparse and self.coding != CODING_RAW
+
     def _layout(self, raw: Raw, rows: int, code: huffman.Code | None, stream: bytes):
         at = {"counts": PALETTE.size}
-        at["codebook"] = at["counts"] + (align(2 * rows) if self.sparse else 0)
+        counts = self.sparse and not (self.marked and code is not None)
+        at["codebook"] = at["counts"] + (align(2 * rows) if counts else 0)
         at["huff_counts"] = at["codebook"] + align(len(raw.codebook))
         at["huff_symbols"] = at["huff_counts"] + (align(2 * HUFF_COUNTS) if code else 0)
         at["stream"] = at["huff_symbols"] + (align(len(code.lengths)) if code else 0)
@@ -144,7 +155,7 @@ class PaletteEncoder:
         raw = raw_stream(matrix, self.sparse)
         if self.coding == CODING_RAW or not raw.stream:
             return raw, None, raw.stream
-        return (raw, *_huffman(raw.stream))
+        return (raw, *_huffman(marked_stream(raw) if self.marked else raw.stream))
 
     def table_bytes(self, matrix: np.ndarray) -> int:
         raw, code, stream = self._coded(matrix)
@@ -156,7 +167,7 @@ class PaletteEncoder:
             return 0
         raw = raw_stream(matrix, self.sparse)
         if self.coding == CODING_HUFFMAN_INIT:
-            return align(len(raw.stream))
+            return align(len(raw.stream)) + (align(2 * matrix.shape[0]) if self.marked else 0)
         return HUFF_TABLE_BYTES + align(max(raw.row_bytes, default=0))
 
     def info(self, matrix: np.ndarray) -> dict:
@@ -169,18 +180,19 @@ class PaletteEncoder:
         rows, cols = matrix.shape
         at = self._layout(raw, rows, code, stream)
         coding = self.coding if code is not None else CODING_RAW
+        marked = self.marked and code is not None
         out = bytearray(at["end"])
         out[:PALETTE.size] = PALETTE.pack(
             rows=rows, cols=cols, entry_count=len(raw.stream) if self.sparse else rows * cols,
-            counts_offset=base_offset + at["counts"] if self.sparse else 0,
+            counts_offset=base_offset + at["counts"] if self.sparse and not marked else 0,
             codebook_offset=base_offset + at["codebook"], stream_offset=base_offset + at["stream"],
-            stream_bytes=len(stream), raw_bytes=len(raw.stream),
+            stream_bytes=len(stream), raw_bytes=len(raw.stream) + (rows if marked else 0),
             huff_counts_offset=base_offset + at["huff_counts"] if code else 0,
             huff_symbols_offset=base_offset + at["huff_symbols"] if code else 0,
             ram_offset=ram_offset if coding else 0,
             ram_bytes=self.ram_bytes(matrix) if coding else 0,
             bits=raw.bits, coding=coding, symbol_count=len(code.lengths) if code else 0)
-        if self.sparse:
+        if self.sparse and not marked:
             out[at["counts"]:at["counts"] + 2 * rows] = raw.counts.astype("<u2").tobytes()
         out[at["codebook"]:at["codebook"] + len(raw.codebook)] = raw.codebook.tobytes()
         if code:
@@ -189,6 +201,18 @@ class PaletteEncoder:
             out[at["huff_symbols"]:at["huff_symbols"] + len(code.lengths)] = bytes(code.symbols)
         out[at["stream"]:at["end"]] = stream
         return bytes(out)
+
+
+def marked_stream(raw: Raw) -> bytes:
+    """A palette-csr stream with a 0 byte after each row (the Huffman-coded form)."""
+    out, k = bytearray(), 0
+    for n in raw.row_bytes:
+        row = raw.stream[k:k + n]
+        if 0 in row:
+            raise AssertionError("a palette-csr entry is 0, the end-of-row byte")
+        out += row + b"\0"
+        k += n
+    return bytes(out)
 
 
 @lru_cache(maxsize=32)
@@ -208,8 +232,19 @@ def decode(blob: bytes, offset: int) -> np.ndarray:
         symbols = list(blob[h["huff_symbols_offset"]:h["huff_symbols_offset"] + h["symbol_count"]])
         stream = huffman.decode(stream, counts, symbols, h["raw_bytes"])
     out = np.zeros((rows, cols), dtype=np.int8)
-    if h["counts_offset"]:
+    # a Huffman-coded palette-csr has no counts: its rows end with a 0 byte (a palette's
+    # raw bytes, rows * ceil(cols / codes per byte), are never entries + rows)
+    marked = h["coding"] != CODING_RAW and not h["counts_offset"] and \
+        h["raw_bytes"] == h["entry_count"] + rows
+    if marked:
+        ends = [i for i, e in enumerate(stream) if e == 0]
+        if len(ends) != rows or (ends and ends[-1] != len(stream) - 1):
+            raise ValueError(f"{len(ends)} row ends in the stream of a {rows}-row table")
+        counts = np.diff([-1, *ends]) - 1
+        stream = bytes(e for e in stream if e != 0)
+    elif h["counts_offset"]:
         counts = np.frombuffer(blob, dtype="<u2", count=rows, offset=h["counts_offset"])
+    if marked or h["counts_offset"]:
         k = 0
         for r in range(rows):
             col = 0

@@ -25,6 +25,10 @@ static void es_palette_bind(es_matvec_t *m, const uint8_t *blob, uint32_t offset
     m->weights = (const int8_t *)0;
     m->counts = t->counts_offset ? (const uint16_t *)(const void *)(blob + t->counts_offset)
                                  : (const uint16_t *)0;
+    if (es_palette_marked(t) && t->coding == ES_PALETTE_HUFFMAN_INIT) {
+        /* row-marked: the counts es_palette_check wrote after the decoded entries */
+        m->counts = (const uint16_t *)(const void *)(arena + t->ram_offset + es_palette_ram_counts(t));
+    }
     m->values = (const int8_t *)(blob + t->codebook_offset);
     m->bits = t->bits;
     m->huff.lut = (const uint16_t *)0;

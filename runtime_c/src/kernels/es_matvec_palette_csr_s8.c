@@ -1,7 +1,8 @@
 /* Palette CSR: one byte per stored weight, (step << bits) | code. The step moves the input
  * pointer as csr8's delta does and the code picks the weight from the layer's codebook, so a
  * weight costs csr8's loads plus one mask and one codebook load. With coding 2 each row is
- * Huffman decoded into the arena row buffer first. The row loop is specialised per code
+ * Huffman decoded into the arena row buffer first (up to its 0 end byte when the table keeps
+ * no counts; coding 1's counts are then in the arena, written at init). The row loop is specialised per code
  * width so the shift and mask are immediates. */
 #include "es_matvec.h"
 
@@ -36,15 +37,21 @@ ES_INLINE void es_pal_csr_rows(const es_matvec_t *m, const int8_t *x, int8_t *y,
         es_bits_init(&stream, m->huff.stream, m->huff.stream_bytes);
     }
     for (r = 0; r < m->rows; ++r) {
-        const uint32_t n = m->counts[r];
         int32_t acc;
         if (m->huff.lut) {
-            uint32_t i;
-            for (i = 0; i < n; ++i) {
-                m->huff.row[i] = (uint8_t)es_huff_next(&stream, &m->huff);
+            uint32_t n = 0, s;
+            if (m->counts != 0) {
+                for (; n < m->counts[r]; ++n) {
+                    m->huff.row[n] = (uint8_t)es_huff_next(&stream, &m->huff);
+                }
+            } else { /* row-marked: the row ends with a 0 byte (es_palette_check saw it does) */
+                while ((s = (uint32_t)es_huff_next(&stream, &m->huff)) != 0u) {
+                    m->huff.row[n++] = (uint8_t)s;
+                }
             }
             acc = es_pal_csr_row(m->huff.row, n, x, m->values, bits, m->bias[r]);
         } else {
+            const uint32_t n = m->counts[r];
             acc = es_pal_csr_row(e, n, x, m->values, bits, m->bias[r]);
             e += n;
         }
