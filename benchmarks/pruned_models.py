@@ -160,7 +160,7 @@ def measure(name: str, sparsity: float, path: Path, work: Path, pattern: str = "
     got = run.outputs.reshape(SAMPLES, -1)
     # a row band after the first (toolchain/plan/bands.py) shares its layer's weights
     weights = [lay.weights for lay in plan.layers if lay.weights is not None and lay.shares is None]
-    params = int(sum(w.size for w in weights))
+    params = int(sum(lay.param_count for lay in plan.layers))  # the model's, before plan/dead.py
     if pattern == CHANNELS:  # kept weights against the unpruned model's (built, not trained)
         from toolchain.models.zoo import ZOO, build_zoo_model, zoo_dataset
 

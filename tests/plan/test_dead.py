@@ -126,3 +126,14 @@ def test_a_structured_format_that_pays_is_kept():
     layers[1].weights[:] = rng.integers(1, 100, size=(64, 64))  # no pattern to keep
     _, out, removed = remove_dead_neurons(_graph([16, 64, 64]), layers)
     assert removed == {"fc0": 1} and out[1].weights.shape == (64, 63)
+
+
+def test_candidates_fall_back_to_a_multiple_of_four():
+    from toolchain.plan.dead import _candidates
+
+    drop = np.zeros(20, bool)
+    drop[[1, 3, 4, 9, 12, 17]] = True
+    first, fewer = list(_candidates(drop))
+    assert first is drop and np.flatnonzero(fewer).tolist() == [1, 3, 4, 9]
+    assert len(list(_candidates(drop[:5]))) == 1  # three: no multiple of four to fall back to
+    assert not list(_candidates(np.zeros(5, bool)))

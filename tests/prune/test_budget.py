@@ -39,7 +39,7 @@ def _attempt(sparsity, int8, blob):
 
 
 def test_search_climbs_while_within_budget_and_keeps_the_smallest_blob():
-    from toolchain.prune.budget import chosen, next_sparsity
+    from toolchain.prune.budget import MAX_ATTEMPTS, chosen, next_sparsity
 
     tries = [_attempt({"fc1": 0.9, "fc2": 0.6}, 0.975, 31_000)]
     assert next_sparsity(tries, 1.0, LEVELS) == {"fc1": 0.95, "fc2": 0.7}
@@ -60,7 +60,8 @@ def test_search_climbs_while_within_budget_and_keeps_the_smallest_blob():
     tries.append(_attempt({"fc1": 0.96, "fc2": 0.8}, 0.975, 21_200))  # within, larger: next layer
     assert next_sparsity(tries, 1.0, LEVELS, params=params) == {"fc1": 0.95, "fc2": 0.9}
     tries.append(_attempt({"fc1": 0.95, "fc2": 0.9}, 0.95, 20_500))  # over: 0.85
-    assert next_sparsity(tries, 1.0, LEVELS, params=params) is None  # MAX_ATTEMPTS (8) run
+    assert next_sparsity(tries, 1.0, LEVELS, params=params, max_attempts=8) is None  # 8 run
+    assert MAX_ATTEMPTS > 8 and next_sparsity(tries, 1.0, LEVELS, params=params) is not None
     assert next_sparsity(tries, 1.0, LEVELS, params=params, max_attempts=20) == {"fc1": 0.95, "fc2": 0.85}
     tries.append(_attempt({"fc1": 0.95, "fc2": 0.85}, 0.95, 20_700))  # over: 0.825, then 0.8125
     assert next_sparsity(tries, 1.0, LEVELS, params=params, max_attempts=20) == {"fc1": 0.95, "fc2": 0.825}

@@ -11,8 +11,9 @@ pruning leaves many such neurons (LeNet-5's 800x500 fc1 at 99%: 150 dead rows, a
 read 394 of the 500 outputs), and each costs a bias, a row count and often N's weights on it.
 The pass repeats until nothing changes: a row of N whose only weights read dead neurons is
 itself dead once they go. It leaves a pair alone when N's bias would leave the int32 range, or
-when either layer's fastest or smallest format (estimated for `isa`) would be worse after:
-N:M groups and 1x4 blocks run along N's columns, so removing some can cost N its format.
+when the pair's fastest or smallest formats (estimated for `isa`) would be worse together:
+N:M groups and 1x4 blocks run along N's columns, so removing some can cost N its format (a
+multiple of four of them is tried then, which keeps 1x4 blocks).
 
 The layer keeps the shape the model gave it (Layer.dense_shape), so reports count parameters
 and sparsity against the model the user trained.
@@ -44,9 +45,11 @@ def _best(layer: Layer, isa: Isa) -> tuple[int, int]:
             min(_table_bytes(layer, n) for n in names))
 
 
-def _no_worse(new: Layer, old: Layer, isa: Isa) -> bool:
-    a, b = _best(new, isa), _best(old, isa)
-    return a[0] <= b[0] and a[1] <= b[1]
+def _no_worse(new: tuple[Layer, Layer], old: tuple[Layer, Layer], isa: Isa) -> bool:
+    """The pair's fastest formats take no more instructions, its smallest no more bytes."""
+    a = [_best(layer, isa) for layer in new]
+    b = [_best(layer, isa) for layer in old]
+    return a[0][0] + a[1][0] <= b[0][0] + b[1][0] and a[0][1] + a[1][1] <= b[0][1] + b[1][1]
 
 
 def constant_outputs(layer: Layer, rows: np.ndarray) -> np.ndarray:
@@ -69,6 +72,39 @@ def _rows(layer: Layer, keep: np.ndarray) -> Layer:
         shift=layer.shift[keep] if layer.shift.size == per_row else layer.shift,
         params={**layer.params, "out_features": int(keep.sum())},
         dense_shape=layer.dense_shape or layer.weights.shape)
+
+
+def _candidates(drop: np.ndarray):
+    """The outputs to remove: all that can go, then (when that costs a format) a multiple of
+    four of them, so the reader keeps its column count modulo 4 (1x4 blocks need it)."""
+    if drop.any():
+        yield drop
+    n = int(drop.sum())
+    if n >= 4 and n % 4:
+        fewer = drop.copy()
+        fewer[np.flatnonzero(drop)[4 * (n // 4):]] = False
+        yield fewer
+
+
+def _remove(lay: Layer, nxt: Layer, dead: np.ndarray, drop: np.ndarray,
+            isa: Isa) -> tuple[Layer, Layer] | None:
+    """lay without its outputs `drop`, and nxt without the columns reading them (constants
+    folded into its bias); None when nxt's bias would overflow int32 or the two layers'
+    fastest or smallest formats would be worse together."""
+    folded = np.flatnonzero(drop & dead)
+    consts = constant_outputs(lay, folded)
+    bias = nxt.bias.astype(np.int64) + nxt.weights[:, folded].astype(np.int64) @ consts
+    if bias.min() < -2**31 or bias.max() >= 2**31:
+        return None
+    keep = ~drop
+    new_l = _rows(lay, keep)
+    new_n = dataclasses.replace(
+        nxt, weights=np.ascontiguousarray(nxt.weights[:, keep]), bias=bias.astype(np.int32),
+        params={**nxt.params, "in_features": int(keep.sum())},
+        dense_shape=nxt.dense_shape or nxt.weights.shape)
+    if not _no_worse((new_l, new_n), (lay, nxt), isa):
+        return None  # a structured format (N:M groups, 1x4 blocks) that paid no longer fits
+    return new_l, new_n
 
 
 def remove_dead_neurons(graph: Graph, layers: list[Layer],
@@ -98,22 +134,14 @@ def remove_dead_neurons(graph: Graph, layers: list[Layer],
             drop = dead | ~nxt.weights.any(axis=0)
             if drop.all():
                 drop[np.flatnonzero(drop)[0]] = False  # a tensor keeps at least one value
-            if not drop.any():
+            for candidate in _candidates(drop):
+                done = _remove(lay, nxt, dead, candidate, isa)
+                if done is not None:
+                    break
+            else:
                 continue
-            folded = np.flatnonzero(drop & dead)
-            consts = constant_outputs(lay, folded)
-            bias = nxt.bias.astype(np.int64) + \
-                nxt.weights[:, folded].astype(np.int64) @ consts
-            if bias.min() < -2**31 or bias.max() >= 2**31:
-                continue  # would not fit the int32 bias: keep the neurons
-            keep = ~drop
-            new_l = _rows(lay, keep)
-            new_n = dataclasses.replace(
-                nxt, weights=np.ascontiguousarray(nxt.weights[:, keep]), bias=bias.astype(np.int32),
-                params={**nxt.params, "in_features": int(keep.sum())},
-                dense_shape=nxt.dense_shape or nxt.weights.shape)
-            if not (_no_worse(new_l, lay, isa) and _no_worse(new_n, nxt, isa)):
-                continue  # a structured format (N:M groups, 1x4 blocks) that paid no longer fits
+            new_l, new_n = done
+            keep, drop = ~candidate, candidate
             layers[i], layers[j] = new_l, new_n
             tensors[t] = dataclasses.replace(tensors[t], shape=(1, int(keep.sum())))
             removed[lay.name] = removed.get(lay.name, 0) + int(drop.sum())

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-MAX_ATTEMPTS = 8
+# make compression's LeNet-5 found a smaller blob within budget at its 8th attempt (fc1 99.5%)
+MAX_ATTEMPTS = 10
 BISECT_MIN = 0.01  # a layer's step over budget is halved while it stays at least this
 COMPRESS_MAX_POINTS = 1.0  # --compress max: the Deep Compression pipeline with a 1-point budget
 # each attempt's pruning ramp, in multiples of compile's default for its highest sparsity
