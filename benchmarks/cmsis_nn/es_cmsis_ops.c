@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "arm_nnfunctions.h"
+#include "es_kernels.h" /* es_conv2d_rq_offset */
 #include "es_registry.h"
 #include "model.h"
 #ifdef ES_CMSIS_SIZES_HEADER

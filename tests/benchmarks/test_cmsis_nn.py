@@ -184,7 +184,8 @@ def test_layers_cmsis_nn_cannot_run_keep_our_kernels(mixed_model, tmp_path):
 def test_cmsis_nn_build_reads_one_multiplier_of_a_per_tensor_fc(tmp_path):
     """A per-tensor FULLY_CONNECTED (ES_LAYER_RQ_PER_TENSOR: one multiplier and shift stored,
     as in most field models) runs on arm_fully_connected_s8 without reading past its tables,
-    bit-exact."""
+    and a per-tensor CONV_2D on arm_convolve_wrapper_s8 with the per-channel tables written
+    into its scratch, bit-exact."""
     import tf_keras as keras
 
     from toolchain.encode import format as fmt
@@ -196,14 +197,15 @@ def test_cmsis_nn_build_reads_one_multiplier_of_a_per_tensor_fc(tmp_path):
 
     cmsis = _cmsis()
     keras.utils.set_random_seed(1)
-    inp = keras.Input((40,))
-    x = keras.layers.Dense(24, activation="relu")(inp)
+    inp = keras.Input((6, 6, 3))
+    x = keras.layers.Conv2D(8, 3, activation="relu")(inp)
+    x = keras.layers.Dense(24, activation="relu")(keras.layers.Flatten()(x))
     model = keras.Model(inp, keras.layers.Dense(12)(x))
-    xf = np.random.default_rng(1).normal(0, 1, (34, 40)).astype(np.float32)
+    xf = np.random.default_rng(1).normal(0, 1, (34, 6, 6, 3)).astype(np.float32)
     tflite = to_int8_tflite(model, xf[:32], per_tensor=True)
     plan = plan_graph(load_tflite(tflite, "fc"), in_place=False)
     assert all(cmsis_nn.cmsis_layers(plan)[i] for i, layer in enumerate(plan.layers)
-               if layer.opcode == fmt.OpCode.FULLY_CONNECTED)
+               if layer.opcode in (fmt.OpCode.FULLY_CONNECTED, fmt.OpCode.CONV_2D))
     x_int8 = input_samples(plan.graph, xf[32:])
     board = load_board("mps2-an386")
     generate(plan, tmp_path)
@@ -211,7 +213,7 @@ def test_cmsis_nn_build_reads_one_multiplier_of_a_per_tensor_fc(tmp_path):
     h = fmt.HEADER.unpack(data)
     flags = [fmt.LAYER.unpack(data, h["layers_offset"] + i * fmt.LAYER.size)["flags"]
              for i in range(h["layer_count"])]
-    assert sum(1 for f in flags if f & fmt.LAYER_RQ_PER_TENSOR) == 2
+    assert sum(1 for f in flags if f & fmt.LAYER_RQ_PER_TENSOR) == 3
     fw = cmsis_nn.build_firmware_cmsis(plan, tmp_path / "src", tmp_path / "build", board,
                                        x_int8.reshape(len(x_int8), -1), "cmsis", cmsis=cmsis)
     run = run_qemu(fw.elf, board)

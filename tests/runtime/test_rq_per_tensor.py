@@ -1,6 +1,6 @@
-"""ES_LAYER_RQ_PER_TENSOR: a FULLY_CONNECTED layer quantized per tensor (the converter's
-choice for shared weights, and what most field models hold) stores one multiplier and one
-shift instead of one per output. The host build runs the C kernels (row by row and, with
+"""ES_LAYER_RQ_PER_TENSOR: a FULLY_CONNECTED or CONV_2D layer quantized per tensor (the
+converter's choice for shared weights, and what most field models' Dense layers hold) stores
+one multiplier and one shift instead of one per output. The host build runs the C kernels (row by row and, with
 ES_FORCE_DSP, the DSP C paths); the QEMU test runs the whole-layer inline assembly of the
 CSR16 and block 1x4 kernels (es_matvec_layer.h), which reads the tables through rq_mask."""
 import numpy as np
@@ -34,12 +34,16 @@ def _fc_model(per_tensor: bool):
     return to_int8_tflite(model, xf, per_tensor=per_tensor), xf
 
 
-def _fc_records(plan):
+def _records(plan, op, params):
+    """(layer record, params) of every `op` layer of the plan's blob."""
     data = plan.blob.data
     h = fmt.HEADER.unpack(data)
     recs = [fmt.LAYER.unpack(data, h["layers_offset"] + i * fmt.LAYER.size) for i in range(h["layer_count"])]
-    return [(r, fmt.FC_PARAMS.unpack(data, r["params_offset"])) for r in recs
-            if r["op"] == fmt.OpCode.FULLY_CONNECTED]
+    return [(r, params.unpack(data, r["params_offset"])) for r in recs if r["op"] == op]
+
+
+def _fc_records(plan):
+    return _records(plan, fmt.OpCode.FULLY_CONNECTED, fmt.FC_PARAMS)
 
 
 @pytest.mark.convert
@@ -73,25 +77,6 @@ def test_per_tensor_fc_stores_one_multiplier_and_shift(host_vs_reference, monkey
         assert len(per_row.blob.data) - len(plan.blob.data) == saved
 
 
-@pytest.mark.firmware
-@pytest.mark.qemu
-@pytest.mark.convert
-@pytest.mark.parametrize("board_name,name", [("mps2-an386", "csr16"), ("mps2-an386", "block1x4"),
-                                             ("mps2-an385", "csr16")])
-def test_per_tensor_fc_is_bit_exact_in_qemu(board_name, name, tmp_path):
-    """The whole-layer assembly (M4) reads mult[r & rq_mask]; the M3 build the C form."""
-    from toolchain.pipeline import input_samples, plan_model, reference
-
-    require("arm-none-eabi-gcc", "qemu-system-arm")
-    tflite, xf = _fc_model(per_tensor=True)
-    plan = plan_model(tflite, "rq_fc", force_format=name)
-    assert all(r["flags"] & fmt.LAYER_RQ_PER_TENSOR for r, _ in _fc_records(plan))
-    xq = input_samples(plan.graph, xf)
-    ours = qemu_outputs(plan, xq, tmp_path, "rq_fc", board_name, code_opt="mixed")
-    ref = reference(tflite, xq).reshape(len(xq), -1)
-    assert np.count_nonzero(ours != ref) == 0
-
-
 def _conv_model(per_tensor: bool):
     """Conv 3x3 (10x10x4 -> 8 channels, ReLU) -> Conv 1x1 (-> 12) -> Conv 3x3 same (-> 8);
     weights of eight values (so the palettes apply), blocks of four along each filter pruned at
@@ -121,11 +106,7 @@ def _conv_model(per_tensor: bool):
 
 
 def _conv_records(plan):
-    data = plan.blob.data
-    h = fmt.HEADER.unpack(data)
-    recs = [fmt.LAYER.unpack(data, h["layers_offset"] + i * fmt.LAYER.size) for i in range(h["layer_count"])]
-    return [(r, fmt.CONV_PARAMS.unpack(data, r["params_offset"])) for r in recs
-            if r["op"] == fmt.OpCode.CONV_2D]
+    return _records(plan, fmt.OpCode.CONV_2D, fmt.CONV_PARAMS)
 
 
 CONV_FORMATS = ("dense", "csr8", "csr16", "block1x4", "nm2:4", "palette", "palette-csr")
@@ -163,17 +144,21 @@ def wf_id(name):
 @pytest.mark.firmware
 @pytest.mark.qemu
 @pytest.mark.convert
-@pytest.mark.parametrize("board_name,name", [("mps2-an386", "csr16"), ("mps2-an386", "dense"),
-                                             ("mps2-an385", "csr8")])
-def test_per_tensor_conv_is_bit_exact_in_qemu(board_name, name, tmp_path):
-    """The four-pixel assembly (M4) and the two-pixel dense kernel read the tables from scratch."""
+@pytest.mark.parametrize("op,board_name,name", [
+    ("fc", "mps2-an386", "csr16"), ("fc", "mps2-an386", "block1x4"), ("fc", "mps2-an385", "csr16"),
+    ("conv", "mps2-an386", "csr16"), ("conv", "mps2-an386", "dense"), ("conv", "mps2-an385", "csr8")])
+def test_per_tensor_tables_are_bit_exact_in_qemu(op, board_name, name, tmp_path):
+    """FULLY_CONNECTED: the whole-layer assembly (M4) reads mult[r & rq_mask], the M3 build the
+    C form. CONV_2D: the four-pixel assembly (M4) and the two-pixel dense kernel read the
+    per-channel tables es_conv2d_s8 writes into the scratch."""
     from toolchain.pipeline import input_samples, plan_model, reference
 
     require("arm-none-eabi-gcc", "qemu-system-arm")
-    tflite, xf = _conv_model(per_tensor=True)
-    plan = plan_model(tflite, "rq_conv", force_format=name)
-    assert all(r["flags"] == fmt.LAYER_RQ_PER_TENSOR for r, _ in _conv_records(plan))
+    tflite, xf = (_fc_model if op == "fc" else _conv_model)(per_tensor=True)
+    plan = plan_model(tflite, "rq_" + op, force_format=name)
+    records = _fc_records(plan) if op == "fc" else _conv_records(plan)
+    assert records and all(r["flags"] & fmt.LAYER_RQ_PER_TENSOR for r, _ in records)
     xq = input_samples(plan.graph, xf)
-    ours = qemu_outputs(plan, xq, tmp_path, "rq_conv", board_name, code_opt="mixed")
+    ours = qemu_outputs(plan, xq, tmp_path, "rq_" + op, board_name, code_opt="mixed")
     ref = reference(tflite, xq).reshape(len(xq), -1)
     assert np.count_nonzero(ours != ref) == 0
