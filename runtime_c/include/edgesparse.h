@@ -187,6 +187,12 @@ typedef struct {
  * scratch then ends with 8 * out_c bytes, 4-aligned, where each call writes the per-channel
  * tables its kernels read. */
 #define ES_LAYER_RQ_PER_TENSOR 0x02u
+/* ES_LAYER_BIAS_FOLD (FULLY_CONNECTED, CONV_2D; weights PALETTE or PALETTE_CSR with coding
+ * ES_PALETTE_HUFFMAN_INIT): bias_offset holds the model's bias as int16_t[out], without the
+ * input zero point folded in. es_model_init writes the int32 bias the kernels read, bias -
+ * input_zero_point * (the row's weight sum), into the palette's ram after what its decoder
+ * keeps there (es_palette_ram_bias), 4 bytes a row; 2 bytes of flash a row saved. */
+#define ES_LAYER_BIAS_FOLD 0x04u
 
 typedef struct {
     uint8_t op;      /* es_op_t */

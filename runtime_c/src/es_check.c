@@ -1,4 +1,5 @@
 /* Checks shared by several ops and formats, and the registry lookups (es_registry.h). */
+#include "es_palette.h"
 #include "es_registry.h"
 
 const es_op_entry_t *es_registry_op(const es_registry_t *r, uint8_t op, uint8_t variant)
@@ -32,11 +33,11 @@ int es_table_ok(const es_check_t *c, uint32_t offset, uint64_t count, uint32_t e
 
 es_status_t es_check_quant(const es_check_t *c, uint32_t bias_offset, uint32_t mult_offset,
                            uint32_t shift_offset, uint32_t channels, uint32_t rq_channels,
-                           int32_t act_min, int32_t act_max)
+                           uint32_t bias_bytes, int32_t act_min, int32_t act_max)
 {
     const int32_t *shifts, *mults;
     uint32_t i;
-    if (!es_table_ok(c, bias_offset, channels, 4, 4) || !es_table_ok(c, mult_offset, rq_channels, 4, 4) ||
+    if (!es_table_ok(c, bias_offset, channels, bias_bytes, bias_bytes) || !es_table_ok(c, mult_offset, rq_channels, 4, 4) ||
         !es_table_ok(c, shift_offset, rq_channels, 4, 4)) {
         return ES_ERR_TABLE_BOUNDS;
     }
@@ -52,10 +53,9 @@ es_status_t es_check_quant(const es_check_t *c, uint32_t bias_offset, uint32_t m
 
 /* Signed overflow is undefined behaviour in C; real models are far inside this bound (a
  * 784-input FC layer allows |bias| < 2.1e9). */
-es_status_t es_check_bias(const es_check_t *c, uint32_t bias_offset, uint32_t channels,
-                          uint64_t terms, uint32_t max_product)
+static es_status_t es_check_bias_values(const int32_t *bias, uint32_t channels, uint64_t terms,
+                                        uint32_t max_product)
 {
-    const int32_t *bias = (const int32_t *)(const void *)(c->blob + bias_offset);
     const uint64_t reach = terms * max_product;
     uint32_t i;
     if (reach > (uint64_t)INT32_MAX) {
@@ -68,6 +68,28 @@ es_status_t es_check_bias(const es_check_t *c, uint32_t bias_offset, uint32_t ch
         }
     }
     return ES_OK;
+}
+
+es_status_t es_check_bias(const es_check_t *c, uint32_t bias_offset, uint32_t channels,
+                          uint64_t terms, uint32_t max_product)
+{
+    return es_check_bias_values((const int32_t *)(const void *)(c->blob + bias_offset), channels, terms,
+                                max_product);
+}
+
+es_status_t es_check_fold_bias(const es_check_t *c, uint8_t format, uint32_t weights_offset,
+                               uint32_t bias_offset, uint32_t channels, int32_t zero_point,
+                               uint64_t terms, uint32_t max_product)
+{
+    es_status_t st;
+    if (format != ES_FMT_PALETTE && format != ES_FMT_PALETTE_CSR) {
+        return ES_ERR_FORMAT;
+    }
+    st = es_palette_fold_bias(c->blob, c->arena, format, weights_offset,
+                              (const int16_t *)(const void *)(c->blob + bias_offset), zero_point);
+    return st != ES_OK ? st
+                       : es_check_bias_values(es_palette_folded_bias(c->blob, weights_offset, c->arena),
+                                              channels, terms, max_product);
 }
 
 /* Every window starts before the input's end and ends after its start, as TFLite's SAME and
@@ -196,7 +218,7 @@ uint32_t es_matvec_scratch_bytes(uint8_t format, uint32_t cols)
 
 es_status_t es_check_conv_params(const es_check_t *c, const es_conv_params_t *p, const es_tensor_t *in,
                                  const es_tensor_t *out, uint64_t terms, uint32_t max_product,
-                                 uint32_t rq_channels)
+                                 uint32_t rq_channels, int fold)
 {
     es_status_t st;
     if (p->k_h == 0 || p->k_w == 0 || p->stride_h == 0 || p->stride_w == 0 || p->dil_h == 0 ||
@@ -211,6 +233,7 @@ es_status_t es_check_conv_params(const es_check_t *c, const es_conv_params_t *p,
         return ES_ERR_QUANT;
     }
     st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_c, rq_channels,
-                        p->act_min, p->act_max);
-    return st == ES_OK ? es_check_bias(c, p->bias_offset, p->out_c, terms, max_product) : st;
+                        fold ? 2u : 4u, p->act_min, p->act_max);
+    /* a folded bias is checked once the weights are decoded (es_check_fold_bias) */
+    return st == ES_OK && !fold ? es_check_bias(c, p->bias_offset, p->out_c, terms, max_product) : st;
 }

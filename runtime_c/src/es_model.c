@@ -93,9 +93,9 @@ static es_status_t es_check_layer(const es_check_t *c, const es_layer_t *l)
     const es_tensor_t *in2 = es_tensor_at(c, l->input[1]);
     const es_tensor_t *out = es_tensor_at(c, l->output);
     uint32_t flags;
-    if (e == 0 || (l->flags & ~(ES_LAYER_RQ_WHOLE | ES_LAYER_RQ_PER_TENSOR)) != 0u ||
+    if (e == 0 || (l->flags & ~(ES_LAYER_RQ_WHOLE | ES_LAYER_RQ_PER_TENSOR | ES_LAYER_BIAS_FOLD)) != 0u ||
         ((l->flags & ES_LAYER_RQ_WHOLE) != 0u && l->op != ES_OP_FULLY_CONNECTED) ||
-        ((l->flags & ES_LAYER_RQ_PER_TENSOR) != 0u && l->op != ES_OP_FULLY_CONNECTED &&
+        ((l->flags & (ES_LAYER_RQ_PER_TENSOR | ES_LAYER_BIAS_FOLD)) != 0u && l->op != ES_OP_FULLY_CONNECTED &&
          !(l->op == ES_OP_CONV_2D && l->variant == ES_VARIANT_DEFAULT))) {
         return ES_ERR_OP;
     }

@@ -106,6 +106,47 @@ static es_status_t es_huff_read(es_bits_t *b, const es_huff_t *h, uint8_t *out, 
     return ES_OK;
 }
 
+es_status_t es_palette_fold_bias(const uint8_t *blob, uint8_t *arena, uint8_t format, uint32_t offset,
+                                 const int16_t *bias, int32_t zero_point)
+{
+    const es_palette_t *t = (const es_palette_t *)(const void *)(blob + offset);
+    const int8_t *cb = (const int8_t *)(const void *)(blob + t->codebook_offset);
+    const uint8_t *e = arena + t->ram_offset; /* the decoded stream */
+    const uint32_t mask = (1u << t->bits) - 1u;
+    int32_t *out;
+    uint32_t r, i;
+    if (t->coding != ES_PALETTE_HUFFMAN_INIT) {
+        return ES_ERR_FORMAT;
+    }
+    if ((uint64_t)es_palette_ram_bias(t) + 4u * (uint64_t)t->rows > t->ram_bytes) {
+        return ES_ERR_TENSOR_BOUNDS;
+    }
+    out = (int32_t *)(void *)(arena + t->ram_offset + es_palette_ram_bias(t));
+    for (r = 0; r < t->rows; ++r) {
+        int64_t sum = 0, v;
+        if (format == ES_FMT_PALETTE_CSR) {
+            const uint16_t *counts = es_palette_marked(t)
+                ? (const uint16_t *)(const void *)(arena + t->ram_offset + es_palette_ram_counts(t))
+                : (const uint16_t *)(const void *)(blob + t->counts_offset);
+            for (i = 0; i < counts[r]; ++i, ++e) {
+                sum += cb[*e & mask];
+            }
+        } else {
+            const uint32_t w = es_palette_container_bits(t->bits);
+            for (i = 0; i < t->cols; ++i) {
+                sum += cb[((uint32_t)e[i * w / 8u] >> ((i * w) % 8u)) & ((1u << w) - 1u)];
+            }
+            e += es_palette_row_bytes(t->cols, t->bits);
+        }
+        v = (int64_t)bias[r] - (int64_t)zero_point * sum;
+        if (v < INT32_MIN || v > INT32_MAX) {
+            return ES_ERR_QUANT;
+        }
+        out[r] = (int32_t)v;
+    }
+    return ES_OK;
+}
+
 /* Decodes one row of a row-marked stream into out (at most cap entries), its length in *n. */
 static es_status_t es_huff_read_row(es_bits_t *b, const es_huff_t *h, uint8_t *out, uint32_t cap,
                                     uint32_t *n)
@@ -182,7 +223,7 @@ es_status_t es_palette_check(const uint8_t *blob, uint32_t blob_bytes, uint8_t *
         !es_span_ok(blob_bytes, t->stream_offset, t->stream_bytes, 1u)) {
         return ES_ERR_TABLE_BOUNDS;
     }
-    marked = sparse && es_palette_marked(t);
+    marked = sparse && t->coding != ES_PALETTE_RAW && t->counts_offset == 0u;
     if (sparse && blob[t->codebook_offset] != 0u) {
         return ES_ERR_INDEX; /* fillers must multiply by zero */
     }

@@ -107,10 +107,13 @@ ES_INLINE uint32_t es_palette_row_bytes(uint32_t cols, uint32_t bits)
 }
 
 /* A Huffman-coded PALETTE_CSR table stores no counts (counts_offset 0): each row of the
- * decoded stream ends with a 0 byte, which no entry is. */
+ * decoded stream ends with a 0 byte, which no entry is, so raw_bytes = entry_count + rows (a
+ * PALETTE table's raw_bytes, rows * ceil(cols / codes per byte), never are). For a table
+ * es_palette_check accepted. */
 ES_INLINE int es_palette_marked(const es_palette_t *t)
 {
-    return t->coding != ES_PALETTE_RAW && t->counts_offset == 0u;
+    return t->coding != ES_PALETTE_RAW && t->counts_offset == 0u &&
+           (uint64_t)t->entry_count + t->rows == t->raw_bytes;
 }
 
 /* Coding 1 of a row-marked table: the arena offset (from ram_offset) of the uint16 counts
@@ -118,6 +121,28 @@ ES_INLINE int es_palette_marked(const es_palette_t *t)
 ES_INLINE uint32_t es_palette_ram_counts(const es_palette_t *t)
 {
     return (t->entry_count + 3u) & ~3u;
+}
+
+/* Coding 1: the ram offset (from ram_offset) of an ES_LAYER_BIAS_FOLD layer's folded bias,
+ * after the decoded entries (and a row-marked table's counts). */
+ES_INLINE uint32_t es_palette_ram_bias(const es_palette_t *t)
+{
+    return es_palette_marked(t) ? es_palette_ram_counts(t) + ((2u * t->rows + 3u) & ~3u)
+                                : (t->raw_bytes + 3u) & ~3u;
+}
+
+/* ES_LAYER_BIAS_FOLD, after es_palette_check decoded the table at blob + offset (coding 1):
+ * writes bias[r] - zero_point * (row r's weight sum) for every row into the table's ram;
+ * ES_ERR_FORMAT unless coding 1, ES_ERR_TENSOR_BOUNDS when ram has no room for it,
+ * ES_ERR_QUANT for a value outside int32. */
+es_status_t es_palette_fold_bias(const uint8_t *blob, uint8_t *arena, uint8_t format, uint32_t offset,
+                                 const int16_t *bias, int32_t zero_point);
+
+/* The folded bias es_palette_fold_bias wrote for the table at blob + offset. */
+ES_INLINE const int32_t *es_palette_folded_bias(const uint8_t *blob, uint32_t offset, uint8_t *arena)
+{
+    const es_palette_t *t = (const es_palette_t *)(const void *)(blob + offset);
+    return (const int32_t *)(const void *)(arena + t->ram_offset + es_palette_ram_bias(t));
 }
 
 /* Checks a palette table (format, blob offset, bytes) for a rows x cols matrix; decodes a

@@ -169,17 +169,25 @@ ES_INLINE uint64_t es_dims_count(const uint16_t *dims)
     return (uint64_t)dims[0] * dims[1] * dims[2] * dims[3];
 }
 
-/* A bias table of `channels` entries and multiplier and shift tables of `rq_channels` (the
- * same, or 1 for a per-tensor FULLY_CONNECTED) inside the blob, shifts in [-31, 30],
- * multipliers >= 0, and an activation range inside int8. */
+/* A bias table of `channels` entries (int32, or int16 with ES_LAYER_BIAS_FOLD: bias_bytes 2)
+ * and multiplier and shift tables of `rq_channels` (the same, or 1 per tensor) inside the
+ * blob, shifts in [-31, 30], multipliers >= 0, and an activation range inside int8. */
 es_status_t es_check_quant(const es_check_t *c, uint32_t bias_offset, uint32_t mult_offset,
                            uint32_t shift_offset, uint32_t channels, uint32_t rq_channels,
-                           int32_t act_min, int32_t act_max);
+                           uint32_t bias_bytes, int32_t act_min, int32_t act_max);
 
 /* Bias tables whose accumulators cannot overflow int32: a row sums at most `terms` products
  * of magnitude <= max_product on top of its bias. */
 es_status_t es_check_bias(const es_check_t *c, uint32_t bias_offset, uint32_t channels,
                           uint64_t terms, uint32_t max_product);
+
+/* ES_LAYER_BIAS_FOLD, once the weights' check has decoded them: the palette table at
+ * weights_offset folds the int16 bias at bias_offset with the input zero point into its ram
+ * (es_palette_fold_bias), which then passes es_check_bias's bound. ES_ERR_FORMAT for any other
+ * weight format. */
+es_status_t es_check_fold_bias(const es_check_t *c, uint8_t format, uint32_t weights_offset,
+                               uint32_t bias_offset, uint32_t channels, int32_t zero_point,
+                               uint64_t terms, uint32_t max_product);
 
 /* One spatial axis of a sliding window (conv, depthwise, pool). */
 int es_window_ok(uint32_t in, uint32_t out, uint32_t k, uint32_t stride, uint32_t dil, uint32_t pad);
@@ -221,10 +229,11 @@ int es_in_place_strides_ok(const uint16_t *out_dims, const uint32_t *strides, co
  * windows, the offsets and the per-channel tables, a row summing at most `terms` products of
  * magnitude <= max_product on top of its bias (the depth multiplier is each op's own check);
  * rq_channels: entries of the multiplier and shift tables (out_c, or 1 with
- * ES_LAYER_RQ_PER_TENSOR). */
+ * ES_LAYER_RQ_PER_TENSOR); fold: ES_LAYER_BIAS_FOLD (an int16 bias, bounded by the caller's
+ * es_check_fold_bias). */
 es_status_t es_check_conv_params(const es_check_t *c, const es_conv_params_t *p, const es_tensor_t *in,
                                  const es_tensor_t *out, uint64_t terms, uint32_t max_product,
-                                 uint32_t rq_channels);
+                                 uint32_t rq_channels, int fold);
 
 /* MAX_POOL_2D and AVERAGE_POOL_2D share their params and checks. */
 es_status_t es_check_pool(const es_check_t *c, const es_layer_t *l, const void *params,

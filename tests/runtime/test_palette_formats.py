@@ -103,6 +103,15 @@ def test_palette_validation(name, shared_model, tmp_path):
         assert poke(t["stream_offset"], "B", 0xFF) == "ES_ERR_INDEX"  # steps past the last column
         assert poke(t["codebook_offset"], "b", 5) == "ES_ERR_INDEX"  # fillers must be zero
         return
+    rec_at = fmt.HEADER.unpack(blob)["layers_offset"] + i * fmt.LAYER.size
+    flags_at = rec_at + fmt.LAYER.offsets()["flags"]
+    folded = fmt.LAYER.unpack(blob, rec_at)["flags"] & fmt.LAYER_BIAS_FOLD
+    if t["coding"] == palette.CODING_HUFFMAN_INIT:  # the int16 bias folded into the kept ram
+        assert folded
+        assert poke(off["ram_bytes"], "I", t["ram_bytes"] - 4) == "ES_ERR_TENSOR_BOUNDS"
+    else:  # no decoded weights to fold with
+        assert not folded
+        assert poke(flags_at, "B", blob[flags_at] | fmt.LAYER_BIAS_FOLD) == "ES_ERR_FORMAT"
     if name.startswith("palette-csr"):  # row-marked: no counts, rows end with a 0 byte
         assert t["counts_offset"] == 0 and t["raw_bytes"] == t["entry_count"] + t["rows"]
         assert poke(off["entry_count"], "I", t["entry_count"] + 1) == "ES_ERR_INDEX"

@@ -146,11 +146,13 @@ def wf_id(name):
 @pytest.mark.convert
 @pytest.mark.parametrize("op,board_name,name", [
     ("fc", "mps2-an386", "csr16"), ("fc", "mps2-an386", "block1x4"), ("fc", "mps2-an385", "csr16"),
-    ("conv", "mps2-an386", "csr16"), ("conv", "mps2-an386", "dense"), ("conv", "mps2-an385", "csr8")])
+    ("conv", "mps2-an386", "csr16"), ("conv", "mps2-an386", "dense"), ("conv", "mps2-an385", "csr8"),
+    ("conv", "mps2-an386", "palette-csr+huffman"), ("conv", "mps2-an385", "palette+huffman")])
 def test_per_tensor_tables_are_bit_exact_in_qemu(op, board_name, name, tmp_path):
     """FULLY_CONNECTED: the whole-layer assembly (M4) reads mult[r & rq_mask], the M3 build the
     C form. CONV_2D: the four-pixel assembly (M4) and the two-pixel dense kernel read the
-    per-channel tables es_conv2d_s8 writes into the scratch."""
+    per-channel tables es_conv2d_s8 writes into the scratch. A palette decoded at init also
+    folds its int16 bias into the arena (ES_LAYER_BIAS_FOLD)."""
     from toolchain.pipeline import input_samples, plan_model, reference
 
     require("arm-none-eabi-gcc", "qemu-system-arm")
@@ -158,6 +160,7 @@ def test_per_tensor_tables_are_bit_exact_in_qemu(op, board_name, name, tmp_path)
     plan = plan_model(tflite, "rq_" + op, force_format=name)
     records = _fc_records(plan) if op == "fc" else _conv_records(plan)
     assert records and all(r["flags"] & fmt.LAYER_RQ_PER_TENSOR for r, _ in records)
+    assert all(bool(r["flags"] & fmt.LAYER_BIAS_FOLD) == name.endswith("+huffman") for r, _ in records)
     xq = input_samples(plan.graph, xf)
     ours = qemu_outputs(plan, xq, tmp_path, "rq_" + op, board_name, code_opt="mixed")
     ref = reference(tflite, xq).reshape(len(xq), -1)

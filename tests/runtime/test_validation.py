@@ -109,7 +109,8 @@ def test_layer_flags_must_hold(compiled):
     """ES_LAYER_RQ_WHOLE lets the FC kernels skip their per-inference scan of the quantization
     tables, so es_model_init refuses it on a layer whose tables do not bear it out, on any other
     op, and any other flag bit (ES_LAYER_RQ_PER_TENSOR too off FULLY_CONNECTED and CONV_2D; on
-    a CONV_2D whose scratch has no room for the per-channel tables, too)."""
+    a CONV_2D whose scratch has no room for the per-channel tables, too; ES_LAYER_BIAS_FOLD on
+    weights that are not a palette decoded at init)."""
     plan = compiled[0]
     data = plan.blob.data
     h = fmt.HEADER.unpack(data)
@@ -119,7 +120,9 @@ def test_layer_flags_must_hold(compiled):
     assert [r["flags"] for r in recs] == [fmt.LAYER_RQ_WHOLE if i == fc else 0 for i in range(len(recs))]
     flags = fmt.LAYER.offsets()["flags"]
     assert _status(compiled, _poke(bytearray(data), at[0] + flags, "B", fmt.LAYER_RQ_WHOLE)) == "ES_ERR_OP"
-    assert _status(compiled, _poke(bytearray(data), at[fc] + flags, "B", 0x05)) == "ES_ERR_OP"
+    assert _status(compiled, _poke(bytearray(data), at[fc] + flags, "B", 0x09)) == "ES_ERR_OP"
+    # ES_LAYER_BIAS_FOLD needs a palette decoded at init; this layer is CSR8
+    assert _status(compiled, _poke(bytearray(data), at[fc] + flags, "B", fmt.LAYER_BIAS_FOLD)) == "ES_ERR_FORMAT"
     assert recs[0]["op"] == fmt.OpCode.CONV_2D and recs[1]["op"] == fmt.OpCode.RESHAPE
     assert _status(compiled, _poke(bytearray(data), at[1] + flags, "B", fmt.LAYER_RQ_PER_TENSOR)) == "ES_ERR_OP"
     assert _status(compiled, _poke(bytearray(data), at[0] + flags, "B", fmt.LAYER_RQ_PER_TENSOR)) == "ES_ERR_SHAPE"

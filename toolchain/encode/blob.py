@@ -84,13 +84,18 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
             weight_bytes.append(0)
         elif layer.weights is not None:
             mult, shift = rq_tables(layer)
-            for key, arr in (("bias_offset", layer.bias_for(spec.id)), ("mult_offset", mult),
-                             ("shift_offset", shift)):
+            fold = bias_folds(layer, choice.format)
+            bias = (np.asarray(model_bias(layer), dtype="<i2") if fold
+                    else np.asarray(layer.bias_for(spec.id), dtype="<i4"))
+            for key, arr in (("bias_offset", bias), ("mult_offset", mult), ("shift_offset", shift)):
                 values[key] = pos
-                raw = np.asarray(arr, dtype="<i4").tobytes()
+                raw = arr.tobytes() if arr is bias else np.asarray(arr, dtype="<i4").tobytes()
+                raw += bytes(fmt.align(len(raw)) - len(raw))
                 chunk += raw
                 pos += len(raw)
             kept = {"ram_offset": arena.kept[i][0]} if choice.ram_bytes and i in arena.kept else {}
+            if fold:  # the folded bias after what the decoder keeps (es_palette_ram_bias)
+                kept["ram_extra"] = 4 * layer.matrix.shape[0]
             matrix = layer.weights if spec is weight_formats.DENSE else layer.matrix
             table = spec.encoder(coding).encode(matrix, pos, **kept)
             values["weights_offset"] = pos
@@ -110,7 +115,8 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
         layer_bytes.append(pos - start)
         inputs = [tindex[t] for t in layer.inputs[:2]] + [fmt.NO_TENSOR] * (2 - len(layer.inputs[:2]))
         layer_records.append(fmt.LAYER.pack(op=int(layer.opcode), format=int(wfmt),
-                                            variant=variant, flags=layer_flags(layer, values),
+                                            variant=variant,
+                                            flags=layer_flags(layer, values, choice.format),
                                             input=inputs,
                                             output=tindex[layer.output], params_offset=params_offset,
                                             params_bytes=struct.size))
@@ -137,6 +143,30 @@ def rq_per_tensor(layer: Layer) -> bool:
     return layer.rq_per_tensor
 
 
+def model_bias(layer: Layer) -> np.ndarray:
+    """The layer's bias as the model has it: `bias` with the input zero point's term taken
+    back out (lower.Layer.input_zp)."""
+    rows = np.asarray(layer.matrix, dtype=np.int64).sum(axis=1)
+    return np.asarray(layer.bias, dtype=np.int64) + int(layer.input_zp) * rows
+
+
+def bias_folds(layer: Layer, fmt_name: str) -> bool:
+    """LAYER_BIAS_FOLD: a FULLY_CONNECTED or CONV_2D layer (default variant) in a palette format
+    decoded at init, whose model bias fits int16: the blob stores that (2 bytes a row) and
+    es_model_init folds the input zero point in, into the palette's arena region (4 bytes a
+    row of RAM; the raw kernel reads it there)."""
+    if layer.weights is None or layer.input_zp is None or \
+            layer.opcode not in (fmt.OpCode.FULLY_CONNECTED, fmt.OpCode.CONV_2D) or \
+            layer.variant != fmt.VARIANT_DEFAULT:
+        return False
+    spec, coding = weight_formats.parse(fmt_name)
+    if spec.id not in (fmt.WeightFormat.PALETTE, fmt.WeightFormat.PALETTE_CSR) or \
+            coding != weight_formats.Coding.HUFFMAN:
+        return False
+    b = model_bias(layer)
+    return bool(b.min() >= -2**15 and b.max() < 2**15)
+
+
 def rq_tables(layer: Layer) -> tuple:
     """The multiplier and shift tables the blob stores for a weighted layer."""
     if rq_per_tensor(layer):
@@ -144,20 +174,22 @@ def rq_tables(layer: Layer) -> tuple:
     return layer.mult, layer.shift
 
 
-def layer_flags(layer: Layer, values: dict) -> int:
+def layer_flags(layer: Layer, values: dict, fmt_name: str | None = None) -> int:
     """es_layer_t.flags: LAYER_RQ_WHOLE for a FULLY_CONNECTED layer whose every output
     requantizes in the runtime's whole-range case (activation range all of int8, every shift
     <= -2, no negative multiplier; es_model_init verifies it), so its kernels take their faster
     path without scanning the tables at each inference; LAYER_RQ_PER_TENSOR for one whose
-    tables hold a single multiplier and shift (rq_per_tensor; CONV_2D too)."""
+    tables hold a single multiplier and shift (rq_per_tensor; CONV_2D too); LAYER_BIAS_FOLD for
+    one whose bias table holds the model's int16 bias (bias_folds, with its format fmt_name)."""
     if layer.weights is None:
         return 0
+    fold = fmt.LAYER_BIAS_FOLD if fmt_name is not None and bias_folds(layer, fmt_name) else 0
     if layer.opcode != fmt.OpCode.FULLY_CONNECTED:
-        return fmt.LAYER_RQ_PER_TENSOR if rq_per_tensor(layer) else 0
+        return fold | (fmt.LAYER_RQ_PER_TENSOR if rq_per_tensor(layer) else 0)
     shift, mult = np.asarray(layer.shift), np.asarray(layer.mult)
     whole = ((values.get("act_min"), values.get("act_max")) == (-128, 127)
              and bool(np.all(shift <= -2)) and bool(np.all(mult >= 0)))
-    return ((fmt.LAYER_RQ_WHOLE if whole else 0)
+    return ((fmt.LAYER_RQ_WHOLE if whole else 0) | fold
             | (fmt.LAYER_RQ_PER_TENSOR if rq_per_tensor(layer) else 0))
 
 

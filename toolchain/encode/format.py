@@ -43,7 +43,11 @@ is 8-byte aligned in memory. Version history:
      then CONV_2D too (its scratch ends with 8 * out_c bytes, 4-aligned, that the runtime fills
      with the per-channel tables at each call); a Huffman-coded PALETTE_CSR table may keep no
      counts (counts_offset 0): its decoded rows end with a 0 byte (raw_bytes = entry_count +
-     rows), coding 1's ram holding the entries and then the counts the init decoder writes.
+     rows), coding 1's ram holding the entries and then the counts the init decoder writes;
+     layer flag LAYER_BIAS_FOLD: a FULLY_CONNECTED / CONV_2D layer in a palette format decoded at
+     init stores the model's bias as int16 (bias_offset), and es_model_init writes the folded
+     int32 bias (bias - input zero point * the row's weight sum) into the palette's ram after
+     what the decoder keeps there (4 bytes a row).
 """
 from __future__ import annotations
 
@@ -60,6 +64,7 @@ TABLE_ALIGN_BYTES = 4
 NO_TENSOR = 0xFFFF
 LAYER_RQ_WHOLE = 0x01  # es_layer_t.flags: ES_LAYER_RQ_WHOLE
 LAYER_RQ_PER_TENSOR = 0x02  # es_layer_t.flags: ES_LAYER_RQ_PER_TENSOR (one mult and shift)
+LAYER_BIAS_FOLD = 0x04  # es_layer_t.flags: ES_LAYER_BIAS_FOLD (int16 model bias, folded at init)
 MAX_DIMS = 4
 FLAG_CRC32 = 0x1
 TENSOR_CONST = 0x1  # es_tensor_t.flags: int8 data in the blob at arena_offset (MUL / ADD operand)

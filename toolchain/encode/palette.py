@@ -175,7 +175,10 @@ class PaletteEncoder:
         bits = code_bits(len(codebook(matrix, self.sparse)))
         return {"codebook_bits": bits, "index_bits": 8 - bits if self.sparse else None}
 
-    def encode(self, matrix: np.ndarray, base_offset: int, ram_offset: int = 0) -> bytes:
+    def encode(self, matrix: np.ndarray, base_offset: int, ram_offset: int = 0,
+               ram_extra: int = 0) -> bytes:
+        """The table at blob offset base_offset; ram_extra: arena bytes kept after what the
+        decoder keeps (a LAYER_BIAS_FOLD layer's folded bias, 4 a row)."""
         raw, code, stream = self._coded(matrix)
         rows, cols = matrix.shape
         at = self._layout(raw, rows, code, stream)
@@ -190,7 +193,7 @@ class PaletteEncoder:
             huff_counts_offset=base_offset + at["huff_counts"] if code else 0,
             huff_symbols_offset=base_offset + at["huff_symbols"] if code else 0,
             ram_offset=ram_offset if coding else 0,
-            ram_bytes=self.ram_bytes(matrix) if coding else 0,
+            ram_bytes=self.ram_bytes(matrix) + ram_extra if coding else 0,
             bits=raw.bits, coding=coding, symbol_count=len(code.lengths) if code else 0)
         if self.sparse and not marked:
             out[at["counts"]:at["counts"] + 2 * rows] = raw.counts.astype("<u2").tobytes()

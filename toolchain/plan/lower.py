@@ -46,6 +46,9 @@ class Layer:
     # the weights' shape in the model when plan/dead.py removed neurons from it (reports
     # count parameters and sparsity against the model the user trained); None: `weights.shape`
     dense_shape: tuple[int, int] | None = None
+    # the input's zero point, which `bias` has folded in (FULLY_CONNECTED, CONV_2D): bias =
+    # model bias - input_zp * the row's weight sum
+    input_zp: int | None = None
 
     @property
     def entry(self) -> fmt.OpEntry:
@@ -215,7 +218,8 @@ def _fully_connected(graph: Graph, op: Op, index: int) -> Layer:
     return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0],
                  dict(in_features=in_f, out_features=out_f, batches=batches,
                       output_zero_point=_zp(y), act_min=lo, act_max=hi),
-                 weights=wmat, bias=_int32(folded, op, "folded bias"), mult=mult, shift=shift)
+                 weights=wmat, bias=_int32(folded, op, "folded bias"), mult=mult, shift=shift,
+                 input_zp=_zp(x))
 
 
 def _nhwc(op: Op, t: Tensor, what: str) -> tuple[int, int, int]:
@@ -275,7 +279,7 @@ def _conv(graph: Graph, op: Op, index: int) -> Layer:
         bias = bias - _zp(x) * wmat.astype(np.int64).sum(axis=1)
     return Layer(index, op.name, op.opcode, [op.inputs[0]], op.outputs[0], params,
                  weights=wmat.astype(np.int8), bias=_int32(bias, op, "bias"),
-                 mult=mult, shift=shift)
+                 mult=mult, shift=shift, input_zp=None if depthwise else _zp(x))
 
 
 def _pool(graph: Graph, op: Op, index: int) -> Layer:

@@ -81,11 +81,15 @@ def _sparse_depthwise_refusal(layer: Layer) -> str | None:
 
 
 def ram_bytes(layer: Layer, fmt: str) -> int:
-    """Arena bytes a layer keeps across inferences in format fmt (Huffman palettes)."""
+    """Arena bytes a layer keeps across inferences in format fmt (Huffman palettes; with
+    LAYER_BIAS_FOLD, its folded bias too)."""
     if layer.weights is None:
         return 0
+    from toolchain.encode.blob import bias_folds
+
     spec, coding = wf.parse(fmt)
-    return spec.ram_bytes(layer.matrix, coding)
+    fold = 4 * layer.matrix.shape[0] if bias_folds(layer, fmt) else 0  # the folded bias
+    return spec.ram_bytes(layer.matrix, coding) + fold
 
 
 def scratch_bytes(layer: Layer, fmt: str, rq: bool = True) -> int:

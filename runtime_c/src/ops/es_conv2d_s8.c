@@ -305,7 +305,9 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
     m.rows = p->out_c;
     m.cols = cols;
     f->bind(&m, blob, p->weights_offset, arena);
-    m.bias = (const int32_t *)(const void *)(blob + p->bias_offset);
+    m.bias = (layer_flags & ES_LAYER_BIAS_FOLD) != 0u
+                 ? es_palette_folded_bias(blob, p->weights_offset, arena)
+                 : (const int32_t *)(const void *)(blob + p->bias_offset);
     m.mult = (const int32_t *)(const void *)(blob + p->mult_offset);
     m.shift = (const int32_t *)(const void *)(blob + p->shift_offset);
     m.rq_mask = ~0u; /* per output channel */
@@ -393,6 +395,7 @@ static es_status_t es_conv_check(const es_check_t *c, const es_layer_t *l, const
     const es_conv_params_t *p = (const es_conv_params_t *)params;
     const uint32_t cols = (uint32_t)p->k_h * p->k_w * p->in_c;
     const int per_tensor = (l->flags & ES_LAYER_RQ_PER_TENSOR) != 0u;
+    const int fold = (l->flags & ES_LAYER_BIAS_FOLD) != 0u;
     const es_format_entry_t *f;
     es_status_t st;
     (void)in2;
@@ -400,9 +403,13 @@ static es_status_t es_conv_check(const es_check_t *c, const es_layer_t *l, const
         return ES_ERR_SHAPE;
     }
     /* int8 inputs (padding: the zero point) times int8 weights */
-    st = es_check_conv_params(c, p, in, out, (uint64_t)p->k_h * p->k_w * p->in_c, 128u * 128u, per_tensor ? 1u : p->out_c);
+    st = es_check_conv_params(c, p, in, out, (uint64_t)p->k_h * p->k_w * p->in_c, 128u * 128u, per_tensor ? 1u : p->out_c, fold);
     if (st == ES_OK) {
         st = es_check_weights(c, l->format, p->weights_offset, p->weights_bytes, p->out_c, cols, &f);
+    }
+    if (st == ES_OK && fold) { /* padding taps hold the zero point too: -input_offset */
+        st = es_check_fold_bias(c, l->format, p->weights_offset, p->bias_offset, p->out_c, -p->input_offset,
+                                (uint64_t)p->k_h * p->k_w * p->in_c, 128u * 128u);
     }
     if (st != ES_OK) {
         return st;

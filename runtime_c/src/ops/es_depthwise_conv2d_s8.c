@@ -36,7 +36,7 @@ es_status_t es_depthwise_params_check(const es_check_t *c, const es_conv_params_
     }
     /* each input gets the input offset added (the sparse kernel's bias holds it instead, for
      * partial sums within the same bound): up to 255 * 128 per product */
-    return es_check_conv_params(c, p, in, out, (uint32_t)p->k_h * p->k_w, 255u * 128u, p->out_c);
+    return es_check_conv_params(c, p, in, out, (uint32_t)p->k_h * p->k_w, 255u * 128u, p->out_c, 0);
 }
 
 es_status_t es_depthwise_conv2d_check(const es_check_t *c, const es_layer_t *l, const void *params,

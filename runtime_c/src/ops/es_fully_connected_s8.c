@@ -12,7 +12,9 @@ void es_fully_connected_s8(const es_fc_params_t *p, const es_format_entry_t *f, 
     m.rows = p->out_features;
     m.cols = p->in_features;
     f->bind(&m, blob, p->weights_offset, arena);
-    m.bias = (const int32_t *)(const void *)(blob + p->bias_offset);
+    m.bias = (layer_flags & ES_LAYER_BIAS_FOLD) != 0u
+                 ? es_palette_folded_bias(blob, p->weights_offset, arena)
+                 : (const int32_t *)(const void *)(blob + p->bias_offset);
     m.mult = (const int32_t *)(const void *)(blob + p->mult_offset);
     m.shift = (const int32_t *)(const void *)(blob + p->shift_offset);
     m.rq_mask = (layer_flags & ES_LAYER_RQ_PER_TENSOR) != 0u ? 0u : ~0u;
@@ -37,6 +39,7 @@ static es_status_t es_fc_check(const es_check_t *c, const es_layer_t *l, const v
     const es_format_entry_t *f;
     es_status_t st;
     const uint32_t rq_rows = (l->flags & ES_LAYER_RQ_PER_TENSOR) != 0u ? 1u : p->out_features;
+    const int fold = (l->flags & ES_LAYER_BIAS_FOLD) != 0u;
     (void)in2;
     if (p->in_features == 0 || p->out_features == 0 ||
         (uint64_t)p->batches * p->in_features != in->bytes ||
@@ -44,8 +47,8 @@ static es_status_t es_fc_check(const es_check_t *c, const es_layer_t *l, const v
         return ES_ERR_SHAPE;
     }
     st = es_check_quant(c, p->bias_offset, p->mult_offset, p->shift_offset, p->out_features, rq_rows,
-                        p->act_min, p->act_max);
-    if (st == ES_OK) { /* int8 inputs times int8 weights */
+                        fold ? 2u : 4u, p->act_min, p->act_max);
+    if (st == ES_OK && !fold) { /* int8 inputs times int8 weights (folded: once decoded, below) */
         st = es_check_bias(c, p->bias_offset, p->out_features, p->in_features, 128u * 128u);
     }
     if (st != ES_OK) {
@@ -68,6 +71,10 @@ static es_status_t es_fc_check(const es_check_t *c, const es_layer_t *l, const v
     }
     st = es_check_weights(c, l->format, p->weights_offset, p->weights_bytes, p->out_features,
                           p->in_features, &f);
+    if (st == ES_OK && fold) {
+        st = es_check_fold_bias(c, l->format, p->weights_offset, p->bias_offset, p->out_features,
+                                in->zero_point, p->in_features, 128u * 128u);
+    }
     if (st != ES_OK) {
         return st;
     }
