@@ -1,5 +1,4 @@
 /* Checks shared by several ops and formats, and the registry lookups (es_registry.h). */
-#include "es_palette.h"
 #include "es_registry.h"
 
 const es_op_entry_t *es_registry_op(const es_registry_t *r, uint8_t op, uint8_t variant)
@@ -53,8 +52,8 @@ es_status_t es_check_quant(const es_check_t *c, uint32_t bias_offset, uint32_t m
 
 /* Signed overflow is undefined behaviour in C; real models are far inside this bound (a
  * 784-input FC layer allows |bias| < 2.1e9). */
-static es_status_t es_check_bias_values(const int32_t *bias, uint32_t channels, uint64_t terms,
-                                        uint32_t max_product)
+es_status_t es_check_bias_values(const int32_t *bias, uint32_t channels, uint64_t terms,
+                                 uint32_t max_product)
 {
     const uint64_t reach = terms * max_product;
     uint32_t i;
@@ -77,19 +76,12 @@ es_status_t es_check_bias(const es_check_t *c, uint32_t bias_offset, uint32_t ch
                                 max_product);
 }
 
-es_status_t es_check_fold_bias(const es_check_t *c, uint8_t format, uint32_t weights_offset,
+es_status_t es_check_fold_bias(const es_check_t *c, const es_format_entry_t *f, uint32_t weights_offset,
                                uint32_t bias_offset, uint32_t channels, int32_t zero_point,
                                uint64_t terms, uint32_t max_product)
 {
-    es_status_t st;
-    if (format != ES_FMT_PALETTE && format != ES_FMT_PALETTE_CSR) {
-        return ES_ERR_FORMAT;
-    }
-    st = es_palette_fold_bias(c->blob, c->arena, format, weights_offset,
-                              (const int16_t *)(const void *)(c->blob + bias_offset), zero_point);
-    return st != ES_OK ? st
-                       : es_check_bias_values(es_palette_folded_bias(c->blob, weights_offset, c->arena),
-                                              channels, terms, max_product);
+    return f->fold_bias != 0 ? f->fold_bias(c, weights_offset, bias_offset, channels, zero_point, terms, max_product)
+                             : ES_ERR_FORMAT;
 }
 
 /* Every window starts before the input's end and ends after its start, as TFLite's SAME and

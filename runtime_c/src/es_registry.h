@@ -90,6 +90,12 @@ typedef struct es_format_entry {
     es_conv2_fn_t conv2;
     /* CONV_2D, four output pixels per pass (es_matvec.h; sparse formats); NULL: none. */
     es_conv4_fn_t conv4;
+    /* ES_LAYER_BIAS_FOLD, once check has run: writes the folded bias of the table at
+     * weights_offset (int16 model bias at bias_offset, input zero point) into its kept ram and
+     * bounds it as es_check_bias does; NULL: the format cannot (only builds with a palette
+     * format link the folding). */
+    es_status_t (*fold_bias)(const es_check_t *c, uint32_t weights_offset, uint32_t bias_offset,
+                             uint32_t channels, int32_t zero_point, uint64_t terms, uint32_t max_product);
 } es_format_entry_t;
 
 /* A generated registry also maps each layer of its model to its entries (layer_ops[i] indexes
@@ -181,11 +187,13 @@ es_status_t es_check_quant(const es_check_t *c, uint32_t bias_offset, uint32_t m
 es_status_t es_check_bias(const es_check_t *c, uint32_t bias_offset, uint32_t channels,
                           uint64_t terms, uint32_t max_product);
 
-/* ES_LAYER_BIAS_FOLD, once the weights' check has decoded them: the palette table at
- * weights_offset folds the int16 bias at bias_offset with the input zero point into its ram
- * (es_palette_fold_bias), which then passes es_check_bias's bound. ES_ERR_FORMAT for any other
- * weight format. */
-es_status_t es_check_fold_bias(const es_check_t *c, uint8_t format, uint32_t weights_offset,
+/* es_check_bias on a table in memory (a folded bias in the arena). */
+es_status_t es_check_bias_values(const int32_t *bias, uint32_t channels, uint64_t terms,
+                                 uint32_t max_product);
+
+/* ES_LAYER_BIAS_FOLD, once the weights' check (format f) has decoded them: f->fold_bias, or
+ * ES_ERR_FORMAT for a format without one. */
+es_status_t es_check_fold_bias(const es_check_t *c, const struct es_format_entry *f, uint32_t weights_offset,
                                uint32_t bias_offset, uint32_t channels, int32_t zero_point,
                                uint64_t terms, uint32_t max_product);
 

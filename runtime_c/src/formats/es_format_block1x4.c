@@ -32,10 +32,11 @@ static es_status_t es_block1x4_check(const es_check_t *c, uint32_t offset, uint3
 const es_format_entry_t es_format_block1x4 = {
     ES_FMT_BLOCK1X4, es_block1x4_check, es_sparse_bind, 0, 0,
 #if ES_ISA >= ES_ISA_DSP
-    es_matvec_block1x4_s8_dsp, 0, es_conv4_block1x4_s8_dsp
+    es_matvec_block1x4_s8_dsp, 0, es_conv4_block1x4_s8_dsp,
 #else
-    es_matvec_block1x4_s8, 0, es_conv4_block1x4_s8
+    es_matvec_block1x4_s8, 0, es_conv4_block1x4_s8,
 #endif
+    0, /* fold_bias */
 };
 
 /* The same without the conv4 hook, for a model with no CONV_2D layer in this format (its
@@ -43,8 +44,9 @@ const es_format_entry_t es_format_block1x4 = {
 const es_format_entry_t es_format_block1x4_fc = {
     ES_FMT_BLOCK1X4, es_block1x4_check, es_sparse_bind, 0, 0,
 #if ES_ISA >= ES_ISA_DSP
-    es_matvec_block1x4_s8_dsp, 0, 0
+    es_matvec_block1x4_s8_dsp, 0, 0,
 #else
-    es_matvec_block1x4_s8, 0, 0
+    es_matvec_block1x4_s8, 0, 0,
 #endif
+    0, /* fold_bias */
 };

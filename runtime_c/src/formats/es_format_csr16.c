@@ -35,6 +35,7 @@ const es_format_entry_t es_format_csr16 = {
 #else
     es_matvec_csr16_s8, 0, es_conv4_csr16_s8,
 #endif
+    0, /* fold_bias */
 };
 
 /* The same without the conv4 hook, for a model with no CONV_2D layer in this format (its
@@ -46,4 +47,5 @@ const es_format_entry_t es_format_csr16_fc = {
 #else
     es_matvec_csr16_s8, 0, 0,
 #endif
+    0, /* fold_bias */
 };

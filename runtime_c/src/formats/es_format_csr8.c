@@ -38,10 +38,12 @@ const es_format_entry_t es_format_csr8 = {
 #else
     es_conv4_csr8_s8,
 #endif
+    0, /* fold_bias */
 };
 
 /* The same without the conv4 hook, for a model with no CONV_2D layer in this format (its
  * firmware then does not link the four-pixel conv kernel). */
 const es_format_entry_t es_format_csr8_fc = {
     ES_FMT_CSR8, es_csr8_check, es_sparse_bind, 0, 0, es_matvec_csr8_s8, 0, 0,
+    0, /* fold_bias */
 };

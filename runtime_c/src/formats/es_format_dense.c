@@ -30,6 +30,7 @@ const es_format_entry_t es_format_dense = {
 #else
     es_matvec_dense_s8, es_conv2_dense_s8, 0,
 #endif
+    0, /* fold_bias */
 };
 
 /* The same format for a model whose dense layers are all FULLY_CONNECTED: no conv2 hook, so
@@ -42,4 +43,5 @@ const es_format_entry_t es_format_dense_fc = {
 #else
     es_matvec_dense_s8, 0, 0,
 #endif
+    0, /* fold_bias */
 };

@@ -44,10 +44,11 @@ static uint32_t es_nm24_scratch_bytes(uint32_t cols)
 const es_format_entry_t es_format_nm24 = {
     ES_FMT_NM24, es_nm24_check, es_sparse_bind, es_nm24_scratch_bytes, 0,
 #if ES_ISA >= ES_ISA_DSP
-    es_matvec_nm24_s8_dsp, 0, es_conv4_nm24_s8_dsp
+    es_matvec_nm24_s8_dsp, 0, es_conv4_nm24_s8_dsp,
 #else
-    es_matvec_nm24_s8, 0, es_conv4_nm24_s8
+    es_matvec_nm24_s8, 0, es_conv4_nm24_s8,
 #endif
+    0, /* fold_bias */
 };
 
 /* The same without the conv4 hook, for a model with no CONV_2D layer in this format (its
@@ -55,8 +56,9 @@ const es_format_entry_t es_format_nm24 = {
 const es_format_entry_t es_format_nm24_fc = {
     ES_FMT_NM24, es_nm24_check, es_sparse_bind, es_nm24_scratch_bytes, 0,
 #if ES_ISA >= ES_ISA_DSP
-    es_matvec_nm24_s8_dsp, 0, 0
+    es_matvec_nm24_s8_dsp, 0, 0,
 #else
-    es_matvec_nm24_s8, 0, 0
+    es_matvec_nm24_s8, 0, 0,
 #endif
+    0, /* fold_bias */
 };

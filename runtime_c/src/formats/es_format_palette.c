@@ -47,6 +47,32 @@ static void es_palette_bind(es_matvec_t *m, const uint8_t *blob, uint32_t offset
     }
 }
 
+/* ES_LAYER_BIAS_FOLD (es_format_entry_t.fold_bias) for each palette format. */
+static es_status_t es_palette_fold(const es_check_t *c, uint8_t format, uint32_t weights_offset,
+                                   uint32_t bias_offset, uint32_t channels, int32_t zero_point, uint64_t terms,
+                                   uint32_t max_product)
+{
+    const es_status_t st = es_palette_fold_bias(c->blob, c->arena, format, weights_offset,
+                                                (const int16_t *)(const void *)(c->blob + bias_offset), zero_point);
+    return st != ES_OK ? st
+                       : es_check_bias_values(es_palette_folded_bias(c->blob, weights_offset, c->arena), channels,
+                                              terms, max_product);
+}
+
+static es_status_t es_palette_dense_fold(const es_check_t *c, uint32_t weights_offset, uint32_t bias_offset,
+                                         uint32_t channels, int32_t zero_point, uint64_t terms, uint32_t max_product)
+{
+    return es_palette_fold(c, ES_FMT_PALETTE, weights_offset, bias_offset, channels, zero_point, terms,
+                           max_product);
+}
+
+static es_status_t es_palette_csr_fold(const es_check_t *c, uint32_t weights_offset, uint32_t bias_offset,
+                                       uint32_t channels, int32_t zero_point, uint64_t terms, uint32_t max_product)
+{
+    return es_palette_fold(c, ES_FMT_PALETTE_CSR, weights_offset, bias_offset, channels, zero_point, terms,
+                           max_product);
+}
+
 static void es_palette_kept(const uint8_t *blob, uint32_t offset, uint32_t *ram_offset,
                             uint32_t *ram_bytes)
 {
@@ -57,9 +83,10 @@ static void es_palette_kept(const uint8_t *blob, uint32_t offset, uint32_t *ram_
 
 const es_format_entry_t es_format_palette = {
     ES_FMT_PALETTE, es_palette_dense_check, es_palette_bind, 0, es_palette_kept, es_matvec_palette_s8, 0, 0,
+    es_palette_dense_fold,
 };
 
 const es_format_entry_t es_format_palette_csr = {
     ES_FMT_PALETTE_CSR, es_palette_csr_check, es_palette_bind, 0, es_palette_kept,
-    es_matvec_palette_csr_s8, 0, 0,
+    es_matvec_palette_csr_s8, 0, 0, es_palette_csr_fold,
 };

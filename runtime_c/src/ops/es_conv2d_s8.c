@@ -408,7 +408,7 @@ static es_status_t es_conv_check(const es_check_t *c, const es_layer_t *l, const
         st = es_check_weights(c, l->format, p->weights_offset, p->weights_bytes, p->out_c, cols, &f);
     }
     if (st == ES_OK && fold) { /* padding taps hold the zero point too: -input_offset */
-        st = es_check_fold_bias(c, l->format, p->weights_offset, p->bias_offset, p->out_c, -p->input_offset,
+        st = es_check_fold_bias(c, f, p->weights_offset, p->bias_offset, p->out_c, -p->input_offset,
                                 (uint64_t)p->k_h * p->k_w * p->in_c, 128u * 128u);
     }
     if (st != ES_OK) {

@@ -72,7 +72,7 @@ static es_status_t es_fc_check(const es_check_t *c, const es_layer_t *l, const v
     st = es_check_weights(c, l->format, p->weights_offset, p->weights_bytes, p->out_features,
                           p->in_features, &f);
     if (st == ES_OK && fold) {
-        st = es_check_fold_bias(c, l->format, p->weights_offset, p->bias_offset, p->out_features,
+        st = es_check_fold_bias(c, f, p->weights_offset, p->bias_offset, p->out_features,
                                 in->zero_point, p->in_features, 128u * 128u);
     }
     if (st != ES_OK) {
