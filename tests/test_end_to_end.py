@@ -41,7 +41,9 @@ def test_demo_model_is_bit_exact_on_host_and_qemu(demo_out, name):
     # seed 0 on digits: 98.0% -> 96.0% (9 of 450 samples); compared in samples, not floats
     assert round((acc["float"] - acc["int8_host"]) * 450) <= 13, acc
     w = r["weights"]
-    assert 0.19 <= w["nonzero"] / w["params"] <= 0.21  # pruned to 80%
+    # pruned to 80%; compile then removes Dense units no later layer reads, with their weights
+    # (plan/dead.py: the digits CNN's fc1 loses 15 of 64), so a little more than 80% is gone
+    assert 0.17 <= w["nonzero"] / w["params"] <= 0.21
     assert w["bytes"] < w["bytes_dense_int8"] < w["bytes_float32"]
     assert sum(layer["params"] for layer in r["layers"]) == w["params"]
     assert sum(layer["bytes"] for layer in r["layers"]) < sum(l["bytes_dense_int8"] for l in r["layers"])

@@ -39,12 +39,13 @@ ES_INLINE void es_pal_csr_rows(const es_matvec_t *m, const int8_t *x, int8_t *y,
     for (r = 0; r < m->rows; ++r) {
         int32_t acc;
         if (m->huff.lut) {
-            uint32_t n = 0, s;
+            uint32_t n = 0;
             if (m->counts != 0) {
                 for (; n < m->counts[r]; ++n) {
                     m->huff.row[n] = (uint8_t)es_huff_next(&stream, &m->huff);
                 }
             } else { /* row-marked: the row ends with a 0 byte (es_palette_check saw it does) */
+                uint32_t s;
                 while ((s = (uint32_t)es_huff_next(&stream, &m->huff)) != 0u) {
                     m->huff.row[n++] = (uint8_t)s;
                 }
