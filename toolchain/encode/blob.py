@@ -87,9 +87,10 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
             fold = bias_folds(layer, choice.format)
             bias = (np.asarray(model_bias(layer), dtype="<i2") if fold
                     else np.asarray(layer.bias_for(spec.id), dtype="<i4"))
-            for key, arr in (("bias_offset", bias), ("mult_offset", mult), ("shift_offset", shift)):
+            for key, arr in (("bias_offset", bias), ("mult_offset", np.asarray(mult, dtype="<i4")),
+                             ("shift_offset", np.asarray(shift, dtype="<i4"))):
                 values[key] = pos
-                raw = arr.tobytes() if arr is bias else np.asarray(arr, dtype="<i4").tobytes()
+                raw = arr.tobytes()
                 raw += bytes(fmt.align(len(raw)) - len(raw))
                 chunk += raw
                 pos += len(raw)

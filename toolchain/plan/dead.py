@@ -26,9 +26,9 @@ import numpy as np
 
 from toolchain.enums import OpCode
 from toolchain.ir.graph import Graph
-from toolchain.plan.lower import Layer
 from toolchain.isa import Isa
 from toolchain.plan import costs
+from toolchain.plan.lower import Layer
 from toolchain.plan.select import _table_bytes, applicable_formats
 from toolchain.quantize.lut import multiply_by_quantized_multiplier
 
@@ -140,11 +140,9 @@ def remove_dead_neurons(graph: Graph, layers: list[Layer],
                     break
             else:
                 continue
-            new_l, new_n = done
-            keep, drop = ~candidate, candidate
-            layers[i], layers[j] = new_l, new_n
-            tensors[t] = dataclasses.replace(tensors[t], shape=(1, int(keep.sum())))
-            removed[lay.name] = removed.get(lay.name, 0) + int(drop.sum())
+            layers[i], layers[j] = done
+            tensors[t] = dataclasses.replace(tensors[t], shape=(1, int((~candidate).sum())))
+            removed[lay.name] = removed.get(lay.name, 0) + int(candidate.sum())
             changed = True
     if not removed:
         return graph, layers, removed
