@@ -438,14 +438,16 @@ def check_ram_budget(plan: Plan, budget: int, streamed: Callable[[], Plan] | Non
 
 
 def with_huffman_mode(plan: Plan, mode: str) -> Plan:
-    """The same plan with every Huffman-coded layer decoded in `mode` ("init" or "stream")."""
+    """The same plan with every Huffman-coded layer decoded in `mode` ("init" or "stream"; a
+    csr8+huffman layer, which decodes at init only, stays as it is)."""
     from toolchain.plan.select import ram_bytes
 
     choices = []
     for layer, c in zip(plan.layers, plan.choices):
         name = c.format
-        if wf.huffman_coded(name):
-            name = wf.with_coding(name, wf.Coding.for_mode(mode))
+        found = wf.find(name)
+        if found is not None and found[1].huffman and wf.Coding.for_mode(mode) in found[0].encoders:
+            name = found[0].variant(wf.Coding.for_mode(mode))  # csr8+huffman decodes at init only
         choices.append(Choice(name, c.table_bytes, c.candidates, c.scratch_bytes, c.instructions,
                               ram_bytes(layer, name)))
     arena = plan_arena(plan.graph, plan.layers, choices)

@@ -101,7 +101,8 @@ typedef enum {
     ES_FMT_BLOCK1X4 = 4, /* es_sparse_t: blocks of 4 consecutive weights of a row */
     ES_FMT_NM24 = 5,  /* es_sparse_t: 2:4, two weights per group of 4 inputs */
     ES_FMT_PALETTE = 6,     /* es_palette_t: codebook + packed b-bit codes per weight */
-    ES_FMT_PALETTE_CSR = 7  /* es_palette_t: codebook + (step, code) bytes per stored weight */
+    ES_FMT_PALETTE_CSR = 7, /* es_palette_t: codebook + (step, code) bytes per stored weight */
+    ES_FMT_CSR8_HUFFMAN = 8 /* es_csr8_huffman_t: CSR8 with Huffman-coded deltas and values */
 } es_format_t;
 
 /* Every activation is int8 except a model input feeding QUANTIZE and a model output
@@ -274,6 +275,32 @@ typedef struct {
     uint8_t coding;
     uint16_t symbol_count;
 } es_palette_t;
+
+/* CSR8_HUFFMAN: a CSR8 table (uint16 counts[rows] in the blob; per entry a uint8 column delta
+ * and an int8 value, fillers of delta 255 and value 0 bridging longer gaps) whose deltas
+ * (index) and values are each a canonical Huffman code, MSB first, described as a palette's
+ * (counts uint16[17] per length, symbols uint8[symbol_count] in canonical order). es_model_init
+ * decodes both into ram (arena, above every tensor, kept across inferences): the deltas,
+ * uint8[entry_count], then from the next multiple of 4 the values, int8[entry_count]; the
+ * CSR8 kernels read them there. entry_count 0: no codes, no streams (fields 0). */
+typedef struct {
+    uint32_t rows;
+    uint32_t cols;
+    uint32_t entry_count;
+    uint32_t counts_offset; /* uint16_t[rows] */
+    uint32_t ram_offset;    /* arena offset, 4-aligned */
+    uint32_t ram_bytes;
+    uint32_t index_counts_offset;
+    uint32_t index_symbols_offset;
+    uint32_t index_stream_offset;
+    uint32_t index_stream_bytes;
+    uint32_t values_counts_offset;
+    uint32_t values_symbols_offset;
+    uint32_t values_stream_offset;
+    uint32_t values_stream_bytes;
+    uint16_t index_symbol_count;
+    uint16_t values_symbol_count;
+} es_csr8_huffman_t;
 
 /* FULLY_CONNECTED. Weights are [out_features][in_features]. bias already holds
  * bias - input_zero_point * sum(w) per output, so kernels accumulate x * w only. */

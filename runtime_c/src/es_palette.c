@@ -39,8 +39,7 @@ static int es_span_ok(uint32_t limit, uint32_t offset, uint64_t bytes, uint32_t 
     return (offset % align) == 0u && (uint64_t)offset + bytes <= limit;
 }
 
-/* counts[0..16] describe a prefix code of symbol_count symbols: no length over-subscribed. */
-static es_status_t es_huff_check_counts(const uint16_t *counts, uint32_t symbol_count)
+es_status_t es_huff_check_counts(const uint16_t *counts, uint32_t symbol_count)
 {
     int64_t left = 1;
     uint32_t len, total = 0;
@@ -92,8 +91,7 @@ static void es_huff_build_tables(es_huff_t *h, uint8_t *ram)
     h->index = index;
 }
 
-/* Decodes n bytes into out, ES_ERR_HUFFMAN for a code not in the table. */
-static es_status_t es_huff_read(es_bits_t *b, const es_huff_t *h, uint8_t *out, uint32_t n)
+es_status_t es_huff_read(es_bits_t *b, const es_huff_t *h, uint8_t *out, uint32_t n)
 {
     uint32_t i;
     for (i = 0; i < n; ++i) {

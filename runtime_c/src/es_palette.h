@@ -93,6 +93,13 @@ ES_INLINE int32_t es_huff_next(es_bits_t *b, const es_huff_t *h)
     return es_huff_long(b, h);
 }
 
+/* counts[0..16] describe a prefix code of symbol_count symbols: no length over-subscribed. */
+es_status_t es_huff_check_counts(const uint16_t *counts, uint32_t symbol_count);
+
+/* Decodes n bytes into out (through the lookup table when h->lut is set, else the canonical
+ * walk), ES_ERR_HUFFMAN for a code not in the table. */
+es_status_t es_huff_read(es_bits_t *b, const es_huff_t *h, uint8_t *out, uint32_t n);
+
 /* Container bits per code of a PALETTE row: 1, 2, 4 or 8. */
 ES_INLINE uint32_t es_palette_container_bits(uint32_t bits)
 {

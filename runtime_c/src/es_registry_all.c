@@ -49,6 +49,7 @@
     X(es_format_nm24) \
     X(es_format_palette) \
     X(es_format_palette_csr) \
+    X(es_format_csr8_huffman) \
 
 #define ES_DECLARE_OP(entry) extern const es_op_entry_t entry;
 #define ES_DECLARE_FORMAT(entry) extern const es_format_entry_t entry;

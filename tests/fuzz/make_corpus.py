@@ -129,7 +129,8 @@ def model_blobs() -> dict[str, bytes]:
         layer.set_weights([np.where(rng.random(k.shape) < 0.7, 0, k).astype(np.float32), b])
     tfl = to_int8_tflite(dw, rng.random((16, 7, 5, 4)).astype(np.float32))
     plan = plan_model(tfl, "fz", force_format="csr16", force_strict=True)
-    assert [c.format for c in plan.choices if c.format != "none"] == ["csr16", "csr16"]
+    # (the planner may cut the layers into row bands: every band in csr16)
+    assert {c.format for c in plan.choices if c.format != "none"} == {"csr16"}
     blobs["dw_csr16"] = plan.blob.data
     blobs["streamed"] = streamed_blob()
     return blobs

@@ -80,7 +80,7 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
             # a row band of an earlier layer: its tables, already in the blob
             shared_keys = ("bias_offset", "mult_offset", "shift_offset", "weights_offset", "weights_bytes")
             values.update({k: shared[layer.shares][k] for k in shared_keys})
-            wfmt = spec.id
+            wfmt = spec.format_id(coding)
             weight_bytes.append(0)
         elif layer.weights is not None:
             mult, shift = rq_tables(layer)
@@ -101,7 +101,7 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
             table = spec.encoder(coding).encode(matrix, pos, **kept)
             values["weights_offset"] = pos
             values["weights_bytes"] = len(table)
-            wfmt = spec.id
+            wfmt = spec.format_id(coding)
             padded = table + bytes(fmt.align(len(table)) - len(table))
             chunk += padded
             pos += len(padded)

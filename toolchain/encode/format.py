@@ -47,7 +47,9 @@ is 8-byte aligned in memory. Version history:
      layer flag LAYER_BIAS_FOLD: a FULLY_CONNECTED / CONV_2D layer in a palette format decoded at
      init stores the model's bias as int16 (bias_offset), and es_model_init writes the folded
      int32 bias (bias - input zero point * the row's weight sum) into the palette's ram after
-     what the decoder keeps there (4 bytes a row).
+     what the decoder keeps there (4 bytes a row); weight format CSR8_HUFFMAN (8,
+     es_csr8_huffman_t): a CSR8 table whose column deltas and values are each Huffman coded,
+     decoded at init into the arena, where the CSR8 kernels read them.
 """
 from __future__ import annotations
 
@@ -82,6 +84,7 @@ class WeightFormat(IntEnum):
     NM24 = 5
     PALETTE = 6
     PALETTE_CSR = 7
+    CSR8_HUFFMAN = 8
 
 
 class TensorType(IntEnum):
@@ -292,12 +295,20 @@ PALETTE = _s(
     ("huff_counts_offset", "I"), ("huff_symbols_offset", "I"), ("ram_offset", "I"),
     ("ram_bytes", "I"), ("bits", "B"), ("coding", "B"), ("symbol_count", "H"),
 )
+CSR8_HUFFMAN = _s(
+    "es_csr8_huffman_t",
+    ("rows", "I"), ("cols", "I"), ("entry_count", "I"), ("counts_offset", "I"), ("ram_offset", "I"),
+    ("ram_bytes", "I"), ("index_counts_offset", "I"), ("index_symbols_offset", "I"),
+    ("index_stream_offset", "I"), ("index_stream_bytes", "I"), ("values_counts_offset", "I"),
+    ("values_symbols_offset", "I"), ("values_stream_offset", "I"), ("values_stream_bytes", "I"),
+    ("index_symbol_count", "H"), ("values_symbol_count", "H"),
+)
 
 STRUCTS: tuple[Struct, ...] = (
     HEADER, TENSOR, LAYER, SPARSE, FC_PARAMS, CONV_PARAMS, POOL_PARAMS, SOFTMAX_PARAMS, ADD_PARAMS,
     RESHAPE_PARAMS, PALETTE, PAD_PARAMS, MEAN_PARAMS, CONCAT_PARAMS, CONCAT_INPUT, SLICE_PARAMS,
     MUL_PARAMS, ADD_BROADCAST_PARAMS, LUT_PARAMS, AFFINE_PARAMS, TRANSPOSE_PARAMS, MINMAX_PARAMS,
-    RESIZE_PARAMS, BATCH_MATMUL_PARAMS, REDUCE_PARAMS, READ_INPUT_PARAMS,
+    RESIZE_PARAMS, BATCH_MATMUL_PARAMS, REDUCE_PARAMS, READ_INPUT_PARAMS, CSR8_HUFFMAN,
 )
 
 
@@ -398,6 +409,7 @@ FORMAT_ENTRIES: dict[WeightFormat, str] = {
     WeightFormat.NM24: "es_format_nm24",
     WeightFormat.PALETTE: "es_format_palette",
     WeightFormat.PALETTE_CSR: "es_format_palette_csr",
+    WeightFormat.CSR8_HUFFMAN: "es_format_csr8_huffman",
 }
 
 # the entry a model names instead when no CONV_2D layer uses the format: the same check, bind
@@ -408,6 +420,7 @@ FORMAT_ENTRIES_NO_CONV: dict[WeightFormat, str] = {
     WeightFormat.CSR16: "es_format_csr16_fc",
     WeightFormat.BLOCK1X4: "es_format_block1x4_fc",
     WeightFormat.NM24: "es_format_nm24_fc",
+    WeightFormat.CSR8_HUFFMAN: "es_format_csr8_huffman_fc",
 }
 
 

@@ -7,7 +7,9 @@ select.py, costs.py, blob.py and the compression report read these specs; nothin
 a format name.
 
 Palette formats come in three codings (Coding): raw, Huffman decoded at init into the arena,
-Huffman decoded row by row during inference. The user-visible name of a coded variant is the
+Huffman decoded row by row during inference; CSR8 in two (raw, and csr8+huffman: its deltas
+and values Huffman coded, decoded at init, a table of its own es_format_t, the encoder's
+FORMAT, which the blob records). The user-visible name of a coded variant is the
 format's name plus the coding's suffix ("palette-csr+huffman-stream"); parse() splits a name
 into (WeightFormat, Coding) and is the only code that does.
 
@@ -24,7 +26,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from toolchain.encode import block, csr, csr16, dense, nm, palette
+from toolchain.encode import block, csr, csr8_huffman, csr16, dense, nm, palette
 from toolchain.encode import format as fmt
 from toolchain.isa import Isa, lookup
 
@@ -35,7 +37,8 @@ SPARSE_OPS = frozenset({fmt.OpCode.FULLY_CONNECTED, fmt.OpCode.CONV_2D})
 
 
 class Coding(IntEnum):
-    """How a palette format's entry stream is stored: es_palette_t.coding."""
+    """How a format's streams are stored: es_palette_t.coding for the palettes; CSR8 offers
+    RAW and HUFFMAN (format.CSR8_HUFFMAN)."""
 
     RAW = palette.CODING_RAW
     HUFFMAN = palette.CODING_HUFFMAN_INIT  # decoded once at init into the arena
@@ -127,6 +130,10 @@ class WeightFormat:
     def encoder(self, coding: Coding = Coding.RAW):
         return self.encoders[coding]
 
+    def format_id(self, coding: Coding = Coding.RAW) -> fmt.WeightFormat:
+        """The es_format_t a table in `coding` records (csr8+huffman has its own)."""
+        return fmt.WeightFormat(getattr(self.encoders[coding], "FORMAT", self.id))
+
     # applicability
     def holds_op(self, opcode) -> bool:
         if opcode == fmt.OpCode.DEPTHWISE_CONV_2D and self.depthwise_costs is not None:
@@ -155,7 +162,7 @@ class WeightFormat:
         return self.scratch(cols)
 
     def ram_bytes(self, weights: np.ndarray, coding: Coding = Coding.RAW) -> int:
-        """Arena bytes the layer keeps across inferences (Huffman palettes)."""
+        """Arena bytes the layer keeps across inferences (Huffman codings)."""
         return getattr(self.encoders[coding], "ram_bytes", lambda w: 0)(weights)
 
     def bits(self, weights: np.ndarray, coding: Coding = Coding.RAW) -> tuple[int | None, int | None]:
@@ -221,7 +228,8 @@ DENSE = WeightFormat(
     units=lambda w: int(w.size), ops=None,
     conv2_costs={Isa.DSP: KernelCost(1.2, 30.0), Isa.C: KernelCost(2.85, 35.0)})
 CSR8 = WeightFormat(
-    csr.NAME, fmt.WeightFormat.CSR8, {Coding.RAW: csr}, _same(KernelCost(6.1, 51.0)),
+    csr.NAME, fmt.WeightFormat.CSR8, {Coding.RAW: csr, Coding.HUFFMAN: csr8_huffman},
+    _same(KernelCost(6.1, 51.0)),
     units=lambda w: int(csr.entries(w)[0].sum()), index_bits=8,
     conv4_costs={Isa.DSP: KernelCost(2.14, 15.8), Isa.C: KernelCost(3.05, 24.2)})
 CSR16 = WeightFormat(
@@ -258,7 +266,9 @@ FORMATS: tuple[WeightFormat, ...] = (DENSE, CSR8, CSR16, BLOCK1X4, NM24, PALETTE
 # kernel being the simplest; raw codings before Huffman ones)
 _BY_NAME: dict[str, tuple[WeightFormat, Coding]] = {
     f.variant(c): (f, c) for c in Coding for f in FORMATS if c in f.encoders}
-_BY_ID: dict[int, WeightFormat] = {int(f.id): f for f in FORMATS}
+# es_format_t -> format: each spec's id, and the id of each coded variant with a table of its own
+_BY_ID: dict[int, WeightFormat] = {int(getattr(e, "FORMAT", f.id)): f for f in FORMATS
+                                   for e in f.encoders.values()}
 
 NAMES: tuple[str, ...] = tuple(_BY_NAME)
 # user-visible name -> encoder (a module or palette.PaletteEncoder)
@@ -298,7 +308,7 @@ def coding_of(name: str) -> Coding | None:
 
 
 def huffman_coded(name: str) -> bool:
-    """Whether `name` is a Huffman-coded (palette) format."""
+    """Whether `name` is a Huffman-coded format (palette, csr8+huffman)."""
     c = coding_of(name)
     return c is not None and c.huffman
 

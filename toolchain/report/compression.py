@@ -3,9 +3,10 @@
 
 Stages (each counted the way the firmware would store it, from the final int8 weights):
   float32  4 bytes per weight and bias;
-  pruned   the blob with each layer in its smallest non-palette format (dense, CSR, block, 2:4);
+  pruned   the blob with each layer in its smallest raw non-palette format (dense, CSR, block,
+           2:4);
   shared   ... or a raw palette format (codebook + b-bit codes) where the layer is shared;
-  huffman  ... or a Huffman-coded palette format.
+  huffman  ... or a Huffman-coded format (a palette, or csr8+huffman for unshared weights).
 A layer's bytes are everything the blob holds for it: params struct, bias and requantization
 tables and the weight table with its codebook and row lengths. `bytes_total` is the whole
 blob as built (header, tensor and layer records included), so ratios count all of it.
@@ -25,7 +26,7 @@ STAGES = ("float32", "pruned", "shared", "huffman")
 def _stage_formats(layer, stage: str) -> list[tuple[wf.WeightFormat, wf.Coding]]:
     formats = [wf.parse(n) for n in applicable_formats(layer, huffman="init")]
     if stage == "pruned":
-        return [(f, c) for f, c in formats if not f.shared]
+        return [(f, c) for f, c in formats if not f.shared and not c.huffman]
     if stage == "shared":
         return [(f, c) for f, c in formats if not c.huffman]
     return formats

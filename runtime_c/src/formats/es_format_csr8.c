@@ -2,23 +2,9 @@
  * kernels/es_matvec_csr8_s8.c (every ISA). */
 #include "es_format_sparse.h"
 
-/* Every column a row's deltas reach lies inside [0, cols) and strictly increases, so a row
- * never holds more than cols products (the bias check relies on it). */
-static es_status_t es_csr8_check(const es_check_t *c, uint32_t offset, uint32_t bytes, uint32_t rows,
-                                 uint32_t cols)
+es_status_t es_csr8_deltas_check(const uint16_t *counts, const uint8_t *d, uint32_t rows, uint32_t cols)
 {
-    const es_sparse_t *s;
-    const uint16_t *counts;
-    const uint8_t *d;
     uint32_t r, e, k = 0;
-    es_status_t st = es_sparse_header(c, offset, bytes, rows, cols, &s);
-    if (st == ES_OK) {
-        st = es_sparse_tables(c, s, 1u, s->entry_count, 1u, &counts);
-    }
-    if (st != ES_OK) {
-        return st;
-    }
-    d = c->blob + s->index_offset;
     for (r = 0; r < rows; ++r) {
         uint32_t col = 0;
         for (e = 0; e < counts[r]; ++e, ++k) {
@@ -29,6 +15,18 @@ static es_status_t es_csr8_check(const es_check_t *c, uint32_t offset, uint32_t 
         }
     }
     return ES_OK;
+}
+
+static es_status_t es_csr8_check(const es_check_t *c, uint32_t offset, uint32_t bytes, uint32_t rows,
+                                 uint32_t cols)
+{
+    const es_sparse_t *s;
+    const uint16_t *counts;
+    es_status_t st = es_sparse_header(c, offset, bytes, rows, cols, &s);
+    if (st == ES_OK) {
+        st = es_sparse_tables(c, s, 1u, s->entry_count, 1u, &counts);
+    }
+    return st != ES_OK ? st : es_csr8_deltas_check(counts, c->blob + s->index_offset, rows, cols);
 }
 
 const es_format_entry_t es_format_csr8 = {

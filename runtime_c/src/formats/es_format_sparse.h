@@ -20,6 +20,10 @@ es_status_t es_sparse_tables(const es_check_t *c, const es_sparse_t *s, uint32_t
 es_status_t es_csr16_table_check(const es_check_t *c, uint32_t offset, uint32_t bytes, uint32_t rows,
                                  uint32_t cols);
 
+/* Every column a CSR8 row's deltas d reach lies inside [0, cols) and strictly increases, so a
+ * row never holds more than cols products (the bias check relies on it): ES_ERR_INDEX if not. */
+es_status_t es_csr8_deltas_check(const uint16_t *counts, const uint8_t *d, uint32_t rows, uint32_t cols);
+
 void es_sparse_bind(es_matvec_t *m, const uint8_t *blob, uint32_t offset, uint8_t *arena);
 
 #endif /* ES_FORMAT_SPARSE_H */

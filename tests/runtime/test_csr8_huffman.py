@@ -1,0 +1,166 @@
+"""csr8+huffman (ES_FMT_CSR8_HUFFMAN): CSR8 with Huffman-coded deltas and values, decoded at
+init into the arena. The encoder round-trips and pays on peaked weights; pruned conv and FC
+layers run bit-exact against TFLM's reference kernels on the host (C and DSP C paths) and in
+QEMU (the four-pixel conv assembly on M4, C on M3); es_model_init rejects damaged tables."""
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from qemu_run import qemu_outputs
+from requires import require
+
+from toolchain.encode import csr, csr8_huffman
+from toolchain.encode import format as fmt
+
+NAME = "csr8+huffman"
+
+
+def _peaked(rows, cols, density, seed=0):
+    rng = np.random.default_rng(seed)
+    v = np.clip(np.round(rng.normal(0, 18, (rows, cols))), -127, 127).astype(np.int8)
+    v[v == 0] = 1
+    return np.where(rng.random((rows, cols)) < density, v, 0).astype(np.int8)
+
+
+def test_tables_round_trip_and_code_peaked_weights_smaller_than_csr8():
+    gap = np.zeros((3, 700), np.int8)
+    gap[0, 0], gap[0, 699], gap[2, 300] = 5, -127, 127  # fillers bridge gaps over 255
+    for m in (_peaked(40, 300, 0.2), _peaked(7, 9, 0.9, 1), gap, np.zeros((4, 8), np.int8)):
+        blob = b"\0" * 8 + csr8_huffman.encode(m, 8, ram_offset=64)
+        np.testing.assert_array_equal(csr8_huffman.decode(blob, 8), m)
+        assert len(blob) - 8 == csr8_huffman.table_bytes(m)
+        n = len(csr.entries(m)[1])
+        h = fmt.CSR8_HUFFMAN.unpack(blob, 8)
+        assert h["entry_count"] == n and h["ram_bytes"] == csr8_huffman.ram_bytes(m)
+        assert h["ram_bytes"] >= fmt.align(n) + n and h["ram_offset"] == (64 if n else 0)
+    m = _peaked(100, 400, 0.2)
+    assert csr8_huffman.table_bytes(m) < 0.8 * csr.table_bytes(m)
+
+
+def _model():
+    """Conv 3x3 (K = 36, four-pixel path) -> conv 1x1 -> Dense 160 -> 24 -> 10, every kernel
+    80% pruned at random, per-channel quantized."""
+    import tf_keras as keras
+
+    from toolchain.quantize.convert import to_int8_tflite
+
+    rng = np.random.default_rng(5)
+    keras.utils.set_random_seed(5)
+    L = keras.layers
+    inp = keras.Input((8, 8, 4), batch_size=1)
+    x = L.Conv2D(16, 3, activation="relu")(inp)
+    x = L.Conv2D(10, 1, strides=2, activation="relu")(x)
+    x = L.Dense(24, activation="relu")(L.Flatten()(x))
+    model = keras.Model(inp, L.Dense(10)(x))
+    for layer in model.layers:
+        ws = layer.get_weights()
+        if ws:
+            k = ws[0] * rng.uniform(0.5, 3.0, ws[0].shape)
+            k[rng.random(k.shape) < 0.8] = 0
+            layer.set_weights([k.astype(np.float32), ws[1] + rng.normal(0, 0.1, ws[1].shape)])
+    xf = rng.uniform(-1.0, 2.0, (6, 8, 8, 4)).astype(np.float32)
+    return to_int8_tflite(model, xf), xf
+
+
+@pytest.fixture(scope="module")
+def pruned():
+    return _model()
+
+
+def _weighted(plan):
+    return [c.format for c in plan.choices if c.format != "none"]
+
+
+@pytest.mark.slow
+@pytest.mark.convert
+def test_kernels_match_tflm_on_the_host(pruned, host_vs_reference):
+    tflite, x = pruned
+    for defines in ((), ("ES_FORCE_DSP",)):
+        ours, ref, plan = host_vs_reference(tflite, x, force_format=NAME, defines=defines)
+        assert _weighted(plan) == [NAME] * 4
+        assert np.count_nonzero(ours != ref) == 0, defines
+
+
+def _reseal(blob: bytearray) -> bytes:
+    h = fmt.HEADER.unpack(blob)
+    crc = zlib.crc32(bytes(blob[h["header_bytes"]:h["blob_bytes"]])) & 0xFFFFFFFF
+    struct.pack_into("<I", blob, fmt.HEADER.offsets()["crc32"], crc)
+    return bytes(blob)
+
+
+@pytest.mark.slow
+@pytest.mark.convert
+def test_init_rejects_damaged_tables(pruned, tmp_path):
+    from toolchain.codegen.model import write_model_sources
+    from toolchain.pipeline import plan_model
+    from toolchain.targets.build import build_host_library
+    from toolchain.targets.host import init_status
+
+    plan = plan_model(pruned[0], "v", force_format=NAME)
+    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
+    lib = build_host_library(tmp_path / "src", tmp_path / "build")
+    blob = plan.blob.data
+    assert init_status(lib, blob) == "ES_OK"
+    h = fmt.HEADER.unpack(blob)
+    i = next(i for i, c in enumerate(plan.choices) if c.format == NAME)
+    rec = fmt.LAYER.unpack(blob, h["layers_offset"] + i * fmt.LAYER.size)
+    assert rec["format"] == int(fmt.WeightFormat.CSR8_HUFFMAN)
+    at = fmt.params_struct(rec["op"], rec["variant"]).unpack(blob, rec["params_offset"])["weights_offset"]
+    t = fmt.CSR8_HUFFMAN.unpack(blob, at)
+    off = {k: at + v for k, v in fmt.CSR8_HUFFMAN.offsets().items()}
+
+    def poke(offset, code, value):
+        b = bytearray(blob)
+        struct.pack_into("<" + code, b, offset, value)
+        return init_status(lib, _reseal(b))
+
+    assert poke(off["rows"], "I", t["rows"] + 1) == "ES_ERR_SHAPE"
+    assert poke(off["counts_offset"], "I", len(blob)) == "ES_ERR_TABLE_BOUNDS"
+    assert poke(off["entry_count"], "I", t["entry_count"] + 1) == "ES_ERR_INDEX"
+    assert poke(t["counts_offset"], "H", 0xFFFF) == "ES_ERR_INDEX"  # counts no longer sum up
+    for s in ("index", "values"):
+        # an over-subscribed code: three 1-bit codes
+        assert poke(t[f"{s}_counts_offset"] + 2, "H", 3) == "ES_ERR_HUFFMAN", s
+        assert poke(off[f"{s}_symbol_count"], "H", t[f"{s}_symbol_count"] + 1) == "ES_ERR_HUFFMAN", s
+        # a stream cut short decodes past its end
+        assert poke(off[f"{s}_stream_bytes"], "I", t[f"{s}_stream_bytes"] // 2) == "ES_ERR_HUFFMAN", s
+        assert poke(off[f"{s}_stream_offset"], "I", len(blob)) == "ES_ERR_TABLE_BOUNDS", s
+    # every delta decoding to 255 walks off the row
+    b = bytearray(blob)
+    b[t["index_symbols_offset"]:t["index_symbols_offset"] + t["index_symbol_count"]] = \
+        b"\xff" * t["index_symbol_count"]
+    assert init_status(lib, _reseal(b)) == "ES_ERR_INDEX"
+    # the kept region must lie above every tensor and inside the arena, and hold both arrays
+    assert poke(off["ram_offset"], "I", 0) == "ES_ERR_TENSOR_BOUNDS"
+    assert poke(off["ram_offset"], "I", t["ram_offset"] + 2) == "ES_ERR_TENSOR_BOUNDS"
+    assert poke(off["ram_bytes"], "I", 2 * t["entry_count"] - 1) == "ES_ERR_TENSOR_BOUNDS"
+    assert init_status(lib, blob, arena_bytes=t["ram_offset"] + 4) == "ES_ERR_ARENA_TOO_SMALL"
+    # flipped stream bits: a checked error or other valid entries, never a crash
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(40):
+        b = bytearray(blob)
+        s = ("index", "values")[int(rng.integers(0, 2))]
+        k = t[f"{s}_stream_offset"] + int(rng.integers(0, t[f"{s}_stream_bytes"]))
+        b[k] ^= 1 << int(rng.integers(0, 8))
+        seen.add(init_status(lib, _reseal(b)))
+    assert seen <= {"ES_OK", "ES_ERR_HUFFMAN", "ES_ERR_INDEX"} and seen - {"ES_OK"}
+
+
+@pytest.mark.slow
+@pytest.mark.firmware
+@pytest.mark.qemu
+@pytest.mark.convert
+@pytest.mark.parametrize("board_name", ["mps2-an386", "mps2-an385"])
+def test_bit_exact_in_qemu(board_name, pruned, tmp_path):
+    from toolchain.pipeline import input_samples, plan_model, reference
+
+    require("arm-none-eabi-gcc", "qemu-system-arm")
+    tflite, xf = pruned
+    plan = plan_model(tflite, "csr8h", force_format=NAME)
+    assert _weighted(plan) == [NAME] * 4
+    xq = input_samples(plan.graph, xf)
+    ours = qemu_outputs(plan, xq, tmp_path, "csr8h", board_name, code_opt="mixed")
+    ref = reference(tflite, xq).reshape(len(xq), -1)
+    assert np.count_nonzero(ours != ref) == 0
