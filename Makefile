@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: bootstrap demo test test-all bench bench-models ram pruned-models pruned-accuracy compression finetune compress-max zoo pruning field code-size docs fuzz clean
+.PHONY: bootstrap demo test test-all bench bench-models ram pruned-models entropy-csr pruned-accuracy compression finetune compress-max zoo pruning field code-size docs fuzz clean
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -47,6 +47,12 @@ ram: bootstrap
 # into docs/MODELS.md beside make bench-models' dense rows (then run make docs)
 pruned-models: bootstrap
 	$(PY) benchmarks/pruned_models.py
+
+# issue 20: the same pruned models (80 and 90%, weights not shared) compiled --optimize size
+# without and with --huffman (csr8+huffman), run in QEMU, against gzip -9 of the .tflite:
+# benchmarks/entropy_csr.json, rendered into docs/COMPRESSION.md (then run make docs)
+entropy-csr: bootstrap
+	$(PY) benchmarks/entropy_csr.py
 
 # the same architectures trained on the zoo's data, pruned to 50/80/90% of every weighted layer
 # with compile's recovering fine-tune, scored int8 on a held-out test split and run in QEMU

@@ -8,6 +8,7 @@ Which document comes from which JSON (all under benchmarks/):
     docs/BENCHMARKS.md, docs/img/bench_*.png   results.json          (make bench)
     docs/COMPRESSION.md, docs/img/compression_*.png
                                                compression.json      (make compression)
+                                               entropy_csr.json      (make entropy-csr)
     docs/ZOO.md, docs/zoo.png                  zoo.json              (make zoo)
     docs/PRUNING.md (accuracy region)          pruning_accuracy.json (make pruning)
     docs/FIELD.md                              field.json            (benchmarks/field.py, when present)
@@ -291,7 +292,8 @@ def render_all(root: Path = REPO_ROOT) -> dict[Path, str]:
     docs: dict[Path, str] = {}
     rows = load(root, BENCH / "results.json")
     docs[Path("docs/BENCHMARKS.md")] = report.render_doc(rows, goals.evaluate(rows))
-    docs[Path("docs/COMPRESSION.md")] = compression.render_doc(load(root, BENCH / "compression.json"))
+    docs[Path("docs/COMPRESSION.md")] = compression.render_doc(load(root, BENCH / "compression.json"),
+                                                               load(root, BENCH / "entropy_csr.json"))
     zoo = load(root, BENCH / "zoo.json")
     if zoo is not None:
         docs[Path("docs/ZOO.md")] = zoo_markdown(zoo)

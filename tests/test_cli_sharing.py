@@ -59,8 +59,6 @@ def test_share_weights_errors(small_keras, tmp_path, capsys):
         main(["compile", str(small_keras), "--out", str(tmp_path / "a"), "--share-weights", "7"])
     assert e.value.code == 2
     assert "codebook bits are 1..5" in capsys.readouterr().err
-    assert main(["compile", str(small_keras), "--out", str(tmp_path / "b"), "--huffman"]) == 2
-    assert "--share-weights" in capsys.readouterr().err
     tfl = tmp_path / "m.tflite"
     tfl.write_bytes(b"TFL3" + bytes(100))
     assert main(["compile", str(tfl), "--out", str(tmp_path / "c"), "--share-weights", "4"]) == 2

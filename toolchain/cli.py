@@ -40,9 +40,6 @@ def _share_bits(text: str) -> int | str:
 
 def _share_spec(args):
     if args.share_weights is None:
-        if args.huffman and args.model.suffix != ".tflite":
-            raise ToolchainError("--huffman codes the palettes of shared weights; add "
-                                 "--share-weights BITS|auto")
         return None
     from toolchain.quantize.sharing import ShareSpec
 
@@ -309,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--share-epochs", type=_count, default=5,
                    help="centroid fine-tuning epochs (default 5)")
     c.add_argument("--huffman", action="store_true",
-                   help="also offer Huffman-coded palette formats (with --share-weights)")
+                   help="also offer Huffman-coded formats: palettes (with --share-weights) and "
+                        "csr8+huffman (any pruned layer's int8 deltas and values; decoded at init)")
     c.add_argument("--huffman-decode", choices=["init", "stream"], default="init",
                    help="decode Huffman streams once at init into the arena (default; fast, "
                         "RAM = decoded tables) or row by row during inference (slower, RAM = "
