@@ -437,6 +437,18 @@ def check_ram_budget(plan: Plan, budget: int, streamed: Callable[[], Plan] | Non
                       f"smallest budget that fits is {arena.arena_bytes:,} bytes{hint}")
 
 
+def _kept_ram_hint(error: BudgetError, plan: Plan) -> BudgetError:
+    """A board's RAM error, with what Huffman-coded layers keep in the arena and the remedy."""
+    kept = sum(b for _, b in plan.arena.kept.values())
+    if not kept or "RAM" not in str(error):
+        return error
+    streamable = any(wf.decode_modes(c.format) for c in plan.choices)
+    return BudgetError(f"{error}; {kept:,} bytes of the arena are Huffman-coded weight tables "
+                       "decoded at init (--huffman): compile without --huffman"
+                       + (", or with --huffman-decode stream (palettes decode row by row)"
+                          if streamable else ""))
+
+
 def with_huffman_mode(plan: Plan, mode: str) -> Plan:
     """The same plan with every Huffman-coded layer decoded in `mode` ("init" or "stream"; a
     csr8+huffman layer, which decodes at init only, stays as it is)."""
@@ -744,9 +756,12 @@ def _compile(model_path: Path | None, out: Path, o: CompileOptions, keras_model)
         report.layout = layout
         if board_obj.path is not None and board_obj.path.resolve().parent != BOARDS_DIR:
             report.board_file = str(board_obj.path.resolve())  # not a shipped board: run/flash reload it
-        report.fit = write_board_outputs(tmp, board_obj, layout, len(plan.blob.data),
-                                         plan.arena.arena_bytes, x_int8[:QEMU_SAMPLES], name,
-                                         report.to_dict(), code_opt=o.code_opt)
+        try:
+            report.fit = write_board_outputs(tmp, board_obj, layout, len(plan.blob.data),
+                                             plan.arena.arena_bytes, x_int8[:QEMU_SAMPLES], name,
+                                             report.to_dict(), code_opt=o.code_opt)
+        except BudgetError as e:
+            raise _kept_ram_hint(e, plan) from None
         if (tmp / "sweep" / "sweep.csv").is_file():
             report.pruning_sweep = sweep_section(tmp / "sweep" / "sweep.csv", "sweep/sweep.csv")
         report.compile_seconds = round(time.time() - t0, 1)
@@ -1046,7 +1061,7 @@ class QemuTarget(RunTarget):
                 dense_run.outputs.reshape(len(x), -1) != ref))
             for layer, nd in zip(report.layers, dense_run.layer_instructions):
                 layer.dense_instructions = int(nd)
-        if any(wf.huffman_coded(layer.format) for layer in report.layers):
+        if any(wf.decode_modes(layer.format) for layer in report.layers):
             report.huffman = _huffman_modes(out, report.to_dict(), tflite, self.board, x, ref, run)
 
     def finish(self, out, report, mismatches):

@@ -164,3 +164,60 @@ def test_bit_exact_in_qemu(board_name, pruned, tmp_path):
     ours = qemu_outputs(plan, xq, tmp_path, "csr8h", board_name, code_opt="mixed")
     ref = reference(tflite, xq).reshape(len(xq), -1)
     assert np.count_nonzero(ours != ref) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.convert
+def test_ram_error_names_the_tables_decoded_at_init(tmp_path, capsys):
+    """A board whose RAM holds the raw CSR8 build's arena but not the decoded tables too: the
+    error says how many bytes are decoded at init and that compiling without --huffman fits."""
+    import tf_keras as keras
+
+    from toolchain.cli import main
+    from toolchain.pipeline import plan_model
+    from toolchain.quantize.convert import to_int8_tflite
+
+    keras.utils.set_random_seed(2)
+    rng = np.random.default_rng(2)
+    inp = keras.Input((400,), batch_size=1)
+    m = keras.Model(inp, keras.layers.Dense(10)(keras.layers.Dense(120, activation="relu")(inp)))
+    k, b = m.layers[1].get_weights()
+    m.layers[1].set_weights([np.where(rng.random(k.shape) < 0.8, 0, k), b])
+    tflite = to_int8_tflite(m, rng.uniform(-1, 1, (8, 400)).astype(np.float32))
+    model = tmp_path / "pruned.tflite"
+    model.write_bytes(tflite)
+    raw = plan_model(tflite, "m", optimize="size")
+    coded = plan_model(tflite, "m", optimize="size", huffman="init")
+    kept = sum(b for _, b in coded.arena.kept.values())
+    assert kept and coded.arena.arena_bytes > raw.arena.arena_bytes
+    stack = 1024
+    board = tmp_path / "small.toml"
+    board.write_text(f'''name = "small-ram"
+core = "cortex-m4"
+fpu = "fpv4-sp-d16"
+dsp = true
+clock_hz = 25000000
+stack_bytes = {stack}
+
+[memory.flash]
+origin = 0x00000000
+size = 0x00400000
+
+[memory.ram]
+origin = 0x20000000
+size = {raw.arena.arena_bytes + stack + 16}
+
+[output]
+kind = "semihosting"
+
+[qemu]
+machine = "mps2-an386"
+systick_hz = 25000000
+''')
+    args = ["compile", str(model), "--optimize", "size", "--board", str(board)]
+    assert main([*args, "--huffman", "--out", str(tmp_path / "a")]) != 0
+    err = capsys.readouterr().err
+    assert "does not fit board small-ram" in err and f"{kept:,} bytes of the arena" in err, err
+    assert "compile without --huffman" in err and "--huffman-decode stream" not in err, err
+    assert not (tmp_path / "a").exists()
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0

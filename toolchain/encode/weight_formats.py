@@ -313,6 +313,14 @@ def huffman_coded(name: str) -> bool:
     return c is not None and c.huffman
 
 
+def decode_modes(name: str) -> bool:
+    """Whether format `name` is Huffman coded and comes in both decode modes (the palettes;
+    csr8+huffman decodes at init only)."""
+    found = find(name)
+    return found is not None and found[1].huffman and \
+        all(Coding.for_mode(m) in found[0].encoders for m in HUFFMAN_MODES)
+
+
 def with_coding(name: str, coding: Coding) -> str:
     """The same format in another coding ("palette+huffman", STREAM -> "palette+huffman-stream")."""
     return parse(name)[0].variant(coding)
