@@ -306,8 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--share-epochs", type=_count, default=5,
                    help="centroid fine-tuning epochs (default 5)")
     c.add_argument("--huffman", action="store_true",
-                   help="also offer Huffman-coded formats: palettes (with --share-weights) and "
-                        "csr8+huffman (any pruned layer's int8 deltas and values; decoded at init)")
+                   help="also offer Huffman-coded formats: palettes (with --share-weights) and csr8 "
+                        "with Huffman-coded deltas and int8 values (any pruned layer; decoded at init)")
     c.add_argument("--huffman-decode", choices=["init", "stream"], default="init",
                    help="decode Huffman streams once at init into the arena (default; fast, "
                         "RAM = decoded tables) or row by row during inference (slower, RAM = "

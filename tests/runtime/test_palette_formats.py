@@ -142,3 +142,27 @@ def test_palette_validation(name, shared_model, tmp_path):
     assert seen <= {"ES_OK", "ES_ERR_HUFFMAN", "ES_ERR_INDEX"}
     if name.startswith("palette-csr"):  # a changed step soon walks off the row
         assert seen - {"ES_OK"}
+
+
+@pytest.mark.firmware
+@pytest.mark.qemu
+@pytest.mark.parametrize("board_name", ["mps2-an386", "mps2-an385"])
+def test_palette_csr_streamed_in_qemu(board_name, shared_model, tmp_path):
+    """palette-csr decoded row by row during inference (coding 2): the kernel multiplies each
+    entry as it decodes it, refilling its bit buffer three bytes at a time (byte by byte within
+    four bytes of the stream's end) and taking codes longer than the lookup table's through
+    es_huff_long; M4 and M3 builds, every output byte against TFLM."""
+    from qemu_run import qemu_outputs
+    from requires import require
+
+    from toolchain.pipeline import input_samples, plan_model, reference
+
+    require("arm-none-eabi-gcc", "qemu-system-arm")
+    tflite, xf = shared_model
+    name = "palette-csr+huffman-stream"
+    plan = plan_model(tflite, "pcs", force_format=name)
+    assert [c.format for c in plan.choices if c.format != "none"] == [name] * 5
+    xq = input_samples(plan.graph, xf)
+    ours = qemu_outputs(plan, xq, tmp_path, "pcs", board_name, code_opt="mixed")
+    ref = reference(tflite, xq).reshape(len(xq), -1)
+    assert np.count_nonzero(ours != ref) == 0

@@ -196,11 +196,16 @@ class WeightFormat:
         during inference (coding 2); decoding at init costs nothing per inference."""
         if coding is not Coding.HUFFMAN_STREAM:
             return 0.0
-        raw = palette.raw_stream(weights, self.encoders[coding].sparse)
-        return HUFFMAN_STREAM_PER_BYTE * len(raw.stream)
+        sparse = self.encoders[coding].sparse
+        raw = palette.raw_stream(weights, sparse)
+        return (HUFFMAN_STREAM_CSR_PER_BYTE if sparse else HUFFMAN_STREAM_PER_BYTE) * len(raw.stream)
 
 
-HUFFMAN_STREAM_PER_BYTE = 33.0  # decoding one raw byte of a row (coding 2), per inference
+# decoding one raw byte (coding 2), per inference: palette decodes each row into a row buffer
+# for the raw kernel; palette-csr multiplies each entry as it is decoded, the bit buffer in
+# registers (fitted to make compression's LeNet-5 and MLP built with --huffman-decode stream)
+HUFFMAN_STREAM_PER_BYTE = 33.0
+HUFFMAN_STREAM_CSR_PER_BYTE = 15.0
 NM_PAIR_TABLE_PER_GROUP = 15.0  # building the 2:4 kernel's input pair table, per group of 4
 
 
