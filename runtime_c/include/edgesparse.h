@@ -189,10 +189,11 @@ typedef struct {
  * tables its kernels read. */
 #define ES_LAYER_RQ_PER_TENSOR 0x02u
 /* ES_LAYER_BIAS_FOLD (FULLY_CONNECTED, CONV_2D; weights PALETTE or PALETTE_CSR with coding
- * ES_PALETTE_HUFFMAN_INIT): bias_offset holds the model's bias as int16_t[out], without the
- * input zero point folded in. es_model_init writes the int32 bias the kernels read, bias -
- * input_zero_point * (the row's weight sum), into the palette's ram after what its decoder
- * keeps there (es_palette_ram_bias), 4 bytes a row; 2 bytes of flash a row saved. */
+ * ES_PALETTE_HUFFMAN_INIT, or CSR8_HUFFMAN): bias_offset holds the model's bias as
+ * int16_t[out], without the input zero point folded in. es_model_init writes the int32 bias
+ * the kernels read, bias - input_zero_point * (the row's weight sum), into the last 4 * out
+ * bytes of the weight table's ram, after what its decoder keeps there; 2 bytes of flash a row
+ * saved. */
 #define ES_LAYER_BIAS_FOLD 0x04u
 
 typedef struct {
@@ -276,19 +277,21 @@ typedef struct {
     uint16_t symbol_count;
 } es_palette_t;
 
-/* CSR8_HUFFMAN: a CSR8 table (uint16 counts[rows] in the blob; per entry a uint8 column delta
- * and an int8 value, fillers of delta 255 and value 0 bridging longer gaps) whose deltas
- * (index) and values are each a canonical Huffman code, MSB first, described as a palette's
- * (counts uint16[17] per length, symbols uint8[symbol_count] in canonical order). es_model_init
- * decodes both into ram (arena, above every tensor, kept across inferences): the deltas,
- * uint8[entry_count], then from the next multiple of 4 the values, int8[entry_count]; the
- * CSR8 kernels read them there. entry_count 0: no codes, no streams (fields 0). */
+/* CSR8_HUFFMAN: a CSR8 table (per entry a uint8 column delta and an int8 value, fillers of
+ * value 0 bridging longer gaps) whose deltas (index) and values are each a canonical Huffman
+ * code, MSB first, described as a palette's (counts uint16[17] per length, symbols
+ * uint8[symbol_count] in canonical order). The index stream holds, per row, each entry's
+ * delta + 1 and then a 0 ending the row (so deltas are 0..254, fillers 254); the values stream
+ * each entry's value. es_model_init decodes both into ram (arena, above every tensor, kept
+ * across inferences), each part 4-aligned: the deltas, uint8[entry_count]; the values,
+ * int8[entry_count]; the row counts, uint16[rows]; then an ES_LAYER_BIAS_FOLD layer's folded
+ * int32 bias in the region's last 4 * rows bytes. The CSR8 kernels read them there.
+ * entry_count 0: no values code or stream (its fields 0). */
 typedef struct {
     uint32_t rows;
     uint32_t cols;
     uint32_t entry_count;
-    uint32_t counts_offset; /* uint16_t[rows] */
-    uint32_t ram_offset;    /* arena offset, 4-aligned */
+    uint32_t ram_offset; /* arena offset, 4-aligned */
     uint32_t ram_bytes;
     uint32_t index_counts_offset;
     uint32_t index_symbols_offset;

@@ -116,10 +116,10 @@ es_status_t es_palette_fold_bias(const uint8_t *blob, uint8_t *arena, uint8_t fo
     if (t->coding != ES_PALETTE_HUFFMAN_INIT) {
         return ES_ERR_FORMAT;
     }
-    if ((uint64_t)es_palette_ram_bias(t) + 4u * (uint64_t)t->rows > t->ram_bytes) {
-        return ES_ERR_TENSOR_BOUNDS;
+    if ((t->ram_bytes & 3u) != 0u || (uint64_t)es_palette_ram_bias(t) + 4u * (uint64_t)t->rows > t->ram_bytes) {
+        return ES_ERR_TENSOR_BOUNDS; /* after what the decoder keeps, 4-aligned */
     }
-    out = (int32_t *)(void *)(arena + t->ram_offset + es_palette_ram_bias(t));
+    out = (int32_t *)(void *)(arena + t->ram_offset + t->ram_bytes - 4u * t->rows); /* es_folded_bias */
     for (r = 0; r < t->rows; ++r) {
         int64_t sum = 0, v;
         if (format == ES_FMT_PALETTE_CSR) {

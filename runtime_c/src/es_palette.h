@@ -130,8 +130,9 @@ ES_INLINE uint32_t es_palette_ram_counts(const es_palette_t *t)
     return (t->entry_count + 3u) & ~3u;
 }
 
-/* Coding 1: the ram offset (from ram_offset) of an ES_LAYER_BIAS_FOLD layer's folded bias,
- * after the decoded entries (and a row-marked table's counts). */
+/* Coding 1: the ram offset (from ram_offset) where what the decoder keeps ends (the decoded
+ * entries, and a row-marked table's counts): an ES_LAYER_BIAS_FOLD layer's folded bias lies
+ * at or after it. */
 ES_INLINE uint32_t es_palette_ram_bias(const es_palette_t *t)
 {
     return es_palette_marked(t) ? es_palette_ram_counts(t) + ((2u * t->rows + 3u) & ~3u)
@@ -139,18 +140,12 @@ ES_INLINE uint32_t es_palette_ram_bias(const es_palette_t *t)
 }
 
 /* ES_LAYER_BIAS_FOLD, after es_palette_check decoded the table at blob + offset (coding 1):
- * writes bias[r] - zero_point * (row r's weight sum) for every row into the table's ram;
- * ES_ERR_FORMAT unless coding 1, ES_ERR_TENSOR_BOUNDS when ram has no room for it,
- * ES_ERR_QUANT for a value outside int32. */
+ * writes bias[r] - zero_point * (row r's weight sum) for every row into the last 4 * rows bytes
+ * of the table's ram (es_folded_bias); ES_ERR_FORMAT unless coding 1, ES_ERR_TENSOR_BOUNDS
+ * when they would overlap what the decoder keeps (es_palette_ram_bias), ES_ERR_QUANT for a
+ * value outside int32. */
 es_status_t es_palette_fold_bias(const uint8_t *blob, uint8_t *arena, uint8_t format, uint32_t offset,
                                  const int16_t *bias, int32_t zero_point);
-
-/* The folded bias es_palette_fold_bias wrote for the table at blob + offset. */
-ES_INLINE const int32_t *es_palette_folded_bias(const uint8_t *blob, uint32_t offset, uint8_t *arena)
-{
-    const es_palette_t *t = (const es_palette_t *)(const void *)(blob + offset);
-    return (const int32_t *)(const void *)(arena + t->ram_offset + es_palette_ram_bias(t));
-}
 
 /* Checks a palette table (format, blob offset, bytes) for a rows x cols matrix; decodes a
  * Huffman stream (into the arena for coding 1, building the decode table for coding 2)

@@ -129,6 +129,17 @@ ES_INLINE const es_format_entry_t *es_layer_format(const es_model_t *m, const es
                                           : es_registry_format(&es_registry, l->format);
 }
 
+/* The int32 bias an ES_LAYER_BIAS_FOLD layer's kernels read: the last 4 * rows bytes of the
+ * arena region its weight table (format f, at blob offset) keeps, where f->fold_bias wrote it
+ * at init. */
+ES_INLINE const int32_t *es_folded_bias(const es_format_entry_t *f, const uint8_t *blob, uint32_t offset,
+                                        uint8_t *arena, uint32_t rows)
+{
+    uint32_t ram_offset = 0, ram_bytes = 0;
+    f->kept(blob, offset, &ram_offset, &ram_bytes);
+    return (const int32_t *)(const void *)(arena + ram_offset + ram_bytes - 4u * rows);
+}
+
 /* A checked layer's tensors: its first input (always in the arena), its second (in the arena,
  * or in the blob for a constant) and its output. */
 ES_INLINE const int8_t *es_layer_input(const es_model_t *m, const es_layer_t *l)

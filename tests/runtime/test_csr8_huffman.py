@@ -25,15 +25,20 @@ def _peaked(rows, cols, density, seed=0):
 
 def test_tables_round_trip_and_code_peaked_weights_smaller_than_csr8():
     gap = np.zeros((3, 700), np.int8)
-    gap[0, 0], gap[0, 699], gap[2, 300] = 5, -127, 127  # fillers bridge gaps over 255
+    gap[0, 0], gap[0, 699], gap[2, 300] = 5, -127, 127  # fillers bridge gaps over 254
     for m in (_peaked(40, 300, 0.2), _peaked(7, 9, 0.9, 1), gap, np.zeros((4, 8), np.int8)):
-        blob = b"\0" * 8 + csr8_huffman.encode(m, 8, ram_offset=64)
+        blob = b"\0" * 8 + csr8_huffman.encode(m, 8, ram_offset=64, ram_extra=4 * m.shape[0])
         np.testing.assert_array_equal(csr8_huffman.decode(blob, 8), m)
         assert len(blob) - 8 == csr8_huffman.table_bytes(m)
-        n = len(csr.entries(m)[1])
+        n = len(csr.entries(m, csr8_huffman.MAX_DELTA)[1])
         h = fmt.CSR8_HUFFMAN.unpack(blob, 8)
-        assert h["entry_count"] == n and h["ram_bytes"] == csr8_huffman.ram_bytes(m)
-        assert h["ram_bytes"] >= fmt.align(n) + n and h["ram_offset"] == (64 if n else 0)
+        assert h["entry_count"] == n and h["ram_offset"] == 64
+        # deltas, values, row counts, then the folded bias
+        assert h["ram_bytes"] == csr8_huffman.ram_bytes(m) + 4 * m.shape[0] == \
+            2 * fmt.align(n) + fmt.align(2 * m.shape[0]) + 4 * m.shape[0]
+        assert (h["values_symbol_count"] == 0) == (n == 0) and h["index_symbol_count"] > 0
+    # 699 = 254 + 254 + 191 and 300 = 254 + 46: three fillers of 254 beside the three weights
+    assert list(csr.entries(gap, csr8_huffman.MAX_DELTA)[1]) == [0, 254, 254, 191, 254, 46]
     m = _peaked(100, 400, 0.2)
     assert csr8_huffman.table_bytes(m) < 0.8 * csr.table_bytes(m)
 
@@ -72,13 +77,20 @@ def _weighted(plan):
     return [c.format for c in plan.choices if c.format != "none"]
 
 
+def _folded(plan) -> int:
+    """Layers of the plan's blob with LAYER_BIAS_FOLD (their int16 bias folded at init)."""
+    h = fmt.HEADER.unpack(plan.blob.data)
+    return sum(bool(fmt.LAYER.unpack(plan.blob.data, h["layers_offset"] + i * fmt.LAYER.size)["flags"]
+                    & fmt.LAYER_BIAS_FOLD) for i in range(h["layer_count"]))
+
+
 @pytest.mark.slow
 @pytest.mark.convert
 def test_kernels_match_tflm_on_the_host(pruned, host_vs_reference):
     tflite, x = pruned
     for defines in ((), ("ES_FORCE_DSP",)):
         ours, ref, plan = host_vs_reference(tflite, x, force_format=NAME, defines=defines)
-        assert _weighted(plan) == [NAME] * 4
+        assert _weighted(plan) == [NAME] * 4 and _folded(plan) >= 2
         assert np.count_nonzero(ours != ref) == 0, defines
 
 
@@ -115,26 +127,34 @@ def test_init_rejects_damaged_tables(pruned, tmp_path):
         struct.pack_into("<" + code, b, offset, value)
         return init_status(lib, _reseal(b))
 
-    assert poke(off["rows"], "I", t["rows"] + 1) == "ES_ERR_SHAPE"
-    assert poke(off["counts_offset"], "I", len(blob)) == "ES_ERR_TABLE_BOUNDS"
-    assert poke(off["entry_count"], "I", t["entry_count"] + 1) == "ES_ERR_INDEX"
-    assert poke(t["counts_offset"], "H", 0xFFFF) == "ES_ERR_INDEX"  # counts no longer sum up
+    assert poke(off["rows"], "I", t["rows"] + 1) in ("ES_ERR_SHAPE", "ES_ERR_TENSOR_BOUNDS")
+    # the rows' ends in the index stream hold other than entry_count entries
+    assert poke(off["entry_count"], "I", t["entry_count"] - 1) == "ES_ERR_INDEX"
+    b = bytearray(blob)  # one entry more: the ram still holds it, the stream does not
+    struct.pack_into("<I", b, off["entry_count"], t["entry_count"] + 1)
+    struct.pack_into("<I", b, off["ram_bytes"], t["ram_bytes"] + 16)
+    assert init_status(lib, _reseal(b)) in ("ES_ERR_INDEX", "ES_ERR_TENSOR_BOUNDS")
     for s in ("index", "values"):
         # an over-subscribed code: three 1-bit codes
         assert poke(t[f"{s}_counts_offset"] + 2, "H", 3) == "ES_ERR_HUFFMAN", s
         assert poke(off[f"{s}_symbol_count"], "H", t[f"{s}_symbol_count"] + 1) == "ES_ERR_HUFFMAN", s
         # a stream cut short decodes past its end
-        assert poke(off[f"{s}_stream_bytes"], "I", t[f"{s}_stream_bytes"] // 2) == "ES_ERR_HUFFMAN", s
+        # (the index stream's zero fill may first end rows wrongly: ES_ERR_INDEX)
+        assert poke(off[f"{s}_stream_bytes"], "I", t[f"{s}_stream_bytes"] // 2) in \
+            ("ES_ERR_HUFFMAN", "ES_ERR_INDEX" if s == "index" else "ES_ERR_HUFFMAN"), s
         assert poke(off[f"{s}_stream_offset"], "I", len(blob)) == "ES_ERR_TABLE_BOUNDS", s
-    # every delta decoding to 255 walks off the row
+    # every delta decoding to 254 walks off the row, and no row ends
     b = bytearray(blob)
     b[t["index_symbols_offset"]:t["index_symbols_offset"] + t["index_symbol_count"]] = \
         b"\xff" * t["index_symbol_count"]
     assert init_status(lib, _reseal(b)) == "ES_ERR_INDEX"
+    # a folded bias (int16 in the blob) taking the ram's last 4 * rows bytes
+    assert rec["flags"] & fmt.LAYER_BIAS_FOLD
+    assert poke(off["ram_bytes"], "I", t["ram_bytes"] - 4) == "ES_ERR_TENSOR_BOUNDS"
     # the kept region must lie above every tensor and inside the arena, and hold both arrays
     assert poke(off["ram_offset"], "I", 0) == "ES_ERR_TENSOR_BOUNDS"
     assert poke(off["ram_offset"], "I", t["ram_offset"] + 2) == "ES_ERR_TENSOR_BOUNDS"
-    assert poke(off["ram_bytes"], "I", 2 * t["entry_count"] - 1) == "ES_ERR_TENSOR_BOUNDS"
+    assert poke(off["ram_bytes"], "I", 2 * t["entry_count"]) == "ES_ERR_TENSOR_BOUNDS"  # no counts
     assert init_status(lib, blob, arena_bytes=t["ram_offset"] + 4) == "ES_ERR_ARENA_TOO_SMALL"
     # flipped stream bits: a checked error or other valid entries, never a crash
     rng = np.random.default_rng(0)
@@ -159,7 +179,7 @@ def test_bit_exact_in_qemu(board_name, pruned, tmp_path):
     require("arm-none-eabi-gcc", "qemu-system-arm")
     tflite, xf = pruned
     plan = plan_model(tflite, "csr8h", force_format=NAME)
-    assert _weighted(plan) == [NAME] * 4
+    assert _weighted(plan) == [NAME] * 4 and _folded(plan) >= 2
     xq = input_samples(plan.graph, xf)
     ours = qemu_outputs(plan, xq, tmp_path, "csr8h", board_name, code_opt="mixed")
     ref = reference(tflite, xq).reshape(len(xq), -1)

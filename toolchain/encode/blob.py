@@ -95,7 +95,7 @@ def build_blob(graph: Graph, layers: list[Layer], choices: list[Choice], arena: 
                 chunk += raw
                 pos += len(raw)
             kept = {"ram_offset": arena.kept[i][0]} if choice.ram_bytes and i in arena.kept else {}
-            if fold:  # the folded bias after what the decoder keeps (es_palette_ram_bias)
+            if fold:  # the folded bias: the last 4 * rows bytes of the kept region
                 kept["ram_extra"] = 4 * layer.matrix.shape[0]
             matrix = layer.weights if spec is weight_formats.DENSE else layer.matrix
             table = spec.encoder(coding).encode(matrix, pos, **kept)
@@ -152,16 +152,16 @@ def model_bias(layer: Layer) -> np.ndarray:
 
 
 def bias_folds(layer: Layer, fmt_name: str) -> bool:
-    """LAYER_BIAS_FOLD: a FULLY_CONNECTED or CONV_2D layer (default variant) in a palette format
-    decoded at init, whose model bias fits int16: the blob stores that (2 bytes a row) and
-    es_model_init folds the input zero point in, into the palette's arena region (4 bytes a
-    row of RAM; the raw kernel reads it there)."""
+    """LAYER_BIAS_FOLD: a FULLY_CONNECTED or CONV_2D layer (default variant) in a format decoded
+    at init (a Huffman palette, csr8+huffman), whose model bias fits int16: the blob stores
+    that (2 bytes a row) and es_model_init folds the input zero point in, into the last 4 *
+    rows bytes of the table's arena region (RAM; the kernel reads it there)."""
     if layer.weights is None or layer.input_zp is None or \
             layer.opcode not in (fmt.OpCode.FULLY_CONNECTED, fmt.OpCode.CONV_2D) or \
             layer.variant != fmt.VARIANT_DEFAULT:
         return False
     spec, coding = weight_formats.parse(fmt_name)
-    if spec.id not in (fmt.WeightFormat.PALETTE, fmt.WeightFormat.PALETTE_CSR) or \
+    if spec.id not in (fmt.WeightFormat.PALETTE, fmt.WeightFormat.PALETTE_CSR, fmt.WeightFormat.CSR8) or \
             coding != weight_formats.Coding.HUFFMAN:
         return False
     b = model_bias(layer)

@@ -17,18 +17,19 @@ NAME = "csr8"
 MAX_DELTA = 255
 
 
-def entries(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(counts uint16[rows], deltas uint8[n], values int8[n]) for a 2-D int8 matrix."""
+def entries(matrix: np.ndarray, max_delta: int = MAX_DELTA) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(counts uint16[rows], deltas uint8[n], values int8[n]) for a 2-D int8 matrix; gaps over
+    max_delta bridged by fillers of max_delta (csr8_huffman.py takes 254)."""
     counts, deltas, values = [], [], []
     for row in np.asarray(matrix, dtype=np.int8):
         cols = np.flatnonzero(row)
         steps = np.diff(cols, prepend=0)
         n = 0
         for col, step in zip(cols, steps):
-            while step > MAX_DELTA:
-                deltas.append(MAX_DELTA)
+            while step > max_delta:
+                deltas.append(max_delta)
                 values.append(0)
-                step -= MAX_DELTA
+                step -= max_delta
                 n += 1
             deltas.append(int(step))
             values.append(int(row[col]))

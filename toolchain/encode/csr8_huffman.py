@@ -1,19 +1,21 @@
-"""csr8+huffman: the CSR8 table (csr.py) with its column deltas and its int8 values each coded
+"""csr8+huffman: the CSR8 layout (csr.py) with its column deltas and its int8 values each coded
 with a canonical Huffman code of its own (huffman.py), for plain int8 weights (no codebook).
 The runtime decodes both streams once at init into the arena, where the CSR8 kernels read
 them as if from a raw CSR8 table (format.CSR8_HUFFMAN, es_csr8_huffman_t):
 
-    es_csr8_huffman_t  shape, entry_count, counts and arena offsets, then per stream (index:
-                       the deltas; values) its code's counts, symbols and bit stream
-    counts             uint16[rows]      entries per row, fillers included (as CSR8)
+    es_csr8_huffman_t  shape, entry_count, arena offsets, then per stream (index: the deltas;
+                       values) its code's counts, symbols and bit stream
     index code         uint16[17] codes per length, uint8[symbols] in canonical order
     values code        the same
-    index stream       the deltas' bit stream
-    values stream      the values' bit stream
+    index stream       per row, each entry's delta + 1, then a 0 ending the row
+    values stream      each entry's int8 value
 
-each array 4-byte aligned. The arena region (ram_offset, ram_bytes) holds the decoded deltas,
-uint8[entry_count], then from the next multiple of 4 the values, int8[entry_count]. A matrix
-without a nonzero weight has no entries, no codes and no streams (their fields 0).
+each array 4-byte aligned. The rows end in the index stream instead of a uint16 count per row
+(the end costs a few bits a row): a delta is stored plus one, so gaps over 254 columns are
+bridged by fillers of 254 (value 0). The arena region (ram_offset, ram_bytes) holds what the
+decoder writes, each part 4-aligned: the deltas, uint8[entry_count]; the values,
+int8[entry_count]; the row counts, uint16[rows]; then, for a LAYER_BIAS_FOLD layer, the folded
+int32 bias, the last 4 * rows bytes of the region (blob.bias_folds).
 
 Deltas are peaked (pruned layers step by small gaps far more often than large ones) and so
 are int8 values (most weights are near zero), which is what the codes take out. select.py
@@ -33,18 +35,21 @@ FORMAT = WeightFormat.CSR8_HUFFMAN
 NAME = "csr8+huffman"
 HUFF_COUNTS = huffman.MAX_CODE_LEN + 1
 STREAMS = ("index", "values")
+MAX_DELTA = 254  # stored plus one in a byte; 0 ends a row
 
 
 @lru_cache(maxsize=32)  # format choice, cost model and blob ask for the same layers' streams
 def _coded(data: bytes, shape: tuple[int, int]):
     m = np.frombuffer(data, dtype=np.int8).reshape(shape)
-    counts, deltas, values = csr.entries(m)
-    codes = {}
-    for name, raw in zip(STREAMS, (deltas.tobytes(), values.tobytes())):
-        if raw:
-            code = huffman.build_code(raw)
-            codes[name] = (code, huffman.encode(raw, code))
-    return counts, len(deltas), codes
+    counts, deltas, values = csr.entries(m, MAX_DELTA)
+    marked, k = bytearray(), 0
+    for n in counts:
+        marked += (deltas[k:k + int(n)].astype(np.int64) + 1).astype(np.uint8).tobytes() + b"\0"
+        k += int(n)
+    codes = {"index": bytes(marked), "values": values.tobytes()}
+    coded = {name: (code := huffman.build_code(raw), huffman.encode(raw, code))
+             for name, raw in codes.items() if raw}
+    return len(deltas), coded
 
 
 def _parts(matrix: np.ndarray):
@@ -52,9 +57,8 @@ def _parts(matrix: np.ndarray):
     return _coded(m.tobytes(), m.shape)
 
 
-def _layout(rows: int, codes: dict) -> dict[str, int]:
-    at = {"counts": CSR8_HUFFMAN.size}
-    pos = at["counts"] + align(2 * rows)
+def _layout(codes: dict) -> dict[str, int]:
+    at, pos = {}, CSR8_HUFFMAN.size
     for name in STREAMS:
         code = codes.get(name, (None, b""))[0]
         at[f"{name}_counts"] = pos
@@ -69,22 +73,29 @@ def _layout(rows: int, codes: dict) -> dict[str, int]:
 
 
 def table_bytes(matrix: np.ndarray) -> int:
-    return _layout(matrix.shape[0], _parts(matrix)[2])["end"]
+    return _layout(_parts(matrix)[1])["end"]
 
 
 def ram_bytes(matrix: np.ndarray) -> int:
-    """Arena bytes the layer keeps: the decoded deltas, then (4-aligned) the values."""
-    n = _parts(matrix)[1]
-    return align(n) + align(n) if n else 0
+    """Arena bytes the decoder writes and the kernels read: deltas, values, row counts."""
+    n = _parts(matrix)[0]
+    return 2 * align(n) + align(2 * matrix.shape[0])
 
 
-def encode(matrix: np.ndarray, base_offset: int, ram_offset: int = 0) -> bytes:
-    counts, n, codes = _parts(matrix)
+def info(matrix: np.ndarray) -> dict:
+    """bits per stored column index, for the compression report (no codebook)."""
+    return {"index_bits": 8, "codebook_bits": None}
+
+
+def encode(matrix: np.ndarray, base_offset: int, ram_offset: int = 0, ram_extra: int = 0) -> bytes:
+    """The table at blob offset base_offset; ram_extra: arena bytes kept after what the
+    decoder writes (a LAYER_BIAS_FOLD layer's folded bias, 4 a row)."""
+    n, codes = _parts(matrix)
     rows, cols = matrix.shape
-    at = _layout(rows, codes)
+    at = _layout(codes)
     out = bytearray(at["end"])
-    fields = dict(rows=rows, cols=cols, entry_count=n, counts_offset=base_offset + at["counts"],
-                  ram_offset=ram_offset if n else 0, ram_bytes=ram_bytes(matrix))
+    fields = dict(rows=rows, cols=cols, entry_count=n, ram_offset=ram_offset,
+                  ram_bytes=ram_bytes(matrix) + ram_extra)
     for name in STREAMS:
         code, stream = codes.get(name, (None, b""))
         fields.update({f"{name}_counts_offset": base_offset + at[f"{name}_counts"] if code else 0,
@@ -98,36 +109,33 @@ def encode(matrix: np.ndarray, base_offset: int, ram_offset: int = 0) -> bytes:
             out[s:s + len(code.lengths)] = bytes(code.symbols)
             out[at[f"{name}_stream"]:at[f"{name}_stream"] + len(stream)] = stream
     out[:CSR8_HUFFMAN.size] = CSR8_HUFFMAN.pack(**fields)
-    out[at["counts"]:at["counts"] + 2 * rows] = counts.astype("<u2").tobytes()
     return bytes(out)
+
+
+def _stream(blob: bytes, h: dict, name: str, n: int) -> bytes:
+    code_counts = list(np.frombuffer(blob, dtype="<u2", count=HUFF_COUNTS, offset=h[f"{name}_counts_offset"]))
+    sym = h[f"{name}_symbols_offset"]
+    symbols = list(blob[sym:sym + h[f"{name}_symbol_count"]])
+    at = h[f"{name}_stream_offset"]
+    return huffman.decode(bytes(blob[at:at + h[f"{name}_stream_bytes"]]), code_counts, symbols, n)
 
 
 def decode(blob: bytes, offset: int) -> np.ndarray:
     """The dense matrix a csr8+huffman table at blob[offset:] describes."""
     h = CSR8_HUFFMAN.unpack(blob, offset)
     rows, cols, n = h["rows"], h["cols"], h["entry_count"]
-    counts = np.frombuffer(blob, dtype="<u2", count=rows, offset=h["counts_offset"])
-    streams = {}
-    for name in STREAMS:
-        if not n:
-            streams[name] = b""
-            continue
-        code_counts = list(np.frombuffer(blob, dtype="<u2", count=HUFF_COUNTS,
-                                         offset=h[f"{name}_counts_offset"]))
-        sym = h[f"{name}_symbols_offset"]
-        symbols = list(blob[sym:sym + h[f"{name}_symbol_count"]])
-        at = h[f"{name}_stream_offset"]
-        streams[name] = huffman.decode(bytes(blob[at:at + h[f"{name}_stream_bytes"]]),
-                                       code_counts, symbols, n)
-    deltas = np.frombuffer(streams["index"], dtype=np.uint8)
-    values = np.frombuffer(streams["values"], dtype=np.int8)
+    index = _stream(blob, h, "index", n + rows)
+    values = np.frombuffer(_stream(blob, h, "values", n), dtype=np.int8) if n else []
     out = np.zeros((rows, cols), dtype=np.int8)
-    k = 0
-    for r, c in enumerate(counts):
-        col = 0
-        for _ in range(int(c)):
-            col += int(deltas[k])
-            if values[k]:
-                out[r, col] = values[k]
-            k += 1
+    r = col = k = 0
+    for s in index:
+        if s == 0:
+            r, col = r + 1, 0
+            continue
+        col += s - 1
+        if values[k]:
+            out[r, col] = values[k]
+        k += 1
+    if r != rows or k != n:
+        raise ValueError(f"{r} row ends and {k} entries in a table of {rows} rows and {n} entries")
     return out

@@ -48,8 +48,10 @@ is 8-byte aligned in memory. Version history:
      init stores the model's bias as int16 (bias_offset), and es_model_init writes the folded
      int32 bias (bias - input zero point * the row's weight sum) into the palette's ram after
      what the decoder keeps there (4 bytes a row); weight format CSR8_HUFFMAN (8,
-     es_csr8_huffman_t): a CSR8 table whose column deltas and values are each Huffman coded,
-     decoded at init into the arena, where the CSR8 kernels read them.
+     es_csr8_huffman_t): a CSR8 table whose column deltas (plus one, a 0 ending each row) and
+     values are each Huffman coded, decoded at init into the arena, where the CSR8 kernels
+     read them (LAYER_BIAS_FOLD applies too); a folded bias always takes the last 4 * rows
+     bytes of its table's arena region.
 """
 from __future__ import annotations
 
@@ -297,8 +299,8 @@ PALETTE = _s(
 )
 CSR8_HUFFMAN = _s(
     "es_csr8_huffman_t",
-    ("rows", "I"), ("cols", "I"), ("entry_count", "I"), ("counts_offset", "I"), ("ram_offset", "I"),
-    ("ram_bytes", "I"), ("index_counts_offset", "I"), ("index_symbols_offset", "I"),
+    ("rows", "I"), ("cols", "I"), ("entry_count", "I"), ("ram_offset", "I"), ("ram_bytes", "I"),
+    ("index_counts_offset", "I"), ("index_symbols_offset", "I"),
     ("index_stream_offset", "I"), ("index_stream_bytes", "I"), ("values_counts_offset", "I"),
     ("values_symbols_offset", "I"), ("values_stream_offset", "I"), ("values_stream_bytes", "I"),
     ("index_symbol_count", "H"), ("values_symbol_count", "H"),

@@ -81,7 +81,7 @@ def _sparse_depthwise_refusal(layer: Layer) -> str | None:
 
 
 def ram_bytes(layer: Layer, fmt: str) -> int:
-    """Arena bytes a layer keeps across inferences in format fmt (Huffman palettes; with
+    """Arena bytes a layer keeps across inferences in format fmt (formats decoded at init; with
     LAYER_BIAS_FOLD, its folded bias too)."""
     if layer.weights is None:
         return 0

@@ -47,6 +47,13 @@ static void es_palette_bind(es_matvec_t *m, const uint8_t *blob, uint32_t offset
     }
 }
 
+/* What es_folded_bias finds through es_palette_kept: the last 4 * rows bytes of the ram. */
+static const int32_t *es_palette_folded(const uint8_t *blob, uint32_t offset, uint8_t *arena)
+{
+    const es_palette_t *t = (const es_palette_t *)(const void *)(blob + offset);
+    return (const int32_t *)(const void *)(arena + t->ram_offset + t->ram_bytes - 4u * t->rows);
+}
+
 /* ES_LAYER_BIAS_FOLD (es_format_entry_t.fold_bias) for each palette format. */
 static es_status_t es_palette_fold(const es_check_t *c, uint8_t format, uint32_t weights_offset,
                                    uint32_t bias_offset, uint32_t channels, int32_t zero_point, uint64_t terms,
@@ -55,7 +62,7 @@ static es_status_t es_palette_fold(const es_check_t *c, uint8_t format, uint32_t
     const es_status_t st = es_palette_fold_bias(c->blob, c->arena, format, weights_offset,
                                                 (const int16_t *)(const void *)(c->blob + bias_offset), zero_point);
     return st != ES_OK ? st
-                       : es_check_bias_values(es_palette_folded_bias(c->blob, weights_offset, c->arena), channels,
+                       : es_check_bias_values(es_palette_folded(c->blob, weights_offset, c->arena), channels,
                                               terms, max_product);
 }
 

@@ -306,7 +306,7 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
     m.cols = cols;
     f->bind(&m, blob, p->weights_offset, arena);
     m.bias = (layer_flags & ES_LAYER_BIAS_FOLD) != 0u
-                 ? es_palette_folded_bias(blob, p->weights_offset, arena)
+                 ? es_folded_bias(f, blob, p->weights_offset, arena, m.rows)
                  : (const int32_t *)(const void *)(blob + p->bias_offset);
     m.mult = (const int32_t *)(const void *)(blob + p->mult_offset);
     m.shift = (const int32_t *)(const void *)(blob + p->shift_offset);

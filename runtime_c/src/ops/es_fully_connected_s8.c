@@ -13,7 +13,7 @@ void es_fully_connected_s8(const es_fc_params_t *p, const es_format_entry_t *f, 
     m.cols = p->in_features;
     f->bind(&m, blob, p->weights_offset, arena);
     m.bias = (layer_flags & ES_LAYER_BIAS_FOLD) != 0u
-                 ? es_palette_folded_bias(blob, p->weights_offset, arena)
+                 ? es_folded_bias(f, blob, p->weights_offset, arena, m.rows)
                  : (const int32_t *)(const void *)(blob + p->bias_offset);
     m.mult = (const int32_t *)(const void *)(blob + p->mult_offset);
     m.shift = (const int32_t *)(const void *)(blob + p->shift_offset);
