@@ -293,6 +293,43 @@ uint32_t es_conv2d_rq_offset(const es_conv_params_t *p, const es_format_entry_t 
     return (used + 3u) & ~3u;
 }
 
+/* The layer's matrix-vector description but its scratch: weights bound, bias (folded at init
+ * with ES_LAYER_BIAS_FOLD), requantization tables (ES_LAYER_RQ_PER_TENSOR: the per-channel
+ * tables the kernels read, written at the end of the scratch). Apart from es_conv2d_s8 and
+ * not inlined, so its branches stay out of the pixel loops' register allocation. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void es_conv2d_matvec(es_matvec_t *m, const es_conv_params_t *p, const es_format_entry_t *f,
+                             const uint8_t *blob, uint8_t *arena, uint32_t layer_flags)
+{
+    m->rows = p->out_c;
+    m->cols = (uint32_t)p->k_h * (uint32_t)p->k_w * (uint32_t)p->in_c;
+    f->bind(m, blob, p->weights_offset, arena);
+    m->bias = (layer_flags & ES_LAYER_BIAS_FOLD) != 0u
+                  ? es_folded_bias(f, blob, p->weights_offset, arena, m->rows)
+                  : (const int32_t *)(const void *)(blob + p->bias_offset);
+    m->mult = (const int32_t *)(const void *)(blob + p->mult_offset);
+    m->shift = (const int32_t *)(const void *)(blob + p->shift_offset);
+    m->rq_mask = ~0u; /* per output channel */
+    if ((layer_flags & ES_LAYER_RQ_PER_TENSOR) != 0u) {
+        /* one multiplier and shift in the blob: the kernels' per-channel tables, in scratch */
+        int32_t *rq = (int32_t *)(void *)(arena + p->scratch_offset + es_conv2d_rq_offset(p, f));
+        const int32_t mult = m->mult[0], shift = m->shift[0];
+        uint32_t ch;
+        for (ch = 0; ch < p->out_c; ++ch) {
+            rq[ch] = mult;
+            rq[p->out_c + ch] = shift;
+        }
+        m->mult = rq;
+        m->shift = rq + p->out_c;
+    }
+    m->output_zero_point = p->output_zero_point;
+    m->act_min = p->act_min;
+    m->act_max = p->act_max;
+    m->rq_fast = 0u; /* the per-pixel kernels (dense, palette) have no whole-range path */
+}
+
 void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const uint8_t *blob, uint8_t *arena,
                   const int8_t *input, int8_t *output, uint32_t layer_flags)
 {
@@ -302,32 +339,8 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
     int8_t *col = (int8_t *)(arena + p->scratch_offset);
     es_matvec_t m;
     int oy, ox;
-    m.rows = p->out_c;
-    m.cols = cols;
-    f->bind(&m, blob, p->weights_offset, arena);
-    m.bias = (layer_flags & ES_LAYER_BIAS_FOLD) != 0u
-                 ? es_folded_bias(f, blob, p->weights_offset, arena, m.rows)
-                 : (const int32_t *)(const void *)(blob + p->bias_offset);
-    m.mult = (const int32_t *)(const void *)(blob + p->mult_offset);
-    m.shift = (const int32_t *)(const void *)(blob + p->shift_offset);
-    m.rq_mask = ~0u; /* per output channel */
-    if ((layer_flags & ES_LAYER_RQ_PER_TENSOR) != 0u) {
-        /* one multiplier and shift in the blob: the kernels' per-channel tables, in scratch */
-        int32_t *rq = (int32_t *)(void *)(arena + p->scratch_offset + es_conv2d_rq_offset(p, f));
-        const int32_t mult = m.mult[0], shift = m.shift[0];
-        uint32_t ch;
-        for (ch = 0; ch < p->out_c; ++ch) {
-            rq[ch] = mult;
-            rq[p->out_c + ch] = shift;
-        }
-        m.mult = rq;
-        m.shift = rq + p->out_c;
-    }
-    m.output_zero_point = p->output_zero_point;
-    m.act_min = p->act_min;
-    m.act_max = p->act_max;
+    es_conv2d_matvec(&m, p, f, blob, arena, layer_flags);
     m.scratch = col + col_bytes;
-    m.rq_fast = 0u; /* the per-pixel kernels (dense, palette) have no whole-range path */
     if (f->conv4 != 0) {
         /* four pixels per pass over the stored weights; the last pass repeats its last pixel */
         const es_conv4_fn_t fn4 = f->conv4;
