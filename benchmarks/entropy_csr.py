@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import toolchain  # noqa: E402,F401  (environment before TensorFlow, quiet imports)
+from benchmarks import model_args  # noqa: E402
+from toolchain.fileio import write_json_atomic  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "benchmarks" / "entropy_csr.json"
@@ -108,27 +109,14 @@ def main(argv=None) -> int:
     from benchmarks.pruned_models import WORK as PRUNED_WORK
 
     p = argparse.ArgumentParser(prog="benchmarks/entropy_csr.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--models", default=",".join(MODELS), help=f"comma-separated (default {','.join(MODELS)})")
-    p.add_argument("--sparsities", default=",".join(f"{s:g}" for s in SPARSITIES),
-                   help="comma-separated fractions (default 0.8,0.9)")
-    p.add_argument("--results", type=Path, default=RESULTS, help="results JSON to write")
-    p.add_argument("--work", type=Path, default=WORK, help="build directory")
-    args = p.parse_args(argv)
+    model_args.add(p, MODELS, SPARSITIES, RESULTS, WORK)
     from toolchain.models.zoo import ZOO
 
-    models = [m for m in args.models.split(",") if m]
-    unknown = [m for m in models if m not in ZOO and m not in BUILDER_MODELS]
-    if unknown:
-        print(f"entropy_csr: unknown model(s) {', '.join(unknown)}", file=sys.stderr)
+    args = p.parse_args(argv)
+    if (parsed := model_args.parse("entropy_csr", args, [*ZOO, *BUILDER_MODELS])) is None:
         return 2
-    try:
-        sparsities = [float(s) for s in args.sparsities.split(",") if s]
-    except ValueError:
-        print(f"entropy_csr: --sparsities {args.sparsities!r}: give fractions such as 0.8", file=sys.stderr)
-        return 2
-    t0 = time.time()
-    todo = [(m, s) for m in models for s in sparsities]
-    rows = []
+    t0, rows = time.time(), []
+    todo = [(m, s) for m in parsed[0] for s in parsed[1]]
     for i, (m, s) in enumerate(todo, start=1):
         print(f"[{i}/{len(todo)}] {m} at {s:.0%}", flush=True)
         # the pruned .tflite make pruned-models caches (built here when it has not)
@@ -141,9 +129,7 @@ def main(argv=None) -> int:
     data = {"board": BOARD, "optimize": OPTIMIZE, "samples": SAMPLES, "seed": SEED,
             "seconds": round(time.time() - t0, 1), "rows": rows}
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.results.with_name(f".{args.results.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    tmp.replace(args.results)
+    write_json_atomic(args.results, data)
     bad = [r for r in rows if r["raw"]["mismatches"] or r["huffman"]["mismatches"]]
     print(f"wrote {args.results} ({len(rows)} rows, {len(bad)} with mismatches) in {time.time() - t0:.0f} s")
     return 1 if bad else 0

@@ -44,6 +44,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import toolchain  # noqa: E402,F401  (environment before TensorFlow, quiet imports)
+from benchmarks import model_args  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "benchmarks" / "pruned_accuracy.json"
@@ -277,20 +278,9 @@ def main(argv=None) -> int:
             print(f"pruned_accuracy: {exc}", file=sys.stderr)
             return 2
         return _write(args.results, result, t0)
-    models = [m for m in args.models.split(",") if m]
-    unknown = [m for m in models if m not in MODELS]
-    if unknown or not models:
-        print(f"pruned_accuracy: unknown model(s) {', '.join(unknown) or '(none given)'} "
-              f"(known: {', '.join(MODELS)})", file=sys.stderr)
+    if (parsed := model_args.parse("pruned_accuracy", args, list(MODELS))) is None:
         return 2
-    try:
-        sparsities = [float(s) for s in args.sparsities.split(",") if s]
-    except ValueError:
-        sparsities = []
-    if not sparsities or not all(0.0 < s < 1.0 for s in sparsities):
-        print(f"pruned_accuracy: --sparsities {args.sparsities!r}: give fractions strictly "
-              "between 0 and 1, such as 0.8", file=sys.stderr)
-        return 2
+    models, sparsities = parsed
     t0 = time.time()
     result = {"version": VERSION, "board": "mps2-an386", "seed": SEED, "n_train": N_TRAIN,
               "n_test": N_TEST, "validation_fraction": 0.2, "goal_points": GOAL_POINTS,

@@ -37,6 +37,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import toolchain  # noqa: E402,F401  (environment before TensorFlow, quiet imports)
+from benchmarks import model_args  # noqa: E402
 from toolchain.encode.weight_formats import BLOCK1X4  # noqa: E402
 
 BLOCK = BLOCK1X4.name  # the block 1x4 pattern is named as its weight format
@@ -193,32 +194,17 @@ def _per_op(plan, run) -> dict[str, int]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="benchmarks/pruned_models.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--models", default=",".join(MODELS), help=f"comma-separated (default {','.join(MODELS)})")
-    p.add_argument("--sparsities", default=",".join(f"{s:g}" for s in SPARSITIES),
-                   help="comma-separated fractions (default 0.5,0.8,0.9)")
+    model_args.add(p, MODELS, SPARSITIES, RESULTS, WORK, "build and cache directory")
     p.add_argument("--no-structured", action="store_true",
                    help="unstructured rows only (default: also 2:4, block 1x4 at 80 and 90%% and "
                         "channel pruning at 50 and 70%%)")
-    p.add_argument("--results", type=Path, default=RESULTS, help="results JSON to write")
-    p.add_argument("--work", type=Path, default=WORK, help="build and cache directory")
     args = p.parse_args(argv)
-    models = [m for m in args.models.split(",") if m]
     from toolchain.models.zoo import ZOO
 
-    unknown = [m for m in models if m not in ZOO and m not in BUILDER_MODELS]
-    if unknown:
-        print(f"pruned_models: unknown model(s) {', '.join(unknown)} (known: {', '.join([*ZOO, *BUILDER_MODELS])})",
-              file=sys.stderr)
+    parsed = model_args.parse("pruned_models", args, [*ZOO, *BUILDER_MODELS])
+    if parsed is None:
         return 2
-    try:
-        sparsities = [float(s) for s in args.sparsities.split(",") if s]
-    except ValueError:
-        print(f"pruned_models: --sparsities {args.sparsities!r}: give fractions such as 0.8",
-              file=sys.stderr)
-        return 2
-    if not sparsities or not all(0.0 < s < 1.0 for s in sparsities):
-        print("pruned_models: sparsities must lie strictly between 0 and 1", file=sys.stderr)
-        return 2
+    models, sparsities = parsed
     t0 = time.time()
     rows = []
     plan = [(m, "unstructured", s) for m in models for s in sparsities]

@@ -16,3 +16,13 @@ def qemu_outputs(plan, xq: np.ndarray, work, name: str, board: str = "mps2-an386
     target = load_board(board)
     fw = build_firmware(work / "src", work / "fw", target, xq.reshape(len(xq), -1), name, **build)
     return run_qemu(fw.elf, target).outputs.reshape(len(xq), -1)
+
+
+def qemu_mismatches(plan, tflite: bytes, xf: np.ndarray, work, name: str, board: str = "mps2-an386") -> int:
+    """Output bytes of the plan's firmware in QEMU (code_opt mixed) that differ from TFLM's
+    reference kernels on the float inputs xf, quantized as the model's input."""
+    from toolchain.pipeline import input_samples, reference
+
+    xq = input_samples(plan.graph, xf)
+    ours = qemu_outputs(plan, xq, work, name, board, code_opt="mixed")
+    return int(np.count_nonzero(ours != reference(tflite, xq).reshape(len(xq), -1)))

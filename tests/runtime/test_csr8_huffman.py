@@ -3,11 +3,11 @@ init into the arena. The encoder round-trips and pays on peaked weights; pruned 
 layers run bit-exact against TFLM's reference kernels on the host (C and DSP C paths) and in
 QEMU (the four-pixel conv assembly on M4, C on M3); es_model_init rejects damaged tables."""
 import struct
-import zlib
 
 import numpy as np
 import pytest
-from qemu_run import qemu_outputs
+from blob_edit import host_init, reseal, table_fields
+from qemu_run import qemu_mismatches
 from requires import require
 
 from toolchain.encode import csr, csr8_huffman
@@ -94,38 +94,21 @@ def test_kernels_match_tflm_on_the_host(pruned, host_vs_reference):
         assert np.count_nonzero(ours != ref) == 0, defines
 
 
-def _reseal(blob: bytearray) -> bytes:
-    h = fmt.HEADER.unpack(blob)
-    crc = zlib.crc32(bytes(blob[h["header_bytes"]:h["blob_bytes"]])) & 0xFFFFFFFF
-    struct.pack_into("<I", blob, fmt.HEADER.offsets()["crc32"], crc)
-    return bytes(blob)
-
-
 @pytest.mark.slow
 @pytest.mark.convert
 def test_init_rejects_damaged_tables(pruned, tmp_path):
-    from toolchain.codegen.model import write_model_sources
     from toolchain.pipeline import plan_model
-    from toolchain.targets.build import build_host_library
     from toolchain.targets.host import init_status
 
     plan = plan_model(pruned[0], "v", force_format=NAME)
-    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
-    lib = build_host_library(tmp_path / "src", tmp_path / "build")
+    lib, poke = host_init(plan, tmp_path)
     blob = plan.blob.data
     assert init_status(lib, blob) == "ES_OK"
     h = fmt.HEADER.unpack(blob)
     i = next(i for i, c in enumerate(plan.choices) if c.format == NAME)
     rec = fmt.LAYER.unpack(blob, h["layers_offset"] + i * fmt.LAYER.size)
     assert rec["format"] == int(fmt.WeightFormat.CSR8_HUFFMAN)
-    at = fmt.params_struct(rec["op"], rec["variant"]).unpack(blob, rec["params_offset"])["weights_offset"]
-    t = fmt.CSR8_HUFFMAN.unpack(blob, at)
-    off = {k: at + v for k, v in fmt.CSR8_HUFFMAN.offsets().items()}
-
-    def poke(offset, code, value):
-        b = bytearray(blob)
-        struct.pack_into("<" + code, b, offset, value)
-        return init_status(lib, _reseal(b))
+    t, off = table_fields(plan, i, fmt.CSR8_HUFFMAN)
 
     assert poke(off["rows"], "I", t["rows"] + 1) in ("ES_ERR_SHAPE", "ES_ERR_TENSOR_BOUNDS")
     # the rows' ends in the index stream hold other than entry_count entries
@@ -133,7 +116,7 @@ def test_init_rejects_damaged_tables(pruned, tmp_path):
     b = bytearray(blob)  # one entry more: the ram still holds it, the stream does not
     struct.pack_into("<I", b, off["entry_count"], t["entry_count"] + 1)
     struct.pack_into("<I", b, off["ram_bytes"], t["ram_bytes"] + 16)
-    assert init_status(lib, _reseal(b)) in ("ES_ERR_INDEX", "ES_ERR_TENSOR_BOUNDS")
+    assert init_status(lib, reseal(b)) in ("ES_ERR_INDEX", "ES_ERR_TENSOR_BOUNDS")
     for s in ("index", "values"):
         # an over-subscribed code: three 1-bit codes
         assert poke(t[f"{s}_counts_offset"] + 2, "H", 3) == "ES_ERR_HUFFMAN", s
@@ -147,7 +130,7 @@ def test_init_rejects_damaged_tables(pruned, tmp_path):
     b = bytearray(blob)
     b[t["index_symbols_offset"]:t["index_symbols_offset"] + t["index_symbol_count"]] = \
         b"\xff" * t["index_symbol_count"]
-    assert init_status(lib, _reseal(b)) == "ES_ERR_INDEX"
+    assert init_status(lib, reseal(b)) == "ES_ERR_INDEX"
     # a folded bias (int16 in the blob) taking the ram's last 4 * rows bytes
     assert rec["flags"] & fmt.LAYER_BIAS_FOLD
     assert poke(off["ram_bytes"], "I", t["ram_bytes"] - 4) == "ES_ERR_TENSOR_BOUNDS"
@@ -164,7 +147,7 @@ def test_init_rejects_damaged_tables(pruned, tmp_path):
         s = ("index", "values")[int(rng.integers(0, 2))]
         k = t[f"{s}_stream_offset"] + int(rng.integers(0, t[f"{s}_stream_bytes"]))
         b[k] ^= 1 << int(rng.integers(0, 8))
-        seen.add(init_status(lib, _reseal(b)))
+        seen.add(init_status(lib, reseal(b)))
     assert seen <= {"ES_OK", "ES_ERR_HUFFMAN", "ES_ERR_INDEX"} and seen - {"ES_OK"}
 
 
@@ -174,16 +157,13 @@ def test_init_rejects_damaged_tables(pruned, tmp_path):
 @pytest.mark.convert
 @pytest.mark.parametrize("board_name", ["mps2-an386", "mps2-an385"])
 def test_bit_exact_in_qemu(board_name, pruned, tmp_path):
-    from toolchain.pipeline import input_samples, plan_model, reference
+    from toolchain.pipeline import plan_model
 
     require("arm-none-eabi-gcc", "qemu-system-arm")
     tflite, xf = pruned
     plan = plan_model(tflite, "csr8h", force_format=NAME)
     assert _weighted(plan) == [NAME] * 4 and _folded(plan) >= 2
-    xq = input_samples(plan.graph, xf)
-    ours = qemu_outputs(plan, xq, tmp_path, "csr8h", board_name, code_opt="mixed")
-    ref = reference(tflite, xq).reshape(len(xq), -1)
-    assert np.count_nonzero(ours != ref) == 0
+    assert qemu_mismatches(plan, tflite, xf, tmp_path, "csr8h", board_name) == 0
 
 
 @pytest.mark.slow

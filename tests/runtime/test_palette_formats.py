@@ -2,10 +2,10 @@
 row), plain C and DSP builds, against TFLM's reference kernels on a weight-shared int8
 model, exact to the byte; and es_model_init's checks of palette tables."""
 import struct
-import zlib
 
 import numpy as np
 import pytest
+from blob_edit import host_init, reseal, table_fields, weights_offset
 
 from toolchain.encode import format as fmt
 from toolchain.encode import palette
@@ -53,48 +53,24 @@ def test_palette_kernels_match_tflm(name, shared_model, host_vs_reference):
         assert used == [name] * 5, used  # every weighted layer, none left dense
         bad = np.count_nonzero(ours != ref)
         assert bad == 0, f"{name} {defines}: {bad} of {ref.size} bytes differ"
-        bits = {fmt.PALETTE.unpack(plan.blob.data, _weights_offset(plan, i))["bits"]
+        bits = {fmt.PALETTE.unpack(plan.blob.data, weights_offset(plan, i))["bits"]
                 for i, c in enumerate(plan.choices) if c.format == name}
         assert len(bits) >= 3
-
-
-def _weights_offset(plan, i):
-    h = fmt.HEADER.unpack(plan.blob.data)
-    rec = fmt.LAYER.unpack(plan.blob.data, h["layers_offset"] + i * fmt.LAYER.size)
-    params = fmt.params_struct(rec["op"], rec["variant"]).unpack(plan.blob.data, rec["params_offset"])
-    return params["weights_offset"]
-
-
-def _reseal(blob: bytearray) -> bytes:
-    h = fmt.HEADER.unpack(blob)
-    crc = zlib.crc32(bytes(blob[h["header_bytes"]:h["blob_bytes"]])) & 0xFFFFFFFF
-    struct.pack_into("<I", blob, fmt.HEADER.offsets()["crc32"], crc)
-    return bytes(blob)
 
 
 @pytest.mark.convert
 @pytest.mark.parametrize("name", ["palette-csr", "palette-csr+huffman", "palette+huffman-stream",
                                   "palette-csr+huffman-stream"])
 def test_palette_validation(name, shared_model, tmp_path):
-    from toolchain.codegen.model import write_model_sources
     from toolchain.pipeline import plan_model
-    from toolchain.targets.build import build_host_library
     from toolchain.targets.host import init_status
 
     plan = plan_model(shared_model[0], "v", force_format=name)
-    write_model_sources(plan.graph, plan.layers, plan.choices, plan.arena, plan.blob, tmp_path / "src")
-    lib = build_host_library(tmp_path / "src", tmp_path / "build")
+    lib, poke = host_init(plan, tmp_path)
     blob = plan.blob.data
     assert init_status(lib, blob) == "ES_OK"
     i = next(i for i, c in enumerate(plan.choices) if c.format == name)
-    at = _weights_offset(plan, i)
-    t = fmt.PALETTE.unpack(blob, at)
-    off = {k: at + v for k, v in fmt.PALETTE.offsets().items()}
-
-    def poke(offset, code, value):
-        b = bytearray(blob)
-        struct.pack_into("<" + code, b, offset, value)
-        return init_status(lib, _reseal(b))
+    t, off = table_fields(plan, i, fmt.PALETTE)
 
     assert poke(off["bits"], "B", 6) == "ES_ERR_FORMAT"
     assert poke(off["coding"], "B", 3) == "ES_ERR_FORMAT"
@@ -118,7 +94,7 @@ def test_palette_validation(name, shared_model, tmp_path):
         b = bytearray(blob)  # one entry more than the stream holds, in both counts
         struct.pack_into("<I", b, off["entry_count"], t["entry_count"] + 1)
         struct.pack_into("<I", b, off["raw_bytes"], t["raw_bytes"] + 1)
-        assert init_status(lib, _reseal(b)) in ("ES_ERR_INDEX", "ES_ERR_HUFFMAN")
+        assert init_status(lib, reseal(b)) in ("ES_ERR_INDEX", "ES_ERR_HUFFMAN")
         if t["coding"] == palette.CODING_HUFFMAN_STREAM:  # no room for a row in the buffer
             assert poke(off["ram_bytes"], "I", palette.HUFF_TABLE_BYTES) == "ES_ERR_HUFFMAN"
     # an over-subscribed code: two more 1-bit codes than a prefix code can have
@@ -138,7 +114,7 @@ def test_palette_validation(name, shared_model, tmp_path):
         b = bytearray(blob)
         k = t["stream_offset"] + int(rng.integers(0, t["stream_bytes"]))
         b[k] ^= 1 << int(rng.integers(0, 8))
-        seen.add(init_status(lib, _reseal(b)))
+        seen.add(init_status(lib, reseal(b)))
     assert seen <= {"ES_OK", "ES_ERR_HUFFMAN", "ES_ERR_INDEX"}
     if name.startswith("palette-csr"):  # a changed step soon walks off the row
         assert seen - {"ES_OK"}
@@ -152,17 +128,14 @@ def test_palette_csr_streamed_in_qemu(board_name, shared_model, tmp_path):
     entry as it decodes it, refilling its bit buffer three bytes at a time (byte by byte within
     four bytes of the stream's end) and taking codes longer than the lookup table's through
     es_huff_long; M4 and M3 builds, every output byte against TFLM."""
-    from qemu_run import qemu_outputs
+    from qemu_run import qemu_mismatches
     from requires import require
 
-    from toolchain.pipeline import input_samples, plan_model, reference
+    from toolchain.pipeline import plan_model
 
     require("arm-none-eabi-gcc", "qemu-system-arm")
     tflite, xf = shared_model
     name = "palette-csr+huffman-stream"
     plan = plan_model(tflite, "pcs", force_format=name)
     assert [c.format for c in plan.choices if c.format != "none"] == [name] * 5
-    xq = input_samples(plan.graph, xf)
-    ours = qemu_outputs(plan, xq, tmp_path, "pcs", board_name, code_opt="mixed")
-    ref = reference(tflite, xq).reshape(len(xq), -1)
-    assert np.count_nonzero(ours != ref) == 0
+    assert qemu_mismatches(plan, tflite, xf, tmp_path, "pcs", board_name) == 0
