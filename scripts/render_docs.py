@@ -122,13 +122,25 @@ def compression_region(comp: dict) -> str:
 
 
 def huffman_stream_cost_region(comp: dict) -> str:
-    ratios = []
-    for r in comp.values():
+    from toolchain.encode import weight_formats as wf
+
+    ratios, init_only = [], []
+    for key, r in comp.items():
         modes = (r.get("huffman") or {}).get("modes", {})
         if "init" in modes and "stream" in modes:
             ratios.append(f"{modes['stream']['instructions_per_inference'] / modes['init']['instructions_per_inference']:.1f}x")
+        # layers Huffman coded without a streamed variant decode at init in both builds
+        kept = [f"{l['name'].split('/')[1] if '/' in l['name'] else l['name']}"
+                for l in r.get("layers", []) if wf.find(l["format"]) and wf.parse(l["format"])[1].huffman
+                and not wf.decode_modes(l["format"])]
+        if kept:
+            init_only.append(f"{COMPRESSION_NAMES.get(key, key)}'s {_and(kept)}")
     names = [COMPRESSION_NAMES.get(k, k) for k in comp]
-    return f"{_and(ratios)} the instructions on the {_and(names)} below"
+    text = f"{_and(ratios)} the instructions on the {_and(names)} below"
+    if init_only:
+        text += (f", where {_and(init_only)} ({wf.CSR8.variant(wf.Coding.HUFFMAN)}, which has no "
+                 "streamed variant) decode at init in both builds")
+    return text
 
 
 def zoo_region(zoo: dict) -> str:
