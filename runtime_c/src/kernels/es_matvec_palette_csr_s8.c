@@ -61,7 +61,8 @@ ES_INLINE void es_pal_csr_stream_rows(const es_matvec_t *m, const int8_t *x, int
     es_bits_t b;
     uint32_t buf = 0, count = 0, r;
     const uint8_t *p = m->huff.stream;
-    const uint8_t *const fast_end = m->huff.stream_bytes >= 4u ? p + m->huff.stream_bytes - 4u : p;
+    /* four bytes can be read at p while p < fast_lim (a stream under four bytes: never) */
+    const uint8_t *const fast_lim = m->huff.stream_bytes >= 4u ? p + m->huff.stream_bytes - 3u : p;
     es_bits_init(&b, m->huff.stream, m->huff.stream_bytes);
     for (r = 0; r < m->rows; ++r) {
         uint32_t n = m->counts != 0 ? m->counts[r] : ~0u; /* row-marked: to the 0 end byte */
@@ -70,7 +71,7 @@ ES_INLINE void es_pal_csr_stream_rows(const es_matvec_t *m, const int8_t *x, int
         for (; n != 0u; --n) {
             uint32_t e;
             if (count < ES_HUFF_LUT_BITS) {
-                if (p <= fast_end) {
+                if (p < fast_lim) {
                     buf |= es_pal_be32(p) >> count;
                     p += 3;
                     count += 24u;
