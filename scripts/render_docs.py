@@ -123,6 +123,7 @@ def compression_region(comp: dict) -> str:
 
 def huffman_stream_cost_region(comp: dict) -> str:
     from toolchain.encode import weight_formats as wf
+    from toolchain.report.compression import short_name
 
     ratios, init_only = [], []
     for key, r in comp.items():
@@ -130,9 +131,8 @@ def huffman_stream_cost_region(comp: dict) -> str:
         if "init" in modes and "stream" in modes:
             ratios.append(f"{modes['stream']['instructions_per_inference'] / modes['init']['instructions_per_inference']:.1f}x")
         # layers Huffman coded without a streamed variant decode at init in both builds
-        kept = [f"{l['name'].split('/')[1] if '/' in l['name'] else l['name']}"
-                for l in r.get("layers", []) if wf.find(l["format"]) and wf.parse(l["format"])[1].huffman
-                and not wf.decode_modes(l["format"])]
+        kept = [short_name(l["name"]) for l in r.get("layers", [])
+                if wf.huffman_coded(l["format"]) and not wf.decode_modes(l["format"])]
         if kept:
             init_only.append(f"{COMPRESSION_NAMES.get(key, key)}'s {_and(kept)}")
     names = [COMPRESSION_NAMES.get(k, k) for k in comp]

@@ -457,9 +457,8 @@ def with_huffman_mode(plan: Plan, mode: str) -> Plan:
     choices = []
     for layer, c in zip(plan.layers, plan.choices):
         name = c.format
-        found = wf.find(name)
-        if found is not None and found[1].huffman and wf.Coding.for_mode(mode) in found[0].encoders:
-            name = found[0].variant(wf.Coding.for_mode(mode))  # csr8+huffman decodes at init only
+        if wf.decode_modes(name):  # (csr8+huffman decodes at init only)
+            name = wf.with_coding(name, wf.Coding.for_mode(mode))
         choices.append(Choice(name, c.table_bytes, c.candidates, c.scratch_bytes, c.instructions,
                               ram_bytes(layer, name)))
     arena = plan_arena(plan.graph, plan.layers, choices)

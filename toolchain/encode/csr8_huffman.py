@@ -82,11 +82,6 @@ def ram_bytes(matrix: np.ndarray) -> int:
     return 2 * align(n) + align(2 * matrix.shape[0])
 
 
-def info(matrix: np.ndarray) -> dict:
-    """bits per stored column index, for the compression report (no codebook)."""
-    return {"index_bits": 8, "codebook_bits": None}
-
-
 def encode(matrix: np.ndarray, base_offset: int, ram_offset: int = 0, ram_extra: int = 0) -> bytes:
     """The table at blob offset base_offset; ram_extra: arena bytes kept after what the
     decoder writes (a LAYER_BIAS_FOLD layer's folded bias, 4 a row)."""
