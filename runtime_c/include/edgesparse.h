@@ -102,7 +102,8 @@ typedef enum {
     ES_FMT_NM24 = 5,  /* es_sparse_t: 2:4, two weights per group of 4 inputs */
     ES_FMT_PALETTE = 6,     /* es_palette_t: codebook + packed b-bit codes per weight */
     ES_FMT_PALETTE_CSR = 7, /* es_palette_t: codebook + (step, code) bytes per stored weight */
-    ES_FMT_CSR8_HUFFMAN = 8 /* es_csr8_huffman_t: CSR8 with Huffman-coded deltas and values */
+    ES_FMT_CSR8_HUFFMAN = 8, /* es_csr8_huffman_t: CSR8 with Huffman-coded deltas and values */
+    ES_FMT_PAIRS = 9        /* es_sparse_t: column pairs, int16 values (FULLY_CONNECTED only) */
 } es_format_t;
 
 /* Every activation is int8 except a model input feeding QUANTIZE and a model output
@@ -216,6 +217,12 @@ typedef struct {
  *             (delta 255, value 0); values int8[entry_count].
  *   CSR16:    counts[r] entries per row; index uint16 columns[entry_count] (increasing per
  *             row); values int8[entry_count].
+ *   PAIRS:    counts[r] pairs per row; index uint16 first column c of each pair (c < cols,
+ *             each pair's c at least 2 past the previous one's in the row); values: per pair
+ *             one word, int16 weights of columns c and c + 1 (each in [-128, 127]; the second
+ *             0 when c == cols - 1). The kernel multiplies a pair with one SMLAD, its inputs
+ *             one word of the input widened to int16 (scratch: 2 * (cols + 1) bytes, 4-aligned,
+ *             the last int16 0).
  *   BLOCK1X4: counts[r] blocks per row; index uint16 first column of each block (col + 4 <=
  *             cols); values int8[4 * entry_count], 4 per block, 4-byte aligned.
  *   NM24:     cols % 4 == 0; counts[r] == cols / 4 groups per row; index uint16[entry_count]

@@ -104,6 +104,8 @@ void es_matvec_dense_s8_dsp(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_csr8_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_csr16_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_csr16_s8_dsp(const es_matvec_t *m, const int8_t *x, int8_t *y);
+void es_matvec_pairs_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
+void es_matvec_pairs_s8_dsp(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_block1x4_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_block1x4_s8_dsp(const es_matvec_t *m, const int8_t *x, int8_t *y);
 void es_matvec_nm24_s8(const es_matvec_t *m, const int8_t *x, int8_t *y);

@@ -50,6 +50,7 @@
     X(es_format_palette) \
     X(es_format_palette_csr) \
     X(es_format_csr8_huffman) \
+    X(es_format_pairs) \
 
 #define ES_DECLARE_OP(entry) extern const es_op_entry_t entry;
 #define ES_DECLARE_FORMAT(entry) extern const es_format_entry_t entry;

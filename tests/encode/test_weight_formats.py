@@ -20,7 +20,7 @@ from toolchain.targets.build import RUNTIME_DIR
 REPO = Path(__file__).resolve().parents[2]
 # user-visible names are a contract (CLI --format, report.json "format", benchmark rows), and
 # their order breaks ties between equally good formats
-NAMES = ("dense", "csr8", "csr16", "block1x4", "nm2:4", "palette", "palette-csr",
+NAMES = ("dense", "csr8", "csr16", "block1x4", "nm2:4", "palette", "palette-csr", "pairs",
          "csr8+huffman", "palette+huffman", "palette-csr+huffman", "palette+huffman-stream",
          "palette-csr+huffman-stream")
 

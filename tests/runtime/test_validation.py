@@ -99,7 +99,7 @@ def test_tensor_and_layer_errors(compiled):
     l0 = h["layers_offset"]
     l_off = fmt.LAYER.offsets()
     assert _status(compiled, _poke(bytearray(plan.blob.data), l0 + l_off["op"], "B", 77)) == "ES_ERR_OP"
-    assert _status(compiled, _poke(bytearray(plan.blob.data), l0 + l_off["format"], "B", 9)) == "ES_ERR_FORMAT"
+    assert _status(compiled, _poke(bytearray(plan.blob.data), l0 + l_off["format"], "B", 200)) == "ES_ERR_FORMAT"
     assert _status(compiled, _poke(bytearray(plan.blob.data), l0 + l_off["output"], "H", 999)) == \
         "ES_ERR_TENSOR_BOUNDS"
 

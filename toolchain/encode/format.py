@@ -51,7 +51,8 @@ is 8-byte aligned in memory. Version history:
      es_csr8_huffman_t): a CSR8 table whose column deltas (plus one, a 0 ending each row) and
      values are each Huffman coded, decoded at init into the arena, where the CSR8 kernels
      read them (LAYER_BIAS_FOLD applies too); a folded bias always takes the last 4 * rows
-     bytes of its table's arena region.
+     bytes of its table's arena region; weight format PAIRS (9, es_sparse_t, FULLY_CONNECTED
+     only): per stored pair of columns (c, c + 1) a uint16 c and two int16 weights.
 """
 from __future__ import annotations
 
@@ -87,6 +88,7 @@ class WeightFormat(IntEnum):
     PALETTE = 6
     PALETTE_CSR = 7
     CSR8_HUFFMAN = 8
+    PAIRS = 9
 
 
 class TensorType(IntEnum):
@@ -412,6 +414,7 @@ FORMAT_ENTRIES: dict[WeightFormat, str] = {
     WeightFormat.PALETTE: "es_format_palette",
     WeightFormat.PALETTE_CSR: "es_format_palette_csr",
     WeightFormat.CSR8_HUFFMAN: "es_format_csr8_huffman",
+    WeightFormat.PAIRS: "es_format_pairs",  # no conv hooks: FULLY_CONNECTED only
 }
 
 # the entry a model names instead when no CONV_2D layer uses the format: the same check, bind

@@ -3,7 +3,7 @@
     es_sparse_t   rows, cols, entry_count and the blob offsets of the arrays below
     counts        uint16[rows]      entries (or blocks, or groups) per row
     index         the format's index stream (uint8 or uint16 per entry)
-    values        the format's value stream (int8)
+    values        the format's value stream (int8; pairs: int16)
 
 each array 4-byte aligned. What index and values mean is each format's business
 (csr.py, csr16.py, block.py, nm.py); this module only lays them out.
@@ -23,7 +23,7 @@ class SparseArrays:
     cols: int
     counts: np.ndarray  # uint16[rows]
     index: np.ndarray  # uint8 or uint16[entry_count]
-    values: np.ndarray  # int8
+    values: np.ndarray  # int8 (pairs: int16)
 
     @property
     def entry_count(self) -> int:
@@ -58,7 +58,8 @@ def pack(a: SparseArrays, base_offset: int) -> bytes:
     out[counts_at:counts_at + 2 * a.rows] = a.counts.astype("<u2").tobytes()
     index = a.index.astype("<u2") if a.index.dtype.itemsize == 2 else a.index.astype(np.uint8)
     out[index_at:index_at + index.nbytes] = index.tobytes()
-    out[values_at:values_at + a.values.nbytes] = a.values.astype(np.int8).tobytes()
+    values = a.values.astype("<i2") if a.values.dtype.itemsize == 2 else a.values.astype(np.int8)
+    out[values_at:values_at + values.nbytes] = values.tobytes()
     return bytes(out)
 
 

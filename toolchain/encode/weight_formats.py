@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from toolchain.encode import block, csr, csr8_huffman, csr16, dense, nm, palette
+from toolchain.encode import block, csr, csr8_huffman, csr16, dense, nm, pairs, palette
 from toolchain.encode import format as fmt
 from toolchain.isa import Isa, lookup
 
@@ -207,6 +207,7 @@ class WeightFormat:
 HUFFMAN_STREAM_PER_BYTE = 33.0
 HUFFMAN_STREAM_CSR_PER_BYTE = 15.0
 NM_PAIR_TABLE_PER_GROUP = 15.0  # building the 2:4 kernel's input pair table, per group of 4
+PAIRS_WIDEN_PER_COLUMN = 2.0  # widening the pairs kernel's input to int16, per column
 
 
 def _same(cost: KernelCost) -> dict[Isa, KernelCost]:
@@ -265,7 +266,15 @@ PALETTE_CSR = WeightFormat(
     units=lambda w: len(palette.raw_stream(w, sparse=True).stream), shared=True,
     refusal=_palette_refusal(True))
 
-FORMATS: tuple[WeightFormat, ...] = (DENSE, CSR8, CSR16, BLOCK1X4, NM24, PALETTE, PALETTE_CSR)
+PAIRS = WeightFormat(
+    pairs.NAME, fmt.WeightFormat.PAIRS, {Coding.RAW: pairs},
+    {Isa.DSP: KernelCost(3.38, 42.0), Isa.C: KernelCost(12.0, 52.0)},
+    units=lambda w: int(pairs.pairs(w)[0].size), index_bits=16,
+    ops=frozenset({fmt.OpCode.FULLY_CONNECTED}), scratch=pairs.scratch_bytes,
+    extra_cost=lambda w: PAIRS_WIDEN_PER_COLUMN * w.shape[1])
+
+FORMATS: tuple[WeightFormat, ...] = (DENSE, CSR8, CSR16, BLOCK1X4, NM24, PALETTE, PALETTE_CSR,
+                                     PAIRS)
 
 # every user-visible name -> (format, coding), in the order ties are broken (dense first, its
 # kernel being the simplest; raw codings before Huffman ones)

@@ -415,6 +415,9 @@ static es_status_t es_conv_check(const es_check_t *c, const es_layer_t *l, const
     if (p->depth_multiplier != 0) {
         return ES_ERR_SHAPE;
     }
+    if (l->format == ES_FMT_PAIRS) { /* a FULLY_CONNECTED format */
+        return ES_ERR_FORMAT;
+    }
     /* int8 inputs (padding: the zero point) times int8 weights */
     st = es_check_conv_params(c, p, in, out, (uint64_t)p->k_h * p->k_w * p->in_c, 128u * 128u, per_tensor ? 1u : p->out_c, fold);
     if (st == ES_OK) {
