@@ -28,20 +28,19 @@ static void es_pairs_widen(const int8_t *x, int8_t *x16, uint32_t cols)
 
 #if defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
 
-/* What the block reads, by byte offset. */
+/* What the block reads, by byte offset. The row index r runs from -rows up to 0, so the
+ * per-row arrays are addressed from their ends. */
 typedef struct {
-    const uint16_t *counts; /*  0 */
-    const int32_t *bias;    /*  4 */
-    const int32_t *mult;    /*  8 */
-    const int32_t *shift;   /* 12 */
-    int8_t *y;              /* 16 */
+    const uint16_t *counts; /*  0: counts + rows */
+    const int32_t *bias;    /*  4: bias + rows */
+    const int32_t *mult;    /*  8: mult + rows (one per row) */
+    const int32_t *shift;   /* 12: shift + rows (one per row) */
+    int8_t *y;              /* 16: y + rows */
     int32_t zp;             /* 20 */
-    uint32_t rows;          /* 24 */
-    uint32_t rq_mask;       /* 28 */
     /* one multiplier and shift for the layer (rq_mask 0), worked out once: */
-    uint32_t k;             /* 32: 2^(rs - 2), rs = -shift */
-    int32_t mult0;          /* 36 */
-    uint32_t rs1;           /* 40: rs - 1 */
+    uint32_t k;             /* 24: 2^(rs - 2), rs = -shift */
+    int32_t mult0;          /* 28 */
+    uint32_t rs1;           /* 32: rs - 1 */
 } es_pairs_state_t;
 
 /* One pair: its first column at byte offset O from d, its weights in W. */
@@ -108,24 +107,20 @@ typedef struct {
     "ssat %[hi], #8, %[hi]\n\t"                                                                \
     "ldr %[t0], [%[st], #16]\n\t"                                                              \
     "strb %[hi], [%[t0], %[r]]\n\t"                                                            \
-    "add %[r], %[r], #1\n\t"                                                                   \
-    "ldr %[t0], [%[st], #24]\n\t"                                                              \
-    "cmp %[r], %[t0]\n\t"                                                                      \
+    "adds %[r], %[r], #1\n\t"                                                                  \
     "bne 0b\n\t"
 
 /* one multiplier and shift for the layer, worked out before the block */
 #define ES_PAIRS_RQ_TENSOR                                                                     \
-    "ldr %[w02], [%[st], #36]\n\t"                                                             \
-    "ldr %[w13], [%[st], #40]\n\t"                                                             \
-    "ldr %[n], [%[st], #32]\n\t"
+    "ldr %[w02], [%[st], #28]\n\t"                                                             \
+    "ldr %[w13], [%[st], #32]\n\t"                                                             \
+    "ldr %[n], [%[st], #24]\n\t"
 /* row r's multiplier and shift, from the tables */
 #define ES_PAIRS_RQ_ROWS                                                                       \
-    "ldr %[t0], [%[st], #28]\n\t"                                                              \
-    "and %[n], %[t0], %[r]\n\t"                                                                \
     "ldr %[t0], [%[st], #8]\n\t"                                                               \
-    "ldr %[w02], [%[t0], %[n], lsl #2]\n\t"                                                    \
+    "ldr %[w02], [%[t0], %[r], lsl #2]\n\t"                                                    \
     "ldr %[t0], [%[st], #12]\n\t"                                                              \
-    "ldr %[w13], [%[t0], %[n], lsl #2]\n\t"                                                    \
+    "ldr %[w13], [%[t0], %[r], lsl #2]\n\t"                                                    \
     ES_RQ_ASM_SETUP
 
 #define ES_PAIRS_OPERANDS                                                                      \
@@ -139,20 +134,18 @@ static void es_pairs_whole_layer(const es_matvec_t *m, const int8_t *x16, int8_t
     const uint16_t *d = (const uint16_t *)m->index;
     const int8_t *v = m->values;
     es_pairs_state_t st;
-    uint32_t acc, n, t0, r = 0u;
+    uint32_t acc, n, t0, r = 0u - m->rows;
     /* LDM loads these in ascending register order */
     register uint32_t w02 __asm__("r4");
     register uint32_t w13 __asm__("r5");
     register uint32_t lo __asm__("r6");
     register uint32_t hi __asm__("r8");
-    st.counts = m->counts;
-    st.bias = m->bias;
-    st.mult = m->mult;
-    st.shift = m->shift;
-    st.y = y;
+    st.counts = m->counts + m->rows;
+    st.bias = m->bias + m->rows;
+    st.mult = m->mult + (m->rq_mask != 0u ? m->rows : 0u);
+    st.shift = m->shift + (m->rq_mask != 0u ? m->rows : 0u);
+    st.y = y + m->rows;
     st.zp = m->output_zero_point;
-    st.rows = m->rows;
-    st.rq_mask = m->rq_mask;
     st.rs1 = ~(uint32_t)m->shift[0]; /* rs - 1 >= 1 (rq_fast: every shift <= -2) */
     st.k = (1u << st.rs1) >> 1;
     st.mult0 = m->mult[0];
