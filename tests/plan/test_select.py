@@ -89,3 +89,18 @@ def test_compact_lets_a_small_layer_run_slower_while_the_model_stays_no_slower_t
     # the big layer alone pays for the small one: without it, compact is balanced
     alone = choose_formats(layers[1:], optimize="compact", huffman="init")
     assert [c.format for c in alone] == ["dense"]
+
+
+def test_speed_takes_column_pairs_on_dsp_cores():
+    """pairs (two int16 weights a stored pair, the input widened once) is the fastest FC format
+    at moderate sparsity on cores with the DSP extension; its plain C kernel is not, and its
+    table is twice CSR16's values, so size and balanced do not take it."""
+    from toolchain.isa import Isa
+
+    layers = [_fc(_weights(0.5)), _fc(_weights(0.9), 1)]
+    speed = choose_formats(layers, optimize="speed", isa=Isa.DSP)
+    assert [c.format for c in speed] == ["pairs", "pairs"]
+    assert all(c.instructions["pairs"] < c.instructions["csr16"] for c in speed)
+    assert "pairs" not in [c.format for c in choose_formats(layers, optimize="speed", isa=Isa.C)]
+    for goal in ("size", "balanced"):
+        assert "pairs" not in [c.format for c in choose_formats(layers, optimize=goal, isa=Isa.DSP)]

@@ -8,12 +8,14 @@ palette-csr and Huffman streaming are fitted to the Deep Compression models' fc1
 per pass (the format's conv2 kernel, its own figures: conv2_costs), fitted to the 5x5, 3x3 and
 1x1 conv shapes; dense FC to FC 784x300 and 640x128. The CSR, block and 2:4 formats run CONV_2D
 four pixels per pass (conv4_costs and CONV4_FILL; 2:4 fills a pair table,
-CONV4_PAIRS_PER_COLUMN), fitted to make bench's conv shapes.
+CONV4_PAIRS_PER_COLUMN), fitted to make bench's conv shapes. pairs (FC only) per stored pair,
+fitted to FC 784x300 from 0% to 95%, plus widening the input to int16 per column.
 
 A layer's cost is, per output pixel (conv) or batch row (FC),
     per_unit * units + per_output * rows + per_column_byte * im2col bytes
 where units is what the format's inner loop iterates over: multiply-adds for dense, stored
-entries for CSR (fillers included), blocks for block 1x4, groups of four for 2:4; plus what
+entries for CSR (fillers included), blocks for block 1x4, groups of four for 2:4, column
+pairs for pairs; plus what
 a format adds per pixel (2:4's input pair table, Huffman streaming's row decode). The
 per-format figures (per ISA) and units live in the format specs,
 toolchain/encode/weight_formats.py; this module combines them with the layer's shape.
