@@ -55,6 +55,12 @@ typedef struct {
     "ldr %[t0], [%[xb], %[t0], lsl #1]\n\t"                                                    \
     "smlad %[acc], %[t0], %[" #W "], %[acc]\n\t"
 #define ES_PAIR_LDM "ldm %[v]!, {%[w02], %[w13], %[lo], %[hi]}\n\t"
+/* Four pairs: their weights (one LDM), their columns at byte offsets A, B, C, E from d. */
+#define ES_PAIR_FOUR(A, B, C, E)                                                               \
+    ES_PAIR_LDM ES_PAIR(w02, A) ES_PAIR(w13, B) ES_PAIR(lo, C) ES_PAIR(hi, E)
+/* The first four of a step of S / 2 pairs, advancing d past the step. */
+#define ES_PAIR_FOUR_FIRST(S, B, C, E)                                                         \
+    ES_PAIR_LDM ES_PAIR_FIRST(w02, S) ES_PAIR(w13, B) ES_PAIR(lo, C) ES_PAIR(hi, E)
 
 /* Row r's count and bias, its pairs, its output requantized (RQ: mult into w02, rs - 1 into
  * w13, 2^(rs - 2) into n) and stored; then the next row. */
@@ -67,28 +73,18 @@ typedef struct {
     "subs %[n], %[n], #16\n\t"                                                                 \
     "blt 2f\n"                                                                                 \
     "1:\n\t"                                                                                   \
-    ES_PAIR_LDM                                                                                \
-    ES_PAIR_FIRST(w02, 32) ES_PAIR(w13, -30) ES_PAIR(lo, -28) ES_PAIR(hi, -26)                 \
-    ES_PAIR_LDM                                                                                \
-    ES_PAIR(w02, -24) ES_PAIR(w13, -22) ES_PAIR(lo, -20) ES_PAIR(hi, -18)                      \
-    ES_PAIR_LDM                                                                                \
-    ES_PAIR(w02, -16) ES_PAIR(w13, -14) ES_PAIR(lo, -12) ES_PAIR(hi, -10)                      \
-    ES_PAIR_LDM                                                                                \
-    ES_PAIR(w02, -8) ES_PAIR(w13, -6) ES_PAIR(lo, -4) ES_PAIR(hi, -2)                          \
+    ES_PAIR_FOUR_FIRST(32, -30, -28, -26) ES_PAIR_FOUR(-24, -22, -20, -18)                     \
+    ES_PAIR_FOUR(-16, -14, -12, -10) ES_PAIR_FOUR(-8, -6, -4, -2)                              \
     "subs %[n], %[n], #16\n\t"                                                                 \
     "bge 1b\n"                                                                                 \
     "2:\n\t" /* n + 16 pairs remain: n's low four bits */                                     \
     "tst %[n], #8\n\t"                                                                         \
     "beq 5f\n\t"                                                                               \
-    ES_PAIR_LDM                                                                                \
-    ES_PAIR_FIRST(w02, 16) ES_PAIR(w13, -14) ES_PAIR(lo, -12) ES_PAIR(hi, -10)                 \
-    ES_PAIR_LDM                                                                                \
-    ES_PAIR(w02, -8) ES_PAIR(w13, -6) ES_PAIR(lo, -4) ES_PAIR(hi, -2)                          \
+    ES_PAIR_FOUR_FIRST(16, -14, -12, -10) ES_PAIR_FOUR(-8, -6, -4, -2)                         \
     "5:\n\t"                                                                                   \
     "tst %[n], #4\n\t"                                                                         \
     "beq 6f\n\t"                                                                               \
-    ES_PAIR_LDM                                                                                \
-    ES_PAIR_FIRST(w02, 8) ES_PAIR(w13, -6) ES_PAIR(lo, -4) ES_PAIR(hi, -2)                     \
+    ES_PAIR_FOUR_FIRST(8, -6, -4, -2)                                                          \
     "6:\n\t"                                                                                   \
     "tst %[n], #2\n\t"                                                                         \
     "beq 7f\n\t"                                                                               \
