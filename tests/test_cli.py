@@ -121,8 +121,9 @@ def test_optimize_goals_and_an_impossible_flash_budget(tmp_path, capsys):
         report = json.loads((tmp_path / goal / "report.json").read_text())
         assert report["optimize"] == goal
         formats[goal] = report["layers"][-1]["format"]
-    # the 10% largest weights of each row quantize to under 32 values: a palette fits
-    assert formats == {"speed": "csr16", "size": "palette-csr"}
+    # the 10% largest weights of each row quantize to under 32 values: a palette fits; the
+    # fastest FC format on the default (DSP) board is column pairs
+    assert formats == {"speed": "pairs", "size": "palette-csr"}
     capsys.readouterr()
     assert main(["compile", str(tfl), "--out", str(tmp_path / "tiny"), "--flash-budget", "1K"]) == 2
     assert "flash-budget" in capsys.readouterr().err
