@@ -8,7 +8,7 @@ Each row's nonzero weights are covered from the left by pairs: a run of L consec
 nonzeros takes ceil(L / 2) pairs, so a pair holds 1 + p of them on average at density p
 (1.1 at 90% sparsity, 1.5 at 50%). The DSP kernel widens the input vector to int16 once a call
 (scratch_bytes) and then multiplies a pair with one index load, one word load of the two
-inputs and one SMLAD; eight weight words come with one LDM. FULLY_CONNECTED only.
+inputs and one SMLAD; one LDM brings four pairs' weights. FULLY_CONNECTED only.
 """
 from __future__ import annotations
 
@@ -64,11 +64,9 @@ def encode(matrix: np.ndarray, base_offset: int) -> bytes:
 
 
 def decode(blob: bytes, offset: int) -> np.ndarray:
-    h = sparse.SPARSE.unpack(blob, offset)
-    n = h["entry_count"]
-    counts = np.frombuffer(blob, dtype="<u2", count=h["rows"], offset=h["counts_offset"])
-    first = np.frombuffer(blob, dtype="<u2", count=n, offset=h["index_offset"]).astype(np.int64)
-    w = np.frombuffer(blob, dtype="<i2", count=2 * n, offset=h["values_offset"]).reshape(n, 2)
+    h, counts, first, _ = sparse.unpack(blob, offset, "<u2")
+    first = first.astype(np.int64)
+    w = np.frombuffer(blob, "<i2", count=2 * h["entry_count"], offset=h["values_offset"]).reshape(-1, 2)
     out = np.zeros((h["rows"], h["cols"] + 1), dtype=np.int8)
     rows = np.repeat(np.arange(h["rows"]), counts)
     out[rows, first] = w[:, 0]
