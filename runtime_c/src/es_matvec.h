@@ -120,6 +120,10 @@ void es_conv4_csr16_s8(const es_matvec_t *m, const uint32_t *cols4, int8_t *cons
 void es_conv4_csr16_s8_dsp(const es_matvec_t *m, const uint32_t *cols4, int8_t *const y[4]);
 void es_conv4_block1x4_s8(const es_matvec_t *m, const uint32_t *cols4, int8_t *const y[4]);
 void es_conv4_block1x4_s8_dsp(const es_matvec_t *m, const uint32_t *cols4, int8_t *const y[4]);
+/* Block 1x4: cols4 is the four pixels' block buffer instead (es_conv4_bytes(cols) bytes; blocks
+ * start at multiples of four): per group g of four columns eight words from word 8g, per pixel
+ * k words 8g + 2k = [x(4g) | x(4g + 2) << 16] and 8g + 2k + 1 = [x(4g + 1) | x(4g + 3) << 16],
+ * so a block's weight word split by SXTB16 meets each pixel's inputs in two SMLADs. */
 /* 2:4: cols4 is the four pixels' pair table instead (es_conv4_pairs_bytes): per group of four
  * columns its six int16 input pairs (positions 01, 02, 03, 12, 13, 23, es_nm24_pairs' order),
  * each as four words, one per pixel, so a group's stored index (its pair's byte offset in a

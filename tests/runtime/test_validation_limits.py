@@ -102,6 +102,36 @@ def test_repeated_columns_in_a_row_are_rejected(plans, name, code, step):
 
 
 @pytest.mark.convert
+def test_a_block_not_at_a_multiple_of_four_is_rejected(plans):
+    """Block 1x4 starts each block at a multiple of 4 (the four-pixel conv kernel reads a
+    block's inputs as its group of four columns): a lone block moved one column right is
+    refused, and accepted back at its own column."""
+    import tf_keras as keras
+
+    from toolchain.pipeline import plan_model
+    from toolchain.quantize.convert import to_int8_tflite
+
+    rng = np.random.default_rng(1)
+    keras.utils.set_random_seed(1)
+    inp = keras.Input((16,), batch_size=1)
+    model = keras.Model(inp, keras.layers.Dense(3)(inp))
+    w, b = model.layers[-1].get_weights()
+    w[:] = 0
+    w[4:8, :] = rng.uniform(0.5, 1.0, (4, 3))  # one block per row, columns 4..7
+    model.layers[-1].set_weights([w, b])
+    plan = plan_model(to_int8_tflite(model, rng.random((8, 16)).astype(np.float32)), "blk",
+                      force_format="block1x4")
+    _, params = _layer(plan, fmt.OpCode.FULLY_CONNECTED)
+    table = fmt.SPARSE.unpack(plan.blob.data, params["weights_offset"])
+    at = table["index_offset"]
+    blob = bytearray(plan.blob.data)
+    assert struct.unpack_from("<H", blob, at)[0] == 4
+    assert _status(plans[1], _sealed(blob)) == "ES_OK"
+    struct.pack_into("<H", blob, at, 5)
+    assert _status(plans[1], _sealed(blob)) == "ES_ERR_INDEX"
+
+
+@pytest.mark.convert
 @pytest.mark.parametrize("op", [fmt.OpCode.FULLY_CONNECTED, fmt.OpCode.CONV_2D])
 def test_bias_that_could_overflow_the_accumulator_is_rejected(plans, op):
     plan = plans[0]["csr16"]

@@ -248,7 +248,7 @@ BLOCK1X4 = WeightFormat(
     block.NAME, fmt.WeightFormat.BLOCK1X4, {Coding.RAW: block},
     {Isa.DSP: KernelCost(10.0, 45.0), Isa.C: KernelCost(17.8, 51.0)},
     units=lambda w: int(block.arrays(w).entry_count), index_bits=16, cols_multiple=block.WIDTH,
-    conv4_costs={Isa.DSP: KernelCost(6.78, 14.8), Isa.C: KernelCost(10.8, 22.1)})
+    conv4_costs={Isa.DSP: KernelCost(4.8, 14.7), Isa.C: KernelCost(10.9, 22.3)})
 NM24 = WeightFormat(
     nm.NAME, fmt.WeightFormat.NM24, {Coding.RAW: nm},
     {Isa.DSP: KernelCost(4.46, 51.0), Isa.C: KernelCost(16.0, 51.0)},

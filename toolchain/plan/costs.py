@@ -8,7 +8,8 @@ palette-csr and Huffman streaming are fitted to the Deep Compression models' fc1
 per pass (the format's conv2 kernel, its own figures: conv2_costs), fitted to the 5x5, 3x3 and
 1x1 conv shapes; dense FC to FC 784x300 and 640x128. The CSR, block and 2:4 formats run CONV_2D
 four pixels per pass (conv4_costs and CONV4_FILL; 2:4 fills a pair table,
-CONV4_PAIRS_PER_COLUMN), fitted to make bench's conv shapes. pairs (FC only) per stored pair,
+CONV4_PAIRS_PER_COLUMN, block 1x4 a block buffer, CONV4_BLOCK_PER_COLUMN), fitted to make
+bench's conv shapes. pairs (FC only) per stored pair,
 fitted to FC 784x300 from 0% to 95%, plus widening the input to int16 per column.
 
 A layer's cost is, per output pixel (conv) or batch row (FC),
@@ -32,7 +33,7 @@ from toolchain.isa import Isa
 from toolchain.plan.lower import Layer
 
 __all__ = ["KernelCost", "HUFFMAN_STREAM_PER_BYTE", "NM_PAIR_TABLE_PER_GROUP", "PER_IM2COL_BYTE",
-           "CONV4_FILL", "CONV4_PAIRS_PER_COLUMN", "units", "estimate"]
+           "CONV4_FILL", "CONV4_PAIRS_PER_COLUMN", "CONV4_BLOCK_PER_COLUMN", "units", "estimate"]
 
 PER_IM2COL_BYTE = 1.6
 # A format's four-pixel conv kernel (es_conv2d_s8's four-pixel path) fills its buffer without an
@@ -46,6 +47,11 @@ CONV4_FILL = {Isa.DSP: (2.66, 14.3, 196.0), Isa.C: (3.27, 4.0, 246.0)}
 # 2:4's four-pixel kernel fills the four pixels' pair table instead (six pairs per group of
 # four columns): per column, in place of CONV4_FILL's
 CONV4_PAIRS_PER_COLUMN = {Isa.DSP: 3.5, Isa.C: 5.7}
+# block 1x4's fills its block buffer (per group of four columns and pixel, the even and odd
+# inputs as int16 pairs: one SXTB16 each): per column, in place of CONV4_FILL's. Fitted with
+# the format's conv4_costs to make bench's 5x5, 3x3 and 1x1 shapes with 1x4 blocks at 70, 80
+# and 90%: within 3.7% on mps2-an386 (DSP), 2.4% on mps2-an385 (C).
+CONV4_BLOCK_PER_COLUMN = {Isa.DSP: 0.94, Isa.C: 2.18}
 
 
 def units(weights: np.ndarray, fmt: str) -> int:
@@ -128,6 +134,8 @@ def estimate(layer: Layer, fmt: str, isa: Isa, im2col_bytes: int = 0) -> int:
         direct = p["k_h"] == 1 and p["k_w"] == 1 and p["pad_top"] == 0 and p["pad_left"] == 0
         if spec is wf.NM24:
             per_column = lookup(CONV4_PAIRS_PER_COLUMN, isa)
+        elif spec is wf.BLOCK1X4:
+            per_column = lookup(CONV4_BLOCK_PER_COLUMN, isa)
         per_pixel += per_column * cols + per_pass + (0 if direct else per_kernel_row * int(p["k_h"]))
     else:
         per_pixel += PER_IM2COL_BYTE * im2col_bytes

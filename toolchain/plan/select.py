@@ -112,16 +112,15 @@ def scratch_bytes(layer: Layer, fmt: str, rq: bool = True) -> int:
         p = layer.params
         direct = p["k_h"] == 1 and p["k_w"] == 1 and p["pad_top"] == 0 and p["pad_left"] == 0
         if spec.conv4:
-            # four pixels' columns interleaved as int16 (es_conv4_bytes; 2:4: their pair
-            # table, es_conv4_pairs_bytes) instead of the format's own scratch, and unless read
+            # four pixels' columns as int16 (es_conv4_bytes; 2:4: their pair table,
+            # es_conv4_pairs_bytes) instead of the format's own scratch, and unless read
             # straight from the input, a slot per pixel for a kernel row crossing the padding
-            # (2:4 with rows that are not whole groups of four: a whole column)
+            # (2:4 and block 1x4, whose buffers go by groups of four columns, with rows that
+            # are not whole groups: a whole column)
             row = int(p["k_w"]) * int(p["in_c"])
-            if spec is wf.NM24:
-                slot = row if row % 4 == 0 else cols
-                need = cols // 4 * 96 + (0 if direct else 4 * align(slot))
-            else:
-                need = cols * 8 + (0 if direct else 4 * align(row))
+            slot = cols if spec in (wf.NM24, wf.BLOCK1X4) and row % 4 else row
+            buffer = cols // 4 * 96 if spec is wf.NM24 else cols * 8
+            need = buffer + (0 if direct else 4 * align(slot))
         elif spec.conv2:
             # two pixels' columns as int16 pairs (es_conv2_bytes), plus an int8 column to
             # expand from when the taps are not whole groups of four

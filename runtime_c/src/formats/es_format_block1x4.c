@@ -1,5 +1,6 @@
 /* ES_FMT_BLOCK1X4: es_sparse_t with the uint16 first column of each block of 4 consecutive
- * weights of a row; values 4 per block, 4-byte aligned. Kernels: kernels/es_matvec_block1x4_s8.c
+ * weights of a row, a multiple of 4 (the four-pixel conv kernel reads a block's inputs as its
+ * group of four columns); values 4 per block, 4-byte aligned. Kernels: kernels/es_matvec_block1x4_s8.c
  * (C), kernels/es_matvec_block1x4_s8_dsp.c (DSP, MVE). */
 #include "es_format_sparse.h"
 
@@ -20,7 +21,7 @@ static es_status_t es_block1x4_check(const es_check_t *c, uint32_t offset, uint3
     for (r = 0; r < rows; ++r) {
         uint32_t next = 0; /* blocks do not overlap */
         for (e = 0; e < counts[r]; ++e, ++k) {
-            if ((uint32_t)idx[k] + 4u > cols || idx[k] < next) {
+            if ((uint32_t)idx[k] + 4u > cols || idx[k] < next || (idx[k] & 3u) != 0u) {
                 return ES_ERR_INDEX;
             }
             next = (uint32_t)idx[k] + 4u;

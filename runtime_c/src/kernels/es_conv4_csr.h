@@ -3,7 +3,8 @@
  * es_conv4_block1x4_s8[_dsp].c with
  *   ES_C4_NAME   the function's name
  *   ES_C4_CSR8   defined: 8-bit relative column deltas (CSR8); else absolute uint16 (CSR16)
- *   ES_C4_BLOCK  defined: each uint16 index starts a block of four consecutive weights (1x4)
+ *   ES_C4_BLOCK  defined: each uint16 index starts a block of four consecutive weights (1x4;
+ *                cols4 is then the four pixels' block buffer, es_matvec.h)
  *   ES_C4_NM24   defined: 2:4, per group of four columns a uint16 index into the pair table
  *                (cols4 is then the four pixels' pair table, es_conv4_pairs_bytes)
  *   ES_C4_DSP    defined: four stored weights per word through SXTB16 and SMLAxy
@@ -136,9 +137,16 @@ typedef struct {
     ES_C4_NM24_GROUP(w02) \
     "4:\n\t"
 #elif defined(ES_C4_BLOCK)
-/* A row's blocks into a0..a3: per block its index, its column's address, one word of four
- * weights (two SXTB16) and four LDRDs of the four pixels' inputs at its four columns, sixteen
- * multiply-adds. */
+/* The block buffer of a block at column 4g (es_conv2d_s8's es_block4; the index times 8 is its
+ * group's byte offset): per pixel k, at 8k, a word of its even inputs (columns 4g, 4g + 2) and
+ * one of its odd inputs (4g + 1, 4g + 3) as int16 pairs, the order SXTB16 splits the block's
+ * weight word into. Pixel k of a block: one LDRD, two SMLADs. */
+#define ES_C4_BLOCK_PIXEL(acc, off) \
+    "ldrd %[lo], %[hi], [%[t], #" #off "]\n\t" \
+    "smlad %[" #acc "], %[lo], %[w02], %[" #acc "]\n\t" \
+    "smlad %[" #acc "], %[hi], %[w13], %[" #acc "]\n\t"
+/* A row's blocks into a0..a3: per block its index, its group's address, one word of four
+ * weights (two SXTB16), then four pixels' LDRD and two SMLADs, sixteen multiply-adds. */
 #define ES_C4_ROW_MAC \
     "cmp %[n], #0\n\t" \
     "beq 4f\n" \
@@ -148,18 +156,10 @@ typedef struct {
     "ldr %[lo], [%[v]], #4\n\t" \
     "sxtb16 %[w02], %[lo]\n\t" \
     "sxtb16 %[w13], %[lo], ror #8\n\t" \
-    "ldrd %[lo], %[hi], [%[t]]\n\t" \
-    "smlabb %[a0], %[lo], %[w02], %[a0]\n\tsmlatb %[a1], %[lo], %[w02], %[a1]\n\t" \
-    "smlabb %[a2], %[hi], %[w02], %[a2]\n\tsmlatb %[a3], %[hi], %[w02], %[a3]\n\t" \
-    "ldrd %[lo], %[hi], [%[t], #8]\n\t" \
-    "smlabb %[a0], %[lo], %[w13], %[a0]\n\tsmlatb %[a1], %[lo], %[w13], %[a1]\n\t" \
-    "smlabb %[a2], %[hi], %[w13], %[a2]\n\tsmlatb %[a3], %[hi], %[w13], %[a3]\n\t" \
-    "ldrd %[lo], %[hi], [%[t], #16]\n\t" \
-    "smlabt %[a0], %[lo], %[w02], %[a0]\n\tsmlatt %[a1], %[lo], %[w02], %[a1]\n\t" \
-    "smlabt %[a2], %[hi], %[w02], %[a2]\n\tsmlatt %[a3], %[hi], %[w02], %[a3]\n\t" \
-    "ldrd %[lo], %[hi], [%[t], #24]\n\t" \
-    "smlabt %[a0], %[lo], %[w13], %[a0]\n\tsmlatt %[a1], %[lo], %[w13], %[a1]\n\t" \
-    "smlabt %[a2], %[hi], %[w13], %[a2]\n\tsmlatt %[a3], %[hi], %[w13], %[a3]\n\t" \
+    ES_C4_BLOCK_PIXEL(a0, 0) \
+    ES_C4_BLOCK_PIXEL(a1, 8) \
+    ES_C4_BLOCK_PIXEL(a2, 16) \
+    ES_C4_BLOCK_PIXEL(a3, 24) \
     "subs %[n], %[n], #1\n\t" \
     "bne 1b\n" \
     "4:\n\t"
@@ -300,48 +300,47 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *pairs4, int8_t *const yp[
 }
 
 #elif defined(ES_C4_BLOCK)
-/* one block: four weights (one word) at columns c..c+3, whose inputs are eight consecutive
- * words of cols4 from q */
+/* one block: four weights (one word) at columns 4g..4g+3, whose inputs are the eight words of
+ * the block buffer's group g from q (ES_C4_BLOCK_PIXEL's order) */
 #if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
 #define ES_C4_BLOCK_STEP(q, w)                                                                   \
     do {                                                                                         \
         const uint32_t w02_ = es_sxtb16(w), w13_ = es_sxtb16_ror8(w);                            \
+        const uint32_t *t_ = (q);                                                                \
         uint32_t lo_, hi_;                                                                       \
         __asm__ volatile(                                                                        \
-            "ldrd %[lo], %[hi], [%[q]]\n\t"                                                      \
-            "smlabb %[a0], %[lo], %[w02], %[a0]\n\tsmlatb %[a1], %[lo], %[w02], %[a1]\n\t"       \
-            "smlabb %[a2], %[hi], %[w02], %[a2]\n\tsmlatb %[a3], %[hi], %[w02], %[a3]\n\t"       \
-            "ldrd %[lo], %[hi], [%[q], #8]\n\t"                                                  \
-            "smlabb %[a0], %[lo], %[w13], %[a0]\n\tsmlatb %[a1], %[lo], %[w13], %[a1]\n\t"       \
-            "smlabb %[a2], %[hi], %[w13], %[a2]\n\tsmlatb %[a3], %[hi], %[w13], %[a3]\n\t"       \
-            "ldrd %[lo], %[hi], [%[q], #16]\n\t"                                                 \
-            "smlabt %[a0], %[lo], %[w02], %[a0]\n\tsmlatt %[a1], %[lo], %[w02], %[a1]\n\t"       \
-            "smlabt %[a2], %[hi], %[w02], %[a2]\n\tsmlatt %[a3], %[hi], %[w02], %[a3]\n\t"       \
-            "ldrd %[lo], %[hi], [%[q], #24]\n\t"                                                 \
-            "smlabt %[a0], %[lo], %[w13], %[a0]\n\tsmlatt %[a1], %[lo], %[w13], %[a1]\n\t"       \
-            "smlabt %[a2], %[hi], %[w13], %[a2]\n\tsmlatt %[a3], %[hi], %[w13], %[a3]\n\t"       \
+            ES_C4_BLOCK_PIXEL(a0, 0) ES_C4_BLOCK_PIXEL(a1, 8)                                    \
+            ES_C4_BLOCK_PIXEL(a2, 16) ES_C4_BLOCK_PIXEL(a3, 24)                                  \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [lo] "=&r"(lo_),        \
               [hi] "=&r"(hi_)                                                                    \
-            : [q] "r"(q), [w02] "r"(w02_), [w13] "r"(w13_)                                       \
+            : [t] "r"(t_), [w02] "r"(w02_), [w13] "r"(w13_)                                      \
             : "memory");                                                                         \
     } while (0)
 #elif defined(ES_C4_DSP)
+/* even inputs (low, high) times weights 0 and 2, odd inputs times 1 and 3 */
 #define ES_C4_BLOCK_STEP(q, w)                                                                   \
     do {                                                                                         \
         const uint32_t w02_ = es_sxtb16(w), w13_ = es_sxtb16_ror8(w);                            \
-        ES_C4_MAC_B((q), w02_);                                                                  \
-        ES_C4_MAC_B((q) + 2, w13_);                                                              \
-        ES_C4_MAC_T((q) + 4, w02_);                                                              \
-        ES_C4_MAC_T((q) + 6, w13_);                                                              \
+        a0 = es_smlad((q)[1], w13_, es_smlad((q)[0], w02_, a0));                                 \
+        a1 = es_smlad((q)[3], w13_, es_smlad((q)[2], w02_, a1));                                 \
+        a2 = es_smlad((q)[5], w13_, es_smlad((q)[4], w02_, a2));                                 \
+        a3 = es_smlad((q)[7], w13_, es_smlad((q)[6], w02_, a3));                                 \
     } while (0)
 #else
+/* the same with halfword loads, a weight at a time: pixel k's inputs 0, 2, 1, 3 at halfwords
+ * 4k..4k+3 */
 #define ES_C4_BLOCK_STEP(q, w)                                                                   \
     do {                                                                                         \
+        const int16_t *h_ = (const int16_t *)(const void *)(q);                                  \
         const uint32_t wb_ = (w);                                                                \
-        ES_C4_MAC((q), (int8_t)(wb_ & 0xFFu));                                                   \
-        ES_C4_MAC((q) + 2, (int8_t)((wb_ >> 8) & 0xFFu));                                        \
-        ES_C4_MAC((q) + 4, (int8_t)((wb_ >> 16) & 0xFFu));                                       \
-        ES_C4_MAC((q) + 6, (int8_t)(wb_ >> 24));                                                 \
+        int32_t w_ = (int8_t)(wb_ & 0xFFu);                                                      \
+        a0 += h_[0] * w_, a1 += h_[4] * w_, a2 += h_[8] * w_, a3 += h_[12] * w_;                 \
+        w_ = (int8_t)((wb_ >> 16) & 0xFFu);                                                      \
+        a0 += h_[1] * w_, a1 += h_[5] * w_, a2 += h_[9] * w_, a3 += h_[13] * w_;                 \
+        w_ = (int8_t)((wb_ >> 8) & 0xFFu);                                                       \
+        a0 += h_[2] * w_, a1 += h_[6] * w_, a2 += h_[10] * w_, a3 += h_[14] * w_;                \
+        w_ = (int8_t)(wb_ >> 24);                                                                \
+        a0 += h_[3] * w_, a1 += h_[7] * w_, a2 += h_[11] * w_, a3 += h_[15] * w_;                \
     } while (0)
 #endif
 
@@ -452,6 +451,7 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4
 #undef ES_C4_RQ
 #undef ES_C4_ROW_MAC
 #undef ES_C4_NM24_GROUP
+#undef ES_C4_BLOCK_PIXEL
 #undef ES_C4_MAC
 #undef ES_C4_MAC_B
 #undef ES_C4_MAC_T

@@ -41,11 +41,11 @@ uint32_t es_conv2d_im2col_bytes(const es_conv_params_t *p, const es_format_entry
          * (es_conv4_fill_rows; 2:4 with rows that are not whole groups of four: a whole
          * column) */
         const uint32_t row = (uint32_t)p->k_w * p->in_c;
-        if (f->format == ES_FMT_NM24) {
-            const uint32_t slot = (row & 3u) == 0u ? row : cols;
-            return es_conv4_pairs_bytes(cols) + (es_conv_direct(p) ? 0u : 4u * ((slot + 3u) & ~3u));
-        }
-        return es_conv4_bytes(cols) + (es_conv_direct(p) ? 0u : 4u * ((row + 3u) & ~3u));
+        const uint32_t slot = (f->format == ES_FMT_NM24 || f->format == ES_FMT_BLOCK1X4) && (row & 3u) != 0u
+                                  ? cols
+                                  : row;
+        return (f->format == ES_FMT_NM24 ? es_conv4_pairs_bytes(cols) : es_conv4_bytes(cols)) +
+               (es_conv_direct(p) ? 0u : 4u * ((slot + 3u) & ~3u));
     }
     if (f->conv2 != 0) {
         /* the int16 pair buffer; an int8 column first only when taps are not whole groups */
@@ -208,6 +208,41 @@ static uint32_t *es_pairs4(const int8_t *const c[4], uint32_t n, uint32_t *t)
     return t;
 }
 
+/* Block 1x4: n values of four pixels' columns c[0..3] (whole groups of four; a partial last
+ * group, which no block can reach, is left out) into the four-pixel block buffer (es_matvec.h):
+ * per group of four columns and pixel, a word of its even inputs and one of its odd inputs as
+ * int16 pairs (SXTB16), the halfword order of the block's weights split the same way, so each
+ * pixel takes a block's four products in two SMLADs; returns the buffer past them. */
+static uint32_t *es_block4(const int8_t *const c[4], uint32_t n, uint32_t *t)
+{
+    const int8_t *c0 = c[0], *c1 = c[1], *c2 = c[2], *c3 = c[3];
+    uint32_t g;
+#if ES_ISA < ES_ISA_DSP
+    /* the same halfwords one byte at a time (no SXTB16) */
+    int16_t *h = (int16_t *)(void *)t;
+    for (g = n / 4u; g != 0u; --g, c0 += 4, c1 += 4, c2 += 4, c3 += 4, h += 16) {
+        h[0] = c0[0], h[1] = c0[2], h[2] = c0[1], h[3] = c0[3];
+        h[4] = c1[0], h[5] = c1[2], h[6] = c1[1], h[7] = c1[3];
+        h[8] = c2[0], h[9] = c2[2], h[10] = c2[1], h[11] = c2[3];
+        h[12] = c3[0], h[13] = c3[2], h[14] = c3[1], h[15] = c3[3];
+    }
+    return (uint32_t *)(void *)h;
+#endif
+    for (g = n / 4u; g != 0u; --g, c0 += 4, c1 += 4, c2 += 4, c3 += 4, t += 8) {
+        const uint32_t w0 = es_read_u32(c0), w1 = es_read_u32(c1);
+        const uint32_t w2 = es_read_u32(c2), w3 = es_read_u32(c3);
+        t[0] = es_sxtb16(w0);
+        t[1] = es_sxtb16_ror8(w0);
+        t[2] = es_sxtb16(w1);
+        t[3] = es_sxtb16_ror8(w1);
+        t[4] = es_sxtb16(w2);
+        t[5] = es_sxtb16_ror8(w2);
+        t[6] = es_sxtb16(w3);
+        t[7] = es_sxtb16_ror8(w3);
+    }
+    return t;
+}
+
 typedef uint32_t *(*es_conv4_put_t)(const int8_t *const c[4], uint32_t n, uint32_t *out);
 
 /* Output pixels px[0..3]'s columns into the four-pixel buffer cols4, one kernel row (k_w *
@@ -253,10 +288,50 @@ static void es_conv4_fill_rows(const es_conv_params_t *p, const int8_t *input, c
     }
 }
 
-/* 2:4 with kernel rows that are not whole groups of four: each pixel's whole column gathered
- * (im2col) into its slot of col8 (four slots of align4(cols) bytes), then paired. */
+/* Output pixels px[0..3]'s columns into the four-pixel buffer when every tap is whole groups of
+ * four inputs (in_c a multiple of 4): nothing is copied. A kernel row of all four pixels goes in
+ * one put when each pixel's row lies inside horizontally (no dilation across it), read straight
+ * from the input, or from pad (k_w * in_c bytes of the input zero point) when the row is above
+ * or below the input; otherwise tap by tap, each pixel's tap from the input or from pad. */
+static void es_conv4_fill_taps(const es_conv_params_t *p, const int8_t *input, const uint32_t px[4],
+                               const int8_t *pad, uint32_t *buf, es_conv4_put_t put)
+{
+    const uint32_t in_h = p->in_h, in_w = p->in_w, in_c = p->in_c, k_w = p->k_w;
+    int y0[4], x0[4], inside = p->dil_w == 1u;
+    uint32_t k, ky, kx;
+    for (k = 0; k < 4u; ++k) {
+        y0[k] = (int)(px[k] / p->out_w) * p->stride_h - p->pad_top;
+        x0[k] = (int)(px[k] % p->out_w) * p->stride_w - p->pad_left;
+        inside = inside && x0[k] >= 0 && (uint32_t)x0[k] + k_w <= in_w;
+    }
+    for (ky = 0; ky < p->k_h; ++ky) {
+        const int8_t *c[4];
+        uint32_t y[4];
+        for (k = 0; k < 4u; ++k) {
+            y[k] = (uint32_t)(y0[k] + (int)(ky * p->dil_h));
+        }
+        if (inside) {
+            for (k = 0; k < 4u; ++k) {
+                c[k] = y[k] < in_h ? input + (y[k] * in_w + (uint32_t)x0[k]) * in_c : pad;
+            }
+            buf = put(c, k_w * in_c, buf);
+            continue;
+        }
+        for (kx = 0; kx < k_w; ++kx) {
+            for (k = 0; k < 4u; ++k) {
+                const uint32_t x = (uint32_t)(x0[k] + (int)(kx * p->dil_w));
+                c[k] = y[k] < in_h && x < in_w ? input + (y[k] * in_w + x) * in_c : pad;
+            }
+            buf = put(c, in_c, buf);
+        }
+    }
+}
+
+/* Kernel rows that are not whole groups of four (2:4, block 1x4: their buffers are per group):
+ * each pixel's whole column gathered (im2col) into its slot of col8 (four slots of
+ * align4(cols) bytes), then put into the buffer. */
 static void es_conv4_fill_columns(const es_conv_params_t *p, const int8_t *input, const uint32_t px[4],
-                                  int8_t *col8, uint32_t *pairs4)
+                                  int8_t *col8, uint32_t *buf, es_conv4_put_t put)
 {
     const uint32_t cols = (uint32_t)p->k_h * (uint32_t)p->k_w * (uint32_t)p->in_c;
     const uint32_t stride = (cols + 3u) & ~3u;
@@ -268,7 +343,7 @@ static void es_conv4_fill_columns(const es_conv_params_t *p, const int8_t *input
                   (int8_t)(-p->input_offset), col8 + k * stride);
         c[k] = col8 + k * stride;
     }
-    (void)es_pairs4(c, cols, pairs4);
+    (void)put(c, cols, buf);
 }
 
 /* Output pixels px[0..3]'s columns into the four-pixel buffer cols4 (es_matvec.h) for a
@@ -348,11 +423,18 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
         uint32_t *cols4 = (uint32_t *)(void *)col;
         int8_t *rows8 = col + (f->format == ES_FMT_NM24 ? es_conv4_pairs_bytes(cols) : es_conv4_bytes(cols));
         uint32_t i, k;
-        const int nm24 = f->format == ES_FMT_NM24;
-        const es_conv4_put_t put = nm24 ? es_pairs4 : es_interleave4;
-        /* 0: direct, 1: kernel rows, 2: whole columns (2:4 whose rows are not whole groups) */
-        const int fill = es_conv_direct(p) ? 0 : nm24 && ((uint32_t)p->k_w * p->in_c & 3u) != 0u ? 2 : 1;
+        const int nm24 = f->format == ES_FMT_NM24, grouped = nm24 || f->format == ES_FMT_BLOCK1X4;
+        const es_conv4_put_t put = nm24 ? es_pairs4 : f->format == ES_FMT_BLOCK1X4 ? es_block4 : es_interleave4;
+        /* 0: direct, 1: kernel rows, 2: whole columns (2:4 and block 1x4, whose buffers are per
+         * group of four columns, when the rows are not whole groups), 3: taps (whole groups) */
+        const int fill = es_conv_direct(p)                                      ? 0
+                         : (p->in_c & 3u) == 0u                                 ? 3
+                         : grouped && ((uint32_t)p->k_w * p->in_c & 3u) != 0u ? 2
+                                                                                : 1;
         m.rq_fast = es_matvec_rq_whole_range(&m); /* once per layer */
+        if (fill == 3) { /* the padding taps' source: a kernel row of the input zero point */
+            memset(rows8, pad, (uint32_t)p->k_w * p->in_c);
+        }
         for (i = 0; i < pixels; i += 4u) {
             uint32_t px[4];
             int8_t *y[4];
@@ -362,8 +444,10 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
             }
             if (fill == 1) {
                 es_conv4_fill_rows(p, input, px, rows8, cols4, put);
+            } else if (fill == 3) {
+                es_conv4_fill_taps(p, input, px, rows8, cols4, put);
             } else if (fill == 2) {
-                es_conv4_fill_columns(p, input, px, rows8, cols4);
+                es_conv4_fill_columns(p, input, px, rows8, cols4, put);
             } else {
                 es_conv4_fill_direct(p, input, px, cols4, put);
             }
