@@ -57,7 +57,8 @@ typedef void (*es_conv2_fn_t)(const es_matvec_t *m, const uint32_t *cols2, int8_
 /* Four output pixels at once (CONV_2D; the CSR and block formats): y[k] from pixel k's im2col column, the
  * four held in cols4 as int16 and interleaved per column c: words 2c = [p0 | p1 << 16] and
  * 2c + 1 = [p2 | p3 << 16], so one doubleword load at a stored weight's column gives all four
- * inputs it multiplies (es_conv2d_s8 fills cols4). */
+ * inputs it multiplies (es_conv2d_s8 fills cols4; ES_C4_STATE_BYTES before it, the state of the
+ * whole-layer block, es_c4_state_t, whose records m->rq_fast says are built). */
 typedef void (*es_conv4_fn_t)(const es_matvec_t *m, const uint32_t *cols4, int8_t *const y[4]);
 
 /* Bytes of a four-pixel column buffer for cols columns. */
@@ -65,6 +66,24 @@ ES_INLINE uint32_t es_conv4_bytes(uint32_t cols)
 {
     return cols * 8u;
 }
+
+/* The four-pixel kernels' whole-layer block (es_conv4_csr.h) on DSP cores keeps what it updates
+ * in this state, which es_conv2d_s8 places right before the column buffer (cols4 - 28 bytes:
+ * one register addresses both), and reads each row from a record es_conv2d_s8 builds once a
+ * layer call: four words, the multiplier, k = (1 + 2 * output zero point) << (rs - 2) (the
+ * rounding constants with the zero point folded in; rs = -shift), the bias, and the row's count
+ * in the low halfword with rs - 1 in byte 14. Byte offsets are the assembly's. */
+typedef struct {
+    const uint32_t *rec;  /*  0: the row's record */
+    int8_t *y[4];         /*  4, 8, 12, 16: the four pixels' outputs, each + rows */
+    int32_t r;            /* 20: the row - rows (counts up to 0) */
+    const uint32_t *rec0; /* 24: record 0 */
+} es_c4_state_t;
+#define ES_C4_STATE_BYTES 28u
+
+#define ES_C4_RECORD_BYTES 16u
+/* records are built when every row's rs - 2 <= 22, so |k| < 2^30 */
+#define ES_C4_RECORD_MAX_RS 24
 
 /* 1 when every row of m requantizes in es_requantize_clamp4's whole-range case: the activation
  * range is all of int8, every shift is at most -2 and no multiplier is negative (a kernel may

@@ -1,7 +1,7 @@
 """The CSR and block formats' four-pixel CONV_2D kernels (kernels/es_conv4_csr.h) in QEMU on a
 DSP core, where their inline assembly runs (the host tests run its C form): 3x3 convs gathered
 row by row (in_c 3, not a whole group of four, or 4; then 8; padding rows and columns; a
-dilated 3x3), a direct 1x1, and a strided 2x2, on pixel counts that are not multiples of four,
+dilated 3x3; the in_c 8 one with two pruned, all-zero channels), a direct 1x1, and a strided 2x2, on pixel counts that are not multiples of four,
 every output byte against TFLM's reference. The whole-layer assembly (every row in
 es_requantize_clamp4's whole-range case) runs on these layers; ES_ROW_BY_ROW makes the
 same layers take the row-by-row path that other layers take. 2:4 (its pair table) on the
@@ -49,12 +49,19 @@ def test_sparse_conv_four_pixel_kernels_are_bit_exact_in_qemu(fmt, code_opt, in_
             rows = rows * (patterns.block_mask(rows, 1, 4, 0.8) if fmt == "block1x4"
                            else patterns.nm_mask(rows, 2, 4) if fmt == "nm2:4"
                            else patterns.unstructured_mask(rows, 0.8))
+            if isinstance(layer, keras.layers.Conv2D) and layer.filters == 12:
+                rows[[2, 7]] = 0  # pruned channels: their scale, so their shift, is extreme
+                ws[1][[2, 7]] = [-0.7, 0.9]  # the bias alone makes their outputs
             ws[0] = patterns.keras_from_rows(rows, ws[0].shape).astype(np.float32)
             layer.set_weights(ws)
     xf = rng.uniform(-1.5, 2.0, size=(3, 9, 7, in_c)).astype(np.float32)
     tflite = to_int8(model, xf)
     plan = plan_model(tflite, "sparse_conv", force_format=fmt)
     assert [c.format for l, c in zip(plan.layers, plan.choices) if l.sparse_capable] == [fmt] * 6
+    # the empty rows (no activation: the whole-layer block) output their bias requantized
+    # (es_conv4_records); the converter gives them extreme shifts
+    pruned = [l for l in plan.layers if l.weights is not None and l.weights.shape[0] == 12][0]
+    assert min(np.asarray(pruned.shift).ravel()) <= -20
     xq = input_samples(plan.graph, xf)
     ours = qemu_outputs(plan, xq, tmp_path, "sparse_conv", code_opt=code_opt, defines=defines)
     ref = reference(tflite, xq).reshape(len(xq), -1)

@@ -237,18 +237,18 @@ CSR8 = WeightFormat(
     csr.NAME, fmt.WeightFormat.CSR8, {Coding.RAW: csr, Coding.HUFFMAN: csr8_huffman},
     _same(KernelCost(6.1, 51.0)),
     units=lambda w: int(csr.entries(w)[0].sum()), index_bits=8,
-    conv4_costs={Isa.DSP: KernelCost(2.14, 15.8), Isa.C: KernelCost(3.05, 24.2)})
+    conv4_costs={Isa.DSP: KernelCost(2.12, 11.6), Isa.C: KernelCost(3.05, 24.2)})
 CSR16 = WeightFormat(
     csr16.NAME, fmt.WeightFormat.CSR16, {Coding.RAW: csr16},
     {Isa.DSP: KernelCost(4.12, 50.7), Isa.C: KernelCost(5.05, 51.0)},
     units=lambda w: int(np.count_nonzero(w)), index_bits=16,
-    conv4_costs={Isa.DSP: KernelCost(2.14, 15.8), Isa.C: KernelCost(3.05, 24.2)},
+    conv4_costs={Isa.DSP: KernelCost(2.12, 11.6), Isa.C: KernelCost(3.05, 24.2)},
     depthwise_costs={Isa.DSP: KernelCost(11.6, 86.0), Isa.C: KernelCost(16.7, 86.0)})
 BLOCK1X4 = WeightFormat(
     block.NAME, fmt.WeightFormat.BLOCK1X4, {Coding.RAW: block},
     {Isa.DSP: KernelCost(10.0, 45.0), Isa.C: KernelCost(17.8, 51.0)},
     units=lambda w: int(block.arrays(w).entry_count), index_bits=16, cols_multiple=block.WIDTH,
-    conv4_costs={Isa.DSP: KernelCost(4.8, 14.7), Isa.C: KernelCost(10.9, 22.3)})
+    conv4_costs={Isa.DSP: KernelCost(4.8, 10.0), Isa.C: KernelCost(10.9, 22.3)})
 NM24 = WeightFormat(
     nm.NAME, fmt.WeightFormat.NM24, {Coding.RAW: nm},
     {Isa.DSP: KernelCost(4.46, 51.0), Isa.C: KernelCost(16.0, 51.0)},
@@ -256,7 +256,7 @@ NM24 = WeightFormat(
     scratch=nm.scratch_bytes,
     extra_cost=lambda w: NM_PAIR_TABLE_PER_GROUP * w.shape[1] / nm.M,
     refusal=lambda w: f"a group of {nm.M} consecutive weights of a row holds more than {nm.N} nonzeros",
-    conv4_costs={Isa.DSP: KernelCost(2.63, 15.8), Isa.C: KernelCost(10.8, 25.9)})
+    conv4_costs={Isa.DSP: KernelCost(2.63, 11.6), Isa.C: KernelCost(10.8, 25.9)})
 PALETTE = WeightFormat(
     "palette", fmt.WeightFormat.PALETTE, _palette_encoders(False), _same(KernelCost(8.3, 51.0)),
     units=lambda w: int(w.size), shared=True, refusal=_palette_refusal(False))

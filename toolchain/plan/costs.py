@@ -42,7 +42,8 @@ PER_IM2COL_BYTE = 1.6
 # from the input, or gathered where they cross the padding) and per pixel (the pass's set-up).
 # Fitted with the formats' conv4_costs to make bench's six conv shapes (5x5, 3x3, 1x1, 28x28x1
 # at 0-95%, 12x12x64 1x1 and 32x32x16 3x3 stride 2 at 0%): within 2.2% on mps2-an386 (DSP),
-# 4.9% on mps2-an385 (C).
+# 4.9% on mps2-an385 (C); the DSP per-output figures refitted since the whole-layer block reads
+# per-row records (CSR8 and CSR16 within 5.3%, 2:4 within 3.1%).
 CONV4_FILL = {Isa.DSP: (2.66, 14.3, 196.0), Isa.C: (3.27, 4.0, 246.0)}
 # 2:4's four-pixel kernel fills the four pixels' pair table instead (six pairs per group of
 # four columns): per column, in place of CONV4_FILL's
@@ -50,8 +51,8 @@ CONV4_PAIRS_PER_COLUMN = {Isa.DSP: 3.5, Isa.C: 5.7}
 # block 1x4's fills its block buffer (per group of four columns and pixel, the even and odd
 # inputs as int16 pairs: one SXTB16 each): per column, in place of CONV4_FILL's. Fitted with
 # the format's conv4_costs to make bench's 5x5, 3x3 and 1x1 shapes with 1x4 blocks at 70, 80
-# and 90%: within 3.7% on mps2-an386 (DSP), 2.4% on mps2-an385 (C).
-CONV4_BLOCK_PER_COLUMN = {Isa.DSP: 0.94, Isa.C: 2.18}
+# and 90%: within 4.5% on mps2-an386 (DSP), 2.3% on mps2-an385 (C).
+CONV4_BLOCK_PER_COLUMN = {Isa.DSP: 0.97, Isa.C: 2.17}
 
 
 def units(weights: np.ndarray, fmt: str) -> int:

@@ -92,6 +92,10 @@ def ram_bytes(layer: Layer, fmt: str) -> int:
     return spec.ram_bytes(layer.matrix, coding) + fold
 
 
+C4_STATE_BYTES = 28  # runtime_c/src/es_matvec.h ES_C4_STATE_BYTES
+C4_RECORD_BYTES = 16  # ES_C4_RECORD_BYTES
+
+
 def scratch_bytes(layer: Layer, fmt: str, rq: bool = True) -> int:
     """Arena scratch the layer's kernel needs with weight format fmt (runtime_c checks the
     same sizes: es_conv2d_im2col_bytes + es_matvec_scratch_bytes, the latter the format
@@ -120,7 +124,9 @@ def scratch_bytes(layer: Layer, fmt: str, rq: bool = True) -> int:
             row = int(p["k_w"]) * int(p["in_c"])
             slot = cols if spec in (wf.NM24, wf.BLOCK1X4) and row % 4 else row
             buffer = cols // 4 * 96 if spec is wf.NM24 else cols * 8
-            need = buffer + (0 if direct else 4 * align(slot))
+            # then the whole-layer block's state before the buffer and a record per output
+            # channel after (es_c4_state_t: ES_C4_STATE_BYTES, ES_C4_RECORD_BYTES)
+            need = C4_STATE_BYTES + buffer + (0 if direct else 4 * align(slot)) + C4_RECORD_BYTES * int(p["out_c"])
         elif spec.conv2:
             # two pixels' columns as int16 pairs (es_conv2_bytes), plus an int8 column to
             # expand from when the taps are not whole groups of four

@@ -14,6 +14,15 @@
 #include "es_matvec.h"
 #include "es_rq_asm.h"
 
+/* the column buffer's offset from the address the assembly's base register holds (the state's,
+ * es_c4_state_t; the row-by-row blocks pass the buffer's address less it); 0 in the C forms */
+#define ES_C4_OFF "28"
+#if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
+#define ES_C4_ASM_OFF_BYTES ES_C4_STATE_BYTES
+#else
+#define ES_C4_ASM_OFF_BYTES 0u
+#endif
+
 #ifdef ES_C4_CSR8
 typedef uint8_t es_c4_index_t;
 /* the column of entry k: each delta moves the column pointer */
@@ -25,6 +34,9 @@ typedef uint8_t es_c4_index_t;
 #define ES_C4_ASM_ISZ "1"
 #define ES_C4_ASM_SB "%[xp]"
 #define ES_C4_ASM_SBOP(var) [xp] "+r"(var)
+/* the whole-layer block: the column pointer moves, so the state's address waits on the stack */
+#define ES_C4_ASM_SAVE "push {%[xp]}\n\t"
+#define ES_C4_ASM_RESTORE "pop {%[xp]}\n\t"
 #else
 typedef uint16_t es_c4_index_t;
 #define ES_C4_AT(k) (cols4 + 2u * d[k])
@@ -34,6 +46,8 @@ typedef uint16_t es_c4_index_t;
 #define ES_C4_ASM_ISZ "2"
 #define ES_C4_ASM_SB "%[base]"
 #define ES_C4_ASM_SBOP(var) [base] "+r"(var)
+#define ES_C4_ASM_SAVE ""
+#define ES_C4_ASM_RESTORE ""
 #endif
 
 /* the four pixels' inputs at q times weight w (an int32), plain C */
@@ -82,25 +96,11 @@ typedef uint16_t es_c4_index_t;
     } while (0)
 
 #if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
-/* What the whole-layer block below reads and updates, by byte offset: the row tables, the
- * four pixels' outputs, the row being worked and the column buffer. */
-typedef struct {
-    const uint16_t *counts; /*  0 */
-    const int32_t *bias;    /*  4 */
-    const int32_t *mult;    /*  8 */
-    const int32_t *shift;   /* 12 */
-    int8_t *y[4];           /* 16, 20, 24, 28 */
-    int32_t zp;             /* 32 */
-    uint32_t r;             /* 36 */
-    uint32_t rows;          /* 40 */
-    const uint32_t *cols4;  /* 44 */
-} es_c4_state_t;
-
-/* One output of the row: accumulator acc requantized (es_rq_asm.h; the zero point in t) into hi
- * and stored at y[k] + row (the row number in a0, which holds the first accumulator until then). */
+/* One output of the row: accumulator acc requantized (es_rq_asm.h, its k with the output zero
+ * point folded in: the row's record) into hi and stored at y[k] + row (the row, counted up from
+ * -rows, in a0, which holds the first accumulator until then). */
 #define ES_C4_RQ(acc, yoff, load_row)                                                          \
     ES_RQ_ASM("%[" #acc "]")                                                                   \
-    "add %[hi], %[hi], %[t]\n\t"                                                               \
     "ssat %[hi], #8, %[hi]\n\t"                                                                \
     load_row                                                                                   \
     "ldr %[lo], [" ES_C4_ASM_SB ", #" #yoff "]\n\t"                                            \
@@ -114,9 +114,9 @@ typedef struct {
 #define ES_C4_NM24_GROUP(w)                                                                    \
     "ldrh %[t], [%[d]], #2\n\t"                                                                \
     "add %[t], " ES_C4_ASM_SB ", %[t], lsl #2\n\t"                                             \
-    "ldrd %[lo], %[hi], [%[t]]\n\t"                                                            \
+    "ldrd %[lo], %[hi], [%[t], #" ES_C4_OFF "]\n\t"                                              \
     "smlad %[a0], %[lo], %[" #w "], %[a0]\n\tsmlad %[a1], %[hi], %[" #w "], %[a1]\n\t"         \
-    "ldrd %[lo], %[hi], [%[t], #8]\n\t"                                                        \
+    "ldrd %[lo], %[hi], [%[t], #" ES_C4_OFF " + 8]\n\t"                                          \
     "smlad %[a2], %[lo], %[" #w "], %[a2]\n\tsmlad %[a3], %[hi], %[" #w "], %[a3]\n\t"
 #define ES_C4_ROW_MAC \
     "subs %[n], %[n], #2\n\t" \
@@ -142,24 +142,23 @@ typedef struct {
  * one of its odd inputs (4g + 1, 4g + 3) as int16 pairs, the order SXTB16 splits the block's
  * weight word into. Pixel k of a block: one LDRD, two SMLADs. */
 #define ES_C4_BLOCK_PIXEL(acc, off) \
-    "ldrd %[lo], %[hi], [%[t], #" #off "]\n\t" \
+    "ldrd %[lo], %[hi], [%[t], #" off "]\n\t" \
     "smlad %[" #acc "], %[lo], %[w02], %[" #acc "]\n\t" \
     "smlad %[" #acc "], %[hi], %[w13], %[" #acc "]\n\t"
 /* A row's blocks into a0..a3: per block its index, its group's address, one word of four
  * weights (two SXTB16), then four pixels' LDRD and two SMLADs, sixteen multiply-adds. */
 #define ES_C4_ROW_MAC \
-    "cmp %[n], #0\n\t" \
-    "beq 4f\n" \
+    "cbz %[n], 4f\n" \
     "1:\n\t" \
     "ldrh %[t], [%[d]], #2\n\t" \
     "add %[t], " ES_C4_ASM_SB ", %[t], lsl #3\n\t" \
     "ldr %[lo], [%[v]], #4\n\t" \
     "sxtb16 %[w02], %[lo]\n\t" \
     "sxtb16 %[w13], %[lo], ror #8\n\t" \
-    ES_C4_BLOCK_PIXEL(a0, 0) \
-    ES_C4_BLOCK_PIXEL(a1, 8) \
-    ES_C4_BLOCK_PIXEL(a2, 16) \
-    ES_C4_BLOCK_PIXEL(a3, 24) \
+    ES_C4_BLOCK_PIXEL(a0, ES_C4_OFF) \
+    ES_C4_BLOCK_PIXEL(a1, ES_C4_OFF " + 8") \
+    ES_C4_BLOCK_PIXEL(a2, ES_C4_OFF " + 16") \
+    ES_C4_BLOCK_PIXEL(a3, ES_C4_OFF " + 24") \
     "subs %[n], %[n], #1\n\t" \
     "bne 1b\n" \
     "4:\n\t"
@@ -174,16 +173,16 @@ typedef struct {
     "ldr %[t], [%[v]], #4\n\t" \
     "sxtb16 %[w02], %[t]\n\t" \
     "sxtb16 %[w13], %[t], ror #8\n\t" \
-    ES_C4_ASM_AT(0) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t" \
+    ES_C4_ASM_AT(0) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q ", #" ES_C4_OFF "]\n\t" \
     "smlabb %[a0], %[lo], %[w02], %[a0]\n\tsmlatb %[a1], %[lo], %[w02], %[a1]\n\t" \
     "smlabb %[a2], %[hi], %[w02], %[a2]\n\tsmlatb %[a3], %[hi], %[w02], %[a3]\n\t" \
-    ES_C4_ASM_AT(1) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t" \
+    ES_C4_ASM_AT(1) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q ", #" ES_C4_OFF "]\n\t" \
     "smlabb %[a0], %[lo], %[w13], %[a0]\n\tsmlatb %[a1], %[lo], %[w13], %[a1]\n\t" \
     "smlabb %[a2], %[hi], %[w13], %[a2]\n\tsmlatb %[a3], %[hi], %[w13], %[a3]\n\t" \
-    ES_C4_ASM_AT(2) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t" \
+    ES_C4_ASM_AT(2) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q ", #" ES_C4_OFF "]\n\t" \
     "smlabt %[a0], %[lo], %[w02], %[a0]\n\tsmlatt %[a1], %[lo], %[w02], %[a1]\n\t" \
     "smlabt %[a2], %[hi], %[w02], %[a2]\n\tsmlatt %[a3], %[hi], %[w02], %[a3]\n\t" \
-    ES_C4_ASM_AT(3) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t" \
+    ES_C4_ASM_AT(3) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q ", #" ES_C4_OFF "]\n\t" \
     "smlabt %[a0], %[lo], %[w13], %[a0]\n\tsmlatt %[a1], %[lo], %[w13], %[a1]\n\t" \
     "smlabt %[a2], %[hi], %[w13], %[a2]\n\tsmlatt %[a3], %[hi], %[w13], %[a3]\n\t" \
     "add %[d], %[d], #4*" ES_C4_ASM_ISZ "\n\t" \
@@ -194,7 +193,7 @@ typedef struct {
     "beq 4f\n" \
     "3:\n\t" \
     "ldrsb %[w02], [%[v]], #1\n\t" \
-    ES_C4_ASM_AT(0) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q "]\n\t" \
+    ES_C4_ASM_AT(0) "ldrd %[lo], %[hi], [" ES_C4_ASM_Q ", #" ES_C4_OFF "]\n\t" \
     "smlabb %[a0], %[lo], %[w02], %[a0]\n\tsmlatb %[a1], %[lo], %[w02], %[a1]\n\t" \
     "smlabb %[a2], %[hi], %[w02], %[a2]\n\tsmlatb %[a3], %[hi], %[w02], %[a3]\n\t" \
     "add %[d], %[d], #" ES_C4_ASM_ISZ "\n\t" \
@@ -203,59 +202,50 @@ typedef struct {
     "4:\n\t"
 #endif
 
-/* The whole layer in one block (es_requantize_clamp4's whole-range case on every row): per row
- * its count and bias, the stored weights (ES_C4_ROW_MAC; the state's address saved on the
- * stack while its register holds the column buffer), then the four outputs. */
-static void es_c4_whole_layer(const es_matvec_t *m, const uint32_t *cols4, int8_t *const yp[4])
+/* The whole layer in one block (es_requantize_clamp4's whole-range case on every row, each
+ * row's record built: es_conv2d_s8). The state (es_c4_state_t) sits right before the column
+ * buffer, so its register addresses both (the buffer at ES_C4_OFF). Per row: its bias and count
+ * from its record (in t), the stored weights (ES_C4_ROW_MAC; CSR8 moves its column pointer, so
+ * it works on a copy of the state's address and takes it back from the stack), the record's
+ * multiplier, k and shift (t moved on to the next record), then the four outputs. */
+static void es_c4_whole_layer(const es_matvec_t *m, const uint32_t *cols4, int8_t *y0, int8_t *y1, int8_t *y2,
+                              int8_t *y3)
 {
     const es_c4_index_t *d = (const es_c4_index_t *)m->index;
     const int8_t *v = m->values;
-    es_c4_state_t st;
-    uintptr_t sb = (uintptr_t)&st;
-    uint32_t a0, a1, a2, a3, n, t_, lo_, hi_, w02_, w13_;
-    st.counts = m->counts;
-    st.bias = m->bias;
-    st.mult = m->mult;
-    st.shift = m->shift;
-    st.y[0] = yp[0];
-    st.y[1] = yp[1];
-    st.y[2] = yp[2];
-    st.y[3] = yp[3];
-    st.zp = m->output_zero_point;
-    st.r = 0u;
-    st.rows = m->rows;
-    st.cols4 = cols4;
+    es_c4_state_t *st = (es_c4_state_t *)(void *)((uint8_t *)(uintptr_t)cols4 - ES_C4_STATE_BYTES);
+    uintptr_t sb = (uintptr_t)st;
+    uint32_t a0, a1, a2, a3, lo_, hi_, w02_, w13_;
+    uint32_t t_ = (uint32_t)(uintptr_t)st->rec0;
+    register uint32_t n __asm__("r3"); /* a low register: CBZ */
+    st->rec = st->rec0;
+    st->y[0] = y0 + m->rows;
+    st->y[1] = y1 + m->rows;
+    st->y[2] = y2 + m->rows;
+    st->y[3] = y3 + m->rows;
+    st->r = -(int32_t)m->rows;
     __asm__ volatile(
         "0:\n\t"
-        "ldr %[t], [" ES_C4_ASM_SB ", #36]\n\t"
-        "ldr %[lo], [" ES_C4_ASM_SB ", #0]\n\t"
-        "ldrh %[n], [%[lo], %[t], lsl #1]\n\t"
-        "ldr %[lo], [" ES_C4_ASM_SB ", #4]\n\t"
-        "ldr %[a0], [%[lo], %[t], lsl #2]\n\t"
+        "ldr %[a0], [%[t], #8]\n\t"
+        "ldrh %[n], [%[t], #12]\n\t"
         "mov %[a1], %[a0]\n\t"
         "mov %[a2], %[a0]\n\t"
         "mov %[a3], %[a0]\n\t"
-        "push {" ES_C4_ASM_SB "}\n\t"
-        "ldr " ES_C4_ASM_SB ", [" ES_C4_ASM_SB ", #44]\n\t"
+        ES_C4_ASM_SAVE
         ES_C4_ROW_MAC
-        "pop {" ES_C4_ASM_SB "}\n\t"
-        "ldr %[t], [" ES_C4_ASM_SB ", #36]\n\t"
-        "ldr %[lo], [" ES_C4_ASM_SB ", #8]\n\t"
-        "ldr %[w02], [%[lo], %[t], lsl #2]\n\t"
-        "ldr %[lo], [" ES_C4_ASM_SB ", #12]\n\t"
-        "ldr %[w13], [%[lo], %[t], lsl #2]\n\t"
-        ES_RQ_ASM_SETUP
-        "ldr %[t], [" ES_C4_ASM_SB ", #32]\n\t"
-        ES_C4_RQ(a0, 16, "ldr %[a0], [" ES_C4_ASM_SB ", #36]\n\t")
-        ES_C4_RQ(a1, 20, "")
-        ES_C4_RQ(a2, 24, "")
-        ES_C4_RQ(a3, 28, "")
-        "ldr %[lo], [" ES_C4_ASM_SB ", #40]\n\t"
-        "add %[a0], %[a0], #1\n\t"
-        "str %[a0], [" ES_C4_ASM_SB ", #36]\n\t"
-        "cmp %[a0], %[lo]\n\t"
+        ES_C4_ASM_RESTORE
+        "ldr %[t], [" ES_C4_ASM_SB ", #0]\n\t"
+        "ldrb %[w13], [%[t], #14]\n\t"
+        "ldrd %[w02], %[n], [%[t]], #16\n\t"
+        "str %[t], [" ES_C4_ASM_SB ", #0]\n\t"
+        ES_C4_RQ(a0, 4, "ldr %[a0], [" ES_C4_ASM_SB ", #20]\n\t")
+        ES_C4_RQ(a1, 8, "")
+        ES_C4_RQ(a2, 12, "")
+        ES_C4_RQ(a3, 16, "")
+        "adds %[a0], %[a0], #1\n\t"
+        "str %[a0], [" ES_C4_ASM_SB ", #20]\n\t"
         "bne 0b\n\t"
-        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [t] "=&r"(t_),
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [t] "+&r"(t_),
           [lo] "=&r"(lo_), [hi] "=&r"(hi_), [w02] "=&r"(w02_), [w13] "=&r"(w13_), [n] "=&r"(n),
           [d] "+r"(d), [v] "+r"(v), ES_C4_ASM_SBOP(sb)
         :
@@ -276,7 +266,7 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *pairs4, int8_t *const yp[
     uint32_t r, g;
 #if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
     if (m->rq_fast != 0u && m->rows != 0u) {
-        es_c4_whole_layer(m, pairs4, yp);
+        es_c4_whole_layer(m, pairs4, y0, y1, y2, y3);
         return;
     }
 #endif
@@ -309,8 +299,8 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *pairs4, int8_t *const yp[
         const uint32_t *t_ = (q);                                                                \
         uint32_t lo_, hi_;                                                                       \
         __asm__ volatile(                                                                        \
-            ES_C4_BLOCK_PIXEL(a0, 0) ES_C4_BLOCK_PIXEL(a1, 8)                                    \
-            ES_C4_BLOCK_PIXEL(a2, 16) ES_C4_BLOCK_PIXEL(a3, 24)                                  \
+            ES_C4_BLOCK_PIXEL(a0, "0") ES_C4_BLOCK_PIXEL(a1, "8")                                \
+            ES_C4_BLOCK_PIXEL(a2, "16") ES_C4_BLOCK_PIXEL(a3, "24")                              \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [lo] "=&r"(lo_),        \
               [hi] "=&r"(hi_)                                                                    \
             : [t] "r"(t_), [w02] "r"(w02_), [w13] "r"(w13_)                                      \
@@ -354,7 +344,7 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4
     uint32_t r;
 #if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
     if (m->rq_fast != 0u && m->rows != 0u) {
-        es_c4_whole_layer(m, cols4, yp);
+        es_c4_whole_layer(m, cols4, y0, y1, y2, y3);
         return;
     }
 #endif
@@ -378,12 +368,13 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4
     int8_t *const y0 = yp[0], *const y1 = yp[1], *const y2 = yp[2], *const y3 = yp[3];
     const es_c4_index_t *d = (const es_c4_index_t *)m->index;
     const int8_t *v = m->values;
-    const uint32_t *base = cols4;
+    /* the assembly reads the buffer at ES_C4_OFF from its base register */
+    const uint32_t *base = (const uint32_t *)(const void *)((const uint8_t *)cols4 - ES_C4_ASM_OFF_BYTES);
     uint32_t r;
     (void)base;
 #if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
     if (m->rq_fast != 0u && m->rows != 0u) {
-        es_c4_whole_layer(m, cols4, yp);
+        es_c4_whole_layer(m, cols4, y0, y1, y2, y3);
         return;
     }
 #endif
@@ -391,7 +382,7 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4
         int32_t a0 = m->bias[r], a1 = a0, a2 = a0, a3 = a0;
         uint32_t n = m->counts[r];
 #ifdef ES_C4_CSR8
-        const uint32_t *xp = cols4;
+        const uint32_t *xp = base;
 #endif
 #if defined(ES_C4_DSP) && defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
         /* the row in one block: groups of four stored weights (one word of weights, two SXTB16;
@@ -448,7 +439,11 @@ void ES_C4_NAME(const es_matvec_t *mp, const uint32_t *cols4, int8_t *const yp[4
 #undef ES_C4_ASM_ISZ
 #undef ES_C4_ASM_SB
 #undef ES_C4_ASM_SBOP
+#undef ES_C4_ASM_SAVE
+#undef ES_C4_ASM_RESTORE
 #undef ES_C4_RQ
+#undef ES_C4_OFF
+#undef ES_C4_ASM_OFF_BYTES
 #undef ES_C4_ROW_MAC
 #undef ES_C4_NM24_GROUP
 #undef ES_C4_BLOCK_PIXEL

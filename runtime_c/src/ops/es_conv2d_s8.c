@@ -44,8 +44,9 @@ uint32_t es_conv2d_im2col_bytes(const es_conv_params_t *p, const es_format_entry
         const uint32_t slot = (f->format == ES_FMT_NM24 || f->format == ES_FMT_BLOCK1X4) && (row & 3u) != 0u
                                   ? cols
                                   : row;
-        return (f->format == ES_FMT_NM24 ? es_conv4_pairs_bytes(cols) : es_conv4_bytes(cols)) +
-               (es_conv_direct(p) ? 0u : 4u * ((slot + 3u) & ~3u));
+        /* then the whole-layer block's state before the buffer and its row records after */
+        return ES_C4_STATE_BYTES + (f->format == ES_FMT_NM24 ? es_conv4_pairs_bytes(cols) : es_conv4_bytes(cols)) +
+               (es_conv_direct(p) ? 0u : 4u * ((slot + 3u) & ~3u)) + ES_C4_RECORD_BYTES * p->out_c;
     }
     if (f->conv2 != 0) {
         /* the int16 pair buffer; an int8 column first only when taps are not whole groups */
@@ -360,6 +361,48 @@ static void es_conv4_fill_direct(const es_conv_params_t *p, const int8_t *input,
     (void)put(c, p->in_c, cols4);
 }
 
+/* 1 where the four-pixel kernels have the whole-layer block (es_conv4_csr.h), which reads the
+ * row records es_conv4_records builds */
+#if defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__) && ES_ISA >= ES_ISA_DSP
+#define ES_C4_WHOLE_LAYER 1
+_Static_assert(sizeof(es_c4_state_t) == ES_C4_STATE_BYTES, "es_c4_state_t: the assembly's offsets");
+#else
+#define ES_C4_WHOLE_LAYER 0
+#endif
+
+#if ES_C4_WHOLE_LAYER
+/* The whole-layer block's row records (es_matvec.h) into rec, their address into the state;
+ * 0 when a row with stored weights has a shift too large for them (the layer then runs row by
+ * row). A row without any always outputs its bias requantized (a pruned channel, whose scale,
+ * and so its shift, can be extreme): its record has multiplier 0, shift 1 and k = 2 * output
+ * + 1, which the block (taking off 1 for a negative bias) halves into that output. */
+static uint32_t es_conv4_records(const es_matvec_t *m, es_c4_state_t *st, uint32_t *rec)
+{
+    const int32_t zp = m->output_zero_point, zp2 = 1 + 2 * zp;
+    uint32_t r;
+    st->rec0 = rec;
+    for (r = 0; r < m->rows; ++r, rec += 4) {
+        const int32_t rs = -m->shift[r], bias = m->bias[r];
+        if (m->counts[r] == 0u) {
+            const int32_t out = es_requantize_clamp(bias, m->mult[r], m->shift[r], zp, -128, 127);
+            rec[0] = 0u;
+            rec[1] = (uint32_t)(2 * out + 1);
+            rec[2] = (uint32_t)bias;
+            rec[3] = 1u << 16;
+            continue;
+        }
+        if (rs > ES_C4_RECORD_MAX_RS) {
+            return 0u;
+        }
+        rec[0] = (uint32_t)m->mult[r];
+        rec[1] = (uint32_t)(zp2 * ((int32_t)1 << (rs - 2)));
+        rec[2] = (uint32_t)bias;
+        rec[3] = (uint32_t)m->counts[r] | ((uint32_t)(rs - 1) << 16);
+    }
+    return 1u;
+}
+#endif
+
 uint32_t es_conv2d_rq_offset(const es_conv_params_t *p, const es_format_entry_t *f)
 {
     const uint32_t cols = (uint32_t)p->k_h * (uint32_t)p->k_w * (uint32_t)p->in_c;
@@ -420,8 +463,8 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
         /* four pixels per pass over the stored weights; the last pass repeats its last pixel */
         const es_conv4_fn_t fn4 = f->conv4;
         const uint32_t pixels = (uint32_t)p->out_h * p->out_w;
-        uint32_t *cols4 = (uint32_t *)(void *)col;
-        int8_t *rows8 = col + (f->format == ES_FMT_NM24 ? es_conv4_pairs_bytes(cols) : es_conv4_bytes(cols));
+        uint32_t *cols4 = (uint32_t *)(void *)(col + ES_C4_STATE_BYTES);
+        int8_t *rows8 = (int8_t *)cols4 + (f->format == ES_FMT_NM24 ? es_conv4_pairs_bytes(cols) : es_conv4_bytes(cols));
         uint32_t i, k;
         const int nm24 = f->format == ES_FMT_NM24, grouped = nm24 || f->format == ES_FMT_BLOCK1X4;
         const es_conv4_put_t put = nm24 ? es_pairs4 : f->format == ES_FMT_BLOCK1X4 ? es_block4 : es_interleave4;
@@ -432,6 +475,12 @@ void es_conv2d_s8(const es_conv_params_t *p, const es_format_entry_t *f, const u
                          : grouped && ((uint32_t)p->k_w * p->in_c & 3u) != 0u ? 2
                                                                                 : 1;
         m.rq_fast = es_matvec_rq_whole_range(&m); /* once per layer */
+#if ES_C4_WHOLE_LAYER
+        if (m.rq_fast != 0u) {
+            m.rq_fast = es_conv4_records(&m, (es_c4_state_t *)(void *)col,
+                                         (uint32_t *)(void *)(col + col_bytes - ES_C4_RECORD_BYTES * p->out_c));
+        }
+#endif
         if (fill == 3) { /* the padding taps' source: a kernel row of the input zero point */
             memset(rows8, pad, (uint32_t)p->k_w * p->in_c);
         }
