@@ -294,8 +294,10 @@ static void es_conv4_fill_rows(const es_conv_params_t *p, const int8_t *input, c
  * one put when each pixel's row lies inside horizontally (no dilation across it), read straight
  * from the input, or from pad (k_w * in_c bytes of the input zero point) when the row is above
  * or below the input; otherwise tap by tap, each pixel's tap from the input or from pad. */
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(__clang__)
 __attribute__((noinline, optimize("O2"))) /* once a pass; -O3 copies and unrolls it into 2 KB */
+#elif defined(__GNUC__)
+__attribute__((noinline))
 #endif
 static void es_conv4_fill_taps(const es_conv_params_t *p, const int8_t *input, const uint32_t px[4],
                                const int8_t *pad, uint32_t *buf, es_conv4_put_t put)
@@ -379,8 +381,10 @@ _Static_assert(sizeof(es_c4_state_t) == ES_C4_STATE_BYTES, "es_c4_state_t: the a
  * row). A row without any always outputs its bias requantized (a pruned channel, whose scale,
  * and so its shift, can be extreme): its record has multiplier 0, shift 1 and k = 2 * output
  * + 1, which the block (taking off 1 for a negative bias) halves into that output. */
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(__clang__)
 __attribute__((noinline, optimize("Os"))) /* once a layer call */
+#elif defined(__GNUC__)
+__attribute__((noinline))
 #endif
 static uint32_t es_conv4_records(const es_matvec_t *m, es_c4_state_t *st, uint32_t *rec)
 {
