@@ -82,7 +82,7 @@ typedef struct {
 #define ES_C4_STATE_BYTES 28u
 
 #define ES_C4_RECORD_BYTES 16u
-/* records are built when every row's rs - 2 <= 22, so |k| < 2^30 */
+/* records are built when every row with stored weights has rs - 2 <= 22, so |k| < 2^30 */
 #define ES_C4_RECORD_MAX_RS 24
 
 /* 1 when every row of m requantizes in es_requantize_clamp4's whole-range case: the activation

@@ -228,7 +228,7 @@ static uint32_t *es_block4(const int8_t *const c[4], uint32_t n, uint32_t *t)
         h[12] = c3[0], h[13] = c3[2], h[14] = c3[1], h[15] = c3[3];
     }
     return (uint32_t *)(void *)h;
-#endif
+#else
     for (g = n / 4u; g != 0u; --g, c0 += 4, c1 += 4, c2 += 4, c3 += 4, t += 8) {
         const uint32_t w0 = es_read_u32(c0), w1 = es_read_u32(c1);
         const uint32_t w2 = es_read_u32(c2), w3 = es_read_u32(c3);
@@ -242,6 +242,7 @@ static uint32_t *es_block4(const int8_t *const c[4], uint32_t n, uint32_t *t)
         t[7] = es_sxtb16_ror8(w3);
     }
     return t;
+#endif
 }
 
 typedef uint32_t *(*es_conv4_put_t)(const int8_t *const c[4], uint32_t n, uint32_t *out);
