@@ -191,3 +191,51 @@ def test_ramp_epochs_sets_the_ramp_and_scales_the_budget():
     assert recovery_budget(0.5, 1) == (1, 8)
     with pytest.raises(ToolchainError, match="--ramp-epochs 0: the ramp needs at least 1 epoch"):
         recovery_budget(0.8, 0)
+
+
+def _tiny_dropout(seed=0):
+    import tf_keras as keras
+
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(8, 3, padding="same", use_bias=False, name="conv")(inp)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.ReLU(name="relu")(x)
+    x = keras.layers.Dropout(0.4, name="drop_conv")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dense(16, activation="relu", name="fc")(x)
+    x = keras.layers.Dropout(0.5, name="drop_fc")(x)
+    return keras.Model(inp, keras.layers.Dense(10, activation="softmax", name="logits")(x))
+
+
+def test_dropout_follows_the_kept_weights():
+    """Each Dropout is traced back to the weighted layer it drops (through BatchNorm and the
+    activation) and fine-tunes at its rate x sqrt(kept fraction) (Han et al. 2015)."""
+    from toolchain.prune.magnitude import dropout_layers, fine_tune_dropout
+
+    model = _tiny_dropout()
+    assert dropout_layers(model) == {"drop_conv": (0.4, "conv"), "drop_fc": (0.5, "fc")}
+    rates = fine_tune_dropout(model, {"conv": 0.75, "fc": 0.96, "logits": 0.5})
+    assert rates == pytest.approx({"drop_conv": 0.2, "drop_fc": 0.1})
+    # a layer left dense keeps its Dropout's rate
+    assert fine_tune_dropout(model, {"fc": 0.75}) == pytest.approx({"drop_conv": 0.4, "drop_fc": 0.25})
+
+
+@pytest.mark.train
+def test_fine_tune_runs_with_less_dropout_and_returns_the_rates(split):
+    from toolchain.prune.magnitude import _wrap, prune_recovering
+
+    ds, holdout = split
+    model = _tiny_dropout()
+    pruned, _ = _wrap(model, 0.75, 10, 1, 0, None)
+    inner = [getattr(layer, "layer", layer) for layer in pruned.layers]  # tfmot wraps each layer
+    trained = {layer.name: layer.rate for layer in inner if "drop" in layer.name}
+    assert trained == pytest.approx({"drop_conv": 0.2, "drop_fc": 0.25})
+    lines = []
+    result, tuned = prune_recovering(model, ds, 0.75, holdout.x, holdout.y, budget=(1, 1),
+                                     patience=1, progress=lines.append)
+    assert tuned.dropout == {"drop_conv": [0.4, 0.2], "drop_fc": [0.5, 0.25]}
+    assert "drop_conv 0.4 -> 0.2, drop_fc 0.5 -> 0.25" in lines[0]
+    # the model returned, and the one pruned, keep their own rates
+    assert [result.get_layer(n).rate for n in ("drop_conv", "drop_fc")] == [0.4, 0.5]
+    assert [model.get_layer(n).rate for n in ("drop_conv", "drop_fc")] == [0.4, 0.5]

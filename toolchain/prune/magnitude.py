@@ -69,7 +69,7 @@ def prune_gradual(model, ds, target_sparsity: float, epochs: int = 4, seed: int 
         verbose = progress_verbosity()
     pruned.fit(ds.x_train, ds.y_train, epochs=epochs, batch_size=batch_size, shuffle=True,
                callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), masks], verbose=verbose)
-    return _strip(pruned, loss)
+    return _strip(pruned, loss, model)
 
 
 def _check_labels(ds) -> None:
@@ -100,9 +100,8 @@ def _wrap(model, target: float | dict[str, float], end_step: int, frequency: int
     # model half pruned
     model = copy_model(model)
     keras.utils.set_random_seed(seed)
-    finals = (dict(target) if isinstance(target, dict)
-              else {layer.name: target for layer in model.layers
-                    if type(layer).__name__ in PRUNED_LAYER_TYPES})
+    finals = _finals(model, target)
+    set_dropout_rates(model, fine_tune_dropout(model, finals))
     depthwise = {layer.name for layer in model.layers if type(layer).__name__ == "DepthwiseConv2D"}
     entries = [MaskEntry(name, "DepthwiseConv2D", UNSTRUCTURED, schedule(s))
                for name, s in finals.items() if name in depthwise and s > 0]
@@ -121,6 +120,13 @@ def _wrap(model, target: float | dict[str, float], end_step: int, frequency: int
     return pruned, MaskCallback(entries)
 
 
+def _finals(model, target: float | dict[str, float]) -> dict[str, float]:
+    """{pruned layer name: final sparsity} for a target (a dict names only the pruned layers)."""
+    return (dict(target) if isinstance(target, dict)
+            else {layer.name: target for layer in model.layers
+                  if type(layer).__name__ in PRUNED_LAYER_TYPES})
+
+
 def _check_targets(model, target_sparsity) -> float | dict[str, float]:
     """A float in [0, 1), or {layer name: sparsity} naming Dense / Conv2D / DepthwiseConv2D
     layers of `model` (ToolchainError naming the first that is not one)."""
@@ -135,14 +141,62 @@ def _check_targets(model, target_sparsity) -> float | dict[str, float]:
     return {name: _check_target(s) for name, s in target_sparsity.items()}
 
 
-def _strip(pruned, loss: str | None):
+def _strip(pruned, loss: str | None, model=None):
+    """The plain model under tfmot's wrappers, compiled; its Dropout rates back to `model`'s
+    (the fine-tune ran with fine_tune_dropout's)."""
     import tensorflow_model_optimization as tfmot
 
     from toolchain.models.train import compile_model
 
     stripped = tfmot.sparsity.keras.strip_pruning(pruned)
+    if model is not None:
+        set_dropout_rates(stripped, {name: rate for name, (rate, _) in dropout_layers(model).items()})
     compile_model(stripped, loss=loss)
     return stripped
+
+
+# --- Dropout while fine-tuning a pruned model ----------------------------------------------------
+
+def dropout_layers(model) -> dict[str, tuple[float, str | None]]:
+    """{Dropout layer name (any keras Dropout: SpatialDropout too): (its rate, the name of the
+    Dense / Conv2D / DepthwiseConv2D layer whose output it drops, through any layers with one
+    input in between, such as BatchNormalization and activations; None if there is none)}."""
+    import tf_keras as keras
+
+    found = {}
+    for layer in model.layers:
+        if not isinstance(layer, keras.layers.Dropout):
+            continue
+        source, seen = layer, 0
+        while source is not None and (source is layer or type(source).__name__ not in PRUNED_LAYER_TYPES):
+            nodes = getattr(source, "_inbound_nodes", [])
+            inbound = nodes[0].inbound_layers if len(nodes) == 1 else []
+            inbound = inbound if isinstance(inbound, (list, tuple)) else [inbound]
+            source = inbound[0] if len(inbound) == 1 else None
+            seen += 1
+            if seen > len(model.layers):
+                source = None
+        found[layer.name] = (float(layer.rate), None if source is None else source.name)
+    return found
+
+
+def fine_tune_dropout(model, finals: dict[str, float]) -> dict[str, float]:
+    """{Dropout layer name: its rate while fine-tuning to the sparsities `finals` ({layer name:
+    final sparsity})}: the rate times the square root of the fraction of weights the layer
+    feeding it keeps, the dropout adjustment of Han et al., "Learning both Weights and
+    Connections for Efficient Neural Networks" (2015), section 3.3: a pruned layer's fewer
+    weights co-adapt less and need less dropout; at the dense rate the small model underfits
+    (DS-CNN's two Dropouts at 90%: 0.2 and 0.4 become 0.063 and 0.126). A Dropout fed by no
+    single weighted layer takes the highest sparsity in `finals`."""
+    highest = max(finals.values(), default=0.0)
+    return {name: rate * math.sqrt(1.0 - finals.get(source, 0.0) if source else 1.0 - highest)
+            for name, (rate, source) in dropout_layers(model).items()}
+
+
+def set_dropout_rates(model, rates: dict[str, float]) -> None:
+    """Set the named Dropout layers' rates (before the model is traced for training)."""
+    for name, rate in rates.items():
+        model.get_layer(name).rate = rate
 
 
 # --- fine-tuning that recovers: ramp, then train until validation accuracy and loss stop improving ---
@@ -172,6 +226,7 @@ class FineTune:
     stopped_early: bool = False  # stopped before max_epochs: `patience` epochs without progress
     validation_samples: int = 0
     history: list[dict] = field(default_factory=list)
+    dropout: dict = field(default_factory=dict)  # {Dropout layer: [rate, rate while fine-tuning]}
 
     def best(self) -> dict | None:
         return None if self.best_epoch is None else self.history[self.best_epoch - 1]
@@ -181,7 +236,8 @@ class FineTune:
                 "ramp_epochs": self.ramp_epochs, "max_epochs": self.max_epochs,
                 "patience": self.patience, "lr_drops": self.lr_drops, "epochs_run": self.epochs_run,
                 "best_epoch": self.best_epoch, "stopped_early": self.stopped_early,
-                "validation_samples": self.validation_samples, "history": self.history}
+                "validation_samples": self.validation_samples, "dropout": self.dropout,
+                "history": self.history}
 
 
 def recovery_budget(target_sparsity: float, ramp_epochs: int | None = None) -> tuple[int, int]:
@@ -284,12 +340,18 @@ def prune_recovering(model, ds, target_sparsity: float | dict[str, float], x_val
     pruned, masks = _wrap(model, target, end_step, frequency, seed, loss, lr)
     result = FineTune(target, ramp_epochs, max_epochs, patience, lr_drops,
                       validation_samples=int(len(y_val)))
+    tuned_rates = fine_tune_dropout(model, _finals(model, target))
+    result.dropout = {name: [rate, round(tuned_rates[name], 4)]
+                      for name, (rate, _) in dropout_layers(model).items()}
+    if progress and result.dropout:
+        progress("fine-tuning with less dropout, as the kept weights' square root (Han et al. 2015): "
+                 + ", ".join(f"{n} {a:g} -> {b:.3g}" for n, (a, b) in result.dropout.items()))
     monitor = _RecoveryMonitor(result, x_val, y_val, progress, masks)
     # the masks first: the monitor scores and snapshots masked kernels, and its restore of the
     # best epoch's weights at the end comes after the last re-mask
     pruned.fit(ds.x_train, ds.y_train, epochs=max_epochs, batch_size=batch_size, shuffle=True,
                callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), masks, monitor], verbose=0)
-    return _strip(pruned, loss), result
+    return _strip(pruned, loss, model), result
 
 
 def _mask_sparsity(model, masks=None) -> float:

@@ -226,8 +226,9 @@ class Report(Section):
     pruning_sweep: dict = ABSENT
     # compile pruning a Keras model uniformly: how it fine-tuned, {"mode" ("recover" or "fixed"),
     # "target_sparsity", "epochs_run", and for "recover": "ramp_epochs", "max_epochs",
-    # "patience", "best_epoch", "stopped_early", "validation_samples", "history": [{"epoch",
-    # "loss", "accuracy", "sparsity", "val_loss", "val_accuracy"}]}
+    # "patience", "best_epoch", "stopped_early", "validation_samples", "dropout": {Dropout
+    # layer: [its rate, the rate fine-tuned at]}, "history": [{"epoch", "loss", "accuracy",
+    # "sparsity", "val_loss", "val_accuracy"}]}
     pruning_fine_tune: dict = ABSENT
     # compile with labels: int8 against float, {"float", "int8_reference", "points",
     # "threshold_points", "exceeded"}, and when exceeded "sensitive_layers": [{"name",
