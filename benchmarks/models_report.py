@@ -450,12 +450,29 @@ def accuracy_section(data: dict, acc: dict, figure: str = "img/models_pruned_acc
                 + "; ".join(_ramp_comparison(e, r) for e, r in ramps)
                 + ". A longer ramp costs training time only: the compiled model runs the same "
                 "kernels at the same sparsity."]
-    alt = [(e, r) for e in table for r in e["rows"] if not _every_layer(r)]
+    alt = [(e, r) for e in table for r in e["rows"] if not _every_layer(r) and not _channels(r)]
     if alt:
         out += ["", "With the depthwise kernels left dense (every other layer at the sparsity "
                 "shown), on the models that have them:", ""]
         out += [f"- {e['label']} at {r['sparsity']:.0%}: {_r(r['vs_cmsis_nn'], 2)}x the CMSIS-NN "
                 f"build, {r['drop_points']:+.1f} points" for e, r in alt]
+    narrow = [(e, r) for e in table for r in e["rows"] if _channels(r)]
+    if narrow:
+        out += ["", "Channel pruning's side, on the models that miss a goal above: the narrower "
+                "model left when that fraction of every hidden layer's filters goes (dense kernels, "
+                "as in the pruned models' channels rows), trained from scratch as the dense model "
+                "was. Its weights against the unstructured rows' nonzero weights show how much a "
+                "model of that size can score on this data at all:", ""]
+        for e, r in narrow:
+            every = [x for x in e["rows"] if _every_layer(x) and not _long_ramp(x)]
+            near = min(every, key=lambda x: abs(x["nonzero_weights"] - r["nonzero_weights"]), default=None)
+            out.append(f"- {e['label']}, {r['sparsity']:.0%} of filters: {_n(r['nonzero_weights'])} "
+                       f"weights, {r['drop_points']:+.1f} points, {_r(r['vs_cmsis_nn'], 2)}x the "
+                       f"CMSIS-NN build" + ("" if near is None else
+                                            f" (unstructured {near['sparsity']:.0%} of every layer: "
+                                            f"{_n(near['nonzero_weights'])} weights, "
+                                            f"{near['drop_points']:+.1f} points, "
+                                            f"{_r(near['vs_cmsis_nn'], 2)}x)"))
     return out
 
 
@@ -478,8 +495,16 @@ def _ramp_comparison(e: dict, r: dict) -> str:
             f"{r['ramp_option']}-epoch ramp{default}")
 
 
+def _channels(row: dict) -> bool:
+    """A pruned_accuracy.json row of the narrower model channel pruning leaves, trained."""
+    return row.get("pattern") == "channels"
+
+
 def _accuracy_label(row: dict) -> str:
     ramp = row.get("ramp_option")
+    if _channels(row):
+        return (f"channels: {row['sparsity']:.0%} of filters, trained "
+                f"({row['nonzero_weights'] / row['weight_params']:.0%} of the weights)")
     return ((f"{row['sparsity']:.0%} every layer" if _every_layer(row)
              else f"{row['sparsity']:.0%}, {row['pattern']}")
             + ("" if ramp is None else f", --ramp-epochs {ramp}"))

@@ -26,7 +26,10 @@ Writes benchmarks/pruned_accuracy.json; `make docs` renders it into docs/MODELS.
 
 --models runs only the models named; the others' results are kept from the results file.
 DS-CNN is pruned at 80 and 90% a second time with a longer ramp (RAMP_EPOCHS: what
-`compile --ramp-epochs 50` does), beside the default one.
+`compile --ramp-epochs 50` does), beside the default one, and channel pruning's side is measured
+for it (CHANNEL_FRACTIONS): the narrower DS-CNN left when 50 or 70% of every hidden layer's
+filters go, trained from scratch as the dense model is (how much a model with about as many
+weights as the 80 and 90% ones can score on this data at all).
 
 --remeasure keeps the results' trained and pruned models and their scores, and compiles and
 runs again the .tflite files the last full run saved in the build directory (after a runtime
@@ -67,6 +70,11 @@ DEPTHWISE_DENSE_SPARSITIES = (0.8, 0.9)
 # separable block lose most when pruned fast)
 RAMP_EPOCHS = {"ds_cnn": 50}
 LONG_RAMP_SPARSITIES = (0.8, 0.9)
+# and channel pruning's side of the comparison for the same models: the narrower architecture
+# left when these fractions of every hidden layer's filters go (make pruned-models' "channels"
+# rows), trained from scratch as the dense model is; its weights all stay, in dense kernels
+CHANNELS = "channels"
+CHANNEL_FRACTIONS = {"ds_cnn": (0.5, 0.7)}
 GOAL_POINTS = 1.0  # issue 19: pruned int8 within 1 point of the dense float model
 VERSION = 1
 # a row's figures from compiling and running its pruned model (benchmarks.pruned_models.measure)
@@ -142,16 +150,16 @@ def int8_score(tflite: bytes, ds, anomalies) -> float:
 
 # --- training and pruning ------------------------------------------------------------------------
 
-def train_dense(name: str, entry, ds, x_val, y_val, log=print):
-    """The zoo model trained until the validation loss has not improved for PATIENCE epochs
-    from START_EPOCH on (at most MAX_EPOCHS), the best epoch's weights kept; returns (model,
-    epochs run, best)."""
+def train_dense(name: str, entry, ds, x_val, y_val, log=print, width: float = 1.0):
+    """The zoo model (at `width`: that fraction of every hidden layer's filters) trained until
+    the validation loss has not improved for PATIENCE epochs from START_EPOCH on (at most
+    MAX_EPOCHS), the best epoch's weights kept; returns (model, epochs run, best)."""
     import tf_keras as keras
 
     from toolchain.models.train import compile_model
     from toolchain.models.zoo import build_zoo_model
 
-    model = build_zoo_model(name, ds, SEED)
+    model = build_zoo_model(name, ds, SEED, width=width)
     keras.utils.set_random_seed(SEED)
     compile_model(model, loss=entry.loss)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE,
@@ -165,7 +173,6 @@ def train_dense(name: str, entry, ds, x_val, y_val, log=print):
 
 
 def model_result(name: str, sparsities, work: Path, log=print) -> dict:
-    from benchmarks.pruned_models import measure
     from toolchain.prune.magnitude import (PRUNED_LAYER_TYPES, layer_sparsity, prune_recovering,
                                            recovery_budget)
     from toolchain.quantize.convert import to_int8_tflite
@@ -209,13 +216,32 @@ def model_result(name: str, sparsities, work: Path, log=print) -> dict:
                "layer_sparsity_min": round(min(per_layer.values()), 4),
                "layer_sparsity_max": round(max(per_layer.values()), 4)})
         row["drop_points"] = round(dense["float"] - row["int8"], 3)
-        speed = measure(name + tag, s, path, work)
+        speed = _measure(name, row, path, work)
         row.update({k: speed[k] for k in SPEED_KEYS})
         row["seconds"] = round(time.time() - t1, 1)
         log(f"  {s:.0%} {pattern}{'' if ramp is None else f', ramp {ramp}'}: float {row['float']:.2f}, "
             f"int8 {row['int8']:.2f} points "
             f"({row['drop_points']:+.2f} below dense float), {tuned.epochs_run} epochs; "
             f"{row['instructions']:,} instructions, {row['mismatches']} mismatching bytes")
+        rows.append(row)
+    for fraction in CHANNEL_FRACTIONS.get(name, ()):
+        t1 = time.time()
+        log(f"  channels: {fraction:.0%} of the filters removed, the narrower model trained")
+        narrow, epochs, best = train_dense(name, entry, ds, x_val, y_val, log, width=1.0 - fraction)
+        tflite = to_int8_tflite(narrow, ds.x_train)
+        row = {"sparsity": fraction, "pattern": CHANNELS, "ramp_option": None}
+        path = work / f"{name}-s{fraction:g}{_tag(row)}.tflite"
+        path.write_bytes(tflite)
+        row.update({"float": float_score(narrow, ds, anomalies), "int8": int8_score(tflite, ds, anomalies),
+                    "epochs_run": epochs, "best_epoch": best})
+        row["drop_points"] = round(dense["float"] - row["int8"], 3)
+        speed = _measure(name, row, path, work)
+        row.update({k: speed[k] for k in SPEED_KEYS})
+        row["seconds"] = round(time.time() - t1, 1)
+        log(f"  channels {fraction:.0%}: float {row['float']:.2f}, int8 {row['int8']:.2f} points "
+            f"({row['drop_points']:+.2f} below dense float), {epochs} epochs; "
+            f"{row['instructions']:,} instructions, {row['nonzero_weights']:,} weights, "
+            f"{row['mismatches']} mismatching bytes")
         rows.append(row)
     return {"description": entry.description, "metric": metric, "data": entry.data,
             "noise": NOISE.get(entry.data), "dense": dense, "rows": rows,
@@ -230,14 +256,23 @@ def model_path(work: Path, name: str, row: dict) -> Path:
 def _tag(row: dict) -> str:
     """A row's build name suffix: its pattern and its --ramp-epochs, when not the defaults."""
     ramp = row.get("ramp_option")
-    return (("" if row["pattern"] == "unstructured" else "-dwdense")
+    return ({"unstructured": "", CHANNELS: "-channels"}.get(row["pattern"], "-dwdense")
             + ("" if ramp is None else f"-ramp{ramp}"))
+
+
+def _measure(name: str, row: dict, path: Path, work: Path) -> dict:
+    """benchmarks.pruned_models.measure for a row's saved model (a channels row's weights
+    counted against the full-width model's)."""
+    from benchmarks.pruned_models import CHANNELS as PRUNED_CHANNELS, measure
+
+    if row["pattern"] == CHANNELS:
+        return measure(name, row["sparsity"], path, work, pattern=PRUNED_CHANNELS)
+    return measure(name + _tag(row), row["sparsity"], path, work)
 
 
 def remeasure(results: Path, work: Path, log=print) -> dict:
     """`results` with every row's instructions and the rest of SPEED_KEYS measured again on
     the .tflite files model_result saved under `work`; scores and fine-tune figures kept."""
-    from benchmarks.pruned_models import measure
     from toolchain.errors import ToolchainError
 
     if not results.is_file():
@@ -250,7 +285,7 @@ def remeasure(results: Path, work: Path, log=print) -> dict:
             if not path.is_file():
                 raise ToolchainError(f"--remeasure: {path} is missing (the pruned model of {name} at "
                                      f"{row['sparsity']:.0%} {row['pattern']}); run without --remeasure")
-            speed = measure(name + _tag(row), row["sparsity"], path, work / name)
+            speed = _measure(name, row, path, work / name)
             log(f"{name} {row['sparsity']:.0%} {row['pattern']}: {row['instructions']:,} -> "
                 f"{speed['instructions']:,} instructions, {speed['mismatches']} mismatching bytes")
             row.update({k: speed[k] for k in SPEED_KEYS})

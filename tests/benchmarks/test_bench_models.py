@@ -277,7 +277,7 @@ def test_pruned_accuracy_section_from_synthetic_json(data, tmp_path):
     def arow(s, n, drop, bad=0):
         return {"sparsity": s, "float": 95.0 - drop, "int8": 95.0 - drop, "drop_points": drop,
                 "epochs_run": 12, "best_epoch": 9, "instructions": n, "mismatches": bad,
-                "weight_bytes": 900, "nonzero_weights": 100, "weight_params": 1000,
+                "weight_bytes": 900, "nonzero_weights": round(1000 * (1 - s)), "weight_params": 1000,
                 "formats": {"csr16": 8}}
     pruned = {"board": "mps2-an386", "optimize": "speed", "samples": 2, "seed": 0,
               "rows": [{"model": "resnet8", "sparsity": 0.8, "board": "mps2-an386",
@@ -288,7 +288,9 @@ def test_pruned_accuracy_section_from_synthetic_json(data, tmp_path):
                                   "dense": {"float": 95.0, "int8": 94.8, "epochs_run": 30, "best_epoch": 25},
                                   "rows": [arow(0.5, 20_000_000, 0.2), arow(0.8, 12_000_000, 0.6),
                                            {**arow(0.9, 9_000_000, 1.4), "layer_sparsity_min": 0.8889},
-                                           {**arow(0.9, 15_000_000, 0.1), "pattern": "depthwise dense"}]}}}
+                                           {**arow(0.9, 15_000_000, 0.1), "pattern": "depthwise dense"},
+                                           {**arow(0.7, 10_000_000, 2.5), "pattern": "channels",
+                                            "nonzero_weights": 180}]}}}
     text = models_report.render_doc(data, {}, pruned, accuracy=acc)
     assert "### Accuracy of the trained, pruned models" in text
     assert "| ResNet-8 (zoo) (accuracy %) | dense | 95.0 | 94.8 | +0.2 | 30 (training) | 30,000,000 (CMSIS-NN build) |" in text
@@ -301,6 +303,12 @@ def test_pruned_accuracy_section_from_synthetic_json(data, tmp_path):
     # the depthwise-dense row is listed, and is not the goal's row
     assert "| ResNet-8 (zoo) | 90%, depthwise dense | 94.9 |" in text
     assert "- ResNet-8 (zoo) at 90%: 2.00x the CMSIS-NN build, +0.1 points" in text
+    # the trained narrow model: listed, not a goal's row, beside the unstructured row nearest
+    # its weight count (80%: 200 nonzero against its 180)
+    assert "| ResNet-8 (zoo) | channels: 70% of filters, trained (18% of the weights) | 92.5 |" in text
+    assert ("- ResNet-8 (zoo), 70% of filters: 180 weights, +2.5 points, 3.00x the CMSIS-NN build "
+            "(unstructured 80% of every layer: 200 weights, +0.6 points, 2.50x)") in text
+    assert "ResNet-8 (zoo) at 70%" not in text
     assert "### Accuracy" not in models_report.render_doc(data, {}, pruned)
     png = models_report.write_accuracy_figure(data, acc, tmp_path / "a.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
