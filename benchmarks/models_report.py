@@ -338,7 +338,8 @@ def pruned_section(data: dict, pruned: dict, refs: dict | None = None,
             "among unstructured 80%, 2:4, block 1x4 80% and channel pruning of 50% of the filters, "
             "with the share of weights each keeps. Which of them holds accuracy best needs the "
             "trained and fine-tuned models, which these rows do not have, so this is the "
-            "instruction side of the choice only:", ""]
+            "instruction side of the choice only (the next section trains DS-CNN's channel-pruned "
+            "models beside its unstructured ones):", ""]
     picks = (("unstructured", 0.8), ("2:4", 0.5), (BLOCK, 0.8), (CHANNELS, 0.5))
     for e in table:
         cands = [r for r in e["rows"] if (_pattern(r), r["sparsity"]) in picks and r["mismatches"] == 0]
@@ -528,10 +529,15 @@ def write_accuracy_figure(data: dict, acc: dict, path: Path) -> Path:
                     marker="o", markerfacecolor="none", linestyle=":", color=line.get_color(),
                     label=f"{e['label']}, --ramp-epochs "
                           + ", ".join(sorted({str(r['ramp_option']) for r in longer})))
+        narrow = [r for r in e["rows"] if _channels(r)]
+        if narrow:  # at the share of the weights they drop
+            ax.plot([100 * (1 - r["nonzero_weights"] / r["weight_params"]) for r in narrow],
+                    [r["drop_points"] for r in narrow], marker="s", linestyle="none",
+                    color=line.get_color(), label=f"{e['label']}, channel-pruned (narrower, trained)")
     ax.axhline(acc["goal_points"], color="black", linewidth=0.8, linestyle="--",
                label=f"goal: {acc['goal_points']:g} point")
     ax.axhline(0.0, color="grey", linewidth=0.8)
-    ax.set_xlabel("unstructured sparsity of every weighted layer (%)")
+    ax.set_xlabel("unstructured sparsity of every weighted layer (%; squares: weights dropped)")
     ax.set_ylabel("int8 score below dense float (points)")
     ax.set_yscale("symlog", linthresh=2.0)  # a collapse (tens of points) beside fractions
     ax.set_title("Trained, pruned models: loss against the dense float model")

@@ -75,6 +75,7 @@ LONG_RAMP_SPARSITIES = (0.8, 0.9)
 # rows), trained from scratch as the dense model is; its weights all stay, in dense kernels
 CHANNELS = "channels"
 CHANNEL_FRACTIONS = {"ds_cnn": (0.5, 0.7)}
+CHANNEL_MAX_EPOCHS = 200  # a narrow model learns more slowly: at MAX_EPOCHS it still improved
 GOAL_POINTS = 1.0  # issue 19: pruned int8 within 1 point of the dense float model
 VERSION = 1
 # a row's figures from compiling and running its pruned model (benchmarks.pruned_models.measure)
@@ -150,10 +151,11 @@ def int8_score(tflite: bytes, ds, anomalies) -> float:
 
 # --- training and pruning ------------------------------------------------------------------------
 
-def train_dense(name: str, entry, ds, x_val, y_val, log=print, width: float = 1.0):
+def train_dense(name: str, entry, ds, x_val, y_val, log=print, width: float = 1.0,
+                max_epochs: int = MAX_EPOCHS):
     """The zoo model (at `width`: that fraction of every hidden layer's filters) trained until
     the validation loss has not improved for PATIENCE epochs from START_EPOCH on (at most
-    MAX_EPOCHS), the best epoch's weights kept; returns (model, epochs run, best)."""
+    `max_epochs`), the best epoch's weights kept; returns (model, epochs run, best)."""
     import tf_keras as keras
 
     from toolchain.models.train import compile_model
@@ -164,7 +166,7 @@ def train_dense(name: str, entry, ds, x_val, y_val, log=print, width: float = 1.
     compile_model(model, loss=entry.loss)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=PATIENCE,
                                          restore_best_weights=True, start_from_epoch=START_EPOCH)
-    h = model.fit(ds.x_train, ds.y_train, epochs=MAX_EPOCHS, batch_size=32, shuffle=True,
+    h = model.fit(ds.x_train, ds.y_train, epochs=max_epochs, batch_size=32, shuffle=True,
                   validation_data=(x_val, y_val), callbacks=[stop], verbose=0)
     losses = h.history["val_loss"]
     best = int(min(range(len(losses)), key=losses.__getitem__)) + 1
@@ -203,22 +205,12 @@ def model_result(name: str, sparsities, work: Path, log=print) -> dict:
         budget = None if ramp is None else recovery_budget(s, ramp)  # as compile --ramp-epochs
         pruned, tuned = prune_recovering(model, ds, target, x_val, y_val, seed=SEED, loss=entry.loss,
                                          budget=budget)
-        tflite = to_int8_tflite(pruned, ds.x_train)
-        row = {"sparsity": s, "pattern": pattern, "ramp_option": ramp}
-        tag = _tag(row)
-        path = work / f"{name}-s{s:g}{tag}.tflite"
-        path.write_bytes(tflite)
         per_layer = layer_sparsity(pruned)
-        row.update({"float": float_score(pruned, ds, anomalies),
-               "int8": int8_score(tflite, ds, anomalies),
-               "ramp_epochs": tuned.ramp_epochs,
+        row = {"sparsity": s, "pattern": pattern, "ramp_option": ramp, "ramp_epochs": tuned.ramp_epochs,
                "epochs_run": tuned.epochs_run, "best_epoch": tuned.best_epoch,
                "layer_sparsity_min": round(min(per_layer.values()), 4),
-               "layer_sparsity_max": round(max(per_layer.values()), 4)})
-        row["drop_points"] = round(dense["float"] - row["int8"], 3)
-        speed = _measure(name, row, path, work)
-        row.update({k: speed[k] for k in SPEED_KEYS})
-        row["seconds"] = round(time.time() - t1, 1)
+               "layer_sparsity_max": round(max(per_layer.values()), 4)}
+        _score_and_measure(name, row, pruned, ds, anomalies, dense, work, t1)
         log(f"  {s:.0%} {pattern}{'' if ramp is None else f', ramp {ramp}'}: float {row['float']:.2f}, "
             f"int8 {row['int8']:.2f} points "
             f"({row['drop_points']:+.2f} below dense float), {tuned.epochs_run} epochs; "
@@ -227,17 +219,11 @@ def model_result(name: str, sparsities, work: Path, log=print) -> dict:
     for fraction in CHANNEL_FRACTIONS.get(name, ()):
         t1 = time.time()
         log(f"  channels: {fraction:.0%} of the filters removed, the narrower model trained")
-        narrow, epochs, best = train_dense(name, entry, ds, x_val, y_val, log, width=1.0 - fraction)
-        tflite = to_int8_tflite(narrow, ds.x_train)
-        row = {"sparsity": fraction, "pattern": CHANNELS, "ramp_option": None}
-        path = work / f"{name}-s{fraction:g}{_tag(row)}.tflite"
-        path.write_bytes(tflite)
-        row.update({"float": float_score(narrow, ds, anomalies), "int8": int8_score(tflite, ds, anomalies),
-                    "epochs_run": epochs, "best_epoch": best})
-        row["drop_points"] = round(dense["float"] - row["int8"], 3)
-        speed = _measure(name, row, path, work)
-        row.update({k: speed[k] for k in SPEED_KEYS})
-        row["seconds"] = round(time.time() - t1, 1)
+        narrow, epochs, best = train_dense(name, entry, ds, x_val, y_val, log, width=1.0 - fraction,
+                                           max_epochs=CHANNEL_MAX_EPOCHS)
+        row = {"sparsity": fraction, "pattern": CHANNELS, "ramp_option": None,
+               "epochs_run": epochs, "best_epoch": best}
+        _score_and_measure(name, row, narrow, ds, anomalies, dense, work, t1)
         log(f"  channels {fraction:.0%}: float {row['float']:.2f}, int8 {row['int8']:.2f} points "
             f"({row['drop_points']:+.2f} below dense float), {epochs} epochs; "
             f"{row['instructions']:,} instructions, {row['nonzero_weights']:,} weights, "
@@ -246,6 +232,23 @@ def model_result(name: str, sparsities, work: Path, log=print) -> dict:
     return {"description": entry.description, "metric": metric, "data": entry.data,
             "noise": NOISE.get(entry.data), "dense": dense, "rows": rows,
             "seconds": round(time.time() - t0, 1)}
+
+
+def _score_and_measure(name: str, row: dict, model, ds, anomalies, dense: dict, work: Path,
+                       t1: float) -> None:
+    """Adds to `row` the model's scores (float; int8, its int8 model saved under `work`), the
+    int8 score's loss against the dense float model, SPEED_KEYS from compiling and running the
+    int8 model, and the seconds since t1."""
+    from toolchain.quantize.convert import to_int8_tflite
+
+    tflite = to_int8_tflite(model, ds.x_train)
+    path = work / f"{name}-s{row['sparsity']:g}{_tag(row)}.tflite"
+    path.write_bytes(tflite)
+    row.update({"float": float_score(model, ds, anomalies), "int8": int8_score(tflite, ds, anomalies)})
+    row["drop_points"] = round(dense["float"] - row["int8"], 3)
+    speed = _measure(name, row, path, work)
+    row.update({k: speed[k] for k in SPEED_KEYS})
+    row["seconds"] = round(time.time() - t1, 1)
 
 
 def model_path(work: Path, name: str, row: dict) -> Path:
