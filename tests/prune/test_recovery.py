@@ -219,6 +219,15 @@ def test_dropout_follows_the_kept_weights():
     assert rates == pytest.approx({"drop_conv": 0.2, "drop_fc": 0.1})
     # a layer left dense keeps its Dropout's rate
     assert fine_tune_dropout(model, {"fc": 0.75}) == pytest.approx({"drop_conv": 0.4, "drop_fc": 0.25})
+    # the search stops at any layer with a kernel (a Conv1D here), not only the ones pruned
+    import tf_keras as keras
+
+    inp = keras.Input((16, 2))
+    x = keras.layers.Conv1D(4, 3, name="c1d")(keras.layers.Dense(8, name="fc0")(inp))
+    x = keras.layers.Dropout(0.5, name="drop")(x)
+    seq = keras.Model(inp, keras.layers.Dense(2, name="out")(keras.layers.Flatten()(x)))
+    assert dropout_layers(seq) == {"drop": (0.5, "c1d")}
+    assert fine_tune_dropout(seq, {"fc0": 0.96, "out": 0.96}) == pytest.approx({"drop": 0.5})
 
 
 @pytest.mark.train

@@ -159,8 +159,9 @@ def _strip(pruned, loss: str | None, model=None):
 
 def dropout_layers(model) -> dict[str, tuple[float, str | None]]:
     """{Dropout layer name (any keras Dropout: SpatialDropout too): (its rate, the name of the
-    Dense / Conv2D / DepthwiseConv2D layer whose output it drops, through any layers with one
-    input in between, such as BatchNormalization and activations; None if there is none)}."""
+    layer with a kernel (Dense, Conv1D / 2D, DepthwiseConv2D) whose output it drops, through
+    any layers with one input in between, such as BatchNormalization and activations; None if
+    there is none)}."""
     import tf_keras as keras
 
     found = {}
@@ -168,7 +169,7 @@ def dropout_layers(model) -> dict[str, tuple[float, str | None]]:
         if not isinstance(layer, keras.layers.Dropout):
             continue
         source, seen = layer, 0
-        while source is not None and (source is layer or type(source).__name__ not in PRUNED_LAYER_TYPES):
+        while source is not None and (source is layer or not _has_kernel(source)):
             nodes = getattr(source, "_inbound_nodes", [])
             inbound = nodes[0].inbound_layers if len(nodes) == 1 else []
             inbound = inbound if isinstance(inbound, (list, tuple)) else [inbound]
@@ -180,14 +181,19 @@ def dropout_layers(model) -> dict[str, tuple[float, str | None]]:
     return found
 
 
+def _has_kernel(layer) -> bool:
+    return hasattr(layer, "kernel") or hasattr(layer, "depthwise_kernel")
+
+
 def fine_tune_dropout(model, finals: dict[str, float]) -> dict[str, float]:
     """{Dropout layer name: its rate while fine-tuning to the sparsities `finals` ({layer name:
     final sparsity})}: the rate times the square root of the fraction of weights the layer
     feeding it keeps, the dropout adjustment of Han et al., "Learning both Weights and
     Connections for Efficient Neural Networks" (2015), section 3.3: a pruned layer's fewer
     weights co-adapt less and need less dropout; at the dense rate the small model underfits
-    (DS-CNN's two Dropouts at 90%: 0.2 and 0.4 become 0.063 and 0.126). A Dropout fed by no
-    single weighted layer takes the highest sparsity in `finals`."""
+    (DS-CNN's two Dropouts at 90%: 0.2 and 0.4 become 0.063 and 0.126); a layer `finals` does
+    not name counts as dense. A Dropout fed by no single weighted layer takes the highest
+    sparsity in `finals`."""
     highest = max(finals.values(), default=0.0)
     return {name: rate * math.sqrt(1.0 - finals.get(source, 0.0) if source else 1.0 - highest)
             for name, (rate, source) in dropout_layers(model).items()}
