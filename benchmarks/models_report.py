@@ -498,7 +498,7 @@ def _ramp_comparison(e: dict, r: dict) -> str:
 
 def _channels(row: dict) -> bool:
     """A pruned_accuracy.json row of the narrower model channel pruning leaves, trained."""
-    return row.get("pattern") == "channels"
+    return row.get("pattern") == CHANNELS
 
 
 def _accuracy_label(row: dict) -> str:

@@ -48,6 +48,7 @@ if __package__ in (None, ""):
 
 import toolchain  # noqa: E402,F401  (environment before TensorFlow, quiet imports)
 from benchmarks import model_args  # noqa: E402
+from benchmarks.pruned_models import CHANNELS  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "benchmarks" / "pruned_accuracy.json"
@@ -73,7 +74,6 @@ LONG_RAMP_SPARSITIES = (0.8, 0.9)
 # and channel pruning's side of the comparison for the same models: the narrower architecture
 # left when these fractions of every hidden layer's filters go (make pruned-models' "channels"
 # rows), trained from scratch as the dense model is; its weights all stay, in dense kernels
-CHANNELS = "channels"
 CHANNEL_FRACTIONS = {"ds_cnn": (0.5, 0.7)}
 CHANNEL_MAX_EPOCHS = 200  # a narrow model learns more slowly: at MAX_EPOCHS it still improved
 GOAL_POINTS = 1.0  # issue 19: pruned int8 within 1 point of the dense float model
@@ -266,10 +266,10 @@ def _tag(row: dict) -> str:
 def _measure(name: str, row: dict, path: Path, work: Path) -> dict:
     """benchmarks.pruned_models.measure for a row's saved model (a channels row's weights
     counted against the full-width model's)."""
-    from benchmarks.pruned_models import CHANNELS as PRUNED_CHANNELS, measure
+    from benchmarks.pruned_models import measure
 
     if row["pattern"] == CHANNELS:
-        return measure(name, row["sparsity"], path, work, pattern=PRUNED_CHANNELS)
+        return measure(name, row["sparsity"], path, work, pattern=CHANNELS)
     return measure(name + _tag(row), row["sparsity"], path, work)
 
 

@@ -236,7 +236,7 @@ def test_fine_tune_runs_with_less_dropout_and_returns_the_rates(split):
 
     ds, holdout = split
     model = _tiny_dropout()
-    pruned, _ = _wrap(model, 0.75, 10, 1, 0, None)
+    pruned, _, _ = _wrap(model, 0.75, 10, 1, 0, None)
     inner = [getattr(layer, "layer", layer) for layer in pruned.layers]  # tfmot wraps each layer
     trained = {layer.name: layer.rate for layer in inner if "drop" in layer.name}
     assert trained == pytest.approx({"drop_conv": 0.2, "drop_fc": 0.25})

@@ -64,12 +64,12 @@ def prune_gradual(model, ds, target_sparsity: float, epochs: int = 4, seed: int 
 
     steps_per_epoch = math.ceil(len(ds.x_train) / batch_size)
     end_step, frequency = pruning_steps(steps_per_epoch * epochs)
-    pruned, masks = _wrap(model, target, end_step, frequency, seed, loss)
+    pruned, masks, dropout = _wrap(model, target, end_step, frequency, seed, loss)
     if verbose == 1 or verbose is None:
         verbose = progress_verbosity()
     pruned.fit(ds.x_train, ds.y_train, epochs=epochs, batch_size=batch_size, shuffle=True,
                callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), masks], verbose=verbose)
-    return _strip(pruned, loss, model)
+    return _strip(pruned, loss, dropout)
 
 
 def _check_labels(ds) -> None:
@@ -81,7 +81,8 @@ def _wrap(model, target: float | dict[str, float], end_step: int, frequency: int
           loss: str | None, lr: float = 1e-3):
     """(`model` wrapped by tfmot for a polynomial schedule 0 -> target over [0, end_step],
     compiled; the MaskCallback that prunes its DepthwiseConv2D kernels on the same schedule,
-    which tfmot leaves dense). A dict target wraps only the layers it names (a 0 leaves one
+    which tfmot leaves dense; {Dropout layer: (its rate, the rate it fine-tunes at)}, see
+    fine_tune_dropout). A dict target wraps only the layers it names (a 0 leaves one
     dense), each with its own final sparsity."""
     import tensorflow_model_optimization as tfmot
     import tf_keras as keras
@@ -100,8 +101,12 @@ def _wrap(model, target: float | dict[str, float], end_step: int, frequency: int
     # model half pruned
     model = copy_model(model)
     keras.utils.set_random_seed(seed)
-    finals = _finals(model, target)
-    set_dropout_rates(model, fine_tune_dropout(model, finals))
+    finals = (dict(target) if isinstance(target, dict)
+              else {layer.name: target for layer in model.layers
+                    if type(layer).__name__ in PRUNED_LAYER_TYPES})
+    tuned = fine_tune_dropout(model, finals)
+    dropout = {name: (rate, tuned[name]) for name, (rate, _) in dropout_layers(model).items()}
+    set_dropout_rates(model, tuned)
     depthwise = {layer.name for layer in model.layers if type(layer).__name__ == "DepthwiseConv2D"}
     entries = [MaskEntry(name, "DepthwiseConv2D", UNSTRUCTURED, schedule(s))
                for name, s in finals.items() if name in depthwise and s > 0]
@@ -117,14 +122,7 @@ def _wrap(model, target: float | dict[str, float], end_step: int, frequency: int
         pruned = tfmot.sparsity.keras.prune_low_magnitude(
             model, pruning_schedule=schedule(target).to_tfmot())
     compile_model(pruned, lr=lr, loss=loss)
-    return pruned, MaskCallback(entries)
-
-
-def _finals(model, target: float | dict[str, float]) -> dict[str, float]:
-    """{pruned layer name: final sparsity} for a target (a dict names only the pruned layers)."""
-    return (dict(target) if isinstance(target, dict)
-            else {layer.name: target for layer in model.layers
-                  if type(layer).__name__ in PRUNED_LAYER_TYPES})
+    return pruned, MaskCallback(entries), dropout
 
 
 def _check_targets(model, target_sparsity) -> float | dict[str, float]:
@@ -141,16 +139,15 @@ def _check_targets(model, target_sparsity) -> float | dict[str, float]:
     return {name: _check_target(s) for name, s in target_sparsity.items()}
 
 
-def _strip(pruned, loss: str | None, model=None):
-    """The plain model under tfmot's wrappers, compiled; its Dropout rates back to `model`'s
-    (the fine-tune ran with fine_tune_dropout's)."""
+def _strip(pruned, loss: str | None, dropout: dict):
+    """The plain model under tfmot's wrappers, compiled, its Dropout rates back to the model's
+    own (`dropout`, from _wrap: {name: (rate, rate fine-tuned at)})."""
     import tensorflow_model_optimization as tfmot
 
     from toolchain.models.train import compile_model
 
     stripped = tfmot.sparsity.keras.strip_pruning(pruned)
-    if model is not None:
-        set_dropout_rates(stripped, {name: rate for name, (rate, _) in dropout_layers(model).items()})
+    set_dropout_rates(stripped, {name: rate for name, (rate, _) in dropout.items()})
     compile_model(stripped, loss=loss)
     return stripped
 
@@ -168,15 +165,12 @@ def dropout_layers(model) -> dict[str, tuple[float, str | None]]:
     for layer in model.layers:
         if not isinstance(layer, keras.layers.Dropout):
             continue
-        source, seen = layer, 0
-        while source is not None and (source is layer or not _has_kernel(source)):
+        source = layer  # back through the graph (acyclic), one input at a time
+        while source is not None and not _has_kernel(source):
             nodes = getattr(source, "_inbound_nodes", [])
             inbound = nodes[0].inbound_layers if len(nodes) == 1 else []
             inbound = inbound if isinstance(inbound, (list, tuple)) else [inbound]
             source = inbound[0] if len(inbound) == 1 else None
-            seen += 1
-            if seen > len(model.layers):
-                source = None
         found[layer.name] = (float(layer.rate), None if source is None else source.name)
     return found
 
@@ -195,7 +189,7 @@ def fine_tune_dropout(model, finals: dict[str, float]) -> dict[str, float]:
     not name counts as dense. A Dropout fed by no single weighted layer takes the highest
     sparsity in `finals`."""
     highest = max(finals.values(), default=0.0)
-    return {name: rate * math.sqrt(1.0 - finals.get(source, 0.0) if source else 1.0 - highest)
+    return {name: rate * math.sqrt(1.0 - (finals.get(source, 0.0) if source else highest))
             for name, (rate, source) in dropout_layers(model).items()}
 
 
@@ -343,12 +337,10 @@ def prune_recovering(model, ds, target_sparsity: float | dict[str, float], x_val
     import tensorflow_model_optimization as tfmot
 
     end_step, frequency = ramp_steps_aligned(math.ceil(len(ds.x_train) / batch_size) * ramp_epochs)
-    pruned, masks = _wrap(model, target, end_step, frequency, seed, loss, lr)
+    pruned, masks, dropout = _wrap(model, target, end_step, frequency, seed, loss, lr)
     result = FineTune(target, ramp_epochs, max_epochs, patience, lr_drops,
-                      validation_samples=int(len(y_val)))
-    tuned_rates = fine_tune_dropout(model, _finals(model, target))
-    result.dropout = {name: [rate, round(tuned_rates[name], 4)]
-                      for name, (rate, _) in dropout_layers(model).items()}
+                      validation_samples=int(len(y_val)),
+                      dropout={name: [rate, round(tuned, 4)] for name, (rate, tuned) in dropout.items()})
     if progress and result.dropout:
         progress("fine-tuning with less dropout, as the kept weights' square root (Han et al. 2015): "
                  + ", ".join(f"{n} {a:g} -> {b:.3g}" for n, (a, b) in result.dropout.items()))
@@ -357,7 +349,7 @@ def prune_recovering(model, ds, target_sparsity: float | dict[str, float], x_val
     # best epoch's weights at the end comes after the last re-mask
     pruned.fit(ds.x_train, ds.y_train, epochs=max_epochs, batch_size=batch_size, shuffle=True,
                callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), masks, monitor], verbose=0)
-    return _strip(pruned, loss, model), result
+    return _strip(pruned, loss, dropout), result
 
 
 def _mask_sparsity(model, masks=None) -> float:
